@@ -1,0 +1,158 @@
+// Spec validator: one failing case per rule (each message names the layer and key), then the seed spec's facts.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../../runtime-common/validate.js';
+import { countParams, inferShapes, loadSpec, parseSpec, serializeSpec, sizeMultiple, weightDefs } from '../../../tools/spec/spec.js';
+
+const seedJson = JSON.parse(readFileSync('models/noise-reducer.json', 'utf8'));
+const clone = () => structuredClone(seedJson);
+
+/** Applies `edit` to a fresh copy of the seed spec and returns the validator's message. */
+function messageFor(edit: (spec: any) => void): string {
+  const spec = clone();
+  edit(spec);
+  try {
+    parseSpec(spec);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the spec to be rejected');
+}
+
+describe('parseSpec rejects', () => {
+  it.each([
+    ['a non-object spec', (s: any) => Object.assign(s, { layers: 5 }), /Expected a non-empty array of layers for spec\.layers but received 5/],
+    ['an unknown top-level key', (s: any) => (s.extra = 1), /spec.*unknown key "extra"/],
+    ['a foreign format', (s: any) => (s.format = 'keras'), /Expected "onnx-denoiser\/spec" for spec\.format but received "keras"/],
+    ['an unsupported version', (s: any) => (s.version = 2), /Expected a supported version \(1\) for spec\.version but received 2/],
+    ['a bad model name', (s: any) => (s.name = 'has space'), /for spec\.name but received "has space"/],
+    ['a non-string description', (s: any) => (s.description = 3), /Expected a string for spec\.description but received 3/],
+    ['a missing input', (s: any) => delete s.input, /Expected an object for spec\.input but received undefined/],
+    ['an unknown input key', (s: any) => (s.input.size = 28), /spec\.input.*unknown key "size"/],
+    ['input channels of 0', (s: any) => (s.input.channels = 0), /Expected an integer >= 1 and <= 4 for spec\.input\.channels but received 0/],
+    ['fractional input channels', (s: any) => (s.input.channels = 1.5), /for spec\.input\.channels but received 1\.5/],
+    ['a bad input name', (s: any) => (s.input.name = '9x'), /for spec\.input\.name but received "9x"/],
+    ['an empty layer list', (s: any) => (s.layers = []), /Expected a non-empty array of layers for spec\.layers but received \[\]/],
+    ['a layer that is not an object', (s: any) => (s.layers[1] = 'conv'), /Expected an object for layers\[1\] but received "conv"/],
+  ])('%s', (_, edit, pattern) => {
+    expect(messageFor(edit)).toMatch(pattern);
+  });
+
+  it.each([
+    ['name', (l: any) => (l.name = 'bad-name'), /for layers\[1\] \("bad-name"\)\.name but received "bad-name"/],
+    ['name (duplicate)', (l: any) => (l.name = 'encoder_conv1'), /Expected a name not used by the input or an earlier layer for layers\[1\] \("encoder_conv1"\)\.name but received "encoder_conv1"/],
+    ['kind', (l: any) => (l.kind = 'dense'), /Expected one of "conv2d", "conv2dTranspose" for layers\[1\] \("encoder_conv2"\)\.kind but received "dense"/],
+    ['inputs (arity)', (l: any) => (l.inputs = ['image', 'encoder_conv1']), /Expected an array of 1 tensor name for layers\[1\] \("encoder_conv2"\)\.inputs but received \["image","encoder_conv1"\]/],
+    ['inputs (unknown tensor)', (l: any) => (l.inputs = ['decoder_output']), /Expected the input's or an earlier layer's name \("image", "encoder_conv1"\) for layers\[1\] \("encoder_conv2"\)\.inputs but received "decoder_output"/],
+    ['an unknown key', (l: any) => (l.dilation = 2), /layers\[1\] \("encoder_conv2"\).*unknown key "dilation"/],
+    ['filters (missing)', (l: any) => delete l.filters, /filters is required\) for layers\[1\] \("encoder_conv2"\)\.filters but received undefined/],
+    ['filters (zero)', (l: any) => (l.filters = 0), /Expected an integer >= 1 for layers\[1\] \("encoder_conv2"\)\.filters but received 0/],
+    ['kernelSize (missing)', (l: any) => delete l.kernelSize, /for layers\[1\] \("encoder_conv2"\)\.kernelSize but received undefined/],
+    ['kernelSize (bad pair)', (l: any) => (l.kernelSize = [3, 0]), /Expected an integer >= 1 or a pair \[height, width\] of integers >= 1 for layers\[1\] \("encoder_conv2"\)\.kernelSize but received \[3,0\]/],
+    ['strides', (l: any) => (l.strides = -1), /Expected an integer >= 1 for layers\[1\] \("encoder_conv2"\)\.strides but received -1/],
+    ['padding', (l: any) => (l.padding = 'full'), /Expected one of "same", "valid" for layers\[1\] \("encoder_conv2"\)\.padding but received "full"/],
+    ['activation', (l: any) => (l.activation = 'gelu9'), /Expected one of "linear", "relu".* for layers\[1\] \("encoder_conv2"\)\.activation but received "gelu9"/],
+    ['useBias', (l: any) => (l.useBias = 'yes'), /Expected a boolean for layers\[1\] \("encoder_conv2"\)\.useBias but received "yes"/],
+  ])('a bad layer key: %s', (_, edit, pattern) => {
+    expect(messageFor((s) => edit(s.layers[1]))).toMatch(pattern);
+  });
+
+  it('an output that names no layer', () => {
+    expect(messageFor((s) => (s.output = 'nope'))).toMatch(/Expected the name of a layer for spec\.output but received "nope"/);
+    expect(messageFor((s) => (s.output = 'image'))).toMatch(/for spec\.output but received "image"/);
+  });
+
+  it('an output whose channels differ from the input', () => {
+    expect(messageFor((s) => (s.input.channels = 3))).toMatch(/Expected an output with 3 channel\(s\), as the input for spec\.output but received "1 channel\(s\) from layer decoder_output"/);
+  });
+
+  it('a layer the output does not depend on', () => {
+    const message = messageFor((s) => {
+      s.layers.splice(4, 0, { name: 'dead_end', kind: 'conv2d', filters: 4, kernelSize: 1, inputs: ['encoder_conv1'] });
+      s.layers[5].inputs = ['decoder_deconv2'];
+    });
+    expect(message).toMatch(/for layers\[4\] \("dead_end"\) but received "an unused layer"/);
+  });
+
+  it('a valid-padding layer that leaves no pixels for a given input size', () => {
+    const spec = clone();
+    spec.layers[0].padding = 'valid';
+    spec.layers[0].kernelSize = 5;
+    spec.layers[0].strides = 1;
+    const parsed = parseSpec(spec);
+    expect(() => inferShapes(parsed, 3, 3)).toThrow(/layers\[0\] \("encoder_conv1"\) for input 3x3 but received "height 3"/);
+  });
+
+  it('a missing or malformed spec file, naming the file', async () => {
+    await expect(loadSpec('test/nope.json')).rejects.toThrow(/Cannot read spec file test\/nope\.json/);
+    await expect(loadSpec('package-lock.json')).rejects.toThrow(/^package-lock\.json: Expected "onnx-denoiser\/spec" for spec\.format/);
+    const dir = mkdtempSync(join(tmpdir(), 'spec-'));
+    writeFileSync(join(dir, 'broken.json'), '{"format": ');
+    await expect(loadSpec(join(dir, 'broken.json'))).rejects.toThrow(/Expected JSON for spec file .*broken\.json but received text that does not parse/);
+  });
+});
+
+describe('the seed spec (models/noise-reducer.json)', () => {
+  const spec = parseSpec(clone(), 'models/noise-reducer.json');
+
+  it('has the tutorial layers with defaults applied', () => {
+    expect(spec.layers.map((l) => [l.name, l.kind, l.filters, l.strides[0], l.activation])).toEqual([
+      ['encoder_conv1', 'conv2d', 16, 2, 'relu'],
+      ['encoder_conv2', 'conv2d', 8, 2, 'relu'],
+      ['decoder_deconv1', 'conv2dTranspose', 8, 2, 'relu'],
+      ['decoder_deconv2', 'conv2dTranspose', 16, 2, 'relu'],
+      ['decoder_output', 'conv2d', 1, 1, 'sigmoid'],
+    ]);
+    expect(spec.layers.every((l) => l.padding === 'same' && l.useBias && l.kernelSize.join() === '3,3')).toBe(true);
+    expect(spec.layers[1]!.inputs).toEqual(['encoder_conv1']);
+  });
+
+  it('counts 3,217 parameters, summed by hand per layer', () => {
+    // (kh*kw*in + 1) * out per layer: 160 + 1160 + 584 + 1168 + 145.
+    const byHand = (3 * 3 * 1 + 1) * 16 + (3 * 3 * 16 + 1) * 8 + (3 * 3 * 8 + 1) * 8 + (3 * 3 * 8 + 1) * 16 + (3 * 3 * 16 + 1) * 1;
+    expect(byHand).toBe(3217);
+    expect(countParams(spec)).toBe(3217);
+  });
+
+  it('names weights after layers, with TF layouts', () => {
+    expect(weightDefs(spec).map((w) => `${w.name}:${w.shape.join('x')}`)).toEqual([
+      'encoder_conv1.kernel:3x3x1x16',
+      'encoder_conv1.bias:16',
+      'encoder_conv2.kernel:3x3x16x8',
+      'encoder_conv2.bias:8',
+      'decoder_deconv1.kernel:3x3x8x8',
+      'decoder_deconv1.bias:8',
+      'decoder_deconv2.kernel:3x3x16x8',
+      'decoder_deconv2.bias:16',
+      'decoder_output.kernel:3x3x16x1',
+      'decoder_output.bias:1',
+    ]);
+  });
+
+  it('infers output shapes for 28x28, 32x48 and odd sizes, and a size multiple of 4', () => {
+    expect(inferShapes(spec, 28, 28).get('encoder_conv2')).toEqual({ height: 7, width: 7, channels: 8 });
+    expect(inferShapes(spec, 32, 48).get('decoder_output')).toEqual({ height: 32, width: 48, channels: 1 });
+    // ceil(27/2)=14, ceil(14/2)=7, then x2 x2 = 28: odd sizes come back larger, hence the multiple.
+    expect(inferShapes(spec, 27, 31).get('decoder_output')).toEqual({ height: 28, width: 32, channels: 1 });
+    expect(sizeMultiple(spec)).toBe(4);
+  });
+
+  it('round-trips through serializeSpec unchanged', () => {
+    const again = parseSpec(JSON.parse(serializeSpec(spec)));
+    expect(again).toEqual(spec);
+    expect(serializeSpec(again)).toBe(serializeSpec(spec));
+  });
+
+  it('accepts explicit non-square kernels and strides, and valid padding (Keras length rules)', () => {
+    const s = clone();
+    s.layers[0] = { ...s.layers[0], kernelSize: [3, 5], strides: [1, 2], padding: 'valid' };
+    s.layers[4].padding = 'valid';
+    const parsed = parseSpec(s);
+    // valid conv: floor((28-3)/1)+1 = 26, floor((28-5)/2)+1 = 12
+    expect(inferShapes(parsed, 28, 28).get('encoder_conv1')).toEqual({ height: 26, width: 12, channels: 16 });
+    expect(sizeMultiple(parsed)).toBeNull();
+  });
+});

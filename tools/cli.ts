@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// `tools`: the training-side command line (summary; train, export-onnx, inspect, eval and bench as they land).
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ValidationError } from '../runtime-common/validate.js';
+import { summaryCommand } from './commands/summary.js';
+
+/** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const parser = yargs(argv)
+    .scriptName('tools')
+    .usage('$0 <command> [options]')
+    .command(summaryCommand)
+    .demandCommand(1, 'Expected a command (see --help)')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((message, error) => {
+      if (error) throw error;
+      process.stderr.write(`error: ${message}\nRun "tools --help" for usage.\n`);
+      code = 2;
+    });
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`error: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+  return code;
+}
+
+process.exitCode = await main(hideBin(process.argv));

@@ -1,0 +1,119 @@
+// Spec -> tf.LayersModel, with layer names from the spec and weights read and written by spec names.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { ValidationError } from '../../runtime-common/validate.js';
+import type { LayerKindName, LayerSpec } from '../spec/layer-registry.js';
+import { weightDefs, type NetworkSpec } from '../spec/spec.js';
+
+type Builder<K extends LayerKindName> = (layer: Extract<LayerSpec, { kind: K }>, inputs: tfl.SymbolicTensor[], seed: number | undefined) => tfl.SymbolicTensor;
+
+/** Keras glorot-uniform kernels (zero biases), seeded per layer when a seed is given. */
+function kernelInitializer(seed: number | undefined) {
+  return seed === undefined ? 'glorotUniform' : tfl.initializers.glorotUniform({ seed });
+}
+
+function convArgs(layer: Extract<LayerSpec, { kind: 'conv2d' | 'conv2dTranspose' }>, seed: number | undefined) {
+  return {
+    name: layer.name,
+    filters: layer.filters,
+    kernelSize: layer.kernelSize,
+    strides: layer.strides,
+    padding: layer.padding,
+    activation: layer.activation as NonNullable<Parameters<typeof tfl.layers.conv2d>[0]['activation']>,
+    useBias: layer.useBias,
+    kernelInitializer: kernelInitializer(seed),
+    dataFormat: 'channelsLast' as const, // NHWC
+  };
+}
+
+/** One TF.js builder per registry kind; the mapped type makes a missing kind a compile error. */
+const TFJS_BUILDERS: { readonly [K in LayerKindName]: Builder<K> } = Object.freeze({
+  conv2d: (layer, [x], seed) => tfl.layers.conv2d(convArgs(layer, seed)).apply(x!) as tfl.SymbolicTensor,
+  conv2dTranspose: (layer, [x], seed) => tfl.layers.conv2dTranspose(convArgs(layer, seed)).apply(x!) as tfl.SymbolicTensor,
+});
+
+/** Options for {@link buildModel}. */
+export interface BuildOptions {
+  /** Seed for the weight initialisers (layer i uses seed + i); unseeded when omitted. */
+  seed?: number;
+}
+
+/**
+ * Builds the spec as a functional `tf.LayersModel` whose input takes NHWC images of any height and width.
+ * Layer names are the spec's names. A TF.js backend must be ready (see tools/train/backends.ts).
+ */
+export function buildModel(spec: NetworkSpec, options: BuildOptions = {}): tfl.LayersModel {
+  const tensors = new Map<string, tfl.SymbolicTensor>();
+  const input = tfl.input({ shape: [null, null, spec.input.channels], name: spec.input.name });
+  tensors.set(spec.input.name, input);
+  spec.layers.forEach((layer, index) => {
+    const build = TFJS_BUILDERS[layer.kind] as Builder<LayerKindName>;
+    const seed = options.seed === undefined ? undefined : options.seed + index;
+    tensors.set(layer.name, build(layer, layer.inputs.map((t) => tensors.get(t)!), seed));
+  });
+  return tfl.model({ inputs: input, outputs: tensors.get(spec.output)!, name: spec.name });
+}
+
+/** A named float32 weight in TF layout. */
+export interface WeightTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+function layerOf(model: tfl.LayersModel, name: string): tfl.layers.Layer {
+  try {
+    return model.getLayer(name);
+  } catch {
+    throw new ValidationError(`Expected a model with a layer named "${name}" but received one without it`, name);
+  }
+}
+
+/** Reads the model's weights by spec name (`encoder_conv1.kernel`), in spec order, as float32 copies. */
+export function getWeights(model: tfl.LayersModel, spec: NetworkSpec): Map<string, WeightTensor> {
+  const out = new Map<string, WeightTensor>();
+  for (const layer of spec.layers) {
+    const defs = weightDefs(spec).filter((w) => w.layer === layer.name);
+    const values = layerOf(model, layer.name).getWeights();
+    defs.forEach((def, i) => out.set(def.name, { shape: [...values[i]!.shape], data: Float32Array.from(values[i]!.dataSync()) }));
+  }
+  return out;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Checks a weight map against the spec: every weight present with its exact shape and no extra names.
+ * Errors name the tensor and both shapes.
+ */
+export function checkWeights(spec: NetworkSpec, weights: ReadonlyMap<string, WeightTensor>, source = 'weights'): void {
+  const defs = weightDefs(spec);
+  for (const def of defs) {
+    const w = weights.get(def.name);
+    if (!w) throw new ValidationError(`Expected a tensor "${def.name}" of shape ${shapeText(def.shape)} in ${source} but received none`, def.name);
+    const same = w.shape.length === def.shape.length && w.shape.every((d, i) => d === def.shape[i]);
+    if (!same) {
+      throw new ValidationError(`Expected shape ${shapeText(def.shape)} for tensor "${def.name}" in ${source} but received ${shapeText(w.shape)}`, def.name);
+    }
+    const size = def.shape.reduce((a, b) => a * b, 1);
+    if (w.data.length !== size) {
+      throw new ValidationError(`Expected ${size} values for tensor "${def.name}" in ${source} but received ${w.data.length}`, def.name);
+    }
+  }
+  const known = new Set(defs.map((d) => d.name));
+  for (const name of weights.keys()) {
+    if (!known.has(name)) throw new ValidationError(`Expected only the spec's tensors (${[...known].join(', ')}) in ${source} but received an extra tensor "${name}"`, name);
+  }
+}
+
+/** Loads a weight map into the model after {@link checkWeights}. */
+export function setWeights(model: tfl.LayersModel, spec: NetworkSpec, weights: ReadonlyMap<string, WeightTensor>, source = 'weights'): void {
+  checkWeights(spec, weights, source);
+  for (const layer of spec.layers) {
+    const defs = weightDefs(spec).filter((w) => w.layer === layer.name);
+    const tensors = defs.map((def) => tf.tensor(weights.get(def.name)!.data, def.shape, 'float32'));
+    layerOf(model, layer.name).setWeights(tensors);
+    tf.dispose(tensors);
+  }
+}

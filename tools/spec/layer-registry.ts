@@ -1,0 +1,230 @@
+// The one registry of layer kinds: keys, documented defaults, validation, shapes and weights per kind.
+import { check, checkBoolean, checkInteger, checkKnownKeys, checkOneOf, invalid } from '../../runtime-common/validate.js';
+
+/** Activations a layer may apply after its linear part (TF.js identifiers; each maps to ONNX ops). */
+export const ACTIVATIONS = Object.freeze([
+  'linear',
+  'relu',
+  'relu6',
+  'elu',
+  'selu',
+  'sigmoid',
+  'hardSigmoid',
+  'tanh',
+  'softplus',
+  'softsign',
+  'swish',
+] as const);
+
+/** An activation name from {@link ACTIVATIONS}. */
+export type Activation = (typeof ACTIVATIONS)[number];
+
+/** Padding modes with TF semantics: `same` keeps ceil(size / stride), putting any odd extra pad at the end. */
+export const PADDINGS = Object.freeze(['same', 'valid'] as const);
+
+/** A padding mode from {@link PADDINGS}. */
+export type Padding = (typeof PADDINGS)[number];
+
+/** Keys shared by every convolution kind, after defaults are applied. */
+interface ConvFields {
+  /** Unique layer name; it also names the layer's output tensor and prefixes its weights (`<name>.kernel`). */
+  name: string;
+  /** Names of the tensors this layer reads: the spec input's name or earlier layers' names. */
+  inputs: string[];
+  /** Number of output channels. Required. */
+  filters: number;
+  /** Kernel [height, width]; a single number means square. Required. */
+  kernelSize: [number, number];
+  /** Strides [height, width]; a single number means both. Default 1. */
+  strides: [number, number];
+  /** `same` or `valid`. Default `valid` (as in Keras and TF.js). */
+  padding: Padding;
+  /** Activation after the convolution. Default `linear`. */
+  activation: Activation;
+  /** Whether a bias vector is added. Default true. */
+  useBias: boolean;
+}
+
+/** A 2-D convolution. Kernel layout `[kh, kw, in, out]` (TF HWIO). */
+export interface Conv2DLayer extends ConvFields {
+  kind: 'conv2d';
+}
+
+/** A 2-D transposed convolution. Kernel layout `[kh, kw, out, in]` (TF's transposed layout). */
+export interface Conv2DTransposeLayer extends ConvFields {
+  kind: 'conv2dTranspose';
+}
+
+/** Any layer of a spec, after validation and defaults. */
+export type LayerSpec = Conv2DLayer | Conv2DTransposeLayer;
+
+/** The name of a layer kind in the registry. */
+export type LayerKindName = LayerSpec['kind'];
+
+/** A tensor shape in NHWC terms without the batch; `null` height or width means free (any size). */
+export interface Shape {
+  height: number | null;
+  width: number | null;
+  channels: number;
+}
+
+/** One weight of a layer: its name suffix, shape and a note on its layout. */
+export interface WeightDef {
+  /** Suffix after the layer name: the full name is `<layer>.<suffix>`. */
+  suffix: string;
+  shape: number[];
+  layout: string;
+}
+
+/** Documentation of one key of a layer kind. */
+export interface KeyDoc {
+  doc: string;
+  /** The default, when the key may be omitted. */
+  default?: unknown;
+}
+
+/** Where a layer sits in the spec, for error messages: `layers[1] ("encoder_conv2")`. */
+export interface LayerContext {
+  /** Prefix naming the layer, used as `<where>.<key>` in messages. */
+  where: string;
+}
+
+/** What the registry knows of one layer kind. Backends (TF.js builder, ONNX emitter) key their own tables by kind. */
+export interface LayerKindDef<L extends LayerSpec = LayerSpec> {
+  readonly kind: L['kind'];
+  /** The Keras class name shown by `tools summary`. */
+  readonly displayName: string;
+  readonly description: string;
+  /** Every key this kind accepts besides `kind`, `name` and `inputs`, with its documented default. */
+  readonly keys: Readonly<Record<string, KeyDoc>>;
+  /** How many input tensors the kind takes. */
+  readonly arity: { min: number; max: number };
+  /** Validates the raw JSON object (already known to have `kind`, `name`, `inputs`) and applies defaults. */
+  resolve(raw: Record<string, unknown>, base: { name: string; inputs: string[] }, ctx: LayerContext): L;
+  /** The output shape for the given input shapes; throws naming the layer when a size cannot work. */
+  outputShape(layer: L, inputs: Shape[], ctx: LayerContext): Shape;
+  /** The layer's weights for the given input shapes, in the order TF.js holds them. */
+  weights(layer: L, inputs: Shape[]): WeightDef[];
+}
+
+function checkPair(value: unknown, name: string): [number, number] {
+  if (typeof value === 'number') return [checkInteger(value, name, { min: 1 }), value];
+  check(
+    Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1),
+    'an integer >= 1 or a pair [height, width] of integers >= 1',
+    name,
+    value,
+  );
+  return [value[0] as number, value[1] as number];
+}
+
+const CONV_KEYS: Readonly<Record<string, KeyDoc>> = Object.freeze({
+  filters: { doc: 'number of output channels (required)' },
+  kernelSize: { doc: 'kernel size, a number or [height, width] (required)' },
+  strides: { doc: 'strides, a number or [height, width]', default: 1 },
+  padding: { doc: '"same" (output ceil(in / stride); odd extra pad at the end, as TF) or "valid"', default: 'valid' },
+  activation: { doc: `one of ${ACTIVATIONS.join(', ')}`, default: 'linear' },
+  useBias: { doc: 'whether a bias vector is added', default: true },
+});
+
+function resolveConv<K extends LayerKindName>(
+  kind: K,
+  raw: Record<string, unknown>,
+  base: { name: string; inputs: string[] },
+  { where }: LayerContext,
+): ConvFields & { kind: K } {
+  checkKnownKeys(raw, where, ['kind', 'name', 'inputs', ...Object.keys(CONV_KEYS)]);
+  if (raw.filters === undefined) throw invalid('an integer >= 1 (filters is required)', `${where}.filters`, undefined);
+  if (raw.kernelSize === undefined) throw invalid('an integer >= 1 or a pair (kernelSize is required)', `${where}.kernelSize`, undefined);
+  return {
+    kind,
+    name: base.name,
+    inputs: base.inputs,
+    filters: checkInteger(raw.filters, `${where}.filters`, { min: 1 }),
+    kernelSize: checkPair(raw.kernelSize, `${where}.kernelSize`),
+    strides: checkPair(raw.strides ?? CONV_KEYS.strides!.default, `${where}.strides`),
+    padding: checkOneOf(raw.padding ?? CONV_KEYS.padding!.default, `${where}.padding`, PADDINGS),
+    activation: checkOneOf(raw.activation ?? CONV_KEYS.activation!.default, `${where}.activation`, ACTIVATIONS),
+    useBias: checkBoolean(raw.useBias ?? CONV_KEYS.useBias!.default, `${where}.useBias`),
+  };
+}
+
+/** TF/Keras conv output length for one axis; null stays null (free size). */
+export function convOutputLength(size: number | null, kernel: number, stride: number, padding: Padding): number | null {
+  if (size === null) return null;
+  return padding === 'same' ? Math.ceil(size / stride) : Math.floor((size - kernel) / stride) + 1;
+}
+
+/** TF/Keras transposed-conv output length for one axis; null stays null. */
+export function deconvOutputLength(size: number | null, kernel: number, stride: number, padding: Padding): number | null {
+  if (size === null) return null;
+  return padding === 'same' ? size * stride : size * stride + Math.max(kernel - stride, 0);
+}
+
+function checkSpatial(size: number | null, axis: string, input: number | null, ctx: LayerContext): number | null {
+  if (size !== null && size < 1) {
+    throw invalid(`an input ${axis} that leaves at least 1 pixel after this layer`, ctx.where, `${axis} ${input}`);
+  }
+  return size;
+}
+
+const conv2d: LayerKindDef<Conv2DLayer> = {
+  kind: 'conv2d',
+  displayName: 'Conv2D',
+  description: '2-D convolution with optional bias and activation',
+  keys: CONV_KEYS,
+  arity: { min: 1, max: 1 },
+  resolve: (raw, base, ctx) => resolveConv('conv2d', raw, base, ctx),
+  outputShape(layer, [input], ctx): Shape {
+    const [kh, kw] = layer.kernelSize;
+    const [sh, sw] = layer.strides;
+    return {
+      height: checkSpatial(convOutputLength(input!.height, kh, sh, layer.padding), 'height', input!.height, ctx),
+      width: checkSpatial(convOutputLength(input!.width, kw, sw, layer.padding), 'width', input!.width, ctx),
+      channels: layer.filters,
+    };
+  },
+  weights(layer, [input]): WeightDef[] {
+    const [kh, kw] = layer.kernelSize;
+    const kernel = { suffix: 'kernel', shape: [kh, kw, input!.channels, layer.filters], layout: '[kh, kw, in, out] (TF HWIO)' };
+    return layer.useBias ? [kernel, { suffix: 'bias', shape: [layer.filters], layout: '[out]' }] : [kernel];
+  },
+};
+
+const conv2dTranspose: LayerKindDef<Conv2DTransposeLayer> = {
+  kind: 'conv2dTranspose',
+  displayName: 'Conv2DTranspose',
+  description: '2-D transposed convolution (learned upsampling) with optional bias and activation',
+  keys: CONV_KEYS,
+  arity: { min: 1, max: 1 },
+  resolve: (raw, base, ctx) => resolveConv('conv2dTranspose', raw, base, ctx),
+  outputShape(layer, [input], ctx): Shape {
+    const [kh, kw] = layer.kernelSize;
+    const [sh, sw] = layer.strides;
+    return {
+      height: checkSpatial(deconvOutputLength(input!.height, kh, sh, layer.padding), 'height', input!.height, ctx),
+      width: checkSpatial(deconvOutputLength(input!.width, kw, sw, layer.padding), 'width', input!.width, ctx),
+      channels: layer.filters,
+    };
+  },
+  weights(layer, [input]): WeightDef[] {
+    const [kh, kw] = layer.kernelSize;
+    const kernel = { suffix: 'kernel', shape: [kh, kw, layer.filters, input!.channels], layout: '[kh, kw, out, in] (TF transposed)' };
+    return layer.useBias ? [kernel, { suffix: 'bias', shape: [layer.filters], layout: '[out]' }] : [kernel];
+  },
+};
+
+/** The registry: layer kind name -> definition. Frozen; adding a kind means one entry here plus one per backend table. */
+export const LAYER_KINDS: Readonly<{ [K in LayerKindName]: LayerKindDef<Extract<LayerSpec, { kind: K }>> }> = Object.freeze({
+  conv2d: Object.freeze(conv2d),
+  conv2dTranspose: Object.freeze(conv2dTranspose),
+});
+
+/** The kind names, in registry order. */
+export const LAYER_KIND_NAMES = Object.freeze(Object.keys(LAYER_KINDS) as LayerKindName[]);
+
+/** Looks up a kind, throwing the standard error listing the valid kinds. */
+export function layerKind(kind: unknown, where: string): LayerKindDef {
+  const name = checkOneOf(kind, where, LAYER_KIND_NAMES);
+  return LAYER_KINDS[name] as unknown as LayerKindDef;
+}
