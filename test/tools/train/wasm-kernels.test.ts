@@ -80,6 +80,42 @@ function bruteInputGrad(g: Geometry, dy: Float32Array, filter: Float32Array): { 
   return { value, scale };
 }
 
+/** Forward convolution by the definition, before bias and activation, in float64, plus the sum of |terms|. */
+function bruteConv(g: Geometry, x: Float32Array, filter: Float32Array): { value: Float64Array; scale: Float64Array } {
+  const { out: oh, before: pt } = outAndPad(g.h, g.kh, g.sh, g.pad);
+  const { out: ow, before: pl } = outAndPad(g.w, g.kw, g.sw, g.pad);
+  const value = new Float64Array(g.n * oh * ow * g.co);
+  const scale = new Float64Array(value.length);
+  for (let b = 0; b < g.n; b++)
+    for (let r = 0; r < oh; r++)
+      for (let c = 0; c < ow; c++)
+        for (let o = 0; o < g.co; o++) {
+          const at = ((b * oh + r) * ow + c) * g.co + o;
+          for (let i = 0; i < g.kh; i++)
+            for (let j = 0; j < g.kw; j++) {
+              const xr = r * g.sh + i - pt;
+              const xc = c * g.sw + j - pl;
+              if (xr < 0 || xr >= g.h || xc < 0 || xc >= g.w) continue;
+              for (let k = 0; k < g.ci; k++) {
+                const term = x[((b * g.h + xr) * g.w + xc) * g.ci + k]! * filter[((i * g.kw + j) * g.ci + k) * g.co + o]!;
+                value[at] += term;
+                scale[at] += Math.abs(term);
+              }
+            }
+        }
+  return { value, scale };
+}
+
+/** The activations FusedConv2D takes, written out. */
+const ACTIVATIONS: Record<string, (v: number) => number> = {
+  linear: (v) => v,
+  relu: (v) => Math.max(0, v),
+  relu6: (v) => Math.min(6, Math.max(0, v)),
+  leakyrelu: (v) => (v > 0 ? v : 0.1 * v),
+  elu: (v) => (v > 0 ? v : Math.exp(v) - 1),
+  sigmoid: (v) => 1 / (1 + Math.exp(-v)),
+};
+
 /**
  * Float32 tolerance: |got - want| <= REL * sum|terms| + ABS. Float32 accumulation of m terms errs by at most about
  * m * 6e-8 * sum|terms| and in practice by far less; a wrong index or stride moves results by whole terms.
@@ -210,6 +246,13 @@ describe('wasm training kernels', () => {
       expect(inputGrad({ strides: [1, 1] })).toThrow(/dy shape \[1,3,3,4\] does not match the expected \[1,6,6,4\]/);
     });
 
+    it('rejects a forward convolution whose filter does not fit the input channels', () => {
+      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+      const run = (kernel: string) => () => tf.tidy(() => tf.engine().runKernel(kernel, { x: tf.zeros([1, 6, 6, 3]), filter: tf.zeros([3, 3, 2, 1]) }, attrs));
+      expect(run('Conv2D')).toThrow(/x has 3 channels but the filter expects 2/);
+      expect(run('FusedConv2D')).toThrow(/x has 3 channels but the filter expects 2/);
+    });
+
     it('rejects strides that are not positive integers', () => {
       expect(filterGrad({ strides: [0, 1] })).toThrow(/strides must be positive integers/);
     });
@@ -233,6 +276,78 @@ describe('wasm training kernels', () => {
     expectClose(runInputGrad(g, dy, filter, oh, ow), bruteInputGrad(g, dy, filter), label(g));
   });
 
+  it.each(cases.map((g) => [label(g), g] as const))('Conv2D matches the brute force: %s', (_, g) => {
+    const x = randomValues(g.n * g.h * g.w * g.ci, 11 + g.h * 7 + g.ci);
+    const filter = randomValues(g.kh * g.kw * g.ci * g.co, 13 + g.kw * 5 + g.co);
+    const got = take(tf.tidy(() => tf.conv2d(tf.tensor4d(x, [g.n, g.h, g.w, g.ci]), tf.tensor4d(filter, [g.kh, g.kw, g.ci, g.co]), [g.sh, g.sw], g.pad)));
+    expectClose(got, bruteConv(g, x, filter), label(g));
+  });
+
+  const activations = Object.keys(ACTIVATIONS);
+  it.each(cases.map((g, i) => [`${label(g)} ${activations[i % activations.length]}`, g, activations[i % activations.length]!, i % 3] as const))(
+    'FusedConv2D (bias, activation) matches the brute force: %s',
+    (_, g, activation, biasKind) => {
+      const x = randomValues(g.n * g.h * g.w * g.ci, 17 + g.h * 3 + g.ci);
+      const filter = randomValues(g.kh * g.kw * g.ci * g.co, 19 + g.kw * 3 + g.co);
+      // Bias per channel, one broadcast value, or none.
+      const bias = biasKind === 0 ? randomValues(g.co, 23) : biasKind === 1 ? randomValues(1, 29) : undefined;
+      const got = take(tf.tidy(() => tf.fused.conv2d({
+        x: tf.tensor4d(x, [g.n, g.h, g.w, g.ci]),
+        filter: tf.tensor4d(filter, [g.kh, g.kw, g.ci, g.co]),
+        strides: [g.sh, g.sw],
+        pad: g.pad,
+        bias: bias === undefined ? undefined : tf.tensor1d(bias),
+        activation: activation as tf.fused.Activation,
+        leakyreluAlpha: 0.1,
+      })));
+      const want = bruteConv(g, x, filter);
+      const f = ACTIVATIONS[activation]!;
+      // Activations are 1-Lipschitz: the bound on the pre-activation error holds after them.
+      want.value.forEach((v, i) => (want.value[i] = f(v + (bias === undefined ? 0 : bias[bias.length === 1 ? 0 : i % g.co]!))));
+      expectClose(got, want, `${label(g)} ${activation}`);
+    },
+  );
+
+  const sums: Array<[number[], number | number[], boolean]> = [
+    [[32, 28, 28, 16], [0, 1, 2], false], // a bias gradient
+    [[32, 28, 28, 1], [0, 1, 2], false],
+    [[3, 5, 7], [0], false],
+    [[3, 5, 7], [0, 1], true],
+    [[3, 5, 7], [-3, -2], false],
+    [[6, 6, 3, 2], 0, true],
+    [[7, 4, 9], [1, 0], false],
+    [[3, 5, 7], [1, 2], false], // not leading axes: the stock kernel
+    [[3, 5, 7], [0, 2], true],
+    [[3, 5, 7], [0, 1, 2], false], // everything
+  ];
+  it.each(sums.map(([shape, axis, keepDims]) => [`[${shape}] axis ${JSON.stringify(axis)}${keepDims ? ' keepDims' : ''}`, shape, axis, keepDims] as const))(
+    'Sum matches the brute force: %s',
+    (_, shape, axis, keepDims) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const x = randomValues(size, 31 + size);
+      const rank = shape.length;
+      const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a));
+      const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const want = { value: new Float64Array(outShape.reduce((a, b) => a * b, 1)), scale: new Float64Array(0) };
+      want.scale = new Float64Array(want.value.length);
+      const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+      const outStrides = outShape.map((_, i) => outShape.slice(i + 1).reduce((a, b) => a * b, 1));
+      for (let i = 0; i < size; i++) {
+        let at = 0;
+        shape.forEach((_, d) => (at += axes.includes(d) ? 0 : Math.floor(i / strides[d]!) % shape[d]! * outStrides[d]!));
+        want.value[at] += x[i]!;
+        want.scale[at] += Math.abs(x[i]!);
+      }
+      const result = tf.tidy(() => tf.sum(tf.tensor(x, shape), axis, keepDims));
+      expect(result.shape).toEqual(keepDims ? outShape : shape.filter((_, i) => !axes.includes(i)));
+      expectClose(take(result), want, `sum [${shape}] over ${axes}`);
+    },
+  );
+
+  it('Sum leaves int32 to the stock kernel', () => {
+    expect(Array.from(take(tf.tidy(() => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0))))).toEqual([9, 12]);
+  });
+
   it('frees every temporary tensor', () => {
     const g: Geometry = { n: 3, h: 7, w: 4, ci: 3, co: 5, kh: 3, kw: 2, sh: 2, sw: 1, pad: 'same' };
     const { out: oh } = outAndPad(g.h, g.kh, g.sh, g.pad);
@@ -242,6 +357,9 @@ describe('wasm training kernels', () => {
     const before = tf.backend().numDataIds();
     runFilterGrad(g, randomValues(g.n * g.h * g.w * g.ci, 1), randomValues(g.n * oh * ow * g.co, 2), oh, ow);
     runInputGrad(g, randomValues(g.n * oh * ow * g.co, 3), randomValues(g.kh * g.kw * g.ci * g.co, 4), oh, ow);
+    // The few-output-channel forward path and a bias gradient.
+    take(tf.tidy(() => tf.fused.conv2d({ x: tf.ones([2, 6, 6, 16]) as tf.Tensor4D, filter: tf.ones([3, 3, 16, 1]) as tf.Tensor4D, strides: 1, pad: 'same', bias: tf.ones([1]) })));
+    take(tf.tidy(() => tf.sum(tf.ones([2, 6, 6, 16]), [0, 1, 2])));
     expect(tf.backend().numDataIds()).toBe(before);
   });
 
@@ -277,7 +395,7 @@ describe('wasm training kernels', () => {
         grads: vars.map((v) => grads[v.name]!.dataSync() as Float32Array),
         updated: [] as Float32Array[],
       };
-      tf.train.adam(1e-3).applyGradients(grads);
+      tf.train.adam(1e-3).applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
       result.updated = vars.map((v) => v.dataSync() as Float32Array);
       tf.dispose([xs, ys, value, ...Object.values(grads)]);
       model.dispose();
