@@ -1,10 +1,11 @@
 // Training-speed bench of the seed autoencoder: wasm (with the project's kernels) against stock cpu, plus a kernel profile.
-// Run: npx tsx tools/bench/train-kernels-bench.ts [--steps 300] [--cpu-steps 3] [--repeats 3] [--no-cpu]
+// Run: npx tsx tools/bench/train-kernels-bench.ts [--steps 300] [--cpu-steps 3] [--repeats 3] [--batch 32] [--no-cpu]
+//      npx tsx tools/bench/train-kernels-bench.ts --workers 2   (data-parallel experiment: one wasm replica per thread)
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../train/backends.js';
 
-const BATCH = 32;
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -13,6 +14,9 @@ function option(name: string, fallback: number): number {
   if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} expects a non-negative integer, got ${process.argv[at + 1]}`);
   return value;
 }
+
+/** Images per step: the seed's 32 unless --batch says otherwise (to see how a step scales, e.g. for data parallelism). */
+const BATCH = option('batch', 32);
 
 /** The seed network: 28x28x1 -> conv 16 s2 -> conv 8 s2 -> convT 8 s2 -> convT 16 s2 -> conv 1 sigmoid (3,217 weights). */
 function seedNetwork(): tfl.Sequential {
@@ -112,4 +116,97 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** What a replica thread is told at start. */
+interface ReplicaSetup {
+  weights: Float32Array[];
+  batch: number;
+  seed: number;
+}
+
+/**
+ * A data-parallel replica: computes the gradient of its shard, posts it, waits for the average of all shards and
+ * applies it with its own Adam (every replica applies the same update, so the replicas stay identical).
+ */
+async function replica(): Promise<void> {
+  const setup = workerData as ReplicaSetup;
+  const port = parentPort!;
+  await initBackend('wasm');
+  const model = seedNetwork();
+  model.setWeights(model.getWeights().map((w, i) => tf.tensor(setup.weights[i]!, w.shape)));
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = tf.train.adam(1e-3);
+  const xs = tf.randomUniform([setup.batch, 28, 28, 1], 0, 1, 'float32', setup.seed);
+  const ys = tf.randomUniform([setup.batch, 28, 28, 1], 0, 1, 'float32', setup.seed + 1);
+  const gradients = () => {
+    const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(ys, model.apply(xs) as tf.Tensor) as tf.Scalar, vars);
+    const out = vars.map((v) => grads[v.name]!.dataSync() as Float32Array);
+    tf.dispose([value, ...Object.values(grads)]);
+    return out;
+  };
+  port.on('message', (msg: { average?: Float32Array[]; done?: boolean }) => {
+    if (msg.done) {
+      const sum = vars.reduce((a, v) => a + (v.dataSync() as Float32Array).reduce((b, x) => b + x, 0), 0);
+      port.postMessage({ checksum: sum });
+      return;
+    }
+    if (msg.average !== undefined) {
+      tf.tidy(() => optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(msg.average![i]!, v.shape) }))));
+    }
+    const grads = gradients();
+    port.postMessage({ grads }, grads.map((g) => g.buffer as ArrayBuffer));
+  });
+  port.postMessage({ ready: true });
+}
+
+/** Runs `workers` replicas on shards of one batch of 32 and reports images/s; workers = 1 is the same loop unsplit. */
+async function dataParallel(workers: number, steps: number): Promise<void> {
+  await initBackend('wasm');
+  const weights = seedNetwork().getWeights().map((w) => w.dataSync() as Float32Array);
+  const shard = BATCH / workers;
+  if (!Number.isInteger(shard)) throw new Error(`--batch ${BATCH} does not split into ${workers} equal shards`);
+  // tsx's loader does not reach worker threads: each one registers it before importing this file.
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const threads = Array.from({ length: workers }, (_, i) => new Worker(boot, { eval: true, workerData: { weights, batch: shard, seed: 10 + 2 * i } satisfies ReplicaSetup }));
+  // One listener per thread, handing each message to whoever waits for it.
+  const waiting = threads.map(() => [] as Array<(m: Record<string, unknown>) => void>);
+  threads.forEach((w, i) => {
+    w.on('message', (m: Record<string, unknown>) => waiting[i]!.shift()!(m));
+    w.on('error', (e) => {
+      console.error(`replica ${i} failed: ${e.message}`);
+      process.exit(1);
+    });
+  });
+  const next = (w: Worker) => new Promise<Record<string, unknown>>((resolve) => waiting[threads.indexOf(w)]!.push(resolve));
+  await Promise.all(threads.map(next));
+  let pending = threads.map(next);
+  threads.forEach((w) => w.postMessage({}));
+  const warmup = 5;
+  let start = 0;
+  for (let step = 0; step < steps + warmup; step++) {
+    if (step === warmup) start = performance.now();
+    const parts = (await Promise.all(pending)).map((m) => m.grads as Float32Array[]);
+    const average = parts[0]!.map((g, v) => {
+      const out = new Float32Array(g.length);
+      for (const p of parts) for (let i = 0; i < out.length; i++) out[i] += p[v]![i]!;
+      for (let i = 0; i < out.length; i++) out[i] /= workers;
+      return out;
+    });
+    pending = threads.map(next);
+    threads.forEach((w) => w.postMessage({ average }));
+  }
+  await Promise.all(pending);
+  const rate = (steps * BATCH * 1000) / (performance.now() - start);
+  const checks = await Promise.all(threads.map((w) => { const p = next(w); w.postMessage({ done: true }); return p; }));
+  await Promise.all(threads.map((w) => w.terminate()));
+  const sums = checks.map((c) => c.checksum as number);
+  console.log(`data-parallel wasm, ${workers} replica thread(s) x ${shard} images: ${rate.toFixed(0)} images/s (${((BATCH * 1000) / rate).toFixed(1)} ms per step of ${BATCH})`);
+  console.log(`  replicas in step: ${sums.every((x) => x === sums[0]) ? 'yes' : 'NO'} (weight checksums ${sums.map((x) => x.toFixed(6)).join(', ')})`);
+}
+
+if (!isMainThread) {
+  await replica();
+} else if (process.argv.includes('--workers')) {
+  await dataParallel(option('workers', 2), option('steps', 300));
+} else {
+  await main();
+}

@@ -1,4 +1,4 @@
-// Training kernels for the TF.js 'wasm' backend: the missing and slow convolution gradients, built on its XNNPACK Conv2D.
+// Training kernels for TF.js's 'wasm' backend: the missing and slow convolution kernels, rebuilt on its own XNNPACK ops.
 import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -147,9 +147,10 @@ function conv2DBackpropFilter(args: { inputs: Record<string, TensorInfo>; attrs:
     return out;
   }
   const macs = n * oh * ow * kh * kw * ci * co;
-  // ns, measured roughly on one core: ~1.3 per scattered JS write, ~0.2 per filled/packed float, ~0.1 per GEMM multiply.
-  const costConv = 1.3 * (n * h * w * ci + n * oh * ow * co) + 0.1 * macs * tileWaste(co);
-  const costMatMul = 0.2 * (kh * kw * co * n * h * w + n * h * w * ci) + 1.3 * n * oh * ow * kh * kw * co + 0.1 * macs * tileWaste(ci);
+  // ns, measured roughly on one core: ~1.3 per scattered JS write, ~0.2 per native fill, ~3.4 per float XNNPACK packs
+  // as weights (its packing of a fresh weight tensor is slow), ~0.1 per GEMM multiply-add.
+  const costConv = 1.3 * (n * h * w * ci + n * oh * ow * co) + 3.4 * n * oh * ow * co * tileWaste(co) + 0.1 * macs * tileWaste(co);
+  const costMatMul = 0.2 * kh * kw * co * n * h * w + 1.3 * n * oh * ow * kh * kw * co + 3.4 * n * h * w * ci * tileWaste(ci) + 0.1 * macs * tileWaste(ci);
   if (costMatMul < costConv) return filterGradByMatMul(backend, x, dy, info, out);
   const padBottom = needH - hc;
   const padRight = needW - wc;
@@ -530,8 +531,9 @@ function fusedConv2D(args: { inputs: Record<string, TensorInfo>; attrs: NamedAtt
   const co = filter.shape[3];
   const plainBias = bias == null || (bias.dtype === 'float32' && bias.shape.length === 1 && (bias.shape[0] === co || bias.shape[0] === 1));
   const info = act !== undefined && preluActivationWeights == null && plainBias ? forwardConvInfo('FusedConv2D', x, filter, attrs) : undefined;
-  if (info !== undefined) return gatherConv(asWasm(args.backend), x, filter, info, bias ?? undefined, act!, attrs.leakyreluAlpha ?? 0.2);
-  if (bias != null && bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === 1 && co !== 1 && co !== undefined) {
+  // An unset leakyreluAlpha means 0, as in the stock kernel, so that the path taken never changes the answer.
+  if (info !== undefined) return gatherConv(asWasm(args.backend), x, filter, info, bias ?? undefined, act!, attrs.leakyreluAlpha || 0);
+  if (bias != null && bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === 1 && co !== 1) {
     // The stock kernel wants one bias per channel; TF.js also allows one for all.
     const backend = asWasm(args.backend);
     const wide = backend.makeOutput([co], 'float32');
@@ -608,9 +610,14 @@ function stockKernel(name: string): StockKernel {
 }
 
 /**
- * Registers this module's kernels for the 'wasm' backend (replacing stock ones of the same name).
- * Idempotent; call it after importing `@tensorflow/tfjs-backend-wasm` (which registers the stock kernels
- * this module builds on), before or after the backend is initialised.
+ * Registers this module's kernels for the 'wasm' backend, replacing stock ones of the same name:
+ * - `Conv2DBackpropFilter` (missing in tfjs-backend-wasm 4.22): as a dilated XNNPACK convolution or an XNNPACK matmul;
+ * - `Conv2DBackpropInput` (a naive C loop in 4.22; also Conv2DTranspose's forward pass): as one XNNPACK convolution
+ *   per stride phase;
+ * - `Conv2D`, `FusedConv2D`: unchanged (stock) except with few output channels, then as a matmul plus a JS gather;
+ * - `Sum`: over leading axes (bias gradients) in one JS pass, else stock.
+ * Idempotent; call it after importing `@tensorflow/tfjs-backend-wasm` (which registers the stock kernels this module
+ * builds on), before or after the backend is initialised.
  * @returns the names of the kernels registered.
  */
 export function registerWasmTrainingKernels(): readonly string[] {

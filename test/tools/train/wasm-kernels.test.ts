@@ -19,21 +19,33 @@ function randomValues(size: number, seed: number): Float32Array {
 interface Geometry {
   n: number; h: number; w: number; ci: number; co: number;
   kh: number; kw: number; sh: number; sw: number;
-  pad: 'same' | 'valid';
+  /** TF padding, or explicit [top, bottom, left, right]. */
+  pad: 'same' | 'valid' | [number, number, number, number];
 }
 
-/** TF's output size and leading pad, written out independently of TF.js. */
-function outAndPad(size: number, k: number, s: number, pad: 'same' | 'valid'): { out: number; before: number } {
+type Axis = { size: number; k: number; s: number; pad: 'same' | 'valid' | [number, number] };
+
+/** TF's output size and leading pad along one axis, written out independently of TF.js. */
+function outAndPadAxis({ size, k, s, pad }: Axis): { out: number; before: number } {
+  if (Array.isArray(pad)) return { out: Math.floor((size + pad[0] + pad[1] - k) / s) + 1, before: pad[0] };
   if (pad === 'valid') return { out: Math.ceil((size - k + 1) / s), before: 0 };
   const out = Math.ceil(size / s);
   const total = Math.max(0, (out - 1) * s + k - size);
   return { out, before: Math.floor(total / 2) };
 }
 
+const rows = (g: Geometry) => outAndPadAxis({ size: g.h, k: g.kh, s: g.sh, pad: Array.isArray(g.pad) ? [g.pad[0], g.pad[1]] : g.pad });
+const cols = (g: Geometry) => outAndPadAxis({ size: g.w, k: g.kw, s: g.sw, pad: Array.isArray(g.pad) ? [g.pad[2], g.pad[3]] : g.pad });
+
+/** The pad attribute TF.js takes for a geometry. */
+function padAttr(g: Geometry): 'same' | 'valid' | number[][] {
+  return Array.isArray(g.pad) ? [[0, 0], [g.pad[0], g.pad[1]], [g.pad[2], g.pad[3]], [0, 0]] : g.pad;
+}
+
 /** dW by the definition, in float64, plus the sum of |terms| of each output (for a float32 error bound). */
 function bruteFilterGrad(g: Geometry, x: Float32Array, dy: Float32Array): { value: Float64Array; scale: Float64Array } {
-  const { out: oh, before: pt } = outAndPad(g.h, g.kh, g.sh, g.pad);
-  const { out: ow, before: pl } = outAndPad(g.w, g.kw, g.sw, g.pad);
+  const { out: oh, before: pt } = rows(g);
+  const { out: ow, before: pl } = cols(g);
   const value = new Float64Array(g.kh * g.kw * g.ci * g.co);
   const scale = new Float64Array(value.length);
   for (let b = 0; b < g.n; b++)
@@ -57,8 +69,8 @@ function bruteFilterGrad(g: Geometry, x: Float32Array, dy: Float32Array): { valu
 
 /** dx by the definition (scatter of every dy through the filter), in float64, plus the sum of |terms|. */
 function bruteInputGrad(g: Geometry, dy: Float32Array, filter: Float32Array): { value: Float64Array; scale: Float64Array } {
-  const { out: oh, before: pt } = outAndPad(g.h, g.kh, g.sh, g.pad);
-  const { out: ow, before: pl } = outAndPad(g.w, g.kw, g.sw, g.pad);
+  const { out: oh, before: pt } = rows(g);
+  const { out: ow, before: pl } = cols(g);
   const value = new Float64Array(g.n * g.h * g.w * g.ci);
   const scale = new Float64Array(value.length);
   for (let b = 0; b < g.n; b++)
@@ -82,8 +94,8 @@ function bruteInputGrad(g: Geometry, dy: Float32Array, filter: Float32Array): { 
 
 /** Forward convolution by the definition, before bias and activation, in float64, plus the sum of |terms|. */
 function bruteConv(g: Geometry, x: Float32Array, filter: Float32Array): { value: Float64Array; scale: Float64Array } {
-  const { out: oh, before: pt } = outAndPad(g.h, g.kh, g.sh, g.pad);
-  const { out: ow, before: pl } = outAndPad(g.w, g.kw, g.sw, g.pad);
+  const { out: oh, before: pt } = rows(g);
+  const { out: ow, before: pl } = cols(g);
   const value = new Float64Array(g.n * oh * ow * g.co);
   const scale = new Float64Array(value.length);
   for (let b = 0; b < g.n; b++)
@@ -150,7 +162,7 @@ function runFilterGrad(g: Geometry, x: Float32Array, dy: Float32Array, oh: numbe
   return take(tf.tidy(() => {
     const xt = tf.tensor4d(x, [g.n, g.h, g.w, g.ci]);
     const dyt = tf.tensor4d(dy, [g.n, oh, ow, g.co]);
-    const attrs = { strides: [g.sh, g.sw], pad: g.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [g.kh, g.kw, g.ci, g.co] };
+    const attrs = { strides: [g.sh, g.sw], pad: padAttr(g), dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [g.kh, g.kw, g.ci, g.co] };
     return tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy: dyt }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
   }));
 }
@@ -159,7 +171,7 @@ function runInputGrad(g: Geometry, dy: Float32Array, filter: Float32Array, oh: n
   return take(tf.tidy(() => {
     const dyt = tf.tensor4d(dy, [g.n, oh, ow, g.co]);
     const ft = tf.tensor4d(filter, [g.kh, g.kw, g.ci, g.co]);
-    const attrs = { strides: [g.sh, g.sw], pad: g.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [g.n, g.h, g.w, g.ci] };
+    const attrs = { strides: [g.sh, g.sw], pad: padAttr(g), dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [g.n, g.h, g.w, g.ci] };
     return tf.engine().runKernel('Conv2DBackpropInput', { dy: dyt, filter: ft }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
   }));
 }
@@ -187,6 +199,12 @@ function geometries(): Geometry[] {
           out.push({ n, h, w, ci, co, kh, kw, sh, sw, pad });
           i++;
         }
+  // Explicit padding, including pads wider than the kernel reaches (all-padding rows and columns).
+  out.push({ n: 3, h: 7, w: 4, ci: 3, co: 5, kh: 3, kw: 2, sh: 2, sw: 1, pad: [2, 0, 1, 1] });
+  out.push({ n: 2, h: 6, w: 6, ci: 8, co: 1, kh: 3, kw: 3, sh: 1, sw: 1, pad: [3, 1, 0, 2] });
+  out.push({ n: 1, h: 5, w: 7, ci: 16, co: 16, kh: 5, kw: 5, sh: 2, sw: 2, pad: [1, 2, 2, 1] });
+  out.push({ n: 3, h: 6, w: 6, ci: 1, co: 8, kh: 1, kw: 1, sh: 2, sw: 2, pad: [1, 1, 0, 3] });
+  out.push({ n: 32, h: 28, w: 28, ci: 16, co: 1, kh: 3, kw: 3, sh: 1, sw: 1, pad: [1, 1, 1, 1] });
   // The seed network's convolutions (forward shapes), batch 32.
   out.push({ n: 32, h: 28, w: 28, ci: 1, co: 16, kh: 3, kw: 3, sh: 2, sw: 2, pad: 'same' });
   out.push({ n: 32, h: 14, w: 14, ci: 16, co: 8, kh: 3, kw: 3, sh: 2, sw: 2, pad: 'same' });
@@ -197,7 +215,7 @@ function geometries(): Geometry[] {
 }
 
 const label = (g: Geometry) =>
-  `n${g.n} ${g.h}x${g.w} ci${g.ci} co${g.co} k${g.kh}x${g.kw} s${g.sh}x${g.sw} ${g.pad}`;
+  `n${g.n} ${g.h}x${g.w} ci${g.ci} co${g.co} k${g.kh}x${g.kw} s${g.sh}x${g.sw} ${Array.isArray(g.pad) ? `pad[${g.pad}]` : g.pad}`;
 
 describe('wasm training kernels', () => {
   beforeAll(async () => {
@@ -261,16 +279,16 @@ describe('wasm training kernels', () => {
   const cases = geometries();
 
   it.each(cases.map((g) => [label(g), g] as const))('Conv2DBackpropFilter matches the brute force: %s', (_, g) => {
-    const { out: oh } = outAndPad(g.h, g.kh, g.sh, g.pad);
-    const { out: ow } = outAndPad(g.w, g.kw, g.sw, g.pad);
+    const { out: oh } = rows(g);
+    const { out: ow } = cols(g);
     const x = randomValues(g.n * g.h * g.w * g.ci, 1 + g.h * 31 + g.ci);
     const dy = randomValues(g.n * oh * ow * g.co, 7 + g.w * 17 + g.co);
     expectClose(runFilterGrad(g, x, dy, oh, ow), bruteFilterGrad(g, x, dy), label(g));
   });
 
   it.each(cases.map((g) => [label(g), g] as const))('Conv2DBackpropInput matches the brute force: %s', (_, g) => {
-    const { out: oh } = outAndPad(g.h, g.kh, g.sh, g.pad);
-    const { out: ow } = outAndPad(g.w, g.kw, g.sw, g.pad);
+    const { out: oh } = rows(g);
+    const { out: ow } = cols(g);
     const dy = randomValues(g.n * oh * ow * g.co, 3 + g.h * 13 + g.co);
     const filter = randomValues(g.kh * g.kw * g.ci * g.co, 5 + g.kw * 11 + g.ci);
     expectClose(runInputGrad(g, dy, filter, oh, ow), bruteInputGrad(g, dy, filter), label(g));
@@ -279,7 +297,7 @@ describe('wasm training kernels', () => {
   it.each(cases.map((g) => [label(g), g] as const))('Conv2D matches the brute force: %s', (_, g) => {
     const x = randomValues(g.n * g.h * g.w * g.ci, 11 + g.h * 7 + g.ci);
     const filter = randomValues(g.kh * g.kw * g.ci * g.co, 13 + g.kw * 5 + g.co);
-    const got = take(tf.tidy(() => tf.conv2d(tf.tensor4d(x, [g.n, g.h, g.w, g.ci]), tf.tensor4d(filter, [g.kh, g.kw, g.ci, g.co]), [g.sh, g.sw], g.pad)));
+    const got = take(tf.tidy(() => tf.conv2d(tf.tensor4d(x, [g.n, g.h, g.w, g.ci]), tf.tensor4d(filter, [g.kh, g.kw, g.ci, g.co]), [g.sh, g.sw], padAttr(g) as tf.backend_util.ExplicitPadding)));
     expectClose(got, bruteConv(g, x, filter), label(g));
   });
 
@@ -295,7 +313,7 @@ describe('wasm training kernels', () => {
         x: tf.tensor4d(x, [g.n, g.h, g.w, g.ci]),
         filter: tf.tensor4d(filter, [g.kh, g.kw, g.ci, g.co]),
         strides: [g.sh, g.sw],
-        pad: g.pad,
+        pad: padAttr(g) as tf.backend_util.ExplicitPadding,
         bias: bias === undefined ? undefined : tf.tensor1d(bias),
         activation: activation as tf.fused.Activation,
         leakyreluAlpha: 0.1,
@@ -350,8 +368,8 @@ describe('wasm training kernels', () => {
 
   it('frees every temporary tensor', () => {
     const g: Geometry = { n: 3, h: 7, w: 4, ci: 3, co: 5, kh: 3, kw: 2, sh: 2, sw: 1, pad: 'same' };
-    const { out: oh } = outAndPad(g.h, g.kh, g.sh, g.pad);
-    const { out: ow } = outAndPad(g.w, g.kw, g.sw, g.pad);
+    const { out: oh } = rows(g);
+    const { out: ow } = cols(g);
     runFilterGrad(g, randomValues(g.n * g.h * g.w * g.ci, 1), randomValues(g.n * oh * ow * g.co, 2), oh, ow);
     runInputGrad(g, randomValues(g.n * oh * ow * g.co, 3), randomValues(g.kh * g.kw * g.ci * g.co, 4), oh, ow);
     const before = tf.backend().numDataIds();
