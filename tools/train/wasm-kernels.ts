@@ -310,16 +310,11 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; attrs: 
         const ps = heapIndex(backend, phase);
         const od = heapIndex(backend, out);
         // Phase pixel (r, c) is dx pixel (rp.start + r*sh, cp.start + c*sw), for r < rp.count, c < cp.count.
-        const step = sw * ci;
         for (let b = 0; b < n; b++) {
           for (let r = 0; r < rp.count; r++) {
-            let src = ps + ((b * rp.convOut + rp.first + r) * cp.convOut + cp.first) * ci;
-            let dst = od + ((b * h + rp.start + r * sh) * w + cp.start) * ci;
-            for (let c = 0; c < cp.count; c++) {
-              for (let k = 0; k < ci; k++) heap[dst + k] = heap[src + k]!;
-              src += ci;
-              dst += step;
-            }
+            const src = ps + ((b * rp.convOut + rp.first + r) * cp.convOut + cp.first) * ci;
+            const dst = od + ((b * h + rp.start + r * sh) * w + cp.start) * ci;
+            copyPixels(heap, src, dst, cp.count, ci, sw * ci);
           }
         }
       }
@@ -327,6 +322,17 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; attrs: 
     }
   }
   return out;
+}
+
+/** Copies `count` pixels of `ci` floats from consecutive pixels at `src` to pixels `step` floats apart at `dst`. */
+function copyPixels(heap: Float32Array, src: number, dst: number, count: number, ci: number, step: number): void {
+  if (step === ci) {
+    heap.copyWithin(dst, src, src + count * ci);
+    return;
+  }
+  for (let c = 0; c < count; c++, src += ci, dst += step) {
+    for (let k = 0; k < ci; k++) heap[dst + k] = heap[src + k]!;
+  }
 }
 
 /** One output phase of a transposed convolution along one axis. */

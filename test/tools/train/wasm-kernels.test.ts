@@ -222,10 +222,17 @@ describe('wasm training kernels', () => {
     await initBackend('wasm');
   });
 
-  describe('bad calls', () => {
+  describe('setup and bad calls', () => {
     it('rejects an unknown backend name, listing the valid ones', async () => {
       await expect(initBackend('tpu')).rejects.toThrow(/Unknown TF.js backend "tpu"; expected one of: wasm, cpu/);
       expect(BACKEND_NAMES).toEqual(['wasm', 'cpu']);
+    });
+
+    it('says what runs', async () => {
+      const info = await initBackend('wasm');
+      expect(info.name).toBe('wasm');
+      expect(info.description).toMatch(/^wasm \(XNNPACK, (SIMD|no SIMD), \d+ threads?\) \+ 5 project kernels$/);
+      expect(info.skipped).toEqual([]);
     });
 
     it('registers the same kernels again without complaint', () => {
