@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { checkOneOf, ValidationError } from '../../runtime-common/validate.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 /** Initialises one TF.js backend, makes it the active one and describes what runs. */
@@ -39,14 +40,64 @@ async function loadCpu(): Promise<string> {
   return 'cpu (pure JS, stock TF.js kernels)';
 }
 
-/** Backend name -> loader. `auto`, `cuda`, `tensorflow` and `webgpu` are to come. */
+
+/** Loads @tensorflow/tfjs-node(-gpu) and returns a description; throws why it cannot. */
+async function loadTensorflow(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'): Promise<string> {
+  try {
+    await import(pkg);
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (module|package)/.test((error as Error).message);
+    throw new Error(missing
+      ? `${pkg} is not installed (an optional dependency: its install downloads libtensorflow, which fails offline)`
+      : `${pkg} failed to load: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its 'tensorflow' backend failed to initialise`);
+  await tf.ready();
+  return pkg;
+}
+
+async function loadCuda(): Promise<string> {
+  await loadTensorflow('@tensorflow/tfjs-node-gpu');
+  // tfjs-node's backend records whether libtensorflow found a CUDA device; without one it runs on the CPU.
+  const usingGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice;
+  if (usingGpu === false) throw new Error('@tensorflow/tfjs-node-gpu loaded but libtensorflow found no usable CUDA device (it needs CUDA 11.2 and cuDNN 8)');
+  return 'tensorflow (libtensorflow on CUDA, @tensorflow/tfjs-node-gpu)';
+}
+
+async function loadTensorflowCpu(): Promise<string> {
+  await loadTensorflow('@tensorflow/tfjs-node');
+  return 'tensorflow (libtensorflow on the CPU, @tensorflow/tfjs-node)';
+}
+
+async function loadWebgpu(): Promise<string> {
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  const gpu = create([]);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter: Dawn found no Vulkan driver (on a machine without a GPU, install Debian\'s chromium and libvulkan1 and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)');
+  // tfjs-backend-webgpu registers itself only if navigator.gpu exists when it is imported.
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis as { navigator?: object }).navigator, gpu }, configurable: true, writable: true });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js backend \'webgpu\' failed to initialise');
+  await tf.ready();
+  const info = adapter.info;
+  return `webgpu (${info.vendor || 'unknown vendor'} ${info.device || info.description || ''}, ${info.architecture || ''} via Dawn)`.replace(/\s+/g, ' ');
+}
+
+/** Backend name -> loader, tried in this order by `auto` (after `cuda` and `tensorflow`, the fast CPU path). */
 const LOADERS: Readonly<Record<string, BackendLoader>> = Object.freeze({
+  cuda: loadCuda,
+  tensorflow: loadTensorflowCpu,
   wasm: loadWasm,
+  webgpu: loadWebgpu,
   cpu: loadCpu,
 });
 
+/** What `auto` tries, in order: CUDA, libtensorflow on the CPU, then the project's fast wasm path. */
+export const AUTO_ORDER = Object.freeze(['cuda', 'tensorflow', 'wasm'] as const);
+
 /** The backend names {@link initBackend} accepts. */
-export const BACKEND_NAMES: readonly string[] = Object.freeze(Object.keys(LOADERS));
+export const BACKEND_NAMES: readonly string[] = Object.freeze(['auto', ...Object.keys(LOADERS)]);
 
 /** What {@link initBackend} set up (plain data: runs store it in their config). */
 export interface BackendInfo {
@@ -60,14 +111,29 @@ export interface BackendInfo {
 
 /**
  * Initialises the named TF.js backend in Node and makes it the active one (idempotent).
- * `wasm` finds its .wasm binaries in node_modules, uses SIMD when the runtime has it and registers the
- * project's training kernels (tools/train/wasm-kernels.ts); `cpu` is the stock pure-JS backend.
- * @throws for an unknown name, listing the valid ones.
+ * `cuda` and `tensorflow` need the optional @tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node; `wasm` finds its
+ * .wasm binaries in node_modules, uses SIMD when the runtime has it and registers the project's training kernels
+ * (tools/train/wasm-kernels.ts); `webgpu` runs through Dawn (the `webgpu` package) on any Vulkan driver; `cpu` is
+ * the stock pure-JS backend. `auto` tries {@link AUTO_ORDER} and lists why each earlier one was skipped.
+ * @throws for an unknown name (listing the valid ones), or a named backend that cannot load (saying why).
  */
 export async function initBackend(name: string): Promise<BackendInfo> {
-  const loader = Object.hasOwn(LOADERS, name) ? LOADERS[name] : undefined;
-  if (loader === undefined) {
-    throw new Error(`Unknown TF.js backend "${name}"; expected one of: ${BACKEND_NAMES.join(', ')}`);
+  checkOneOf(name, '--backend', BACKEND_NAMES);
+  if (name !== 'auto') {
+    try {
+      return { name, description: await LOADERS[name]!(), skipped: [] };
+    } catch (error) {
+      // A named backend that cannot load is an error, never a silent fallback.
+      throw new ValidationError(`Expected a TF.js backend that loads for --backend but received "${name}": ${(error as Error).message}`, '--backend');
+    }
   }
-  return { name, description: await loader(), skipped: [] };
+  const skipped: string[] = [];
+  for (const candidate of AUTO_ORDER) {
+    try {
+      return { name: candidate, description: await LOADERS[candidate]!(), skipped };
+    } catch (error) {
+      skipped.push(`${candidate}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`No TF.js backend could be loaded: ${skipped.join('; ')}`);
 }
