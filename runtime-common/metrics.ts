@@ -1,5 +1,5 @@
-// Image quality metrics shared by training, evaluation and both runtimes: MSE and PSNR.
-import { check } from './validate.js';
+// Image quality metrics shared by training, evaluation and both runtimes: MSE, PSNR and SSIM.
+import { check, checkInteger, checkNumber } from './validate.js';
 
 function checkPair(a: ArrayLike<number>, b: ArrayLike<number>): void {
   check(a.length === b.length && a.length > 0, `two non-empty arrays of the same length (${a.length})`, 'reference', b.length);
@@ -44,4 +44,88 @@ export function meanPsnr(a: ArrayLike<number>, b: ArrayLike<number>, imageSize: 
     total += Math.min(100, psnrFromMse(sum / imageSize, peak));
   }
   return total / count;
+}
+
+/** Options for {@link ssim}. */
+export interface SsimOptions {
+  /** Interleaved channels per pixel (HWC); SSIM is the mean over channels. Default 1. */
+  channels?: number;
+  /** The dynamic range L (1 for images in [0, 1], 255 for 8-bit). Default 1. */
+  peak?: number;
+}
+
+/** SSIM's Gaussian window: 11 taps, sigma 1.5, normalised to sum 1 (the 2-D window is its outer product). */
+export const SSIM_WINDOW: readonly number[] = (() => {
+  const taps = Array.from({ length: 11 }, (_, i) => Math.exp(-((i - 5) ** 2) / (2 * 1.5 * 1.5)));
+  const sum = taps.reduce((a, b) => a + b, 0);
+  return Object.freeze(taps.map((t) => t / sum));
+})();
+
+/**
+ * Structural similarity (Wang et al. 2004) of two images of `width` x `height` pixels: an 11x11 Gaussian window
+ * (sigma 1.5), K1 = 0.01, K2 = 0.03, C1 = (K1 L)^2, C2 = (K2 L)^2, averaged over every window position that lies
+ * inside the image (no padding, as the reference implementation) and then over channels. Needs at least 11x11
+ * pixels. Memory stays at a few rows of the image: the separable window slides down the image.
+ */
+export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, width: number, height: number, options: SsimOptions = {}): number {
+  const channels = checkInteger(options.channels ?? 1, 'channels', { min: 1 });
+  const peak = checkNumber(options.peak ?? 1, 'peak', { above: 0 });
+  checkInteger(width, 'width', { min: 11 });
+  checkInteger(height, 'height', { min: 11 });
+  checkPair(a, b);
+  check(a.length === width * height * channels, `${width * height * channels} values (${width}x${height}x${channels})`, 'image', a.length);
+  const c1 = (0.01 * peak) ** 2;
+  const c2 = (0.03 * peak) ** 2;
+  const w = SSIM_WINDOW;
+  const outWidth = width - 10;
+  const outHeight = height - 10;
+  // Ring of 11 horizontally filtered rows for each of the five moments: x, y, x^2, y^2, xy.
+  const ring = Array.from({ length: 5 }, () => new Float64Array(11 * outWidth));
+  let total = 0;
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let y = 0; y < height; y++) {
+      const slot = (y % 11) * outWidth;
+      const row = y * width;
+      for (let x = 0; x < outWidth; x++) {
+        let mx = 0, my = 0, xx = 0, yy = 0, xy = 0;
+        for (let k = 0; k < 11; k++) {
+          const i = (row + x + k) * channels + c;
+          const va = a[i]!;
+          const vb = b[i]!;
+          const g = w[k]!;
+          mx += g * va;
+          my += g * vb;
+          xx += g * va * va;
+          yy += g * vb * vb;
+          xy += g * va * vb;
+        }
+        ring[0]![slot + x] = mx;
+        ring[1]![slot + x] = my;
+        ring[2]![slot + x] = xx;
+        ring[3]![slot + x] = yy;
+        ring[4]![slot + x] = xy;
+      }
+      if (y < 10) continue;
+      // Rows y-10 .. y are in the ring: filter them vertically for one row of the SSIM map.
+      for (let x = 0; x < outWidth; x++) {
+        let mx = 0, my = 0, xx = 0, yy = 0, xy = 0;
+        for (let k = 0; k < 11; k++) {
+          const s = ((y - 10 + k) % 11) * outWidth + x;
+          const g = w[k]!;
+          mx += g * ring[0]![s]!;
+          my += g * ring[1]![s]!;
+          xx += g * ring[2]![s]!;
+          yy += g * ring[3]![s]!;
+          xy += g * ring[4]![s]!;
+        }
+        const vx = xx - mx * mx;
+        const vy = yy - my * my;
+        const cov = xy - mx * my;
+        sum += ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+      }
+    }
+    total += sum / (outWidth * outHeight);
+  }
+  return total / channels;
 }

@@ -1,0 +1,209 @@
+// The denoising algorithm both runtimes share: pixels -> NCHW regions -> model -> blended tiles -> pixels, in bounded memory; the runtime only supplies `infer`.
+import {
+  allocatePixels,
+  type ChannelPlan,
+  copyChannels,
+  outputPlaneCount,
+  type PixelArray,
+  type PixelImage,
+  planChannels,
+  planesToPixels,
+  regionToPlanes,
+} from './image-ops.js';
+import type { ModelInfo } from './model-info.js';
+import { blendWeights, planAxis, type Span } from './tiling.js';
+import { checkInteger } from './validate.js';
+
+/** Runs the model on one NCHW float32 tensor and resolves to the output tensor's data (same shape). */
+export type InferFunction = (input: Float32Array, dims: readonly [number, number, number, number]) => Promise<Float32Array>;
+
+/** How large images are cut up. */
+export interface TileSettings {
+  /** Tile side in pixels (rounded up to the model's size multiple); 0 runs every image whole. */
+  tile: number;
+  /** Overlap between neighbouring tiles in pixels. */
+  overlap: number;
+}
+
+/** Default tile side and overlap: 512 px tiles with 32 px overlap (the noise-reducer's receptive-field radius is 11 px). */
+export const DEFAULT_TILES: Readonly<TileSettings> = Object.freeze({ tile: 512, overlap: 32 });
+
+/** The tiling actually used for an image: tile spans per axis and the margin dropped at inner tile edges. */
+export interface TilePlan {
+  rows: Span[];
+  columns: Span[];
+  /** Pixels ignored at each inner tile edge: the receptive-field radius (capped so some overlap is left to blend). */
+  margin: number;
+}
+
+/** Checks tile settings at the public boundary. */
+export function checkTileSettings(settings: Partial<TileSettings> | undefined, name = 'tiles'): TileSettings {
+  const tile = checkInteger(settings?.tile ?? DEFAULT_TILES.tile, `${name}.tile`, { min: 0 });
+  const overlap = checkInteger(settings?.overlap ?? DEFAULT_TILES.overlap, `${name}.overlap`, { min: 0 });
+  if (tile !== 0) checkInteger(tile, `${name}.tile`, { min: 2 * overlap + 1 });
+  return { tile, overlap };
+}
+
+/** Plans the tiles for a `width` x `height` image (one tile when it fits or tiling is off). */
+export function planTiles(width: number, height: number, model: Pick<ModelInfo, 'sizeMultiple' | 'receptiveField'>, settings: TileSettings): TilePlan {
+  const align = model.sizeMultiple;
+  if (settings.tile === 0) return { rows: [{ start: 0, end: height }], columns: [{ start: 0, end: width }], margin: 0 };
+  const tile = Math.ceil(settings.tile / align) * align;
+  const overlap = Math.min(settings.overlap, Math.floor((tile - align) / 2));
+  const axis = { tile, overlap, align };
+  // Without a known receptive field, drop a quarter of the overlap on each side and ramp over the middle half.
+  const radius = model.receptiveField?.radius ?? Math.floor(overlap / 4);
+  return { rows: planAxis(height, axis), columns: planAxis(width, axis), margin: radius };
+}
+
+function sameKind(a: PixelArray, b: PixelArray): boolean {
+  return a.constructor === b.constructor;
+}
+
+function output<T extends PixelArray>(image: PixelImage<T>): PixelImage<T> {
+  return { data: allocatePixels(image.data, image.data.length), width: image.width, height: image.height, channels: image.channels };
+}
+
+/** Output planes in place: averages a 'mean' plan's planes into plane 0 for each batch entry. */
+function mergePlanes(values: Float32Array, plan: ChannelPlan, images: number, planeSize: number): Float32Array {
+  if (plan.merge === 'copy') return values;
+  const merged = new Float32Array(images * planeSize);
+  const count = plan.planes.length;
+  for (let n = 0; n < images; n++) {
+    for (let i = 0; i < planeSize; i++) {
+      let sum = 0;
+      for (let p = 0; p < count; p++) sum += values[(n * count + p) * planeSize + i]!;
+      merged[n * planeSize + i] = sum / count;
+    }
+  }
+  return merged;
+}
+
+function destinationChannels(plan: ChannelPlan): number[] {
+  return plan.merge === 'mean' ? [0] : plan.planes;
+}
+
+/**
+ * Denoises one image: colour channels through the model (see planChannels), alpha copied, the result the same
+ * kind of array as the input. Images larger than a tile are cut into aligned overlapping tiles; each tile's
+ * output is blended in with linear ramps past a margin of the receptive-field radius, so that the result equals
+ * whole-image inference up to float rounding. Memory: one band of tile rows at a time besides input and output.
+ */
+export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings): Promise<PixelImage<T>> {
+  const plan = planChannels(image.channels, model.channels);
+  const result = output(image);
+  copyChannels(image, result, plan.untouched);
+  const tiles = planTiles(image.width, image.height, model, settings);
+  const { rows, columns } = tiles;
+  const dims = (h: number, w: number) => [plan.batch, model.channels, h, w] as const;
+  const destinations = destinationChannels(plan);
+  const planesOut = outputPlaneCount(plan);
+  const width = image.width;
+
+  if (rows.length === 1 && columns.length === 1) {
+    const region = { x: 0, y: 0, width, height: image.height };
+    const input = new Float32Array(plan.planes.length * width * image.height);
+    regionToPlanes(image, plan.planes, region, model.valueRange, input);
+    const values = mergePlanes(await infer(input, dims(image.height, width)), plan, 1, width * image.height);
+    planesToPixels(values, destinations, 0, image.height, model.valueRange, result);
+    return result;
+  }
+
+  const rowWeights = blendWeights(rows, tiles.margin);
+  const columnWeights = blendWeights(columns, tiles.margin);
+  const bandRows = Math.max(...rows.map((r) => r.end - r.start));
+  // Band accumulator: planesOut planes of bandRows x width, rows counted from the current band's first row.
+  let band = new Float32Array(planesOut * bandRows * width);
+  let spare = new Float32Array(band.length);
+  const bandPlane = bandRows * width;
+  const inputs = new Map<string, Float32Array>();
+  for (let r = 0; r < rows.length; r++) {
+    const { start: y0, end: y1 } = rows[r]!;
+    const tileHeight = y1 - y0;
+    const wy = rowWeights[r]!;
+    for (let c = 0; c < columns.length; c++) {
+      const { start: x0, end: x1 } = columns[c]!;
+      const tileWidth = x1 - x0;
+      const key = `${tileHeight}x${tileWidth}`;
+      let input = inputs.get(key);
+      if (!input) inputs.set(key, (input = new Float32Array(plan.planes.length * tileHeight * tileWidth)));
+      regionToPlanes(image, plan.planes, { x: x0, y: y0, width: tileWidth, height: tileHeight }, model.valueRange, input);
+      const values = mergePlanes(await infer(input, dims(tileHeight, tileWidth)), plan, 1, tileHeight * tileWidth);
+      const wx = columnWeights[c]!;
+      for (let p = 0; p < planesOut; p++) {
+        for (let y = 0; y < tileHeight; y++) {
+          const weight = wy[y]!;
+          if (weight === 0) continue;
+          const src = (p * tileHeight + y) * tileWidth;
+          const dst = p * bandPlane + y * width + x0;
+          for (let x = 0; x < tileWidth; x++) band[dst + x]! += weight * wx[x]! * values[src + x]!;
+        }
+      }
+    }
+    // Rows before the next band's start get no more contributions: write them out and carry the rest over.
+    const next = r + 1 < rows.length ? rows[r + 1]!.start : y1;
+    const done = next - y0;
+    const finished = new Float32Array(planesOut * done * width);
+    for (let p = 0; p < planesOut; p++) finished.set(band.subarray(p * bandPlane, p * bandPlane + done * width), p * done * width);
+    planesToPixels(finished, destinations, y0, done, model.valueRange, result);
+    spare.fill(0);
+    for (let p = 0; p < planesOut; p++) spare.set(band.subarray(p * bandPlane + done * width, p * bandPlane + tileHeight * width), p * bandPlane);
+    [band, spare] = [spare, band];
+  }
+  return result;
+}
+
+/** Options for {@link denoiseBatch}. */
+export interface BatchSettings extends TileSettings {
+  /** Most values (N x C x H x W) in one model run when same-size images are stacked. */
+  maxBatchValues: number;
+}
+
+/**
+ * Denoises several images: those that fit in one tile and share size, channels and pixel kind are stacked along
+ * N into runs of at most `maxBatchValues` values; others go through {@link denoiseImage} one by one. Results keep
+ * the input order.
+ */
+export async function denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[], model: ModelInfo, infer: InferFunction, settings: BatchSettings): Promise<PixelImage<T>[]> {
+  const results: PixelImage<T>[] = new Array(images.length);
+  const groups = new Map<string, number[]>();
+  images.forEach((image, i) => {
+    const fits = settings.tile === 0 || (image.width <= settings.tile && image.height <= settings.tile);
+    const key = fits ? `${image.width}x${image.height}x${image.channels}:${image.data.constructor.name}` : `single:${i}`;
+    const list = groups.get(key);
+    if (list) list.push(i);
+    else groups.set(key, [i]);
+  });
+  for (const indices of groups.values()) {
+    const first = images[indices[0]!]!;
+    if (indices.length === 1) {
+      results[indices[0]!] = await denoiseImage(first, model, infer, settings);
+      continue;
+    }
+    const plan = planChannels(first.channels, model.channels);
+    const { width, height } = first;
+    const planeSize = width * height;
+    const perImage = plan.planes.length * planeSize;
+    const chunk = Math.max(1, Math.floor(settings.maxBatchValues / perImage));
+    const destinations = destinationChannels(plan);
+    const planesOut = outputPlaneCount(plan);
+    for (let from = 0; from < indices.length; from += chunk) {
+      const part = indices.slice(from, from + chunk);
+      const input = new Float32Array(part.length * perImage);
+      part.forEach((index, k) => {
+        if (!sameKind(images[index]!.data, first.data)) throw new Error('mixed pixel kinds in one group');
+        regionToPlanes(images[index]!, plan.planes, { x: 0, y: 0, width, height }, model.valueRange, input, k * perImage);
+      });
+      const raw = await infer(input, [part.length * plan.batch, model.channels, height, width]);
+      const values = mergePlanes(raw, plan, part.length, planeSize);
+      part.forEach((index, k) => {
+        const image = images[index]!;
+        const result = output(image);
+        copyChannels(image, result, plan.untouched);
+        planesToPixels(values.subarray(k * planesOut * planeSize, (k + 1) * planesOut * planeSize), destinations, 0, height, model.valueRange, result);
+        results[index] = result;
+      });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,160 @@
+// Pixel buffers and model tensors: HWC uint8/uint16/float32 pixels <-> planar float32 regions, and which channels the model sees.
+import { check, checkInteger, checkObject, invalid } from './validate.js';
+
+/** The pixel arrays the runtimes accept: 8-bit, 16-bit, or float in [0, 1]. */
+export type PixelArray = Uint8Array | Uint8ClampedArray | Uint16Array | Float32Array;
+
+/** An image as raw interleaved pixels (HWC): `data[(y * width + x) * channels + c]`. */
+export interface PixelImage<T extends PixelArray = PixelArray> {
+  /** Interleaved samples; 8-bit in [0, 255], 16-bit in [0, 65535], float in [0, 1]. */
+  data: T;
+  width: number;
+  height: number;
+  /** 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA; alpha is always the last channel. */
+  channels: number;
+}
+
+/** The value range `[low, high]` a model expects its input in (and returns its output in). */
+export type ValueRange = readonly [number, number];
+
+/** Validates a pixel image at a public boundary and returns it typed. */
+export function checkPixelImage(image: unknown, name = 'image'): PixelImage {
+  const object = checkObject(image, name);
+  const { data } = object;
+  check(
+    data instanceof Uint8Array || data instanceof Uint8ClampedArray || data instanceof Uint16Array || data instanceof Float32Array,
+    'a Uint8Array, Uint8ClampedArray, Uint16Array or Float32Array',
+    `${name}.data`,
+    data,
+  );
+  const width = checkInteger(object.width, `${name}.width`, { min: 1 });
+  const height = checkInteger(object.height, `${name}.height`, { min: 1 });
+  const channels = checkInteger(object.channels, `${name}.channels`, { min: 1, max: 4 });
+  const expected = width * height * channels;
+  check(data.length === expected, `${expected} samples (${width}x${height}x${channels})`, `${name}.data.length`, data.length);
+  return { data, width, height, channels };
+}
+
+/** The largest sample value of a pixel array's kind: 255, 65535, or 1 for floats. */
+export function pixelPeak(data: PixelArray): number {
+  if (data instanceof Uint16Array) return 65535;
+  if (data instanceof Float32Array) return 1;
+  return 255;
+}
+
+/** A new, zeroed pixel array of the same kind as `like`. */
+export function allocatePixels<T extends PixelArray>(like: T, length: number): T {
+  return new (like.constructor as new (length: number) => T)(length);
+}
+
+/** How an image's channels map onto a model's input: which image channel feeds each plane, and what stays untouched. */
+export interface ChannelPlan {
+  /** Image channel feeding each plane of a region's input, in NCHW order (N outer, C inner). */
+  planes: number[];
+  /** Images per region in the batch dimension: 3 when RGB goes through a 1-channel model. */
+  batch: number;
+  /** The model's channel count C. */
+  modelChannels: number;
+  /** `copy`: output plane i goes to channel planes[i]; `mean`: all output planes are averaged into channel 0. */
+  merge: 'copy' | 'mean';
+  /** Image channels copied from input to output untouched (alpha). */
+  untouched: number[];
+}
+
+/**
+ * Decides how an image with `imageChannels` goes through a model with `modelChannels`: colour channels are denoised,
+ * alpha is kept. A 1-channel model takes RGB as a batch of 3; a 3-channel model takes grey as 3 equal planes and
+ * the 3 outputs are averaged; a model whose channel count equals the image's takes every channel.
+ * @throws when the model cannot take the image's channels.
+ */
+export function planChannels(imageChannels: number, modelChannels: number): ChannelPlan {
+  checkInteger(imageChannels, 'image.channels', { min: 1, max: 4 });
+  checkInteger(modelChannels, 'model channels', { min: 1 });
+  const hasAlpha = imageChannels === 2 || imageChannels === 4;
+  const colour = hasAlpha ? imageChannels - 1 : imageChannels;
+  const colourChannels = Array.from({ length: colour }, (_, c) => c);
+  const alpha = hasAlpha ? [imageChannels - 1] : [];
+  if (modelChannels === colour) return { planes: colourChannels, batch: 1, modelChannels, merge: 'copy', untouched: alpha };
+  if (modelChannels === 1) return { planes: colourChannels, batch: colour, modelChannels, merge: 'copy', untouched: alpha };
+  if (modelChannels === 3 && colour === 1) return { planes: [0, 0, 0], batch: 1, modelChannels, merge: 'mean', untouched: alpha };
+  if (modelChannels === imageChannels) return { planes: Array.from({ length: imageChannels }, (_, c) => c), batch: 1, modelChannels, merge: 'copy', untouched: [] };
+  throw invalid(`an image the ${modelChannels}-channel model can take (${modelChannels} colour channels, or ${modelChannels} channels in all)`, 'image.channels', imageChannels);
+}
+
+/** Number of output planes written back: one per destination channel. */
+export function outputPlaneCount(plan: ChannelPlan): number {
+  return plan.merge === 'mean' ? 1 : plan.planes.length;
+}
+
+/** A rectangle of an image: `width` x `height` pixels whose top-left corner is (x, y). */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Writes a region of `image` as planar float32 into `out` at `offset` (HWC -> CHW, one plane per entry of
+ * `planes`), mapping samples from [0, peak] onto the model's range.
+ */
+export function regionToPlanes(image: PixelImage, planes: readonly number[], region: Region, range: ValueRange, out: Float32Array, offset = 0): void {
+  const { data, width: imageWidth, channels } = image;
+  const scale = (range[1] - range[0]) / pixelPeak(data);
+  const low = range[0];
+  const planeSize = region.width * region.height;
+  for (let p = 0; p < planes.length; p++) {
+    const channel = planes[p]!;
+    let o = offset + p * planeSize;
+    for (let y = 0; y < region.height; y++) {
+      let i = ((region.y + y) * imageWidth + region.x) * channels + channel;
+      for (let x = 0; x < region.width; x++, i += channels) out[o++] = data[i]! * scale + low;
+    }
+  }
+}
+
+/**
+ * Writes planar model values back into `image` (CHW -> HWC) for the rows of `planes` that start at image row
+ * `y0`: values are mapped from the model's range to [0, peak], clamped, and rounded for integer pixels.
+ * `planes` holds `outputChannels.length` planes of `rows` x image width.
+ */
+export function planesToPixels(planes: Float32Array, outputChannels: readonly number[], y0: number, rows: number, range: ValueRange, image: PixelImage): void {
+  const { data, width, channels } = image;
+  const peak = pixelPeak(data);
+  const scale = peak / (range[1] - range[0]);
+  const low = range[0];
+  const integer = !(data instanceof Float32Array);
+  const planeSize = rows * width;
+  for (let p = 0; p < outputChannels.length; p++) {
+    const channel = outputChannels[p]!;
+    let src = p * planeSize;
+    let i = y0 * width * channels + channel;
+    for (let n = 0; n < planeSize; n++, i += channels) {
+      let v = (planes[src++]! - low) * scale;
+      v = v < 0 ? 0 : v > peak ? peak : v;
+      data[i] = integer ? Math.round(v) : v;
+    }
+  }
+}
+
+/** Copies the listed channels of `from` into `to` (same size and channel count): alpha passes through untouched. */
+export function copyChannels(from: PixelImage, to: PixelImage, channelList: readonly number[]): void {
+  if (channelList.length === 0) return;
+  const { channels } = from;
+  const count = from.width * from.height;
+  for (const c of channelList) {
+    for (let n = 0, i = c; n < count; n++, i += channels) to.data[i] = from.data[i]!;
+  }
+}
+
+/** Colour samples of an image scaled to [0, 1] (alpha dropped), interleaved, for metrics. */
+export function colourToUnit(image: PixelImage): { values: Float32Array; channels: number } {
+  const colour = image.channels === 2 || image.channels === 4 ? image.channels - 1 : image.channels;
+  const count = image.width * image.height;
+  const values = new Float32Array(count * colour);
+  const inv = 1 / pixelPeak(image.data);
+  for (let n = 0; n < count; n++) {
+    for (let c = 0; c < colour; c++) values[n * colour + c] = image.data[n * image.channels + c]! * inv;
+  }
+  return { values, channels: colour };
+}

@@ -1,0 +1,190 @@
+// What a runtime needs to know about a denoiser model: its tensors, channels, value range, size multiple and receptive field, from its I/O and metadata_props.
+import { receptiveField, type ReceptiveField } from './tiling.js';
+import type { ValueRange } from './image-ops.js';
+import { ValidationError } from './validate.js';
+
+/** A model input or output as a session reports it (the shape of onnxruntime's `ValueMetadata`). */
+export interface TensorDescription {
+  name: string;
+  isTensor?: boolean;
+  type?: string;
+  shape?: ReadonlyArray<number | string>;
+}
+
+/** What the runtimes read from a denoiser model. */
+export interface ModelInfo {
+  /** Where the model came from (a path, a URL or "buffer"), for messages. */
+  source: string;
+  inputName: string;
+  outputName: string;
+  /** C of the [N, C, H, W] input and output. */
+  channels: number;
+  /** The value range of the model's input and output (e.g. [0, 1]). */
+  valueRange: ValueRange;
+  /** Tile starts are aligned to this: the network's total stride (1 when unknown). */
+  sizeMultiple: number;
+  /** The network's receptive field when its spec is in the metadata. */
+  receptiveField: ReceptiveField | undefined;
+  /** The spec's name, when known. */
+  name: string | undefined;
+  /** Every metadata_props entry as stored. */
+  metadata: Readonly<Record<string, string>>;
+}
+
+/** Thrown for a file that is not an ONNX model, or an ONNX model that is not an image denoiser. */
+export class ModelFormatError extends ValidationError {
+  override name = 'ModelFormatError';
+}
+
+function readVarint(bytes: Uint8Array, at: { pos: number }): number {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (at.pos >= bytes.length) throw new Error('truncated varint');
+    const byte = bytes[at.pos++]!;
+    result += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return result;
+    shift += 7;
+    if (shift > 63) throw new Error('varint too long');
+  }
+}
+
+/** Walks one protobuf message, calling `field` for each length-delimited field; throws on malformed data. */
+function walkMessage(bytes: Uint8Array, field: (number: number, value: Uint8Array) => void): number[] {
+  const seen: number[] = [];
+  const at = { pos: 0 };
+  while (at.pos < bytes.length) {
+    const key = readVarint(bytes, at);
+    const number = Math.floor(key / 8);
+    const wire = key % 8;
+    if (number === 0) throw new Error('field number 0');
+    seen.push(number);
+    if (wire === 0) readVarint(bytes, at);
+    else if (wire === 1) at.pos += 8;
+    else if (wire === 5) at.pos += 4;
+    else if (wire === 2) {
+      const length = readVarint(bytes, at);
+      if (at.pos + length > bytes.length) throw new Error('field runs past the end (truncated file?)');
+      field(number, bytes.subarray(at.pos, at.pos + length));
+      at.pos += length;
+    } else throw new Error(`wire type ${wire}`);
+    if (at.pos > bytes.length) throw new Error('field runs past the end (truncated file?)');
+  }
+  return seen;
+}
+
+/**
+ * Reads an ONNX file's metadata_props (ModelProto field 14) as a plain object, checking on the way that the bytes
+ * are a protobuf ModelProto with a graph.
+ * @throws ModelFormatError naming `source` when the bytes are not an ONNX model.
+ */
+export function readOnnxMetadata(bytes: Uint8Array, source: string): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let fields: number[];
+  try {
+    fields = walkMessage(bytes, (number, value) => {
+      if (number !== 14) return;
+      let key = '';
+      let text = '';
+      walkMessage(value, (n, v) => {
+        if (n === 1) key = decoder.decode(v);
+        if (n === 2) text = decoder.decode(v);
+      });
+      metadata[key] = text;
+    });
+  } catch (error) {
+    throw new ModelFormatError(`Expected an ONNX model file for ${source} but received bytes that are not one (${(error as Error).message})`, source);
+  }
+  if (!fields.includes(7)) {
+    throw new ModelFormatError(`Expected an ONNX model file for ${source} but received ${bytes.length === 0 ? 'an empty file' : 'a protobuf message without a graph'}`, source);
+  }
+  return metadata;
+}
+
+function lcm(a: number, b: number): number {
+  let x = a;
+  let y = b;
+  while (y) [x, y] = [y, x % y];
+  return (a / x) * b;
+}
+
+function parseRange(text: string | undefined): ValueRange | undefined {
+  if (text === undefined) return undefined;
+  let values: unknown;
+  try {
+    values = JSON.parse(text);
+  } catch {
+    values = text.split(/[,\s]+/).filter(Boolean).map(Number);
+  }
+  if (Array.isArray(values) && values.length === 2 && values.every((v) => typeof v === 'number' && Number.isFinite(v)) && values[1] > values[0]) {
+    return [values[0], values[1]];
+  }
+  const object = values as { min?: unknown; max?: unknown } | null;
+  if (object && typeof object.min === 'number' && typeof object.max === 'number' && object.max > object.min) return [object.min, object.max];
+  return undefined;
+}
+
+function parseSpec(metadata: Record<string, string>): unknown {
+  for (const key of ['spec', 'onnx-denoiser/spec', 'layer_spec']) {
+    const text = metadata[key];
+    if (text === undefined) continue;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function positiveInteger(text: string | undefined): number | undefined {
+  const value = text === undefined ? NaN : Number(text);
+  return Number.isInteger(value) && value >= 1 ? value : undefined;
+}
+
+/**
+ * Describes a denoiser from its session's inputs and outputs and its metadata_props: one float32 input and one
+ * float32 output of rank 4 ([N, C, H, W], same C). Channels come from the input's shape (or the metadata when the
+ * shape leaves C open); the value range from `value_range` (default [0, 1]); the size multiple from
+ * `size_multiple` or the spec's strides; the receptive field from the spec (`spec` holds its JSON).
+ * @throws ModelFormatError naming `source` for a model that is no image denoiser.
+ */
+export function describeModel(inputs: readonly TensorDescription[], outputs: readonly TensorDescription[], metadata: Record<string, string>, source: string): ModelInfo {
+  const fail = (received: string) => new ModelFormatError(`Expected an image denoiser (one float32 input and one float32 output [N, C, H, W]) for ${source} but received ${received}`, source);
+  const describe = (list: readonly TensorDescription[]) => list.map((t) => `${t.name}: ${t.type ?? '?'}[${(t.shape ?? []).join(', ')}]`).join(', ');
+  if (inputs.length !== 1 || outputs.length !== 1) throw fail(`a model with ${inputs.length} input(s) (${describe(inputs)}) and ${outputs.length} output(s) (${describe(outputs)})`);
+  const input = inputs[0]!;
+  const output = outputs[0]!;
+  for (const tensor of [input, output]) {
+    if (tensor.isTensor === false || (tensor.type !== undefined && tensor.type !== 'float32') || (tensor.shape !== undefined && tensor.shape.length !== 4)) {
+      throw fail(`${tensor === input ? 'input' : 'output'} ${describe([tensor])}`);
+    }
+  }
+  const fromShape = typeof input.shape?.[1] === 'number' ? (input.shape[1] as number) : undefined;
+  const fromMetadata = positiveInteger(metadata.channels);
+  if (fromShape !== undefined && fromMetadata !== undefined && fromShape !== fromMetadata) throw fail(`input channels ${fromShape} but metadata channels ${fromMetadata}`);
+  const channels = fromShape ?? fromMetadata;
+  if (channels === undefined) throw fail(`an input whose channel count is neither fixed in its shape nor in the metadata (${describe([input])})`);
+  const outChannels = output.shape?.[1];
+  if (typeof outChannels === 'number' && outChannels !== channels) throw fail(`${channels} input channels but ${outChannels} output channels`);
+  const rangeText = metadata.value_range ?? metadata.valueRange;
+  const valueRange = parseRange(rangeText);
+  if (rangeText !== undefined && valueRange === undefined) throw fail(`metadata value_range ${JSON.stringify(rangeText)} (expected [low, high] with low < high)`);
+  const spec = parseSpec(metadata);
+  const field = receptiveField(spec);
+  // Tile alignment must satisfy both the stated multiple and the strides the spec shows: their least common multiple.
+  const sizeMultiple = lcm(positiveInteger(metadata.size_multiple ?? metadata.sizeMultiple) ?? 1, field?.stride ?? 1);
+  const name = typeof (spec as { name?: unknown } | undefined)?.name === 'string' ? (spec as { name: string }).name : metadata.name;
+  return {
+    source,
+    inputName: input.name,
+    outputName: output.name,
+    channels,
+    valueRange: valueRange ?? [0, 1],
+    sizeMultiple,
+    receptiveField: field,
+    name,
+    metadata: Object.freeze({ ...metadata }),
+  };
+}

@@ -1,0 +1,242 @@
+// The `denoise IN... -o OUT` command: files or folders in, per-file results, a summary, exit 1 when any file failed (cli.ts runs it).
+import { readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import yargs from 'yargs';
+import { deviceNames } from '../runtime-common/devices.js';
+import { check, checkInteger, checkNumber, ValidationError } from '../runtime-common/validate.js';
+import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile, sameFile } from './denoise-file.js';
+import { Denoiser, type NodeDevice } from './denoiser.js';
+import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, OUTPUT_FORMATS } from './image-file.js';
+import { NODE_DEVICES } from './ort-session.js';
+
+/** Where the CLI writes: stdout for results, stderr for progress, errors and the summary. */
+export interface CliStreams {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+interface Arguments {
+  inputs: string[];
+  output: string;
+  device: string;
+  model?: string;
+  threads?: number;
+  concurrency: number;
+  tile: number;
+  overlap: number;
+  addNoise?: number;
+  seed: number;
+  compare?: string;
+  reference?: string;
+  json: boolean;
+  force: boolean;
+  maxPixels: number;
+  progress: boolean;
+}
+
+const isFolderPath = (p: string) => p.endsWith('/') || p.endsWith(path.sep);
+const isDirectory = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+
+/** One input as the user named it, expanded: folders contribute their image files (sorted, not recursive). */
+async function expandInputs(inputs: string[]): Promise<{ files: string[]; fromFolder: boolean }> {
+  const files: string[] = [];
+  let fromFolder = false;
+  for (const input of inputs) {
+    if (await isDirectory(input)) {
+      fromFolder = true;
+      const names = (await readdir(input)).filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase()) && !n.startsWith('.')).sort();
+      files.push(...names.map((n) => path.join(input, n)));
+    } else {
+      files.push(input);
+    }
+  }
+  return { files, fromFolder };
+}
+
+/** Decides every file's output (and comparison and reference) path; whole-run mistakes throw ValidationError. */
+async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: Map<number, string> }> {
+  const { files, fromFolder } = await expandInputs(args.inputs);
+  const outputIsFolder = files.length !== 1 || fromFolder || isFolderPath(args.output) || (await isDirectory(args.output)) || !path.extname(args.output);
+  if (outputIsFolder) {
+    const existing = await stat(args.output).catch(() => undefined);
+    check(!existing || existing.isDirectory(), 'a folder (several inputs go into a folder)', '--output', args.output);
+    if (args.compare) check(!(await stat(args.compare).catch(() => undefined))?.isFile(), 'a folder for comparison pictures (several inputs)', '--compare', args.compare);
+  } else {
+    check(Boolean(OUTPUT_FORMATS[path.extname(args.output).toLowerCase()]), `an output file ending in ${IMAGE_EXTENSIONS.join(', ')} (or a folder)`, '--output', args.output);
+    if (args.compare) check(path.extname(args.compare).toLowerCase() === '.png', 'a .png file for the comparison picture', '--compare', args.compare);
+  }
+  const referenceFolder = args.reference !== undefined && (outputIsFolder || (await isDirectory(args.reference)));
+  if (args.reference && referenceFolder) check(await isDirectory(args.reference), 'a folder of references matched by file name (several inputs)', '--reference', args.reference);
+  const jobs = files.map((input): FileJob => {
+    const name = path.basename(input);
+    const stem = name.slice(0, name.length - path.extname(name).length);
+    return {
+      input,
+      output: outputIsFolder ? path.join(args.output, name) : args.output,
+      compare: args.compare ? (outputIsFolder ? path.join(args.compare, `${stem}.compare.png`) : args.compare) : undefined,
+      reference: args.reference ? (referenceFolder ? path.join(args.reference, name) : args.reference) : undefined,
+    };
+  });
+  // Problems that are one file's: an output that is an input, or that another file of this run also writes.
+  const problems = new Map<number, string>();
+  const claimed = new Map<string, number>();
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
+    for (const [kind, target] of [['output', job.output], ['comparison picture', job.compare]] as const) {
+      if (!target) continue;
+      const key = path.resolve(target);
+      for (const input of files) {
+        if (await sameFile(input, target)) problems.set(i, `${kind} ${target} is the input file ${input}; inputs are never overwritten`);
+      }
+      const owner = claimed.get(key);
+      if (owner !== undefined && !problems.has(i)) problems.set(i, `${kind} ${target} is also written for ${jobs[owner]!.input}; rename one of the inputs`);
+      claimed.set(key, i);
+    }
+  }
+  return { jobs, problems };
+}
+
+function formatScores(report: FileReport): string {
+  const m = report.metrics;
+  if (!m) return '';
+  const ssim = (v: number | null) => (v === null ? 'n/a' : v.toFixed(4));
+  return `\n    vs ${m.reference}: PSNR ${m.noisy.psnr.toFixed(2)} -> ${m.denoised.psnr.toFixed(2)} dB (${m.psnrGain >= 0 ? '+' : ''}${m.psnrGain.toFixed(2)}), SSIM ${ssim(m.noisy.ssim)} -> ${ssim(m.denoised.ssim)}`;
+}
+
+/** Runs `denoise` on `argv` (without node and script); resolves to the exit code: 0 all done, 1 any failure, 2 usage. */
+export async function main(argv: string[], streams: CliStreams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const { stdout, stderr } = streams;
+  let usageError: string | undefined;
+  const parser = yargs(argv)
+    .scriptName('denoise')
+    .usage('$0 IN... -o OUT [options]\n\nDenoise images with an exported ONNX model (onnxruntime-node). IN: image files or folders of them (PNG, JPEG, WebP, TIFF, AVIF, GIF); OUT: a file (one input; its extension picks the format) or a folder.')
+    .command('$0 <inputs..>', false)
+    .positional('inputs', { type: 'string', array: true, describe: 'image files or folders' })
+    .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'output file (one input) or folder' })
+    .option('device', { type: 'string', default: 'auto', describe: `where to run: ${deviceNames(NODE_DEVICES).join(', ')} (auto tries ${NODE_DEVICES.autoOrder.join(', ')})` })
+    .option('model', { type: 'string', describe: 'ONNX model (default: models/noise-reducer.onnx)' })
+    .option('threads', { type: 'number', describe: 'CPU threads for onnxruntime (default: one per core)' })
+    .option('concurrency', { type: 'number', default: Math.min(4, availableParallelism()), describe: 'files in flight at once (decoding and encoding overlap with inference)' })
+    .option('tile', { type: 'number', default: 512, describe: 'tile side in pixels for large images (0: whole image at once)' })
+    .option('overlap', { type: 'number', default: 32, describe: 'overlap between tiles in pixels' })
+    .option('add-noise', { type: 'number', describe: 'add Gaussian noise of this standard deviation (0..1) first: a demo on clean images' })
+    .option('seed', { type: 'number', default: 1, describe: 'seed for --add-noise' })
+    .option('compare', { type: 'string', describe: 'write a side-by-side PNG (noisy, denoised, reference): a file, or a folder for several inputs' })
+    .option('reference', { type: 'string', describe: 'clean image to score against (PSNR, SSIM): a file, or a folder matched by name' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON report per file and a summary (JSON lines)' })
+    .option('force', { type: 'boolean', default: false, describe: 'replace existing outputs (inputs are never replaced)' })
+    .option('max-pixels', { type: 'number', default: DEFAULT_MAX_PIXELS, describe: 'refuse images with more pixels than this' })
+    .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal (--no-progress to hide)' })
+    .strict()
+    .version(false)
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, (stdout as { columns?: number }).columns || 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error) throw error;
+      usageError = message;
+    });
+  let args: Arguments;
+  try {
+    const parsed = await parser.parseAsync();
+    if (usageError) {
+      stderr.write(`error: ${usageError}\nRun "denoise --help" for usage.\n`);
+      return 2;
+    }
+    if ((parsed as { help?: boolean }).help) return 0;
+    args = parsed as unknown as Arguments;
+  } catch (error) {
+    stderr.write(`error: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (!args.inputs) return 0;
+
+  let denoiser: Denoiser | undefined;
+  try {
+    check(typeof args.output === 'string' && args.output.length > 0, 'an output file or folder', '--output', args.output);
+    const concurrency = checkInteger(args.concurrency, '--concurrency', { min: 1, max: 64 });
+    const maxPixels = checkInteger(args.maxPixels, '--max-pixels', { min: 1 });
+    if (args.threads !== undefined) checkInteger(args.threads, '--threads', { min: 1, max: 1024 });
+    checkInteger(args.tile, '--tile', { min: 0 });
+    checkInteger(args.overlap, '--overlap', { min: 0 });
+    if (args.tile !== 0) checkInteger(args.tile, '--tile', { min: 2 * args.overlap + 1 });
+    const settings: FileSettings = { force: args.force, maxPixels, limitName: '--max-pixels' };
+    if (args.addNoise !== undefined) {
+      settings.noise = { factor: checkNumber(args.addNoise, '--add-noise', { min: 0, max: 1 }), seed: checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 32 - 1 }) };
+    }
+    const { jobs, problems } = await planJobs(args);
+    if (jobs.length === 0) throw new ValidationError(`Expected image files (${IMAGE_EXTENSIONS.join(', ')}) in ${args.inputs.join(', ')} but found none`, 'inputs');
+
+    denoiser = await Denoiser.create({
+      model: args.model,
+      device: args.device as NodeDevice,
+      ...(args.threads !== undefined ? { threads: args.threads } : {}),
+      tile: args.tile,
+      overlap: args.overlap,
+    }, { device: '--device' });
+    const skipped = denoiser.skipped.length ? ` (auto skipped ${denoiser.skipped.join('; ')})` : '';
+    stderr.write(`denoise: ${jobs.length} file${jobs.length === 1 ? '' : 's'} on ${denoiser.device}${skipped}, model ${denoiser.model.source}\n`);
+
+    const useBar = args.progress && !args.json && jobs.length > 1 && stderr.isTTY === true;
+    const multibar = useBar
+      ? new cliProgress.MultiBar({ stream: stderr as NodeJS.WriteStream, format: 'denoise [{bar}] {value}/{total} files | {eta_formatted} left', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
+      : undefined;
+    const bar = multibar?.create(jobs.length, 0);
+    const say = (text: string, toStderr = false) => {
+      if (multibar) multibar.log(`${text}\n`);
+      else (toStderr ? stderr : stdout).write(`${text}\n`);
+    };
+
+    const reports: FileReport[] = new Array(jobs.length);
+    let done = 0;
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      while (next < jobs.length) {
+        const index = next++;
+        const job = jobs[index]!;
+        const problem = problems.get(index);
+        const report: FileReport = problem ? { input: job.input, output: job.output, ok: false, error: problem } : await denoiseFile(denoiser!, job, settings);
+        reports[index] = report;
+        done++;
+        bar?.increment();
+        const counter = jobs.length > 1 ? `[${done}/${jobs.length}] ` : '';
+        if (args.json) stdout.write(`${JSON.stringify({ type: 'file', ...report })}\n`);
+        if (report.ok) {
+          const notes = report.notes?.length ? ` (${report.notes.join('; ')})` : '';
+          const line = `${counter}${report.input} -> ${report.output}: ${describeImage(report)}, ${report.seconds} s${notes}${formatScores(report)}`;
+          if (args.json) stderr.write(`${line}\n`);
+          else say(line);
+        } else {
+          say(`${counter}error: ${report.error}`, true);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+    multibar?.stop();
+    const failed = reports.filter((r) => !r.ok);
+    const seconds = (performance.now() - started) / 1000;
+    const summary = {
+      type: 'summary',
+      files: jobs.length,
+      denoised: jobs.length - failed.length,
+      failed: failed.length,
+      device: denoiser.device,
+      skippedDevices: denoiser.skipped,
+      seconds: Number(seconds.toFixed(3)),
+    };
+    if (args.json) stdout.write(`${JSON.stringify(summary)}\n`);
+    const failedList = failed.length ? `; ${failed.length} failed: ${failed.map((r) => r.input).join(', ')}` : '';
+    stderr.write(`denoised ${summary.denoised} of ${jobs.length} file${jobs.length === 1 ? '' : 's'} in ${seconds.toFixed(2)} s on ${denoiser.device}${failedList}\n`);
+    return failed.length ? 1 : 0;
+  } catch (error) {
+    if (error instanceof ValidationError) stderr.write(`error: ${error.message}\n`);
+    else stderr.write(`error: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  } finally {
+    await denoiser?.dispose();
+  }
+}

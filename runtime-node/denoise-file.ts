@@ -1,0 +1,168 @@
+// One image file through the denoiser: read, optional demo noise, denoise, write atomically, metrics against a reference, comparison picture.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { colourToUnit, type PixelImage } from '../runtime-common/image-ops.js';
+import { mse, psnrFromMse, ssim } from '../runtime-common/metrics.js';
+import { addGaussianNoise } from '../runtime-common/noise.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { comparisonPicture, type Panel } from './compare.js';
+import type { Denoiser } from './denoiser.js';
+import { encodeImage, type FilePixels, keeps16Bit, outputFormat, readImage } from './image-file.js';
+
+/** What to do with one file. */
+export interface FileJob {
+  input: string;
+  output: string;
+  /** Where to write the side-by-side PNG, if wanted. */
+  compare?: string;
+  /** A clean image to score against (PSNR, SSIM). */
+  reference?: string;
+}
+
+/** Settings shared by every file of a run. */
+export interface FileSettings {
+  /** Replace existing outputs (inputs are never replaced). */
+  force: boolean;
+  /** Pixel limit per image. */
+  maxPixels: number;
+  /** The flag that raises it, for messages. */
+  limitName: string;
+  /** Gaussian noise added before denoising (demos on clean images); the clean image is then the default reference. */
+  noise?: { factor: number; seed: number };
+}
+
+/** Quality of one image against the reference. */
+export interface Scores {
+  psnr: number;
+  /** Null when the image is smaller than SSIM's 11x11 window. */
+  ssim: number | null;
+}
+
+/** The outcome for one file (also what `--json` prints). */
+export interface FileReport {
+  input: string;
+  output: string;
+  ok: boolean;
+  error?: string;
+  width?: number;
+  height?: number;
+  channels?: number;
+  bitDepth?: number;
+  inputFormat?: string;
+  outputFormat?: string;
+  iccKept?: boolean;
+  seconds?: number;
+  compare?: string;
+  metrics?: { reference: string; noisy: Scores; denoised: Scores; psnrGain: number };
+  notes?: string[];
+}
+
+/** Colour-channel PSNR (dB) and SSIM of `image` against `reference`, both scaled to [0, 1]. */
+export function scoreImage(image: PixelImage, reference: PixelImage): Scores {
+  const a = colourToUnit(image);
+  const b = colourToUnit(reference);
+  const error = mse(a.values, b.values);
+  const small = image.width < 11 || image.height < 11;
+  return { psnr: psnrFromMse(error), ssim: small ? null : ssim(a.values, b.values, image.width, image.height, { channels: a.channels }) };
+}
+
+/** Whether two paths name the same existing file (same device and inode); false when either is missing. */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+function writeError(file: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EEXIST' ? 'it already exists (use --force to replace it)'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'ENOTDIR' ? 'a part of its folder path is a file'
+    : code === 'EROFS' ? 'read-only file system'
+    : code === 'ENOSPC' ? 'no space left on the device'
+    : (error as Error).message;
+  return new Error(`cannot write ${file}: ${why}`);
+}
+
+async function write(file: string, data: Uint8Array, force: boolean): Promise<void> {
+  try {
+    await writeFileAtomic(file, data, { overwrite: force });
+  } catch (error) {
+    throw writeError(file, error);
+  }
+}
+
+function channelName(channels: number): string {
+  return ['grey', 'grey + alpha', 'RGB', 'RGBA'][channels - 1] ?? `${channels} channels`;
+}
+
+/** Human description of an image: "512x512 grey 8-bit". */
+export function describeImage(report: FileReport): string {
+  return `${report.width}x${report.height} ${channelName(report.channels ?? 0)} ${report.bitDepth}-bit`;
+}
+
+/**
+ * Denoises one file and writes the result (temp file, then rename: never a partial file). Never throws: failures
+ * come back as a report with `ok: false` and a message naming the file.
+ */
+export async function denoiseFile(denoiser: Denoiser, job: FileJob, settings: FileSettings): Promise<FileReport> {
+  const report: FileReport = { input: job.input, output: job.output, ok: false };
+  const started = performance.now();
+  const notes: string[] = [];
+  try {
+    const format = outputFormat(job.output);
+    if (await sameFile(job.input, job.output)) throw new Error(`output ${job.output} is the input file; inputs are never overwritten`);
+    if (!settings.force && (await stat(job.output).then(() => true, () => false))) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
+    const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName });
+    const { image } = loaded;
+    Object.assign(report, { width: image.width, height: image.height, channels: image.channels, bitDepth: loaded.bitDepth, inputFormat: loaded.format, outputFormat: format });
+    if (loaded.pages > 1) notes.push(`first of ${loaded.pages} frames`);
+    const noisy: FilePixels = settings.noise ? addGaussianNoise<FilePixels>(image, settings.noise.factor, settings.noise.seed) : image;
+    const denoised = (await denoiser.denoise(noisy as PixelImage<Uint8Array | Uint16Array>)) as FilePixels;
+    const encoded = await encodeImage(denoised, job.output, { original: loaded });
+    if (loaded.bitDepth === 16 && !keeps16Bit(format)) notes.push(`16-bit samples written as 8-bit (${format} keeps 8 bits)`);
+    if ((image.channels === 2 || image.channels === 4) && format === 'jpeg') notes.push('alpha dropped (JPEG has none)');
+    report.iccKept = loaded.icc !== undefined && format !== 'gif';
+    await write(job.output, encoded, settings.force);
+
+    let reference: FilePixels | undefined;
+    let referenceName: string | undefined;
+    if (job.reference) {
+      const ref = await readImage(job.reference, { maxPixels: settings.maxPixels, limitName: settings.limitName, grey: image.channels <= 2 });
+      if (ref.image.width !== image.width || ref.image.height !== image.height) {
+        throw new Error(`reference ${job.reference} is ${ref.image.width}x${ref.image.height} but the image is ${image.width}x${image.height}`);
+      }
+      reference = ref.image;
+      referenceName = job.reference;
+    } else if (settings.noise) {
+      reference = image;
+      referenceName = `${job.input} (clean, before --add-noise)`;
+    }
+    if (reference && referenceName) {
+      const before = scoreImage(noisy, reference);
+      const after = scoreImage(denoised, reference);
+      report.metrics = { reference: referenceName, noisy: before, denoised: after, psnrGain: after.psnr - before.psnr };
+    }
+    if (job.compare) {
+      const caption = (label: string, scores?: Scores) => (scores ? `${label}  ${scores.psnr.toFixed(2)} dB` : label);
+      const panels: Panel[] = [
+        { label: caption(settings.noise ? 'noisy (noise added)' : 'input', report.metrics?.noisy), image: noisy },
+        { label: caption('denoised', report.metrics?.denoised), image: denoised },
+      ];
+      if (reference) panels.push({ label: 'reference', image: reference });
+      await write(job.compare, await comparisonPicture(panels), settings.force);
+      report.compare = job.compare;
+    }
+    report.ok = true;
+  } catch (error) {
+    report.error = (error as Error).message ?? String(error);
+  }
+  report.seconds = Number(((performance.now() - started) / 1000).toFixed(3));
+  if (notes.length) report.notes = notes;
+  return report;
+}

@@ -1,0 +1,152 @@
+// The Node library: `Denoiser.create(...)` loads an ONNX denoiser on a device; `denoise` and `denoiseBatch` work on raw pixel buffers.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from '../runtime-common/denoise-core.js';
+import { checkDeviceName } from '../runtime-common/devices.js';
+import { checkPixelImage, type PixelArray, type PixelImage } from '../runtime-common/image-ops.js';
+import { describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
+import { check, checkInteger, checkKnownKeys, checkObject, ValidationError } from '../runtime-common/validate.js';
+import { NODE_DEVICES, type NodeSession, openSession } from './ort-session.js';
+
+/** Device names {@link Denoiser.create} accepts. */
+export type NodeDevice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+
+/** Options for {@link Denoiser.create}. */
+export interface DenoiserOptions {
+  /** Path to an ONNX model, or its bytes. Default: the shipped `models/noise-reducer.onnx`. */
+  model?: string | Uint8Array;
+  /** Where to run: `auto` (default) tries CUDA, WebGPU, then the CPU. */
+  device?: NodeDevice;
+  /** CPU threads for onnxruntime; default: one per physical core. */
+  threads?: number;
+  /** Tile side in pixels for large images (default 512; 0 runs every image whole). */
+  tile?: number;
+  /** Overlap between tiles in pixels (default 32). */
+  overlap?: number;
+  /** Most values (N x C x H x W) per model run when {@link Denoiser.denoiseBatch} stacks images (default 2^22). */
+  maxBatchValues?: number;
+}
+
+const OPTION_KEYS = ['model', 'device', 'threads', 'tile', 'overlap', 'maxBatchValues'] as const;
+
+/** The folder holding package.json and models/, found from this file whether it runs from source or dist/. */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'models'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** Path of the shipped model. */
+export function defaultModelPath(): string {
+  return path.join(packageRoot(), 'models', 'noise-reducer.onnx');
+}
+
+async function loadModelBytes(model: string | Uint8Array | undefined): Promise<{ bytes: Uint8Array; source: string }> {
+  if (model instanceof Uint8Array) return { bytes: model, source: 'model bytes' };
+  const file = model ?? defaultModelPath();
+  try {
+    return { bytes: await readFile(file), source: model === undefined ? path.relative(process.cwd(), file) || file : file };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (model === undefined && code === 'ENOENT') {
+      throw new ValidationError(
+        `No model at ${file}: the shipped model is made by training and exporting the network (npx tools train, then npx tools export-onnx; for a quick try with untrained weights: npx tools export-onnx --spec models/noise-reducer.json --random-weights), or pass a model path (--model / { model })`,
+        'model',
+      );
+    }
+    throw new ValidationError(`Cannot read model file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message}`, 'model');
+  }
+}
+
+/**
+ * An ONNX image denoiser loaded on one device. One instance serves concurrent calls: model runs are queued.
+ *
+ * ```ts
+ * const denoiser = await Denoiser.create({ device: 'auto' });
+ * const clean = await denoiser.denoise({ data, width, height, channels: 1 });
+ * ```
+ */
+export class Denoiser {
+  /** The device in use (`cpu`, `webgpu` or `cuda`). */
+  readonly device: string;
+  /** Devices `auto` skipped, each with why. */
+  readonly skipped: readonly string[];
+  /** What the model's tensors and metadata say. */
+  readonly model: ModelInfo;
+  /** Tile side and overlap used for large images. */
+  readonly tiles: TileSettings;
+  readonly #session: NodeSession;
+  readonly #maxBatchValues: number;
+  readonly #infer: InferFunction;
+
+  private constructor(session: NodeSession, model: ModelInfo, tiles: TileSettings, maxBatchValues: number) {
+    this.#session = session;
+    this.device = session.device;
+    this.skipped = Object.freeze([...session.skipped]);
+    this.model = model;
+    this.tiles = tiles;
+    this.#maxBatchValues = maxBatchValues;
+    this.#infer = (input, dims) => this.#session.run(model.inputName, model.outputName, input, dims);
+  }
+
+  /**
+   * Loads a model and opens it on a device. `names.device` is how messages name the device argument (the CLI
+   * passes "--device").
+   * @throws ValidationError for bad options, a missing or unreadable model file, or a named device that is not
+   * available here; ModelFormatError for a file that is not an ONNX denoiser.
+   */
+  static async create(options: DenoiserOptions = {}, names: { device?: string } = {}): Promise<Denoiser> {
+    checkKnownKeys(checkObject(options, 'options'), 'options', OPTION_KEYS);
+    const deviceArgument = names.device ?? 'options.device';
+    const device = checkDeviceName(options.device ?? 'auto', NODE_DEVICES, deviceArgument);
+    const threads = options.threads === undefined ? undefined : checkInteger(options.threads, 'options.threads', { min: 1, max: 1024 });
+    check(options.model === undefined || options.model instanceof Uint8Array || (typeof options.model === 'string' && options.model.length > 0), 'a model path or bytes', 'options.model', options.model);
+    const tiles = checkTileSettings({ tile: options.tile, overlap: options.overlap }, 'options');
+    const maxBatchValues = checkInteger(options.maxBatchValues ?? 2 ** 22, 'options.maxBatchValues', { min: 1 });
+    const { bytes, source } = await loadModelBytes(options.model);
+    const metadata = readOnnxMetadata(bytes, source);
+    let session: NodeSession;
+    try {
+      session = await openSession(bytes, { device, threads, argument: deviceArgument });
+    } catch (error) {
+      if (error instanceof ValidationError) throw error;
+      throw new ModelFormatError(`Expected an ONNX model onnxruntime can load for ${source} but received one it rejects: ${((error as Error).message ?? String(error)).split('\n')[0]}`, source);
+    }
+    let model: ModelInfo;
+    try {
+      model = describeModel(session.inputs, session.outputs, metadata, source);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+    return new Denoiser(session, model, tiles, maxBatchValues);
+  }
+
+  /** Denoises one image; resolves to a new image of the same size, channels and array kind (alpha untouched). */
+  async denoise<T extends PixelArray>(image: PixelImage<T>): Promise<PixelImage<T>> {
+    checkPixelImage(image, 'image');
+    return denoiseImage(image, this.model, this.#infer, this.tiles);
+  }
+
+  /** Denoises several images, stacking same-size small ones into one model run; results keep the input order. */
+  async denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[]): Promise<PixelImage<T>[]> {
+    check(Array.isArray(images), 'an array of images', 'images', images);
+    images.forEach((image, i) => checkPixelImage(image, `images[${i}]`));
+    return denoiseBatch(images, this.model, this.#infer, { ...this.tiles, maxBatchValues: this.#maxBatchValues });
+  }
+
+  /** Runs the model on an NCHW tensor as it is (no pixel conversion): for benchmarks and tests. */
+  async runTensor(input: Float32Array, dims: readonly [number, number, number, number]): Promise<Float32Array> {
+    return this.#infer(input, dims);
+  }
+
+  /** Releases the onnxruntime session. */
+  async dispose(): Promise<void> {
+    await this.#session.release();
+  }
+}

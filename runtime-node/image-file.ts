@@ -1,0 +1,205 @@
+// Image files through sharp: PNG, JPEG, WebP, TIFF, AVIF, GIF in (8/16-bit, grey or RGB, alpha, EXIF orientation, ICC kept) and out by extension.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import type { PixelImage } from '../runtime-common/image-ops.js';
+import { ValidationError } from '../runtime-common/validate.js';
+
+/** Pixels as files hold them: 8-bit or 16-bit samples. */
+export type FilePixels = PixelImage<Uint8Array> | PixelImage<Uint16Array>;
+
+/** Output extension -> sharp format. */
+export const OUTPUT_FORMATS: Readonly<Record<string, 'png' | 'jpeg' | 'webp' | 'tiff' | 'avif' | 'gif'>> = Object.freeze({
+  '.png': 'png',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.webp': 'webp',
+  '.tif': 'tiff',
+  '.tiff': 'tiff',
+  '.avif': 'avif',
+  '.gif': 'gif',
+});
+
+/** Extensions of files a folder input contributes. */
+export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze(Object.keys(OUTPUT_FORMATS));
+
+/** Default pixel limit for one image: 100 megapixels. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/** Thrown for an image file that cannot be read, is not an image, or is too large; `argument` is the file. */
+export class ImageFileError extends ValidationError {
+  override name = 'ImageFileError';
+}
+
+/** A decoded image file. */
+export interface LoadedImage {
+  file: string;
+  /** Pixels after EXIF orientation; grey stays 1 channel (+ alpha), colour is RGB (+ alpha). */
+  image: FilePixels;
+  /** The container format sharp detected (png, jpeg, webp, tiff, heif, gif). */
+  format: string;
+  bitDepth: 8 | 16;
+  /** The embedded ICC profile, when there is one (pixels are then left in that profile's space). */
+  icc: Buffer | undefined;
+  /** Pages (frames) in the file; only the first is read. */
+  pages: number;
+}
+
+/** Options for {@link readImage}. */
+export interface ReadOptions {
+  /** Refuse images with more pixels than this (default {@link DEFAULT_MAX_PIXELS}). */
+  maxPixels?: number;
+  /** Name of the flag or option that raises the limit, for the message (default "maxPixels"). */
+  limitName?: string;
+  /** Force grey (true) or RGB (false) instead of the file's own: to read a reference like the image it is compared with. */
+  grey?: boolean;
+}
+
+function megapixels(pixels: number): string {
+  return `${(pixels / 1e6).toFixed(pixels < 1e7 ? 2 : 1)} MP`;
+}
+
+function sharpReason(error: unknown): string {
+  const message = ((error as Error).message ?? String(error)).trim();
+  if (/unsupported image format/i.test(message)) return 'not an image in a format sharp reads (PNG, JPEG, WebP, TIFF, AVIF, GIF)';
+  if (/premature end|truncated|unexpected end|end of (file|stream)|not enough data|incomplete/i.test(message)) return `truncated or damaged image data (${message.split('\n')[0]})`;
+  return message.split('\n')[0]!;
+}
+
+const inputOptions = (maxPixels: number) => ({ failOn: 'error' as const, limitInputPixels: maxPixels, autoOrient: true, pages: 1 });
+
+/**
+ * Reads an image file into pixels: EXIF orientation applied, the first frame of animations, 16-bit kept
+ * (PNG, TIFF), grey kept as 1 channel, CMYK converted to sRGB, alpha kept. Pixels stay in the file's own colour
+ * space when it embeds an ICC profile (nothing is converted), so writing them back with the profile is exact.
+ * @throws ImageFileError naming the file: missing, a folder, empty, not an image, truncated, over the pixel limit.
+ */
+export async function readImage(file: string, options: ReadOptions = {}): Promise<LoadedImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const fail = (why: string) => new ImageFileError(`${file}: ${why}`, file);
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw fail('is a folder, not an image file');
+    size = info.size;
+  } catch (error) {
+    if (error instanceof ImageFileError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw fail(code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message);
+  }
+  if (size === 0) throw fail('empty file (0 bytes), not an image');
+  let meta: Metadata;
+  try {
+    meta = await sharp(file, inputOptions(0)).metadata();
+  } catch (error) {
+    throw fail(sharpReason(error));
+  }
+  const width = meta.autoOrient?.width ?? meta.width ?? 0;
+  const height = meta.autoOrient?.height ?? meta.pageHeight ?? meta.height ?? 0;
+  if (width * height > maxPixels) {
+    throw fail(`${width}x${height} is ${megapixels(width * height)}, over the limit of ${megapixels(maxPixels)} (${maxPixels} pixels); raise it with ${options.limitName ?? 'maxPixels'}`);
+  }
+  const sixteen = meta.depth !== undefined && meta.depth !== 'uchar' && meta.depth !== 'char';
+  const grey = options.grey ?? (meta.space === 'b-w' || meta.space === 'grey16');
+  const icc = meta.space !== 'cmyk' && meta.icc ? Buffer.from(meta.icc) : undefined;
+  let pipeline = sharp(file, inputOptions(maxPixels));
+  if (icc) pipeline = pipeline.keepIccProfile();
+  pipeline = pipeline.toColourspace(grey ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb');
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await (sixteen ? pipeline.raw({ depth: 'ushort' }) : pipeline.raw()).toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw fail(sharpReason(error));
+  }
+  const { data, info } = decoded;
+  const pixels = sixteen
+    ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2).slice()
+    : new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return {
+    file,
+    image: { data: pixels, width: info.width, height: info.height, channels: info.channels } as FilePixels,
+    format: meta.format ?? 'unknown',
+    bitDepth: sixteen ? 16 : 8,
+    icc,
+    pages: meta.pages ?? 1,
+  };
+}
+
+/** The sharp format an output path asks for, or a ValidationError listing the supported extensions. */
+export function outputFormat(file: string, argument = 'output'): (typeof OUTPUT_FORMATS)[string] {
+  const ext = path.extname(file).toLowerCase();
+  const format = OUTPUT_FORMATS[ext];
+  if (!format) {
+    throw new ValidationError(`Expected an output file ending in ${IMAGE_EXTENSIONS.join(', ')} for ${argument} but received ${JSON.stringify(file)}`, argument);
+  }
+  return format;
+}
+
+/** Whether a format stores 16-bit samples. */
+export function keeps16Bit(format: string): boolean {
+  return format === 'png' || format === 'tiff';
+}
+
+/** 16-bit pixels rounded to 8-bit. */
+export function to8Bit(image: FilePixels): PixelImage<Uint8Array> {
+  if (image.data instanceof Uint8Array) return image as PixelImage<Uint8Array>;
+  const out = new Uint8Array(image.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(image.data[i]! / 257);
+  return { ...image, data: out };
+}
+
+function formatOptions(pipeline: Sharp, format: (typeof OUTPUT_FORMATS)[string]): Sharp {
+  switch (format) {
+    case 'png':
+      return pipeline.png({ compressionLevel: 6 });
+    case 'jpeg':
+      return pipeline.jpeg({ quality: 95, chromaSubsampling: '4:4:4' });
+    case 'webp':
+      return pipeline.webp({ quality: 95 });
+    case 'tiff':
+      return pipeline.tiff({ compression: 'deflate', predictor: 'horizontal' });
+    case 'avif':
+      return pipeline.avif({ quality: 80 });
+    case 'gif':
+      return pipeline.gif();
+  }
+}
+
+/** Options for {@link encodeImage}. */
+export interface EncodeOptions {
+  /**
+   * The file the pixels were read from, when it embeds an ICC profile: the profile is carried over without a
+   * colour conversion (the output is written as that file XOR a difference image, so pixels stay exact).
+   */
+  original?: LoadedImage;
+}
+
+/**
+ * Encodes pixels in the format the output path's extension names. 16-bit is kept for PNG and TIFF, other formats
+ * get 8-bit; grey stays grey where the format has it (WebP and AVIF store grey as RGB, GIF as a palette).
+ */
+export async function encodeImage(image: FilePixels, outputFile: string, options: EncodeOptions = {}): Promise<Buffer> {
+  const format = outputFormat(outputFile);
+  const sixteen = image.data instanceof Uint16Array && keeps16Bit(format);
+  const pixels: FilePixels = sixteen ? image : to8Bit(image);
+  const grey = pixels.channels <= 2;
+  const space = grey ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb';
+  const raw = { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 2 | 3 | 4 };
+  const original = options.original;
+  let pipeline: Sharp;
+  if (original?.icc && original.image.data.constructor === image.data.constructor && original.image.channels === image.channels) {
+    // sharp attaches a profile only with a conversion, or by keeping the input's: so keep the original file's and
+    // turn its pixels into ours with an exact bitwise XOR (original ^ (original ^ ours) = ours).
+    const difference = new (image.data.constructor as Uint8ArrayConstructor | Uint16ArrayConstructor)(image.data.length);
+    for (let i = 0; i < difference.length; i++) difference[i] = image.data[i]! ^ original.image.data[i]!;
+    const originalSpace = original.image.channels <= 2 ? (original.bitDepth === 16 ? 'grey16' : 'b-w') : original.bitDepth === 16 ? 'rgb16' : 'srgb';
+    pipeline = sharp(original.file, inputOptions(0))
+      .keepIccProfile()
+      .toColourspace(originalSpace)
+      .boolean(difference as unknown as Buffer, 'eor', { raw }) // sharp reads the depth from the array type
+      .toColourspace(space);
+  } else {
+    pipeline = sharp(pixels.data as Uint8Array, { raw }).toColourspace(space);
+  }
+  return formatOptions(pipeline, format).toBuffer();
+}

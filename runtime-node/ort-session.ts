@@ -1,0 +1,130 @@
+// The one file that imports onnxruntime-node: the device table, availability checks, session creation and serialized runs.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { chooseDevice, defineDevices, DeviceUnavailableError } from '../runtime-common/devices.js';
+import type { TensorDescription } from '../runtime-common/model-info.js';
+
+/** Node devices: name -> execution providers. `auto` tries CUDA, then WebGPU, then the CPU. */
+export const NODE_DEVICES = defineDevices(
+  {
+    cpu: { executionProviders: ['cpu'], description: 'CPU (onnxruntime-node CPU execution provider)' },
+    webgpu: { executionProviders: ['webgpu'], description: 'WebGPU (onnxruntime-node WebGPU execution provider through Dawn on Vulkan)' },
+    cuda: { executionProviders: ['cuda'], description: 'CUDA (onnxruntime-node CUDA execution provider)' },
+  },
+  ['cuda', 'webgpu', 'cpu'],
+);
+
+const require = createRequire(import.meta.url);
+
+/** Folder holding onnxruntime-node's native binaries (where its installer puts the CUDA provider). */
+export function ortBinaryFolder(): string {
+  const packageRoot = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  return path.join(packageRoot, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+const CUDA_LIBRARY = 'libonnxruntime_providers_cuda.so';
+
+/** Why CUDA cannot be used before trying it, or undefined when its provider binaries are installed. */
+function cudaMissing(): string | undefined {
+  const folder = ortBinaryFolder();
+  if (process.platform !== 'linux' && process.platform !== 'win32') return `onnxruntime-node has no CUDA provider for ${process.platform}`;
+  const library = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : CUDA_LIBRARY;
+  if (existsSync(path.join(folder, library))) return undefined;
+  return `the CUDA provider is not installed (${library} is not in ${folder}; on a machine with CUDA 12, run ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install)`;
+}
+
+/** Turns an onnxruntime device failure into one short reason. */
+function deviceReason(device: string, error: unknown): string {
+  const message = (error as Error).message ?? String(error);
+  if (device === 'webgpu' && /adapter/i.test(message)) {
+    return 'no WebGPU adapter (Dawn found no usable Vulkan driver; without a GPU, install Debian\'s chromium and libvulkan1 and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)';
+  }
+  const line = message.split('\n').find((l) => l.trim()) ?? message;
+  return `${device} failed to start: ${line.replace(/^.*?\] /, '').slice(0, 300)}`;
+}
+
+/** Errors that mean the model (not the device) is at fault. */
+function isModelError(message: string): boolean {
+  return /protobuf|Load model|INVALID_GRAPH|INVALID_PROTOBUF|NO_MODEL|model_load|ModelProto|opset|Type Error|ShapeInferenceError|NOT_IMPLEMENTED|Could not find an implementation/i.test(message);
+}
+
+/** Options for {@link openSession}. */
+export interface SessionOptions {
+  /** `auto` or a name in {@link NODE_DEVICES}. */
+  device: string;
+  /** Intra-op threads for the CPU provider; undefined lets onnxruntime choose (one per physical core). */
+  threads?: number;
+  /** How the caller names the device argument in messages (default "device"). */
+  argument?: string;
+}
+
+/** A model loaded on a device, with runs queued one after another. */
+export interface NodeSession {
+  device: string;
+  /** `auto`'s skipped devices with reasons. */
+  skipped: string[];
+  inputs: TensorDescription[];
+  outputs: TensorDescription[];
+  /** Runs the model on one float32 tensor; calls are queued so one session never runs two at once. */
+  run(inputName: string, outputName: string, input: Float32Array, dims: readonly number[]): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+let logLevelSet = false;
+
+async function create(model: Uint8Array, device: string, threads: number | undefined): Promise<ort.InferenceSession> {
+  if (!logLevelSet) {
+    // Warnings such as "some nodes were not assigned to the preferred execution providers" are expected noise.
+    ort.env.logLevel = 'error';
+    logLevelSet = true;
+  }
+  if (device === 'cuda') {
+    const missing = cudaMissing();
+    if (missing) throw new DeviceUnavailableError(missing);
+  }
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [...NODE_DEVICES.table[device]!.executionProviders] as ort.InferenceSession.ExecutionProviderConfig[],
+    logSeverityLevel: 3,
+    graphOptimizationLevel: 'all',
+  };
+  if (threads !== undefined) options.intraOpNumThreads = threads;
+  try {
+    return await ort.InferenceSession.create(model, options);
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    if (device !== 'cpu' && !isModelError(message)) throw new DeviceUnavailableError(deviceReason(device, error));
+    throw error;
+  }
+}
+
+/**
+ * Creates an onnxruntime session for `model` on the requested device (`auto`: CUDA when its provider is installed
+ * and starts, then WebGPU when an adapter exists, then the CPU, recording why each was skipped).
+ * @throws ValidationError for an unknown device name or a named device that is unavailable; the onnxruntime error
+ * for a model it cannot load.
+ */
+export async function openSession(model: Uint8Array, options: SessionOptions): Promise<NodeSession> {
+  const choice = await chooseDevice(options.device, NODE_DEVICES, (device) => create(model, device, options.threads), options.argument);
+  const session = choice.value;
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    device: choice.device,
+    skipped: choice.skipped,
+    inputs: session.inputMetadata.map((m) => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) })),
+    outputs: session.outputMetadata.map((m) => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) })),
+    run(inputName, outputName, input, dims) {
+      const next = queue.then(async () => {
+        const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
+        return result[outputName]!.data as Float32Array;
+      });
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** The raw onnxruntime API for the benchmark's baseline (nothing else should need it). */
+export const rawOrt = { InferenceSession: ort.InferenceSession, Tensor: ort.Tensor };

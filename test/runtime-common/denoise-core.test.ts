@@ -1,0 +1,108 @@
+// The shared denoising algorithm with a model written in JS: tiles against whole images, channel plans, batches, value ranges.
+import { describe, expect, it } from 'vitest';
+import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, planTiles } from '../../runtime-common/denoise-core.js';
+import type { ModelInfo } from '../../runtime-common/model-info.js';
+
+function model(overrides: Partial<ModelInfo> = {}): ModelInfo {
+  return { source: 'js', inputName: 'image', outputName: 'denoised', channels: 1, valueRange: [0, 1], sizeMultiple: 1, receptiveField: undefined, name: undefined, metadata: {}, ...overrides };
+}
+
+/** A 5x5 box blur with zero padding, per plane, as brute-force loops: a network with receptive-field radius 2. */
+const boxBlur5: InferFunction = async (input, [n, c, h, w]) => {
+  const out = new Float32Array(input.length);
+  for (let p = 0; p < n * c; p++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let sum = 0;
+        for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
+          const yy = y + dy;
+          const xx = x + dx;
+          if (yy >= 0 && yy < h && xx >= 0 && xx < w) sum += input[p * h * w + yy * w + xx]!;
+        }
+        out[p * h * w + y * w + x] = sum / 25;
+      }
+    }
+  }
+  return out;
+};
+
+function pattern(length: number, seed: number): Float32Array {
+  return new Float32Array(length).map((_, i) => ((i * 7919 + seed * 104729) % 1000) / 1000);
+}
+
+describe('denoise core: bad calls', () => {
+  it('rejects tile settings that leave nothing to blend', () => {
+    expect(() => checkTileSettings({ tile: 40, overlap: 32 })).toThrow('Expected an integer >= 65 for tiles.tile but received 40');
+    expect(() => checkTileSettings({ tile: -1 }, 'options')).toThrow('Expected an integer >= 0 for options.tile but received -1');
+    expect(() => checkTileSettings({ overlap: 1.5 })).toThrow('Expected an integer >= 0 for tiles.overlap but received 1.5');
+  });
+
+  it('passes model errors through', async () => {
+    const broken: InferFunction = async () => { throw new Error('model failed'); };
+    await expect(denoiseImage({ data: new Uint8Array(4), width: 2, height: 2, channels: 1 }, model(), broken, { tile: 0, overlap: 0 })).rejects.toThrow('model failed');
+  });
+});
+
+describe('denoise core', () => {
+  it('tiles equal whole-image inference everywhere when the margin covers the receptive field', async () => {
+    const width = 157;
+    const height = 131;
+    const image = { data: pattern(width * height, 1), width, height, channels: 1 };
+    const info = model({ receptiveField: { low: -2, high: 2, radius: 2, stride: 1 } });
+    const whole = await denoiseImage(image, info, boxBlur5, { tile: 0, overlap: 0 });
+    const plan = planTiles(width, height, info, { tile: 48, overlap: 12 });
+    expect(plan.rows.length).toBeGreaterThan(2);
+    expect(plan.columns.length).toBeGreaterThan(2);
+    const tiled = await denoiseImage(image, info, boxBlur5, { tile: 48, overlap: 12 });
+    let max = 0;
+    for (let i = 0; i < whole.data.length; i++) max = Math.max(max, Math.abs(whole.data[i]! - tiled.data[i]!));
+    expect(max).toBeLessThan(1e-6);
+  });
+
+  it('without enough margin, blends smoothly (no seams beyond the blur of one tile edge)', async () => {
+    const width = 100;
+    const height = 30;
+    const image = { data: new Float32Array(width * height).fill(0.5), width, height, channels: 1 };
+    // Receptive field claimed 0: tile edges see zero padding, but ramps spread it; constant input stays within a band.
+    const tiled = await denoiseImage(image, model(), boxBlur5, { tile: 40, overlap: 16 });
+    const row = Array.from(tiled.data.subarray(15 * width, 16 * width));
+    for (let x = 3; x < width - 3; x++) expect(Math.abs(row[x]! - 0.5)).toBeLessThan(0.1);
+  });
+
+  it('sends RGB through a 1-channel model as a batch of 3 and keeps alpha; maps the value range', async () => {
+    const seen: number[][] = [];
+    const negate: InferFunction = async (input, dims) => {
+      seen.push([...dims]);
+      return input.map((v) => 255 - v);
+    };
+    const data = new Uint8Array([10, 20, 30, 40, 50, 60, 70, 80]);
+    const result = await denoiseImage({ data, width: 2, height: 1, channels: 4 }, model({ valueRange: [0, 255] }), negate, { tile: 0, overlap: 0 });
+    expect(seen).toEqual([[3, 1, 1, 2]]);
+    expect(Array.from(result.data)).toEqual([245, 235, 225, 40, 205, 195, 185, 80]);
+    expect(result.data).toBeInstanceOf(Uint8Array);
+  });
+
+  it('feeds grey into a 3-channel model as three equal planes and averages the outputs', async () => {
+    // Output planes: 0.1 * plane index added: mean adds 0.1; 16-bit 32768 -> 0.5000076 + 0.1 -> 39321.5 -> 39322.
+    const perPlane: InferFunction = async (input, [, c, h, w]) => input.map((v, i) => v + 0.1 * (Math.floor(i / (h * w)) % c));
+    const result = await denoiseImage({ data: new Uint16Array([32768]), width: 1, height: 1, channels: 1 }, model({ channels: 3 }), perPlane, { tile: 0, overlap: 0 });
+    expect(Array.from(result.data)).toEqual([Math.round((32768 / 65535 + 0.1) * 65535)]);
+  });
+
+  it('stacks same-size images into one run and keeps the order; odd ones run alone', async () => {
+    const runs: number[][] = [];
+    const counting: InferFunction = async (input, dims) => {
+      runs.push([...dims]);
+      return boxBlur5(input, dims);
+    };
+    const images = [0, 1, 2].map((s) => ({ data: pattern(28 * 28, s), width: 28, height: 28, channels: 1 }));
+    const odd = { data: pattern(20 * 30 * 3, 9), width: 30, height: 20, channels: 3 };
+    const all = [images[0]!, odd, images[1]!, images[2]!];
+    const batched = await denoiseBatch(all, model(), counting, { tile: 512, overlap: 32, maxBatchValues: 2 * 28 * 28 });
+    expect(runs).toEqual([[2, 1, 28, 28], [1, 1, 28, 28], [3, 1, 20, 30]]);
+    for (let i = 0; i < all.length; i++) {
+      const single = await denoiseImage(all[i]!, model(), boxBlur5, { tile: 512, overlap: 32 });
+      expect(batched[i]!.data).toEqual(single.data);
+    }
+  });
+});

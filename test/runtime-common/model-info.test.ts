@@ -1,0 +1,45 @@
+// Model description: metadata_props read from the ONNX bytes, foreign models refused, value range and size multiple.
+import { describe, expect, it } from 'vitest';
+import { describeModel, readOnnxMetadata } from '../../runtime-common/model-info.js';
+import { foreignModel, identityModel, testMetadata } from '../runtime-node/test-models.js';
+
+const image = (channels: number | string = 1) => [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', channels, 'H', 'W'] }];
+const out = (channels: number | string = 1) => [{ name: 'denoised', isTensor: true, type: 'float32', shape: ['N', channels, 'H', 'W'] }];
+
+describe('model info: bad calls', () => {
+  it('refuses bytes that are not an ONNX model', () => {
+    expect(() => readOnnxMetadata(new Uint8Array(0), 'm.onnx')).toThrow('Expected an ONNX model file for m.onnx but received an empty file');
+    expect(() => readOnnxMetadata(new TextEncoder().encode('hello, not a model'), 'm.onnx')).toThrow(/Expected an ONNX model file for m.onnx but received bytes that are not one/);
+    const truncated = identityModel().subarray(0, 40);
+    expect(() => readOnnxMetadata(truncated, 't.onnx')).toThrow(/for t.onnx but received/);
+  });
+
+  it('refuses models that are not image denoisers, saying what they have', () => {
+    expect(() => describeModel([{ name: 'a', type: 'int64', shape: [3] }, { name: 'b', type: 'int64', shape: [3] }], [{ name: 'c', type: 'int64', shape: [3] }], {}, 'add.onnx')).toThrow(
+      'Expected an image denoiser (one float32 input and one float32 output [N, C, H, W]) for add.onnx but received a model with 2 input(s) (a: int64[3], b: int64[3]) and 1 output(s) (c: int64[3])',
+    );
+    expect(() => describeModel([{ name: 'x', type: 'float32', shape: [1, 28, 28] }], out(), {}, 'm')).toThrow(/received input x: float32\[1, 28, 28\]/);
+    expect(() => describeModel(image('C'), out('C'), {}, 'm')).toThrow(/neither fixed in its shape nor in the metadata/);
+    expect(() => describeModel(image(1), out(3), {}, 'm')).toThrow(/1 input channels but 3 output channels/);
+    expect(() => describeModel(image(1), out(), { channels: '3' }, 'm')).toThrow(/input channels 1 but metadata channels 3/);
+    expect(() => describeModel(image(1), out(), { value_range: '[1, 0]' }, 'm')).toThrow(/metadata value_range "\[1, 0\]"/);
+  });
+});
+
+describe('model info', () => {
+  it('reads metadata_props from a model file', () => {
+    expect(readOnnxMetadata(identityModel(1, testMetadata(1, { note: 'héllo' })), 'm')).toEqual({ channels: '1', value_range: '[0,1]', size_multiple: '1', note: 'héllo' });
+    expect(readOnnxMetadata(foreignModel(), 'f')).toEqual({});
+  });
+
+  it('describes a model: channels, range, size multiple, receptive field from the spec', () => {
+    const spec = JSON.stringify({ name: 'tiny', layers: [{ name: 'c', kind: 'conv2d', kernelSize: 3, strides: 2, padding: 'same' }, { name: 'd', kind: 'conv2dTranspose', kernelSize: 3, strides: 2, padding: 'same' }] });
+    const info = describeModel(image(), out(), { value_range: '0, 255', size_multiple: '3', spec }, 'm.onnx');
+    expect(info).toMatchObject({ source: 'm.onnx', inputName: 'image', outputName: 'denoised', channels: 1, valueRange: [0, 255], name: 'tiny' });
+    // lcm(3, the spec's stride 2) = 6
+    expect(info.sizeMultiple).toBe(6);
+    expect(info.receptiveField?.stride).toBe(2);
+    const plain = describeModel(image('C'), out('C'), { channels: '3', value_range: '{"min":-1,"max":1}' }, 'm');
+    expect(plain).toMatchObject({ channels: 3, valueRange: [-1, 1], sizeMultiple: 1, receptiveField: undefined });
+  });
+});

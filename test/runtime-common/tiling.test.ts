@@ -1,0 +1,69 @@
+// Tiling: aligned overlapping tiles, blending weights that sum to 1, and the receptive field worked out by hand.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { blendWeights, planAxis, receptiveField } from '../../runtime-common/tiling.js';
+
+describe('tiling: bad calls', () => {
+  it('rejects tiles too small for the overlap, unaligned tiles and empty axes', () => {
+    expect(() => planAxis(100, { tile: 40, overlap: 20, align: 4 })).toThrow('Expected an integer >= 44 for tile but received 40');
+    expect(() => planAxis(100, { tile: 50, overlap: 8, align: 4 })).toThrow('Expected a multiple of 4 for tile but received 50');
+    expect(() => planAxis(0, { tile: 64, overlap: 8, align: 4 })).toThrow('Expected an integer >= 1 for length but received 0');
+    expect(() => blendWeights([{ start: 0, end: 10 }, { start: 10, end: 20 }], 2)).toThrow('Expected overlapping tiles for tiles 0 and 1 but received 0');
+  });
+});
+
+describe('tiling', () => {
+  it('covers every length with aligned, overlapping tiles of the asked size (brute force over lengths)', () => {
+    for (const [tile, overlap, align] of [[64, 16, 4], [96, 32, 8], [48, 0, 1], [512, 32, 4]] as const) {
+      for (let length = 1; length < 700; length += 7) {
+        const spans = planAxis(length, { tile, overlap, align });
+        expect(spans[0]!.start).toBe(0);
+        expect(spans[spans.length - 1]!.end).toBe(length);
+        spans.forEach((s, i) => {
+          expect(s.start % align).toBe(0);
+          if (i < spans.length - 1) expect(s.end - s.start).toBe(tile);
+          else expect(s.end - s.start).toBeLessThanOrEqual(Math.max(tile + align - 1, length));
+          if (i > 0) {
+            expect(s.start).toBeGreaterThan(spans[i - 1]!.start);
+            expect(spans[i - 1]!.end - s.start).toBeGreaterThanOrEqual(overlap);
+          }
+        });
+        // No more tiles than needed plus one.
+        if (length > tile) expect(spans.length).toBeLessThanOrEqual(Math.ceil((length - tile) / (tile - overlap - align + 1)) + 1);
+      }
+    }
+  });
+
+  it('blends with weights that sum to 1 and ignore the margin at inner edges', () => {
+    const spans = planAxis(300, { tile: 96, overlap: 32, align: 4 });
+    const margin = 11;
+    const weights = blendWeights(spans, margin);
+    const sum = new Float64Array(300);
+    spans.forEach((s, t) => weights[t]!.forEach((w, i) => (sum[s.start + i]! += w)));
+    for (const v of sum) expect(v).toBeCloseTo(1, 6);
+    spans.forEach((s, t) => {
+      const w = weights[t]!;
+      for (let i = 0; i < margin; i++) {
+        if (s.start > 0) expect(w[i]).toBe(0);
+        if (s.end < 300) expect(w[w.length - 1 - i]).toBe(0);
+      }
+      // Outer image edges keep full weight.
+      if (s.start === 0) expect(w[0]).toBe(1);
+      if (s.end === 300) expect(w[w.length - 1]).toBe(1);
+    });
+  });
+
+  it('computes the noise-reducer receptive field by hand: [-10, 11], radius 11, stride 4', () => {
+    // Offsets in input pixels, scale = input pixels per tensor pixel; "same" pads 0 or 1 in front (k = 3):
+    // conv s2:   scale 2, low 0 - 1*1 = -1,          high 0 + 1*2 = 2
+    // conv s2:   scale 4, low -1 - 2*1 = -3,         high 2 + 2*2 = 6
+    // deconv s2: scale 2, low -3 + 4*(-2)/2 = -7,    high 6 + 4*1/2 = 8
+    // deconv s2: scale 1, low -7 + 2*(-2)/2 = -9,    high 8 + 2*1/2 = 9
+    // conv s1:   scale 1, low -9 - 1 = -10,          high 9 + 2 = 11
+    const spec = JSON.parse(readFileSync('models/noise-reducer.json', 'utf8'));
+    expect(receptiveField(spec)).toEqual({ low: -10, high: 11, radius: 11, stride: 4 });
+    expect(receptiveField({ layers: [{ name: 'a', kind: 'conv2d', kernelSize: 5, padding: 'valid' }] })).toEqual({ low: 0, high: 4, radius: 4, stride: 1 });
+    expect(receptiveField({ layers: [] })).toBeUndefined();
+    expect(receptiveField('nonsense')).toBeUndefined();
+  });
+});

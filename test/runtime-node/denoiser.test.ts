@@ -1,0 +1,160 @@
+// The Node library on raw pixels: option checks, bad models, outputs against brute-force references, tiles, concurrency.
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Denoiser, defaultModelPath } from '../../runtime-node/denoiser.js';
+import { boxBlurModel, foreignModel, identityModel, noiseReducerLikeModel, offsetModel, testMetadata } from './test-models.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'denoiser-test-'));
+const spec = readFileSync('models/noise-reducer.json', 'utf8');
+const open: Denoiser[] = [];
+async function create(options: Parameters<typeof Denoiser.create>[0]) {
+  const d = await Denoiser.create(options);
+  open.push(d);
+  return d;
+}
+afterAll(async () => {
+  await Promise.all(open.map((d) => d.dispose()));
+});
+
+/** 3x3 box blur with zero padding, by loops, on one plane of floats. */
+function bruteBlur(plane: ArrayLike<number>, width: number, height: number): Float64Array {
+  const out = new Float64Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    let sum = 0;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      const yy = y + dy;
+      const xx = x + dx;
+      if (yy >= 0 && yy < height && xx >= 0 && xx < width) sum += plane[yy * width + xx]!;
+    }
+    out[y * width + x] = sum / 9;
+  }
+  return out;
+}
+
+describe('Denoiser: bad calls', () => {
+  it('rejects unknown options, devices and thread counts with the standard message', async () => {
+    await expect(Denoiser.create({ model: identityModel(), speed: 2 } as never)).rejects.toThrow('Expected only the keys "model", "device", "threads", "tile", "overlap", "maxBatchValues" for options but received unknown key "speed"');
+    await expect(Denoiser.create({ model: identityModel(), device: 'tpu' as never })).rejects.toThrow('Expected one of "auto", "cpu", "webgpu", "cuda" for options.device but received "tpu"');
+    await expect(Denoiser.create({ model: identityModel(), threads: 0 })).rejects.toThrow('Expected an integer >= 1 and <= 1024 for options.threads but received 0');
+    await expect(Denoiser.create({ model: identityModel(), tile: 16 })).rejects.toThrow('Expected an integer >= 65 for options.tile but received 16');
+  });
+
+  it('says clearly when the model file is missing, or when the default model is not made yet', async () => {
+    await expect(Denoiser.create({ model: path.join(dir, 'none.onnx') })).rejects.toThrow(`Cannot read model file ${path.join(dir, 'none.onnx')}: no such file`);
+    await expect(Denoiser.create({ model: dir })).rejects.toThrow(/it is a folder/);
+    if (!existsSync(defaultModelPath())) {
+      await expect(Denoiser.create({ device: 'cpu' })).rejects.toThrow(/No model at .*models\/noise-reducer\.onnx: the shipped model is made by training and exporting .*npx tools export-onnx/);
+    }
+  });
+
+  it('refuses a corrupt, truncated or empty ONNX file and a foreign model', async () => {
+    const garbage = path.join(dir, 'garbage.onnx');
+    writeFileSync(garbage, 'this is not a model at all, just text');
+    await expect(Denoiser.create({ model: garbage, device: 'cpu' })).rejects.toThrow(`Expected an ONNX model file for ${garbage} but received bytes that are not one`);
+    const truncated = noiseReducerLikeModel();
+    await expect(Denoiser.create({ model: truncated.subarray(0, truncated.length - 100), device: 'cpu' })).rejects.toThrow(/Expected an ONNX model file for model bytes but received/);
+    await expect(Denoiser.create({ model: new Uint8Array(0), device: 'cpu' })).rejects.toThrow('Expected an ONNX model file for model bytes but received an empty file');
+    await expect(Denoiser.create({ model: foreignModel(), device: 'cpu' })).rejects.toThrow(/Expected an image denoiser \(one float32 input and one float32 output \[N, C, H, W\]\) for model bytes but received a model with 2 input\(s\)/);
+    // Parses as protobuf, but onnxruntime rejects the graph (a node reading a tensor nobody makes).
+    const broken = identityModel(1, { ...testMetadata(1) });
+    const text = Buffer.from(broken).toString('latin1').replace('Identity', 'Idontity');
+    await expect(Denoiser.create({ model: Buffer.from(text, 'latin1'), device: 'cpu' })).rejects.toThrow(/Expected an ONNX model onnxruntime can load for model bytes but received one it rejects/);
+  });
+
+  it('names a device that is not available here instead of falling back', async () => {
+    await expect(Denoiser.create({ model: identityModel(), device: 'cuda' })).rejects.toThrow(/Expected a device available on this machine for options.device but received "cuda": the CUDA provider is not installed \(libonnxruntime_providers_cuda.so is not in .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+  });
+
+  it('rejects bad images', async () => {
+    const d = await create({ model: identityModel(), device: 'cpu' });
+    await expect(d.denoise({ data: new Uint8Array(3), width: 2, height: 2, channels: 1 })).rejects.toThrow('Expected 4 samples (2x2x1) for image.data.length but received 3');
+    await expect(d.denoiseBatch([{ data: new Uint8Array(4), width: 2, height: 2, channels: 1 }, { data: new Uint8Array(4), width: 2, height: 0, channels: 1 }])).rejects.toThrow('Expected an integer >= 1 for images[1].height but received 0');
+  });
+});
+
+describe('Denoiser', () => {
+  it('auto picks the CPU here and explains why it skipped CUDA and WebGPU', async () => {
+    if (process.env.VK_ICD_FILENAMES) return;
+    const d = await create({ model: identityModel() });
+    expect(d.device).toBe('cpu');
+    expect(d.skipped[0]).toMatch(/^cuda: the CUDA provider is not installed/);
+    expect(d.skipped[1]).toMatch(/^webgpu: no WebGPU adapter/);
+  });
+
+  it('returns the same kind of pixels: identity model on 8-bit, 16-bit and float images', async () => {
+    const d = await create({ model: identityModel(), device: 'cpu' });
+    const u8 = { data: new Uint8Array(35).map((_, i) => i * 7), width: 7, height: 5, channels: 1 };
+    const u16 = { data: new Uint16Array(35 * 3).map((_, i) => i * 601), width: 5, height: 7, channels: 3 };
+    const f32 = { data: new Float32Array(12).map((_, i) => i / 11), width: 3, height: 2, channels: 2 };
+    const [a, b, c] = await Promise.all([d.denoise(u8), d.denoise(u16), d.denoise(f32)]);
+    expect(a.data).toBeInstanceOf(Uint8Array);
+    expect(a.data).toEqual(u8.data);
+    expect(b.data).toBeInstanceOf(Uint16Array);
+    expect(b.data).toEqual(u16.data);
+    expect(c.data).toBeInstanceOf(Float32Array);
+    for (let i = 0; i < 12; i++) expect(c.data[i]).toBeCloseTo(f32.data[i]!, 6);
+  });
+
+  it('matches a brute-force 3x3 box blur per RGB channel, alpha untouched', async () => {
+    const d = await create({ model: boxBlurModel(), device: 'cpu' });
+    const width = 13;
+    const height = 9;
+    const data = new Uint8Array(width * height * 4).map((_, i) => (i * 37) % 256);
+    const result = await d.denoise({ data, width, height, channels: 4 });
+    for (let c = 0; c < 4; c++) {
+      const plane = Array.from({ length: width * height }, (_, n) => data[n * 4 + c]! / 255);
+      const blurred = bruteBlur(plane, width, height);
+      for (let n = 0; n < width * height; n++) {
+        const expected = c === 3 ? data[n * 4 + 3]! : Math.round(blurred[n]! * 255);
+        expect(Math.abs(result.data[n * 4 + c]! - expected)).toBeLessThanOrEqual(c === 3 ? 0 : 1);
+      }
+    }
+  });
+
+  it('maps pixels into the value range the metadata states', async () => {
+    // +0.1 in [0, 1]: 200/255 + 0.1 -> 225.5 -> 226; in [0, 255]: 200 + 0.1 -> 200.1 -> 200.
+    const unit = await create({ model: offsetModel(0.1), device: 'cpu' });
+    const bytes = await create({ model: offsetModel(0.1, 1, testMetadata(1, { value_range: '[0, 255]' })), device: 'cpu' });
+    expect(bytes.model.valueRange).toEqual([0, 255]);
+    const image = { data: new Uint8Array([200]), width: 1, height: 1, channels: 1 };
+    expect(Array.from((await unit.denoise(image)).data)).toEqual([226]);
+    expect(Array.from((await bytes.denoise(image)).data)).toEqual([200]);
+  });
+
+  it('tiles large images to within 1e-6 of whole-image inference (noise-reducer shape, odd size)', async () => {
+    const model = noiseReducerLikeModel(5, 1, testMetadata(1, { spec, size_multiple: '4' }));
+    const tiled = await create({ model, device: 'cpu', tile: 96, overlap: 32 });
+    const whole = await create({ model, device: 'cpu', tile: 0 });
+    expect(tiled.model.receptiveField).toEqual({ low: -10, high: 11, radius: 11, stride: 4 });
+    const width = 301;
+    const height = 203;
+    const data = new Float32Array(width * height).map((_, i) => ((i * 7919) % 1009) / 1009);
+    const image = { data, width, height, channels: 1 };
+    const [a, b] = await Promise.all([tiled.denoise(image), whole.denoise(image)]);
+    let interior = 0;
+    let all = 0;
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+      const d = Math.abs(a.data[y * width + x]! - b.data[y * width + x]!);
+      all = Math.max(all, d);
+      if (y >= 16 && y < height - 16 && x >= 16 && x < width - 16) interior = Math.max(interior, d);
+    }
+    expect(interior).toBeLessThan(1e-6);
+    // Border tiles hold the image border, so they match too.
+    expect(all).toBeLessThan(1e-6);
+  });
+
+  it('serves concurrent calls on one session: Promise.all equals one by one', async () => {
+    const model = noiseReducerLikeModel(2, 1, testMetadata(1, { spec, size_multiple: '4' }));
+    const d = await create({ model, device: 'cpu', tile: 64, overlap: 16 });
+    const images = [0, 1, 2, 3, 4, 5].map((k) => ({ data: new Uint8Array((40 + k * 9) * (70 - k * 5)).map((_, i) => (i * (k + 3)) % 256), width: 40 + k * 9, height: 70 - k * 5, channels: 1 }));
+    const sequential: Awaited<ReturnType<typeof d.denoise>>[] = [];
+    for (const image of images) sequential.push(await d.denoise(image));
+    const concurrent = await Promise.all(images.map((image) => d.denoise(image)));
+    concurrent.forEach((r, i) => expect(r.data).toEqual(sequential[i]!.data));
+    const batched = await d.denoiseBatch(images);
+    batched.forEach((r, i) => expect(r.data).toEqual(sequential[i]!.data));
+  });
+});
