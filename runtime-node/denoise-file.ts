@@ -122,14 +122,7 @@ export async function denoiseFile(denoiser: Denoiser, job: FileJob, settings: Fi
     const { image } = loaded;
     Object.assign(report, { width: image.width, height: image.height, channels: image.channels, bitDepth: loaded.bitDepth, inputFormat: loaded.format, outputFormat: format });
     if (loaded.pages > 1) notes.push(`first of ${loaded.pages} frames`);
-    const noisy: FilePixels = settings.noise ? addGaussianNoise<FilePixels>(image, settings.noise.factor, settings.noise.seed) : image;
-    const denoised = (await denoiser.denoise(noisy as PixelImage<Uint8Array | Uint16Array>)) as FilePixels;
-    const encoded = await encodeImage(denoised, job.output, { original: loaded });
-    if (loaded.bitDepth === 16 && !keeps16Bit(format)) notes.push(`16-bit samples written as 8-bit (${format} keeps 8 bits)`);
-    if ((image.channels === 2 || image.channels === 4) && format === 'jpeg') notes.push('alpha dropped (JPEG has none)');
-    report.iccKept = loaded.icc !== undefined && format !== 'gif';
-    await write(job.output, encoded, settings.force);
-
+    // The reference is checked before anything is written, so a mismatch leaves no output behind.
     let reference: FilePixels | undefined;
     let referenceName: string | undefined;
     if (job.reference) {
@@ -143,6 +136,14 @@ export async function denoiseFile(denoiser: Denoiser, job: FileJob, settings: Fi
       reference = image;
       referenceName = `${job.input} (clean, before --add-noise)`;
     }
+    const noisy: FilePixels = settings.noise ? addGaussianNoise<FilePixels>(image, settings.noise.factor, settings.noise.seed) : image;
+    const denoised = (await denoiser.denoise(noisy as PixelImage<Uint8Array | Uint16Array>)) as FilePixels;
+    const encoded = await encodeImage(denoised, job.output, { original: loaded });
+    if (loaded.bitDepth === 16 && !keeps16Bit(format)) notes.push(`16-bit samples written as 8-bit (${format} keeps 8 bits)`);
+    if ((image.channels === 2 || image.channels === 4) && format === 'jpeg') notes.push('alpha dropped (JPEG has none)');
+    report.iccKept = loaded.icc !== undefined && format !== 'gif';
+    await write(job.output, encoded, settings.force);
+
     if (reference && referenceName) {
       const before = scoreImage(noisy, reference);
       const after = scoreImage(denoised, reference);

@@ -1,5 +1,5 @@
 // Image files through sharp: PNG, JPEG, WebP, TIFF, AVIF, GIF in (8/16-bit, grey or RGB, alpha, EXIF orientation, ICC kept) and out by extension.
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { PixelImage } from '../runtime-common/image-ops.js';
@@ -62,8 +62,28 @@ function megapixels(pixels: number): string {
 function sharpReason(error: unknown): string {
   const message = ((error as Error).message ?? String(error)).trim();
   if (/unsupported image format/i.test(message)) return 'not an image in a format sharp reads (PNG, JPEG, WebP, TIFF, AVIF, GIF)';
-  if (/premature end|truncated|unexpected end|end of (file|stream)|not enough data|incomplete/i.test(message)) return `truncated or damaged image data (${message.split('\n')[0]})`;
+  if (/premature end|truncated|unexpected end|end of (file|stream)|not enough data|incomplete|corrupt|bad seek|not defined/i.test(message)) return `truncated or damaged image data (${message.split('\n')[0]})`;
   return message.split('\n')[0]!;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Why a PNG file is incomplete, or undefined when its chunks run whole up to IEND (or it is no PNG). libvips
+ * decodes a PNG cut inside its image data without complaint, so the chunk structure is checked here.
+ */
+export function pngDamage(bytes: Uint8Array): string | undefined {
+  if (bytes.length < 8 || !PNG_SIGNATURE.equals(bytes.subarray(0, 8))) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 8;
+  while (at + 12 <= bytes.length) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (at + 12 + length > bytes.length) return `PNG chunk ${type} at byte ${at} holds ${length} bytes but the file ends ${Math.max(0, bytes.length - at - 8)} bytes into it`;
+    if (type === 'IEND') return undefined;
+    at += 12 + length;
+  }
+  return `PNG ends after ${bytes.length} bytes without its IEND chunk`;
 }
 
 const inputOptions = (maxPixels: number) => ({ failOn: 'error' as const, limitInputPixels: maxPixels, autoOrient: true, pages: 1 });
@@ -88,9 +108,17 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
     throw fail(code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message);
   }
   if (size === 0) throw fail('empty file (0 bytes), not an image');
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw fail((error as Error).message);
+  }
+  const damage = pngDamage(bytes);
+  if (damage) throw fail(`truncated or damaged image data (${damage})`);
   let meta: Metadata;
   try {
-    meta = await sharp(file, inputOptions(0)).metadata();
+    meta = await sharp(bytes, inputOptions(0)).metadata();
   } catch (error) {
     throw fail(sharpReason(error));
   }
@@ -102,9 +130,11 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
   const sixteen = meta.depth !== undefined && meta.depth !== 'uchar' && meta.depth !== 'char';
   const grey = options.grey ?? (meta.space === 'b-w' || meta.space === 'grey16');
   const icc = meta.space !== 'cmyk' && meta.icc ? Buffer.from(meta.icc) : undefined;
-  let pipeline = sharp(file, inputOptions(maxPixels));
+  let pipeline = sharp(bytes, inputOptions(maxPixels));
   if (icc) pipeline = pipeline.keepIccProfile();
-  pipeline = pipeline.toColourspace(grey ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb');
+  // sharp's raw output keeps only the first band of 8-bit 'b-w': grey + alpha is read as RGBA and narrowed below.
+  const greyAlpha8 = grey && !sixteen && meta.hasAlpha === true;
+  pipeline = pipeline.toColourspace(grey && !greyAlpha8 ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb');
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await (sixteen ? pipeline.raw({ depth: 'ushort' }) : pipeline.raw()).toBuffer({ resolveWithObject: true });
@@ -112,12 +142,23 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
     throw fail(sharpReason(error));
   }
   const { data, info } = decoded;
-  const pixels = sixteen
+  let pixels: Uint8Array | Uint16Array = sixteen
     ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2).slice()
     : new Uint8Array(data.buffer, data.byteOffset, data.length);
+  let channels = info.channels;
+  if (greyAlpha8 && channels === 4) {
+    const count = info.width * info.height;
+    const narrowed = new Uint8Array(count * 2);
+    for (let n = 0; n < count; n++) {
+      narrowed[2 * n] = pixels[4 * n]!;
+      narrowed[2 * n + 1] = pixels[4 * n + 3]!;
+    }
+    pixels = narrowed;
+    channels = 2;
+  }
   return {
     file,
-    image: { data: pixels, width: info.width, height: info.height, channels: info.channels } as FilePixels,
+    image: { data: pixels, width: info.width, height: info.height, channels } as FilePixels,
     format: meta.format ?? 'unknown',
     bitDepth: sixteen ? 16 : 8,
     icc,

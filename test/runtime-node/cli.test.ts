@@ -1,0 +1,286 @@
+// The `denoise` command end to end on real files: every format and depth, folders, reports, and each bad input failing alone.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../runtime-node/denoise-cli.js';
+import { boxBlurModel, foreignModel } from './test-models.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'denoise-cli-test-'));
+const at = (...parts: string[]) => path.join(root, ...parts);
+const blurModel = at('blur.onnx');
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+async function denoise(...args: string[]) {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await main(args, { stdout, stderr });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+const sample = (n: number, seed = 1) => new Uint8Array(n).map((_, i) => (((i + seed * 7) * 2654435761) >>> 24));
+
+async function writeImage(file: string, data: Uint8Array | Uint16Array, width: number, height: number, channels: 1 | 2 | 3 | 4, options: { format?: string; tiff?: object } = {}) {
+  const sixteen = data instanceof Uint16Array;
+  const space = channels <= 2 ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb';
+  const ext = path.extname(file).slice(1);
+  const format = options.format ?? ({ jpg: 'jpeg', tif: 'tiff' } as Record<string, string>)[ext] ?? ext;
+  await sharp(data, { raw: { width, height, channels } }).toColourspace(space).toFormat(format as 'png', format === 'tiff' ? { compression: 'deflate' } : format === 'webp' || format === 'avif' ? { lossless: true } : {}).toFile(file);
+}
+
+/** Decoded pixels of a file as sharp stores them (colour space kept, 16-bit kept). */
+async function pixels(file: string): Promise<{ data: Uint8Array | Uint16Array; width: number; height: number; channels: number; depth: string }> {
+  const meta = await sharp(file).metadata();
+  const sixteen = meta.depth === 'ushort';
+  let pipeline = sharp(file);
+  if (meta.space === 'grey16' || meta.space === 'rgb16') pipeline = pipeline.toColourspace(meta.space);
+  const { data, info } = await (sixteen ? pipeline.raw({ depth: 'ushort' }) : pipeline.raw()).toBuffer({ resolveWithObject: true });
+  const values = sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : new Uint8Array(data);
+  return { data: values, width: info.width, height: info.height, channels: info.channels, depth: meta.depth ?? '' };
+}
+
+/** 3x3 box blur with zero padding of one channel, scaled to [0, 1] and back to the pixel peak, by loops. */
+function expectedBlur(data: ArrayLike<number>, width: number, height: number, channels: number, channel: number, peak: number): number[] {
+  const out: number[] = [];
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    let sum = 0;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      const yy = y + dy;
+      const xx = x + dx;
+      if (yy >= 0 && yy < height && xx >= 0 && xx < width) sum += data[(yy * width + xx) * channels + channel]! / peak;
+    }
+    out.push(Math.round((sum / 9) * peak));
+  }
+  return out;
+}
+
+function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+function noTempFiles(folder: string) {
+  expect(readdirSync(folder).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+}
+
+beforeAll(async () => {
+  writeFileSync(blurModel, boxBlurModel());
+  mkdirSync(at('in'));
+  await writeImage(at('in', 'grey.png'), sample(40 * 30), 40, 30, 1);
+  await writeImage(at('in', 'rgb.jpg'), sample(40 * 30 * 3), 40, 30, 3);
+});
+
+describe('denoise CLI: bad calls', () => {
+  it('usage mistakes exit 2 and say what is wrong', async () => {
+    const none = await denoise();
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/error: .*(Not enough non-option arguments|Missing required argument)/);
+    const noOutput = await denoise(at('in', 'grey.png'));
+    expect(noOutput.code).toBe(2);
+    expect(noOutput.stderr).toContain('Missing required argument: output');
+    const flag = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--speed', '3');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/Unknown argument: speed/);
+  });
+
+  it('bad option values exit 1 with the standard message, before any file is touched', async () => {
+    const device = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--device', 'tpu');
+    expect(device.code).toBe(1);
+    expect(device.stderr).toContain('Expected one of "auto", "cpu", "webgpu", "cuda" for --device but received "tpu"');
+    const tile = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--tile', '40');
+    expect(tile.stderr).toContain('Expected an integer >= 65 for --tile but received 40');
+    const noise = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--add-noise', '2');
+    expect(noise.stderr).toContain('Expected a finite number >= 0 and <= 1 for --add-noise but received 2');
+    const format = await denoise(at('in', 'grey.png'), '-o', at('x.bmp'), '--model', blurModel);
+    expect(format.stderr).toContain('Expected an output file ending in .png, .jpg, .jpeg, .webp, .tif, .tiff, .avif, .gif (or a folder) for --output but received');
+    const cuda = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--device', 'cuda');
+    expect(cuda.code).toBe(1);
+    expect(cuda.stderr).toMatch(/Expected a device available on this machine for --device but received "cuda": the CUDA provider is not installed/);
+    expect(existsSync(at('x.png'))).toBe(false);
+  });
+
+  it('a missing, corrupt or foreign model fails clearly and writes nothing', async () => {
+    writeFileSync(at('foreign.onnx'), foreignModel());
+    writeFileSync(at('corrupt.onnx'), readFileSync(blurModel).subarray(0, 30));
+    const missing = await denoise(at('in', 'grey.png'), '-o', at('m.png'), '--model', at('none.onnx'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`error: Cannot read model file ${at('none.onnx')}: no such file`);
+    const corrupt = await denoise(at('in', 'grey.png'), '-o', at('m.png'), '--model', at('corrupt.onnx'));
+    expect(corrupt.stderr).toContain(`error: Expected an ONNX model file for ${at('corrupt.onnx')} but received bytes that are not one`);
+    const foreign = await denoise(at('in', 'grey.png'), '-o', at('m.png'), '--model', at('foreign.onnx'));
+    expect(foreign.stderr).toContain(`for ${at('foreign.onnx')} but received a model with 2 input(s)`);
+    expect(existsSync(at('m.png'))).toBe(false);
+  });
+
+  it('each bad file fails alone: missing, not an image, empty, truncated PNG and JPEG, too large; the rest are denoised', async () => {
+    const dir = at('mixed');
+    mkdirSync(dir);
+    await writeImage(path.join(dir, 'a-good.png'), sample(32 * 32), 32, 32, 1);
+    writeFileSync(path.join(dir, 'b-text.png'), 'not an image\n');
+    writeFileSync(path.join(dir, 'c-empty.jpg'), '');
+    await writeImage(path.join(dir, 'whole.png'), sample(64 * 64 * 3), 64, 64, 3);
+    await writeImage(path.join(dir, 'whole.jpg'), sample(64 * 64 * 3), 64, 64, 3);
+    const half = (name: string) => readFileSync(path.join(dir, name)).subarray(0, Math.floor(readFileSync(path.join(dir, name)).length / 2));
+    writeFileSync(path.join(dir, 'd-cut.png'), half('whole.png'));
+    writeFileSync(path.join(dir, 'e-cut.jpg'), half('whole.jpg'));
+    await writeImage(path.join(dir, 'f-big.png'), new Uint8Array(120 * 100), 120, 100, 1);
+    const out = at('mixed-out');
+    const r = await denoise(dir, path.join(dir, 'z-missing.png'), '-o', out, '--model', blurModel, '--max-pixels', '10000');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: ${path.join(dir, 'b-text.png')}: not an image in a format sharp reads`);
+    expect(r.stderr).toContain(`error: ${path.join(dir, 'c-empty.jpg')}: empty file (0 bytes), not an image`);
+    expect(r.stderr).toContain(`error: ${path.join(dir, 'd-cut.png')}: truncated or damaged image data (PNG chunk IDAT at byte`);
+    expect(r.stderr).toContain(`error: ${path.join(dir, 'e-cut.jpg')}: truncated or damaged image data (VipsJpeg: premature end of JPEG image)`);
+    expect(r.stderr).toContain(`error: ${path.join(dir, 'f-big.png')}: 120x100 is 0.01 MP, over the limit of 0.01 MP (10000 pixels); raise it with --max-pixels`);
+    expect(r.stderr).toContain(`error: ${path.join(dir, 'z-missing.png')}: no such file`);
+    expect(r.stderr).toMatch(/denoised 3 of 9 files in [\d.]+ s on cpu; 6 failed: /);
+    expect(readdirSync(out).sort()).toEqual(['a-good.png', 'whole.jpg', 'whole.png']);
+    noTempFiles(out);
+  });
+
+  it('an output folder that cannot be written fails every file with the reason, and leaves nothing behind', async () => {
+    writeFileSync(at('a-file'), 'I am a file, not a folder');
+    const r = await denoise(at('in'), '-o', at('a-file', 'sub'), '--model', blurModel);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot write ${at('a-file', 'sub', 'grey.png')}: a part of its folder path is a file`);
+    expect(r.stderr).toMatch(/denoised 0 of 2 files/);
+    const folderIsFile = await denoise(at('in'), '-o', at('a-file'), '--model', blurModel);
+    expect(folderIsFile.code).toBe(1);
+    expect(folderIsFile.stderr).toContain(`Expected a folder (several inputs go into a folder) for --output but received "${at('a-file')}"`);
+  });
+
+  it('never overwrites an input, even with --force; refuses existing outputs without --force', async () => {
+    const input = at('in', 'grey.png');
+    const before = readFileSync(input);
+    const same = await denoise(input, '-o', input, '--model', blurModel, '--force');
+    expect(same.code).toBe(1);
+    expect(same.stderr).toContain(`output ${input} is the input file ${input}; inputs are never overwritten`);
+    const intoOwnFolder = await denoise(at('in'), '-o', at('in'), '--model', blurModel, '--force');
+    expect(intoOwnFolder.code).toBe(1);
+    expect(intoOwnFolder.stderr).toMatch(/denoised 0 of 2 files/);
+    expect(readFileSync(input)).toEqual(before);
+    writeFileSync(at('exists.png'), 'old');
+    const exists = await denoise(input, '-o', at('exists.png'), '--model', blurModel);
+    expect(exists.code).toBe(1);
+    expect(exists.stderr).toContain(`output ${at('exists.png')} already exists (use --force to replace it)`);
+    expect(readFileSync(at('exists.png'), 'utf8')).toBe('old');
+    const forced = await denoise(input, '-o', at('exists.png'), '--model', blurModel, '--force');
+    expect(forced.code).toBe(0);
+    expect((await sharp(at('exists.png')).metadata()).format).toBe('png');
+  });
+});
+
+describe('denoise CLI', () => {
+  it('denoises every format and depth in a folder, matching a brute-force blur; alpha kept; 16-bit kept where the format can', async () => {
+    const dir = at('formats');
+    mkdirSync(dir);
+    const w = 37;
+    const h = 23;
+    const files: Record<string, { data: Uint8Array | Uint16Array; channels: 1 | 2 | 3 | 4; lossless: boolean }> = {
+      'g8.png': { data: sample(w * h), channels: 1, lossless: true },
+      'g16.png': { data: new Uint16Array(w * h).map((_, i) => (i * 7919) % 65536), channels: 1, lossless: true },
+      'ga8.png': { data: sample(w * h * 2, 2), channels: 2, lossless: true },
+      'rgb16.png': { data: new Uint16Array(w * h * 3).map((_, i) => (i * 4099) % 65536), channels: 3, lossless: true },
+      'rgba8.png': { data: sample(w * h * 4, 3), channels: 4, lossless: true },
+      'g16.tif': { data: new Uint16Array(w * h).map((_, i) => (i * 313) % 65536), channels: 1, lossless: true },
+      'rgb8.tiff': { data: sample(w * h * 3, 4), channels: 3, lossless: true },
+      'rgb.jpg': { data: sample(w * h * 3, 5), channels: 3, lossless: false },
+      'rgba.webp': { data: sample(w * h * 4, 6), channels: 4, lossless: false },
+      'rgb.avif': { data: sample(w * h * 3, 7), channels: 3, lossless: false },
+      'rgb.gif': { data: sample(w * h * 3, 8), channels: 3, lossless: false },
+    };
+    for (const [name, f] of Object.entries(files)) await writeImage(path.join(dir, name), f.data, w, h, f.channels);
+    const out = at('formats-out');
+    const r = await denoise(dir, '-o', out, '--model', blurModel, '--json', '--concurrency', '3');
+    expect(r.stderr).not.toMatch(/error:/);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.type === 'file')).toHaveLength(Object.keys(files).length);
+    expect(lines[lines.length - 1]).toMatchObject({ type: 'summary', files: 11, denoised: 11, failed: 0, device: 'cpu' });
+    for (const name of Object.keys(files)) {
+      const input = await pixels(path.join(dir, name));
+      const output = await pixels(path.join(out, name));
+      expect([output.width, output.height], name).toEqual([w, h]);
+      expect(output.channels, name).toBe(input.channels);
+      expect(output.depth, name).toBe(input.depth);
+      const report = lines.find((l) => l.input === path.join(dir, name));
+      expect(report, name).toMatchObject({ ok: true, output: path.join(out, name), width: w, height: h, bitDepth: input.depth === 'ushort' ? 16 : 8 });
+      if (!files[name]!.lossless) continue;
+      const peak = input.depth === 'ushort' ? 65535 : 255;
+      const colour = input.channels === 2 || input.channels === 4 ? input.channels - 1 : input.channels;
+      for (let c = 0; c < input.channels; c++) {
+        const got = Array.from({ length: w * h }, (_, n) => output.data[n * input.channels + c]!);
+        const want = c < colour ? expectedBlur(input.data, w, h, input.channels, c, peak) : Array.from({ length: w * h }, (_, n) => input.data[n * input.channels + c]!);
+        expect(maxDifference(got, want), `${name} channel ${c}`).toBeLessThanOrEqual(c < colour ? 1 : 0);
+      }
+    }
+    noTempFiles(out);
+  });
+
+  it('one file to a file of another format, with plain progress lines and a summary', async () => {
+    const r = await denoise(at('in', 'grey.png'), '-o', at('single', 'grey.webp'), '--model', blurModel);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${at('in', 'grey.png')} -> ${at('single', 'grey.webp')}: 40x30 grey 8-bit`);
+    expect(r.stderr).toMatch(/denoise: 1 file on cpu/);
+    expect(r.stderr).toMatch(/denoised 1 of 1 file in/);
+    expect((await sharp(at('single', 'grey.webp')).metadata()).format).toBe('webp');
+    const batch = await denoise(at('in', 'grey.png'), at('in', 'rgb.jpg'), '-o', at('pair'), '--model', blurModel, '--concurrency', '1');
+    expect(batch.stdout).toMatch(/^\[1\/2\] .*grey\.png -> .*\n\[2\/2\] .*rgb\.jpg -> /);
+  });
+
+  it('--add-noise is seeded, and scores against the clean input; --compare writes the three panels', async () => {
+    const clean = at('clean.png');
+    await writeImage(clean, new Uint8Array(48 * 40).map((_, i) => 80 + (i % 48) * 2), 48, 40, 1);
+    const args = ['--model', blurModel, '--add-noise', '0.2', '--seed', '9', '--json'];
+    const a = await denoise(clean, '-o', at('noisy-a.png'), ...args, '--compare', at('compare.png'));
+    const b = await denoise(clean, '-o', at('noisy-b.png'), ...args);
+    const c = await denoise(clean, '-o', at('noisy-c.png'), ...args.slice(0, -2), '10', '--json');
+    expect(a.code).toBe(0);
+    expect(readFileSync(at('noisy-a.png'))).toEqual(readFileSync(at('noisy-b.png')));
+    expect(readFileSync(at('noisy-a.png'))).not.toEqual(readFileSync(at('noisy-c.png')));
+    const report = JSON.parse(a.stdout.split('\n')[0]!);
+    expect(report.metrics.reference).toBe(`${clean} (clean, before --add-noise)`);
+    // A box blur removes much of strong white noise on a smooth ramp.
+    expect(report.metrics.psnrGain).toBeGreaterThan(3);
+    expect(report.metrics.denoised.ssim).toBeGreaterThan(report.metrics.noisy.ssim);
+    const meta = await sharp(at('compare.png')).metadata();
+    // Three 48-pixel panels with 8-pixel gaps: 3 * (48 + 8) + 8.
+    expect(meta.width).toBe(176);
+    expect(report.compare).toBe(at('compare.png'));
+  });
+
+  it('--reference prints PSNR and SSIM that match a computation from the files', async () => {
+    const reference = at('ref.png');
+    await writeImage(reference, new Uint8Array(30 * 20).map((_, i) => 100 + (i % 30)), 30, 20, 1);
+    const r = await denoise(at('in', 'grey.png'), '-o', at('scored.png'), '--model', blurModel, '--reference', reference).catch((e) => e);
+    // grey.png is 40x30: a size mismatch is named.
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`reference ${reference} is 30x20 but the image is 40x30`);
+    const input = at('ref-in.png');
+    await writeImage(input, new Uint8Array(30 * 20).map((_, i) => 100 + (i % 30) + ((i * 7) % 11) - 5), 30, 20, 1);
+    const ok = await denoise(input, '-o', at('scored.png'), '--model', blurModel, '--reference', reference);
+    expect(ok.code).toBe(0);
+    const [den, ref, inp] = await Promise.all([pixels(at('scored.png')), pixels(reference), pixels(input)]);
+    const psnr = (x: ArrayLike<number>) => {
+      let sum = 0;
+      for (let i = 0; i < x.length; i++) sum += ((x[i]! - ref.data[i]!) / 255) ** 2;
+      return 10 * Math.log10(1 / (sum / x.length));
+    };
+    const match = /PSNR ([\d.]+) -> ([\d.]+) dB \(([+-][\d.]+)\), SSIM ([\d.]+) -> ([\d.]+)/.exec(ok.stdout);
+    expect(match).not.toBeNull();
+    expect(Number(match![1])).toBeCloseTo(psnr(inp.data), 2);
+    expect(Number(match![2])).toBeCloseTo(psnr(den.data), 2);
+    expect(Number(match![4])).toBeGreaterThan(0);
+    expect(Number(match![5])).toBeLessThanOrEqual(1);
+  });
+});

@@ -1,0 +1,45 @@
+// The WebGPU device on SwiftShader (a CPU Vulkan driver): same results as the CPU provider within 1e-4, and `auto` picks it.
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Denoiser } from '../../runtime-node/denoiser.js';
+import { noiseReducerLikeModel, testMetadata } from './test-models.js';
+
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+// Dawn reads the Vulkan driver list when the first WebGPU session starts: set it before any session exists.
+if (existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+const model = noiseReducerLikeModel(4, 1, testMetadata(1, { spec: readFileSync('models/noise-reducer.json', 'utf8'), size_multiple: '4' }));
+const open: Denoiser[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((d) => d.dispose()));
+});
+
+describe.skipIf(!existsSync(SWIFTSHADER))('webgpu (SwiftShader): bad calls', () => {
+  it('still refuses an unknown device, listing the valid ones', async () => {
+    await expect(Denoiser.create({ model, device: 'gpu' as never })).rejects.toThrow('Expected one of "auto", "cpu", "webgpu", "cuda" for options.device but received "gpu"');
+  });
+});
+
+describe.skipIf(!existsSync(SWIFTSHADER))('webgpu (SwiftShader)', () => {
+  it('matches the CPU provider within 1e-4, whole and tiled, grey and RGB', async () => {
+    const cpu = await Denoiser.create({ model, device: 'cpu', tile: 80, overlap: 32 });
+    const gpu = await Denoiser.create({ model, device: 'webgpu', tile: 80, overlap: 32 });
+    open.push(cpu, gpu);
+    expect(gpu.device).toBe('webgpu');
+    const grey = { data: new Float32Array(61 * 47).map((_, i) => ((i * 7919) % 1013) / 1013), width: 61, height: 47, channels: 1 };
+    const rgb = { data: new Float32Array(150 * 90 * 3).map((_, i) => ((i * 104729) % 997) / 997), width: 150, height: 90, channels: 3 };
+    for (const image of [grey, rgb]) {
+      const [a, b] = [await cpu.denoise(image), await gpu.denoise(image)];
+      let max = 0;
+      for (let i = 0; i < a.data.length; i++) max = Math.max(max, Math.abs(a.data[i]! - b.data[i]!));
+      expect(max).toBeLessThan(1e-4);
+    }
+  });
+
+  it('auto tries CUDA first, says why it skipped it, and takes WebGPU', async () => {
+    const auto = await Denoiser.create({ model });
+    open.push(auto);
+    expect(auto.device).toBe('webgpu');
+    expect(auto.skipped).toHaveLength(1);
+    expect(auto.skipped[0]).toMatch(/^cuda: the CUDA provider is not installed/);
+  });
+});
