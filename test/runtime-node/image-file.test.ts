@@ -135,7 +135,7 @@ describe('image files', () => {
     // Stored values, not converted to sRGB.
     const stored = await sharp(file('p3.png')).keepIccProfile().raw().toBuffer();
     expect(Buffer.from(original.image.data)).toEqual(stored);
-    const changed = { ...original.image, data: original.image.data.map((v) => 255 - v) };
+    const changed = { ...original.image, data: Uint8Array.from(original.image.data, (v) => 255 - v) };
     for (const name of ['p3-out.png', 'p3-out.tif', 'p3-out.webp']) {
       const bytes = await encodeImage(changed, file(name), { original });
       writeFileSync(file(name), bytes);
