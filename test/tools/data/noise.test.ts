@@ -1,0 +1,148 @@
+// Noise kinds: bad calls, the distributions (gaussian before clipping, salt-pepper fraction, poisson moments), seeds, speed.
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../../runtime-common/validate.js';
+import { NOISE_KINDS, NOISE_KIND_NAMES, POISSON_EXACT_BELOW, applyNoise, checkNoiseFactor, checkNoiseKind, samplePoisson, type NoiseKind } from '../../../tools/data/noise.js';
+import { Rng } from '../../../tools/data/rng.js';
+
+const filled = (n: number, value: number) => new Float32Array(n).fill(value);
+
+function moments(values: Float32Array, minus = 0): { mean: number; variance: number } {
+  let s1 = 0;
+  let s2 = 0;
+  for (const v of values) {
+    s1 += v - minus;
+    s2 += (v - minus) ** 2;
+  }
+  const mean = s1 / values.length;
+  return { mean, variance: s2 / values.length - mean * mean };
+}
+
+describe('noise rejects', () => {
+  const x = filled(10, 0.5);
+  it.each([
+    ['an unknown kind', () => applyNoise('speckle' as NoiseKind, x, x, 0.1, new Rng(1)), /Expected one of "gaussian", "salt-pepper" or "poisson" for noise kind but received "speckle"/],
+    ['a negative gaussian factor', () => applyNoise('gaussian', x, x, -0.1, new Rng(1)), /Expected a finite number >= 0 for noise factor \(gaussian noise\) but received -0\.1/],
+    ['a salt-pepper factor above 1', () => applyNoise('salt-pepper', x, x, 1.5, new Rng(1)), /Expected a finite number >= 0 and <= 1 for noise factor \(salt-pepper noise\) but received 1\.5/],
+    ['a zero poisson factor', () => applyNoise('poisson', x, x, 0, new Rng(1)), /Expected a finite number > 0 for noise factor \(poisson noise\) but received 0/],
+    ['a NaN factor', () => applyNoise('gaussian', x, x, Number.NaN, new Rng(1)), /but received NaN/],
+    ['an output of another length', () => applyNoise('gaussian', x, new Float32Array(9), 0.1, new Rng(1)), /Expected 10 \(the input's length\) for the noise output length but received 9/],
+    ['a plain-array input', () => applyNoise('gaussian', [0.5] as unknown as Float32Array, x, 0.1, new Rng(1)), /Expected a Float32Array for noise input but received \[0\.5\]/],
+    ['a missing rng', () => applyNoise('gaussian', x, x, 0.1, undefined as unknown as Rng), /Expected an Rng for rng but received undefined/],
+    ['checkNoiseFactor with a flag name', () => checkNoiseFactor('poisson', -1, '--noise-factor'), /for --noise-factor \(poisson noise\) but received -1/],
+    ['checkNoiseKind of a number', () => checkNoiseKind(3, '--noise'), /for --noise but received 3/],
+  ])('%s', (_, call, pattern) => {
+    expect(call).toThrow(ValidationError);
+    expect(call).toThrow(pattern);
+  });
+});
+
+describe('noise kinds', () => {
+  it('are data: a frozen table with a description and default factor each', () => {
+    expect(NOISE_KIND_NAMES).toEqual(['gaussian', 'salt-pepper', 'poisson']);
+    expect(Object.isFrozen(NOISE_KINDS)).toBe(true);
+    for (const name of NOISE_KIND_NAMES) {
+      expect(Object.isFrozen(NOISE_KINDS[name])).toBe(true);
+      expect(NOISE_KINDS[name].description.length).toBeGreaterThan(10);
+      expect(checkNoiseFactor(name, NOISE_KINDS[name].defaultFactor)).toBe(NOISE_KINDS[name].defaultFactor);
+    }
+    expect(NOISE_KINDS.gaussian.defaultFactor).toBe(0.4);
+  });
+
+  it('gaussian: x + f*N(0,1) has mean x and std f before clipping, and clipping is clamp of the same draws', () => {
+    const n = 200_000;
+    const x = filled(n, 0.5);
+    const raw = applyNoise('gaussian', x, new Float32Array(n), 0.3, new Rng(11), { clip: false });
+    const { mean, variance } = moments(raw, 0.5);
+    expect(Math.abs(mean)).toBeLessThan(0.003);
+    expect(Math.sqrt(variance)).toBeCloseTo(0.3, 2);
+    expect(raw.some((v) => v < 0 || v > 1)).toBe(true);
+
+    const clipped = applyNoise('gaussian', x, new Float32Array(n), 0.3, new Rng(11));
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(clipped[i] - Math.min(1, Math.max(0, raw[i]))));
+    expect(worst).toBeLessThan(1e-7);
+    expect(Math.min(...clipped.subarray(0, 50_000))).toBe(0);
+    expect(Math.max(...clipped.subarray(0, 50_000))).toBe(1);
+  });
+
+  it('same seed gives the same noise, another seed other noise, and in place equals out of place', () => {
+    const x = new Float32Array(5000).map((_, i) => (i % 256) / 255);
+    for (const kind of NOISE_KIND_NAMES) {
+      const a = applyNoise(kind, x, new Float32Array(x.length), 0.3, new Rng(5));
+      const b = applyNoise(kind, x, new Float32Array(x.length), 0.3, new Rng(5));
+      const c = applyNoise(kind, x, new Float32Array(x.length), 0.3, new Rng(6));
+      const inPlace = x.slice();
+      applyNoise(kind, inPlace, inPlace, 0.3, new Rng(5));
+      expect(b, kind).toEqual(a);
+      expect(c, kind).not.toEqual(a);
+      expect(inPlace, kind).toEqual(a);
+      expect(a.every((v) => v >= 0 && v <= 1), kind).toBe(true);
+    }
+    const zero = applyNoise('gaussian', x, new Float32Array(x.length), 0, new Rng(5));
+    expect(zero).toEqual(x);
+  });
+
+  it('salt-pepper: a fraction f of pixels becomes 0 or 1 with equal odds, the rest unchanged', () => {
+    const n = 200_000;
+    const out = applyNoise('salt-pepper', filled(n, 0.5), new Float32Array(n), 0.2, new Rng(8));
+    let zeros = 0;
+    let ones = 0;
+    let others = 0;
+    for (const v of out) {
+      if (v === 0) zeros++;
+      else if (v === 1) ones++;
+      else if (v !== 0.5) others++;
+    }
+    expect(others).toBe(0);
+    expect((zeros + ones) / n).toBeCloseTo(0.2, 2);
+    expect(Math.abs(zeros - ones) / n).toBeLessThan(0.005);
+    expect(applyNoise('salt-pepper', filled(100, 0.5), new Float32Array(100), 1, new Rng(1)).every((v) => v === 0 || v === 1)).toBe(true);
+  });
+
+  it.each([
+    ['exact sampling, off the byte levels', 0.3, 0.4],
+    ['exact sampling, a byte level (tabulated)', 77 / 255, 0.4],
+    ['exact sampling, peak 25', 100 / 255, 0.2],
+    [`the normal approximation (mean >= ${POISSON_EXACT_BELOW})`, 0.5, 0.1],
+  ])('poisson, %s: mean x and variance x*f^2 before clipping', (_, x, f) => {
+    const n = 200_000;
+    const input = filled(n, x);
+    const xf = input[0];
+    const { mean, variance } = moments(applyNoise('poisson', input, new Float32Array(n), f, new Rng(21), { clip: false }));
+    expect(Math.abs(mean - xf)).toBeLessThan(0.004);
+    expect(Math.abs(variance / (xf * f * f) - 1)).toBeLessThan(0.03);
+  });
+
+  it('poisson: zero stays zero, clipping caps at 1, and the tabulated levels match the direct sampler draw for draw', () => {
+    const zero = applyNoise('poisson', filled(1000, 0), new Float32Array(1000), 0.4, new Rng(2));
+    expect(zero.every((v) => v === 0)).toBe(true);
+    const bright = applyNoise('poisson', filled(10_000, 1), new Float32Array(10_000), 0.4, new Rng(2));
+    expect(Math.max(...bright)).toBe(1);
+
+    const levels = new Float32Array(256 * 40).map((_, i) => (i % 256) / 255);
+    for (const f of [0.4, 0.2, 0.1]) {
+      const peak = 1 / (f * f);
+      const viaTable = applyNoise('poisson', levels, new Float32Array(levels.length), f, new Rng(4), { clip: false });
+      const rng = new Rng(4);
+      const direct = levels.map((x) => samplePoisson(x * peak, rng) / peak);
+      expect(viaTable).toEqual(direct);
+    }
+  });
+
+  it('is fast enough to noise a Fashion-MNIST epoch (prints the time, no assertion)', () => {
+    // 10,000 images of byte-level pixels, half of them 0 like Fashion-MNIST; extrapolated to 60,000.
+    const n = 10_000 * 784;
+    const rng = new Rng(1);
+    const x = new Float32Array(n).map(() => (rng.nextFloat() < 0.5 ? 0 : Math.floor(rng.nextFloat() * 256) / 255));
+    const out = new Float32Array(n);
+    const lines: string[] = [];
+    for (const kind of NOISE_KIND_NAMES) {
+      applyNoise(kind, x.subarray(0, 100_000), out.subarray(0, 100_000), 0.4, rng); // warm up the JIT
+      const started = performance.now();
+      applyNoise(kind, x, out, 0.4, rng);
+      const seconds = (performance.now() - started) / 1000;
+      lines.push(`${kind}: ${(seconds * 6).toFixed(2)} s per 60,000 x 784 values`);
+    }
+    process.stdout.write(`noise speed (f = 0.4): ${lines.join('; ')}\n`);
+  });
+});
