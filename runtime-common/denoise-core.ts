@@ -19,41 +19,55 @@ export type InferFunction = (input: Float32Array, dims: readonly [number, number
 
 /** How large images are cut up. */
 export interface TileSettings {
-  /** Tile side in pixels (rounded up to the model's size multiple); 0 runs every image whole. */
+  /** Tile side in pixels: tiles are at most this plus the overlap; 0 runs every image whole. */
   tile: number;
-  /** Overlap between neighbouring tiles in pixels. */
-  overlap: number;
+  /** Overlap between neighbouring tiles in pixels; undefined: twice the receptive-field radius plus 2 (32 when unknown). */
+  overlap?: number;
 }
 
-/** Default tile side and overlap: 512 px tiles with 32 px overlap (the noise-reducer's receptive-field radius is 11 px). */
-export const DEFAULT_TILES: Readonly<TileSettings> = Object.freeze({ tile: 512, overlap: 32 });
+/** Default tile side: 512 px (plus the overlap), where onnxruntime's CPU provider runs fastest per pixel. */
+export const DEFAULT_TILES: Readonly<TileSettings> = Object.freeze({ tile: 512, overlap: undefined });
+
+/** Overlap used when the receptive field is unknown. */
+export const FALLBACK_OVERLAP = 32;
 
 /** The tiling actually used for an image: tile spans per axis and the margin dropped at inner tile edges. */
 export interface TilePlan {
   rows: Span[];
   columns: Span[];
+  /** Overlap between neighbouring tiles. */
+  overlap: number;
   /** Pixels ignored at each inner tile edge: the receptive-field radius (capped so some overlap is left to blend). */
   margin: number;
 }
 
-/** Checks tile settings at the public boundary. */
+/** Checks tile settings at the public boundary (`name` prefixes the keys in messages). */
 export function checkTileSettings(settings: Partial<TileSettings> | undefined, name = 'tiles'): TileSettings {
   const tile = checkInteger(settings?.tile ?? DEFAULT_TILES.tile, `${name}.tile`, { min: 0 });
-  const overlap = checkInteger(settings?.overlap ?? DEFAULT_TILES.overlap, `${name}.overlap`, { min: 0 });
-  if (tile !== 0) checkInteger(tile, `${name}.tile`, { min: 2 * overlap + 1 });
+  const overlap = settings?.overlap === undefined ? undefined : checkInteger(settings.overlap, `${name}.overlap`, { min: 0 });
+  if (tile !== 0) checkInteger(tile, `${name}.tile`, { min: Math.max(16, 2 * (overlap ?? 0) + 1) });
   return { tile, overlap };
+}
+
+const alignUp = (value: number, align: number) => Math.ceil(value / align) * align;
+
+/** The overlap a model gets by default: room for the receptive field on both sides plus a 2 px ramp, aligned. */
+export function defaultOverlap(model: Pick<ModelInfo, 'sizeMultiple' | 'receptiveField'>): number {
+  const radius = model.receptiveField?.radius;
+  return radius === undefined ? FALLBACK_OVERLAP : alignUp(2 * radius + 2, model.sizeMultiple);
 }
 
 /** Plans the tiles for a `width` x `height` image (one tile when it fits or tiling is off). */
 export function planTiles(width: number, height: number, model: Pick<ModelInfo, 'sizeMultiple' | 'receptiveField'>, settings: TileSettings): TilePlan {
   const align = model.sizeMultiple;
-  if (settings.tile === 0) return { rows: [{ start: 0, end: height }], columns: [{ start: 0, end: width }], margin: 0 };
-  const tile = Math.ceil(settings.tile / align) * align;
-  const overlap = Math.min(settings.overlap, Math.floor((tile - align) / 2));
-  const axis = { tile, overlap, align };
+  if (settings.tile === 0) return { rows: [{ start: 0, end: height }], columns: [{ start: 0, end: width }], overlap: 0, margin: 0 };
+  const overlap = settings.overlap ?? defaultOverlap(model);
+  const tile = Math.max(alignUp(settings.tile, align), overlap + align);
   // Without a known receptive field, drop a quarter of the overlap on each side and ramp over the middle half.
-  const radius = model.receptiveField?.radius ?? Math.floor(overlap / 4);
-  return { rows: planAxis(height, axis), columns: planAxis(width, axis), margin: radius };
+  const margin = model.receptiveField?.radius ?? Math.floor(overlap / 4);
+  if (width <= tile + overlap && height <= tile + overlap) return { rows: [{ start: 0, end: height }], columns: [{ start: 0, end: width }], overlap, margin };
+  const axis = { tile, overlap, align };
+  return { rows: planAxis(height, axis), columns: planAxis(width, axis), overlap, margin };
 }
 
 function sameKind(a: PixelArray, b: PixelArray): boolean {
@@ -81,6 +95,39 @@ function mergePlanes(values: Float32Array, plan: ChannelPlan, images: number, pl
 
 function destinationChannels(plan: ChannelPlan): number[] {
   return plan.merge === 'mean' ? [0] : plan.planes;
+}
+
+/** Where a tile's weights along one axis are 1: `[from, to)` (empty when none). */
+function fullWeightRange(weights: Float32Array): [number, number] {
+  let from = 0;
+  while (from < weights.length && weights[from] !== 1) from++;
+  let to = from;
+  while (to < weights.length && weights[to] === 1) to++;
+  return [from, to];
+}
+
+/**
+ * Adds one tile's output (planes of tileHeight x wx.length) into the band with weights wy[y] * wx[x]. Where both
+ * are 1 the tile alone covers the pixel, so its values are copied; zero weights are skipped.
+ */
+function accumulateTile(band: Float32Array, bandPlane: number, width: number, x0: number, values: Float32Array, planes: number, tileHeight: number, wy: Float32Array, wx: Float32Array): void {
+  const tileWidth = wx.length;
+  const [fullFrom, fullTo] = fullWeightRange(wx);
+  for (let p = 0; p < planes; p++) {
+    for (let y = 0; y < tileHeight; y++) {
+      const weight = wy[y]!;
+      if (weight === 0) continue;
+      const src = (p * tileHeight + y) * tileWidth;
+      const dst = p * bandPlane + y * width + x0;
+      if (weight === 1 && fullTo > fullFrom) {
+        for (let x = 0; x < fullFrom; x++) band[dst + x] += wx[x]! * values[src + x]!;
+        band.set(values.subarray(src + fullFrom, src + fullTo), dst + fullFrom);
+        for (let x = fullTo; x < tileWidth; x++) band[dst + x] += wx[x]! * values[src + x]!;
+      } else {
+        for (let x = 0; x < tileWidth; x++) band[dst + x] += weight * wx[x]! * values[src + x]!;
+      }
+    }
+  }
 }
 
 /**
@@ -129,23 +176,12 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
       if (!input) inputs.set(key, (input = new Float32Array(plan.planes.length * tileHeight * tileWidth)));
       regionToPlanes(image, plan.planes, { x: x0, y: y0, width: tileWidth, height: tileHeight }, model.valueRange, input);
       const values = mergePlanes(await infer(input, dims(tileHeight, tileWidth)), plan, 1, tileHeight * tileWidth);
-      const wx = columnWeights[c]!;
-      for (let p = 0; p < planesOut; p++) {
-        for (let y = 0; y < tileHeight; y++) {
-          const weight = wy[y]!;
-          if (weight === 0) continue;
-          const src = (p * tileHeight + y) * tileWidth;
-          const dst = p * bandPlane + y * width + x0;
-          for (let x = 0; x < tileWidth; x++) band[dst + x]! += weight * wx[x]! * values[src + x]!;
-        }
-      }
+      accumulateTile(band, bandPlane, width, x0, values, planesOut, tileHeight, wy, columnWeights[c]!);
     }
     // Rows before the next band's start get no more contributions: write them out and carry the rest over.
     const next = r + 1 < rows.length ? rows[r + 1]!.start : y1;
     const done = next - y0;
-    const finished = new Float32Array(planesOut * done * width);
-    for (let p = 0; p < planesOut; p++) finished.set(band.subarray(p * bandPlane, p * bandPlane + done * width), p * done * width);
-    planesToPixels(finished, destinations, y0, done, model.valueRange, result);
+    planesToPixels(band, destinations, y0, done, model.valueRange, result, bandPlane);
     spare.fill(0);
     for (let p = 0; p < planesOut; p++) spare.set(band.subarray(p * bandPlane + done * width, p * bandPlane + tileHeight * width), p * bandPlane);
     [band, spare] = [spare, band];
@@ -168,7 +204,8 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
   const results: PixelImage<T>[] = new Array(images.length);
   const groups = new Map<string, number[]>();
   images.forEach((image, i) => {
-    const fits = settings.tile === 0 || (image.width <= settings.tile && image.height <= settings.tile);
+    const plan = planTiles(image.width, image.height, model, settings);
+    const fits = plan.rows.length === 1 && plan.columns.length === 1;
     const key = fits ? `${image.width}x${image.height}x${image.channels}:${image.data.constructor.name}` : `single:${i}`;
     const list = groups.get(key);
     if (list) list.push(i);

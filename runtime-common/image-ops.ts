@@ -27,9 +27,11 @@ export function checkPixelImage(image: unknown, name = 'image'): PixelImage {
     `${name}.data`,
     data,
   );
-  const width = checkInteger(object.width, `${name}.width`, { min: 1 });
-  const height = checkInteger(object.height, `${name}.height`, { min: 1 });
-  const channels = checkInteger(object.channels, `${name}.channels`, { min: 1, max: 4 });
+  const { width, height, channels } = object as { width: number; height: number; channels: number };
+  // checkInteger builds its message eagerly: call it only when a value is wrong (this runs once per image).
+  if (!(Number.isInteger(width) && width >= 1)) checkInteger(width, `${name}.width`, { min: 1 });
+  if (!(Number.isInteger(height) && height >= 1)) checkInteger(height, `${name}.height`, { min: 1 });
+  if (!(Number.isInteger(channels) && channels >= 1 && channels <= 4)) checkInteger(channels, `${name}.channels`, { min: 1, max: 4 });
   const expected = width * height * channels;
   check(data.length === expected, `${expected} samples (${width}x${height}x${channels})`, `${name}.data.length`, data.length);
   return { data, width, height, channels };
@@ -68,8 +70,8 @@ export interface ChannelPlan {
  * @throws when the model cannot take the image's channels.
  */
 export function planChannels(imageChannels: number, modelChannels: number): ChannelPlan {
-  checkInteger(imageChannels, 'image.channels', { min: 1, max: 4 });
-  checkInteger(modelChannels, 'model channels', { min: 1 });
+  if (!(Number.isInteger(imageChannels) && imageChannels >= 1 && imageChannels <= 4)) checkInteger(imageChannels, 'image.channels', { min: 1, max: 4 });
+  if (!(Number.isInteger(modelChannels) && modelChannels >= 1)) checkInteger(modelChannels, 'model channels', { min: 1 });
   const hasAlpha = imageChannels === 2 || imageChannels === 4;
   const colour = hasAlpha ? imageChannels - 1 : imageChannels;
   const colourChannels = Array.from({ length: colour }, (_, c) => c);
@@ -102,13 +104,18 @@ export function regionToPlanes(image: PixelImage, planes: readonly number[], reg
   const { data, width: imageWidth, channels } = image;
   const scale = (range[1] - range[0]) / pixelPeak(data);
   const low = range[0];
-  const planeSize = region.width * region.height;
+  const rowLength = region.width;
+  const planeSize = rowLength * region.height;
   for (let p = 0; p < planes.length; p++) {
     const channel = planes[p]!;
-    let o = offset + p * planeSize;
     for (let y = 0; y < region.height; y++) {
-      let i = ((region.y + y) * imageWidth + region.x) * channels + channel;
-      for (let x = 0; x < region.width; x++, i += channels) out[o++] = data[i]! * scale + low;
+      const from = ((region.y + y) * imageWidth + region.x) * channels + channel;
+      const to = offset + p * planeSize + y * rowLength;
+      if (channels === 1) {
+        for (let x = 0; x < rowLength; x++) out[to + x] = data[from + x]! * scale + low;
+      } else {
+        for (let x = 0, i = from; x < rowLength; x++, i += channels) out[to + x] = data[i]! * scale + low;
+      }
     }
   }
 }
@@ -116,23 +123,35 @@ export function regionToPlanes(image: PixelImage, planes: readonly number[], reg
 /**
  * Writes planar model values back into `image` (CHW -> HWC) for the rows of `planes` that start at image row
  * `y0`: values are mapped from the model's range to [0, peak], clamped, and rounded for integer pixels.
- * `planes` holds `outputChannels.length` planes of `rows` x image width.
+ * `planes` holds `outputChannels.length` planes of `rows` x image width, `planeStride` values apart (default:
+ * packed, rows x width).
  */
-export function planesToPixels(planes: Float32Array, outputChannels: readonly number[], y0: number, rows: number, range: ValueRange, image: PixelImage): void {
+export function planesToPixels(planes: Float32Array, outputChannels: readonly number[], y0: number, rows: number, range: ValueRange, image: PixelImage, planeStride = rows * image.width): void {
   const { data, width, channels } = image;
   const peak = pixelPeak(data);
   const scale = peak / (range[1] - range[0]);
-  const low = range[0];
-  const integer = !(data instanceof Float32Array);
-  const planeSize = rows * width;
+  // Rounding to the nearest integer is floor(v + 0.5) once v is clamped to [0, peak]; floats keep v, and
+  // Uint8ClampedArray rounds on assignment by itself.
+  const half = data instanceof Float32Array || data instanceof Uint8ClampedArray ? 0 : 0.5;
+  const offset = half - range[0] * scale;
+  // Integer arrays truncate on assignment: v in [0.5, peak + 0.5) truncates to round(v - 0.5).
+  const low = half;
+  const top = peak + half;
+  const count = rows * width;
+  const base = y0 * width * channels;
   for (let p = 0; p < outputChannels.length; p++) {
     const channel = outputChannels[p]!;
-    let src = p * planeSize;
-    let i = y0 * width * channels + channel;
-    for (let n = 0; n < planeSize; n++, i += channels) {
-      let v = (planes[src++]! - low) * scale;
-      v = v < 0 ? 0 : v > peak ? peak : v;
-      data[i] = integer ? Math.round(v) : v;
+    const src = p * planeStride;
+    if (channels === 1) {
+      for (let n = 0; n < count; n++) {
+        const v = planes[src + n]! * scale + offset;
+        data[base + n] = v < low ? 0 : v >= top ? peak : v;
+      }
+    } else {
+      for (let n = 0, i = base + channel; n < count; n++, i += channels) {
+        const v = planes[src + n]! * scale + offset;
+        data[i] = v < low ? 0 : v >= top ? peak : v;
+      }
     }
   }
 }

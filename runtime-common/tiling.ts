@@ -9,7 +9,7 @@ export interface Span {
 
 /** Options for {@link planAxis}. */
 export interface AxisOptions {
-  /** Target tile length; tiles are this long except the last, which may be up to `align - 1` longer. */
+  /** Target tile length: tiles are at most this plus the overlap (rounded up to `align`). */
   tile: number;
   /** Minimum overlap between neighbouring tiles. */
   overlap: number;
@@ -18,29 +18,30 @@ export interface AxisOptions {
 }
 
 const alignDown = (value: number, align: number) => Math.floor(value / align) * align;
+const alignUp = (value: number, align: number) => Math.ceil(value / align) * align;
 
 /**
- * Splits `[0, length)` into overlapping tiles spread evenly: every start a multiple of `align`, neighbours
- * overlapping by at least `overlap`, all tiles `tile` long except the last, which ends at `length`.
- * One tile when `length <= tile`.
+ * Splits `[0, length)` into as few overlapping tiles as `tile` allows, spread evenly: n = ceil((length - overlap) /
+ * tile) tiles of one common extent (about length / n plus the overlap, a multiple of `align`), every start a
+ * multiple of `align`, neighbours overlapping by at least `overlap`, the last ending at `length` (it may be up to
+ * `align - 1` longer). One tile when `length <= tile + overlap`.
  */
 export function planAxis(length: number, { tile, overlap, align }: AxisOptions): Span[] {
   checkInteger(length, 'length', { min: 1 });
   checkInteger(align, 'align', { min: 1 });
   checkInteger(overlap, 'overlap', { min: 0 });
-  checkInteger(tile, 'tile', { min: 2 * overlap + align });
-  check(tile % align === 0, `a multiple of ${align}`, 'tile', tile);
-  if (length <= tile) return [{ start: 0, end: length }];
-  // Neighbouring starts may be at most tile - overlap apart; aligning down can widen a gap by align - 1.
-  const maxSpacing = tile - overlap - align + 1;
-  const count = 1 + Math.ceil((length - tile) / maxSpacing);
-  const last = alignDown(length - tile, align);
+  checkInteger(tile, 'tile', { min: overlap + align });
+  const count = Math.max(1, Math.ceil((length - overlap) / tile));
+  if (count === 1) return [{ start: 0, end: length }];
+  // Aligning starts down can widen a gap by align - 1: the extent leaves room for that on top of the overlap.
+  const extent = Math.min(alignUp(Math.ceil((length + (count - 1) * (overlap + align - 1)) / count), align), alignDown(length, align));
+  const last = alignDown(length - extent, align);
   const spans: Span[] = [];
   for (let i = 0; i < count; i++) {
-    const start = i === count - 1 ? last : alignDown(Math.round((i * (length - tile)) / (count - 1)), align);
+    const start = i === count - 1 ? last : alignDown(Math.round((i * (length - extent)) / (count - 1)), align);
     // Aligning down can repeat a start; the later tile (the last one ends at `length`) replaces the earlier.
     while (spans.length && start <= spans[spans.length - 1]!.start) spans.pop();
-    spans.push({ start, end: i === count - 1 ? length : start + tile });
+    spans.push({ start, end: i === count - 1 ? length : start + extent });
   }
   return spans;
 }

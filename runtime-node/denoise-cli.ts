@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import yargs from 'yargs';
 import { deviceNames } from '../runtime-common/devices.js';
 import { check, checkInteger, checkNumber, ValidationError } from '../runtime-common/validate.js';
-import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile, sameFile } from './denoise-file.js';
+import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile } from './denoise-file.js';
 import { Denoiser, type NodeDevice } from './denoiser.js';
 import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, OUTPUT_FORMATS } from './image-file.js';
 import { NODE_DEVICES } from './ort-session.js';
@@ -25,7 +25,7 @@ interface Arguments {
   threads?: number;
   concurrency: number;
   tile: number;
-  overlap: number;
+  overlap?: number;
   addNoise?: number;
   seed: number;
   compare?: string;
@@ -80,6 +80,16 @@ async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: M
     };
   });
   // Problems that are one file's: an output that is an input, or that another file of this run also writes.
+  const identity = async (file: string) => {
+    const info = await stat(file).catch(() => undefined);
+    return info ? `${info.dev}:${info.ino}` : undefined;
+  };
+  const inputs = new Map<string, string>();
+  for (const input of files) {
+    inputs.set(path.resolve(input), input);
+    const id = await identity(input);
+    if (id) inputs.set(id, input);
+  }
   const problems = new Map<number, string>();
   const claimed = new Map<string, number>();
   for (let i = 0; i < jobs.length; i++) {
@@ -87,9 +97,9 @@ async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: M
     for (const [kind, target] of [['output', job.output], ['comparison picture', job.compare]] as const) {
       if (!target) continue;
       const key = path.resolve(target);
-      for (const input of files) {
-        if (await sameFile(input, target)) problems.set(i, `${kind} ${target} is the input file ${input}; inputs are never overwritten`);
-      }
+      const id = await identity(target);
+      const input = inputs.get(key) ?? (id ? inputs.get(id) : undefined);
+      if (input !== undefined) problems.set(i, `${kind} ${target} is the input file ${input}; inputs are never overwritten`);
       const owner = claimed.get(key);
       if (owner !== undefined && !problems.has(i)) problems.set(i, `${kind} ${target} is also written for ${jobs[owner]!.input}; rename one of the inputs`);
       claimed.set(key, i);
@@ -118,9 +128,9 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     .option('device', { type: 'string', default: 'auto', describe: `where to run: ${deviceNames(NODE_DEVICES).join(', ')} (auto tries ${NODE_DEVICES.autoOrder.join(', ')})` })
     .option('model', { type: 'string', describe: 'ONNX model (default: models/noise-reducer.onnx)' })
     .option('threads', { type: 'number', describe: 'CPU threads for onnxruntime (default: one per core)' })
-    .option('concurrency', { type: 'number', default: Math.min(4, availableParallelism()), describe: 'files in flight at once (decoding and encoding overlap with inference)' })
-    .option('tile', { type: 'number', default: 512, describe: 'tile side in pixels for large images (0: whole image at once)' })
-    .option('overlap', { type: 'number', default: 32, describe: 'overlap between tiles in pixels' })
+    .option('concurrency', { type: 'number', default: Math.max(2, Math.min(4, availableParallelism())), describe: 'files in flight at once (decoding and encoding overlap with inference)' })
+    .option('tile', { type: 'number', default: 512, describe: 'tile side in pixels for large images, plus the overlap (0: whole image at once)' })
+    .option('overlap', { type: 'number', describe: 'overlap between tiles in pixels (default: twice the receptive-field radius plus 2, or 32)' })
     .option('add-noise', { type: 'number', describe: 'add Gaussian noise of this standard deviation (0..1) first: a demo on clean images' })
     .option('seed', { type: 'number', default: 1, describe: 'seed for --add-noise' })
     .option('compare', { type: 'string', describe: 'write a side-by-side PNG (noisy, denoised, reference): a file, or a folder for several inputs' })
@@ -161,8 +171,8 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     const maxPixels = checkInteger(args.maxPixels, '--max-pixels', { min: 1 });
     if (args.threads !== undefined) checkInteger(args.threads, '--threads', { min: 1, max: 1024 });
     checkInteger(args.tile, '--tile', { min: 0 });
-    checkInteger(args.overlap, '--overlap', { min: 0 });
-    if (args.tile !== 0) checkInteger(args.tile, '--tile', { min: 2 * args.overlap + 1 });
+    if (args.overlap !== undefined) checkInteger(args.overlap, '--overlap', { min: 0 });
+    if (args.tile !== 0) checkInteger(args.tile, '--tile', { min: Math.max(16, 2 * (args.overlap ?? 0) + 1) });
     const settings: FileSettings = { force: args.force, maxPixels, limitName: '--max-pixels' };
     if (args.addNoise !== undefined) {
       settings.noise = { factor: checkNumber(args.addNoise, '--add-noise', { min: 0, max: 1 }), seed: checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 32 - 1 }) };
@@ -175,7 +185,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
       device: args.device as NodeDevice,
       ...(args.threads !== undefined ? { threads: args.threads } : {}),
       tile: args.tile,
-      overlap: args.overlap,
+      ...(args.overlap !== undefined ? { overlap: args.overlap } : {}),
     }, { device: '--device' });
     const skipped = denoiser.skipped.length ? ` (auto skipped ${denoiser.skipped.join('; ')})` : '';
     stderr.write(`denoise: ${jobs.length} file${jobs.length === 1 ? '' : 's'} on ${denoiser.device}${skipped}, model ${denoiser.model.source}\n`);

@@ -21,9 +21,9 @@ export interface DenoiserOptions {
   device?: NodeDevice;
   /** CPU threads for onnxruntime; default: one per physical core. */
   threads?: number;
-  /** Tile side in pixels for large images (default 512; 0 runs every image whole). */
+  /** Tile side in pixels for large images (default 512, plus the overlap; 0 runs every image whole). */
   tile?: number;
-  /** Overlap between tiles in pixels (default 32). */
+  /** Overlap between tiles in pixels (default: twice the model's receptive-field radius plus 2, or 32 when unknown). */
   overlap?: number;
   /** Most values (N x C x H x W) per model run when {@link Denoiser.denoiseBatch} stacks images (default 2^22). */
   maxBatchValues?: number;

@@ -34,6 +34,7 @@ describe('denoise core: bad calls', () => {
   it('rejects tile settings that leave nothing to blend', () => {
     expect(() => checkTileSettings({ tile: 40, overlap: 32 })).toThrow('Expected an integer >= 65 for tiles.tile but received 40');
     expect(() => checkTileSettings({ tile: -1 }, 'options')).toThrow('Expected an integer >= 0 for options.tile but received -1');
+    expect(() => checkTileSettings({ tile: 12 })).toThrow('Expected an integer >= 16 for tiles.tile but received 12');
     expect(() => checkTileSettings({ overlap: 1.5 })).toThrow('Expected an integer >= 0 for tiles.overlap but received 1.5');
   });
 

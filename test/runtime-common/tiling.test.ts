@@ -4,34 +4,44 @@ import { describe, expect, it } from 'vitest';
 import { blendWeights, planAxis, receptiveField } from '../../runtime-common/tiling.js';
 
 describe('tiling: bad calls', () => {
-  it('rejects tiles too small for the overlap, unaligned tiles and empty axes', () => {
-    expect(() => planAxis(100, { tile: 40, overlap: 20, align: 4 })).toThrow('Expected an integer >= 44 for tile but received 40');
-    expect(() => planAxis(100, { tile: 50, overlap: 8, align: 4 })).toThrow('Expected a multiple of 4 for tile but received 50');
+  it('rejects tiles smaller than the overlap plus the alignment, and empty axes', () => {
+    expect(() => planAxis(100, { tile: 20, overlap: 20, align: 4 })).toThrow('Expected an integer >= 24 for tile but received 20');
     expect(() => planAxis(0, { tile: 64, overlap: 8, align: 4 })).toThrow('Expected an integer >= 1 for length but received 0');
+    expect(() => planAxis(10, { tile: 64, overlap: -1, align: 4 })).toThrow('Expected an integer >= 0 for overlap but received -1');
     expect(() => blendWeights([{ start: 0, end: 10 }, { start: 10, end: 20 }], 2)).toThrow('Expected overlapping tiles for tiles 0 and 1 but received 0');
   });
 });
 
 describe('tiling', () => {
-  it('covers every length with aligned, overlapping tiles of the asked size (brute force over lengths)', () => {
-    for (const [tile, overlap, align] of [[64, 16, 4], [96, 32, 8], [48, 0, 1], [512, 32, 4]] as const) {
-      for (let length = 1; length < 700; length += 7) {
+  it('covers every length with as few aligned, overlapping tiles as the tile size allows (brute force over lengths)', () => {
+    for (const [tile, overlap, align] of [[64, 16, 4], [96, 32, 8], [48, 0, 1], [512, 24, 4], [30, 24, 4]] as const) {
+      for (let length = 1; length < 1200; length += 7) {
         const spans = planAxis(length, { tile, overlap, align });
+        const count = Math.max(1, Math.ceil((length - overlap) / tile));
+        expect(spans.length).toBeLessThanOrEqual(count);
         expect(spans[0]!.start).toBe(0);
         expect(spans[spans.length - 1]!.end).toBe(length);
+        const extent = spans[0]!.end - spans[0]!.start;
+        if (spans.length === 1) expect(length).toBeLessThanOrEqual(tile + overlap);
+        else expect(extent).toBeLessThanOrEqual(tile + overlap + 2 * align - 2);
         spans.forEach((s, i) => {
           expect(s.start % align).toBe(0);
-          if (i < spans.length - 1) expect(s.end - s.start).toBe(tile);
-          else expect(s.end - s.start).toBeLessThanOrEqual(Math.max(tile + align - 1, length));
+          if (i < spans.length - 1) expect(s.end - s.start).toBe(extent);
+          else if (spans.length > 1) expect(s.end - s.start - extent).toBeLessThan(align);
           if (i > 0) {
             expect(s.start).toBeGreaterThan(spans[i - 1]!.start);
             expect(spans[i - 1]!.end - s.start).toBeGreaterThanOrEqual(overlap);
           }
         });
-        // No more tiles than needed plus one.
-        if (length > tile) expect(spans.length).toBeLessThanOrEqual(Math.ceil((length - tile) / (tile - overlap - align + 1)) + 1);
       }
     }
+  });
+
+  it('cuts 1024 into two tiles of 528 and 4096 into eight of 536 for 512 px tiles with 24 px overlap', () => {
+    expect(planAxis(1024, { tile: 512, overlap: 24, align: 4 })).toEqual([{ start: 0, end: 528 }, { start: 496, end: 1024 }]);
+    const spans = planAxis(4096, { tile: 512, overlap: 24, align: 4 });
+    expect(spans).toHaveLength(8);
+    expect(spans.every((s) => s.end - s.start <= 540)).toBe(true);
   });
 
   it('blends with weights that sum to 1 and ignore the margin at inner edges', () => {

@@ -97,7 +97,7 @@ describe('denoise CLI: bad calls', () => {
     const device = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--device', 'tpu');
     expect(device.code).toBe(1);
     expect(device.stderr).toContain('Expected one of "auto", "cpu", "webgpu", "cuda" for --device but received "tpu"');
-    const tile = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--tile', '40');
+    const tile = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--tile', '40', '--overlap', '32');
     expect(tile.stderr).toContain('Expected an integer >= 65 for --tile but received 40');
     const noise = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--add-noise', '2');
     expect(noise.stderr).toContain('Expected a finite number >= 0 and <= 1 for --add-noise but received 2');

@@ -39,7 +39,8 @@ describe('Denoiser: bad calls', () => {
     await expect(Denoiser.create({ model: identityModel(), speed: 2 } as never)).rejects.toThrow('Expected only the keys "model", "device", "threads", "tile", "overlap", "maxBatchValues" for options but received unknown key "speed"');
     await expect(Denoiser.create({ model: identityModel(), device: 'tpu' as never })).rejects.toThrow('Expected one of "auto", "cpu", "webgpu", "cuda" for options.device but received "tpu"');
     await expect(Denoiser.create({ model: identityModel(), threads: 0 })).rejects.toThrow('Expected an integer >= 1 and <= 1024 for options.threads but received 0');
-    await expect(Denoiser.create({ model: identityModel(), tile: 16 })).rejects.toThrow('Expected an integer >= 65 for options.tile but received 16');
+    await expect(Denoiser.create({ model: identityModel(), tile: 8 })).rejects.toThrow('Expected an integer >= 16 for options.tile but received 8');
+    await expect(Denoiser.create({ model: identityModel(), tile: 40, overlap: 32 })).rejects.toThrow('Expected an integer >= 65 for options.tile but received 40');
   });
 
   it('says clearly when the model file is missing, or when the default model is not made yet', async () => {
@@ -124,9 +125,9 @@ describe('Denoiser', () => {
     expect(Array.from((await bytes.denoise(image)).data)).toEqual([200]);
   });
 
-  it('tiles large images to within 1e-6 of whole-image inference (noise-reducer shape, odd size)', async () => {
+  it('tiles large images to within 1e-6 of whole-image inference (noise-reducer shape, odd size, default overlap)', async () => {
     const model = noiseReducerLikeModel(5, 1, testMetadata(1, { spec, size_multiple: '4' }));
-    const tiled = await create({ model, device: 'cpu', tile: 96, overlap: 32 });
+    const tiled = await create({ model, device: 'cpu', tile: 96 });
     const whole = await create({ model, device: 'cpu', tile: 0 });
     expect(tiled.model.receptiveField).toEqual({ low: -10, high: 11, radius: 11, stride: 4 });
     const width = 301;

@@ -1,0 +1,200 @@
+// Inference bench of the Node runtime: raw onnxruntime sessions next to the library and the `denoise` CLI on the same data, per device, with peak memory.
+// Run: npm run bench:node [-- --devices cpu,webgpu] [--small 1000] [--size 4096] [--big-mp 50] [--seconds 1] [--rounds 3]
+// Needs the compiled CLI (npm run build). Uses models/noise-reducer.onnx, or the same network with random weights.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { Denoiser, defaultModelPath, packageRoot } from '../../runtime-node/denoiser.js';
+import { NODE_DEVICES, rawOrt } from '../../runtime-node/ort-session.js';
+
+function option(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at < 0 ? fallback : process.argv[at + 1] ?? fallback;
+}
+const SMALL_FILES = Number(option('small', '1000'));
+const SIZE = Number(option('size', '4096'));
+const BIG_MP = Number(option('big-mp', '50'));
+const SECONDS = Number(option('seconds', '1'));
+const ROUNDS = Number(option('rounds', '3'));
+const DEVICE_LIST = option('devices', '');
+
+const root = packageRoot();
+const cliPath = path.join(root, 'dist', 'runtime-node', 'cli.js');
+const work = mkdtempSync(path.join(tmpdir(), 'node-bench-'));
+const log = (text: string) => process.stdout.write(`${text}\n`);
+const rssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+async function modelFile(): Promise<{ file: string; what: string }> {
+  const shipped = defaultModelPath();
+  if (existsSync(shipped)) return { file: shipped, what: path.relative(root, shipped) };
+  // No trained model yet: the same network with seeded random weights (the speed does not depend on the weights).
+  const { noiseReducerLikeModel, testMetadata } = await import('../../test/runtime-node/test-models.js');
+  const spec = readFileSync(path.join(root, 'models', 'noise-reducer.json'), 'utf8');
+  const file = path.join(work, 'noise-reducer-random.onnx');
+  writeFileSync(file, noiseReducerLikeModel(1, 1, testMetadata(1, { spec, size_multiple: '4' })));
+  return { file, what: 'noise-reducer architecture with random weights (models/noise-reducer.onnx not made yet)' };
+}
+
+/** Calls `step` until `seconds` have passed (after `warmup` calls); returns calls per second. */
+async function rate(step: () => Promise<unknown>, seconds: number, warmup: number, minCalls = 1): Promise<number> {
+  for (let i = 0; i < warmup; i++) await step();
+  let calls = 0;
+  const start = performance.now();
+  while (calls < minCalls || performance.now() - start < seconds * 1000) {
+    await step();
+    calls++;
+  }
+  return calls / ((performance.now() - start) / 1000);
+}
+
+function pattern(width: number, height: number, seed: number): Uint8Array {
+  const data = new Uint8Array(width * height);
+  let state = seed * 2654435761;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      state = (state * 1103515245 + 12345) >>> 0;
+      const base = 128 + 90 * Math.sin(x / (7 + (seed % 5))) * Math.cos(y / 11);
+      data[y * width + x] = Math.max(0, Math.min(255, Math.round(base + ((state >>> 24) - 128) * 0.3)));
+    }
+  }
+  return data;
+}
+
+async function writePng(file: string, data: Uint8Array, width: number, height: number): Promise<void> {
+  await sharp(data, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 6 }).toFile(file);
+}
+
+/** Runs the compiled CLI; resolves to wall seconds and the child's peak RSS (MB). */
+function runCli(args: string[]): Promise<{ seconds: number; rss: number; code: number | null; stderr: string }> {
+  // A wrapper prints the child's peak RSS on exit: resourceUsage is only readable from inside the process.
+  const wrapper = `process.argv.splice(1, 0, ${JSON.stringify(cliPath)}); process.on('exit', () => process.stderr.write('\\nmaxrss ' + process.resourceUsage().maxRSS + '\\n')); await import(${JSON.stringify(cliPath)});`;
+  return new Promise((resolve) => {
+    const start = performance.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', wrapper, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => {
+      const seconds = (performance.now() - start) / 1000;
+      const rss = Number(/maxrss (\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
+      resolve({ seconds, rss: Math.round(rss), code, stderr });
+    });
+  });
+}
+
+async function openRaw(bytes: Uint8Array, device: string) {
+  return rawOrt.InferenceSession.create(bytes, { executionProviders: [...NODE_DEVICES.table[device]!.executionProviders] as never, logSeverityLevel: 3, graphOptimizationLevel: 'all' });
+}
+
+interface Row {
+  what: string;
+  raw?: number;
+  library?: number;
+  cli?: number;
+  unit: string;
+}
+
+function table(rows: Row[]): void {
+  const pct = (a?: number, b?: number) => (a && b ? `${((100 * a) / b).toFixed(0)}%` : '');
+  const fmt = (v?: number) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+  log(`  ${'measure'.padEnd(30)} ${'raw session'.padStart(12)} ${'library'.padStart(12)} ${'lib/raw'.padStart(8)} ${'CLI'.padStart(12)} ${'CLI/raw'.padStart(8)}`);
+  for (const r of rows) {
+    log(`  ${`${r.what} (${r.unit})`.padEnd(30)} ${fmt(r.raw).padStart(12)} ${fmt(r.library).padStart(12)} ${pct(r.library, r.raw).padStart(8)} ${fmt(r.cli).padStart(12)} ${pct(r.cli, r.raw).padStart(8)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(cliPath)) throw new Error(`${path.relative(root, cliPath)} is missing: run "npm run build" first`);
+  const model = await modelFile();
+  const bytes = readFileSync(model.file);
+  log(`node-bench: model ${model.what}; ${SMALL_FILES} PNGs of 28x28, one ${SIZE}x${SIZE} image, a ${BIG_MP} MP image; work folder ${work}`);
+
+  // Data: the same pixels for the raw session, the library and the CLI.
+  const small = Array.from({ length: 256 }, (_, i) => pattern(28, 28, i + 1));
+  const smallDir = path.join(work, 'small');
+  mkdirSync(smallDir);
+  for (let i = 0; i < SMALL_FILES; i++) await writePng(path.join(smallDir, `img-${String(i).padStart(4, '0')}.png`), small[i % 256]!, 28, 28);
+  const large = pattern(SIZE, SIZE, 7);
+  const largeFile = path.join(work, 'large.png');
+  await writePng(largeFile, large, SIZE, SIZE);
+
+  const devices = DEVICE_LIST ? DEVICE_LIST.split(',') : [...NODE_DEVICES.autoOrder];
+  for (const device of devices) {
+    let raw;
+    try {
+      raw = await openRaw(bytes, device);
+    } catch (error) {
+      log(`\n${device}: not available (${((error as Error).message ?? '').split('\n')[0]!.slice(0, 160)})`);
+      continue;
+    }
+    log(`\n${device}: ${NODE_DEVICES.table[device]!.description}`);
+    const inputName = raw.inputNames[0]!;
+    const rows: Row[] = [];
+    const toFloat = (data: Uint8Array, into: Float32Array, offset = 0) => {
+      for (let i = 0; i < data.length; i++) into[offset + i] = data[i]! / 255;
+    };
+
+    // Raw session (float tensors prepared once, only run() timed) and library (pixels in, pixels out, default
+    // tiling) on the same data, alternating for ROUNDS rounds; the best round of each counts (the machine is shared).
+    const one = new Float32Array(784);
+    toFloat(small[0]!, one);
+    const batch = new Float32Array(256 * 784);
+    small.forEach((d, i) => toFloat(d, batch, i * 784));
+    const big = new Float32Array(SIZE * SIZE);
+    toFloat(large, big);
+    const denoiser = await Denoiser.create({ model: model.file, device: device as never });
+    const smallImages = small.map((data) => ({ data, width: 28, height: 28, channels: 1 }));
+    const largeImage = { data: large, width: SIZE, height: SIZE, channels: 1 };
+    let k = 0;
+    const best = { rawOne: 0, rawBatch: 0, rawBig: 0, libOne: 0, libBatch: 0, libBig: 0 };
+    for (let round = 0; round < ROUNDS; round++) {
+      best.rawOne = Math.max(best.rawOne, await rate(() => raw.run({ [inputName]: new rawOrt.Tensor('float32', one, [1, 1, 28, 28]) }), SECONDS, 20));
+      best.libOne = Math.max(best.libOne, await rate(() => denoiser.denoise(smallImages[k++ % 256]!), SECONDS, 20));
+      best.rawBatch = Math.max(best.rawBatch, 256 * (await rate(() => raw.run({ [inputName]: new rawOrt.Tensor('float32', batch, [256, 1, 28, 28]) }), SECONDS, 2)));
+      best.libBatch = Math.max(best.libBatch, 256 * (await rate(() => denoiser.denoiseBatch(smallImages), SECONDS, 2)));
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      best.rawBig = Math.max(best.rawBig, ((SIZE * SIZE) / 1e6) * (await rate(() => raw.run({ [inputName]: new rawOrt.Tensor('float32', big, [1, 1, SIZE, SIZE]) }), 0, round === 0 ? 1 : 0, 1)));
+      best.libBig = Math.max(best.libBig, ((SIZE * SIZE) / 1e6) * (await rate(() => denoiser.denoise(largeImage), 0, round === 0 ? 1 : 0, 1)));
+    }
+    await raw.release();
+    await denoiser.dispose();
+    const { rawOne, rawBatch, rawBig, libOne, libBatch, libBig } = best;
+
+    // CLI: the compiled bin as a user runs it (process start, decode, denoise, encode, atomic write).
+    const outSmall = path.join(work, `out-small-${device}`);
+    const bestRun = async (args: string[]) => {
+      let run = await runCli(args);
+      for (let round = 1; round < ROUNDS && run.code === 0; round++) {
+        const next = await runCli(args);
+        if (next.seconds < run.seconds) run = next;
+      }
+      return run;
+    };
+    const cliSmall = await bestRun([smallDir, '-o', outSmall, '--model', model.file, '--device', device, '--force']);
+    if (cliSmall.code !== 0) log(`  CLI on the small files failed: ${cliSmall.stderr.slice(-400)}`);
+    const cliBig = await bestRun([largeFile, '-o', path.join(work, `out-large-${device}.png`), '--model', model.file, '--device', device, '--force']);
+    if (cliBig.code !== 0) log(`  CLI on the large image failed: ${cliBig.stderr.slice(-400)}`);
+
+    rows.push({ what: '28x28, batch 1', raw: rawOne, library: libOne, unit: 'img/s' });
+    rows.push({ what: '28x28, batch 256', raw: rawBatch, library: libBatch, unit: 'img/s' });
+    rows.push({ what: `${SMALL_FILES} PNG files`, raw: rawOne, cli: SMALL_FILES / cliSmall.seconds, unit: 'img/s' });
+    rows.push({ what: `${SIZE}x${SIZE}`, raw: rawBig, library: libBig, cli: (SIZE * SIZE) / 1e6 / cliBig.seconds, unit: 'MP/s' });
+    table(rows);
+    log(`  CLI wall: ${cliSmall.seconds.toFixed(2)} s for ${SMALL_FILES} files (peak RSS ${cliSmall.rss} MB), ${cliBig.seconds.toFixed(2)} s for the ${SIZE}x${SIZE} PNG (peak RSS ${cliBig.rss} MB)`);
+    log(`  bench process peak RSS ${rssMb()} MB (includes the raw session's whole-image run)`);
+    rmSync(outSmall, { recursive: true, force: true });
+  }
+
+  if (BIG_MP > 0) {
+    const side = Math.round(Math.sqrt(BIG_MP * 1e6));
+    const hugeFile = path.join(work, 'huge.png');
+    await writePng(hugeFile, pattern(side, side, 3), side, side);
+    const run = await runCli([hugeFile, '-o', path.join(work, 'huge-out.png'), '--model', model.file, '--device', 'cpu', '--force']);
+    log(`\nCLI on a ${side}x${side} (${((side * side) / 1e6).toFixed(1)} MP) grey PNG on cpu: ${run.seconds.toFixed(1)} s, ${((side * side) / 1e6 / run.seconds).toFixed(2)} MP/s, peak RSS ${run.rss} MB${run.code === 0 ? '' : ` (failed: ${run.stderr.slice(-300)})`}`);
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
+await main();
