@@ -134,8 +134,8 @@ export function planesToPixels(planes: Float32Array, outputChannels: readonly nu
   // Uint8ClampedArray rounds on assignment by itself.
   const half = data instanceof Float32Array || data instanceof Uint8ClampedArray ? 0 : 0.5;
   const offset = half - range[0] * scale;
-  // Integer arrays truncate on assignment: v in [0.5, peak + 0.5) truncates to round(v - 0.5).
-  const low = half;
+  // Integer arrays truncate on assignment, so v + 0.5 clamped to [0, peak + 0.5] stores round(v) within [0, peak].
+  // The clamp is written as two selects, which compile without branches (noisy images defeat branch prediction).
   const top = peak + half;
   const count = rows * width;
   const base = y0 * width * channels;
@@ -144,13 +144,15 @@ export function planesToPixels(planes: Float32Array, outputChannels: readonly nu
     const src = p * planeStride;
     if (channels === 1) {
       for (let n = 0; n < count; n++) {
-        const v = planes[src + n]! * scale + offset;
-        data[base + n] = v < low ? 0 : v >= top ? peak : v;
+        let v = planes[src + n]! * scale + offset;
+        v = v > 0 ? v : 0;
+        data[base + n] = v < top ? v : top;
       }
     } else {
       for (let n = 0, i = base + channel; n < count; n++, i += channels) {
-        const v = planes[src + n]! * scale + offset;
-        data[i] = v < low ? 0 : v >= top ? peak : v;
+        let v = planes[src + n]! * scale + offset;
+        v = v > 0 ? v : 0;
+        data[i] = v < top ? v : top;
       }
     }
   }

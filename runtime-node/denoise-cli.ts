@@ -2,7 +2,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import yargs from 'yargs';
 import { deviceNames } from '../runtime-common/devices.js';
 import { check, checkInteger, checkNumber, ValidationError } from '../runtime-common/validate.js';
@@ -191,7 +190,9 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     stderr.write(`denoise: ${jobs.length} file${jobs.length === 1 ? '' : 's'} on ${denoiser.device}${skipped}, model ${denoiser.model.source}\n`);
 
     const useBar = args.progress && !args.json && jobs.length > 1 && stderr.isTTY === true;
-    const multibar = useBar
+    // cli-progress is loaded only when a bar is shown (it is not needed for one file or piped output).
+    const cliProgress = useBar ? (await import('cli-progress')).default : undefined;
+    const multibar = cliProgress
       ? new cliProgress.MultiBar({ stream: stderr as NodeJS.WriteStream, format: 'denoise [{bar}] {value}/{total} files | {eta_formatted} left', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
       : undefined;
     const bar = multibar?.create(jobs.length, 0);
@@ -226,6 +227,8 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+    // MultiBar.stop() drops lines logged since the last redraw: redraw once more first.
+    multibar?.update();
     multibar?.stop();
     const failed = reports.filter((r) => !r.ok);
     const seconds = (performance.now() - started) / 1000;

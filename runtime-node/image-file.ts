@@ -192,7 +192,8 @@ export function to8Bit(image: FilePixels): PixelImage<Uint8Array> {
 function formatOptions(pipeline: Sharp, format: (typeof OUTPUT_FORMATS)[string]): Sharp {
   switch (format) {
     case 'png':
-      return pipeline.png({ compressionLevel: 6 });
+      // zlib level 4: about half the time of the default 6 for files about 5% larger.
+      return pipeline.png({ compressionLevel: 4 });
     case 'jpeg':
       return pipeline.jpeg({ quality: 95, chromaSubsampling: '4:4:4' });
     case 'webp':

@@ -238,6 +238,17 @@ describe('denoise CLI', () => {
     expect(batch.stdout).toMatch(/^\[1\/2\] .*grey\.png -> .*\n\[2\/2\] .*rgb\.jpg -> /);
   });
 
+  it('shows a progress bar on a terminal and still prints every result', async () => {
+    const stdout = Object.assign(new Capture(), { isTTY: true, columns: 100 });
+    const stderr = Object.assign(new Capture(), { isTTY: true, columns: 100 });
+    const code = await main([at('in'), '-o', at('tty-out'), '--model', blurModel], { stdout, stderr });
+    expect(code).toBe(0);
+    expect(stderr.text).toMatch(/denoise \[[\u2588\u2591]+\] \d\/2 files/);
+    expect(stderr.text).toContain(`${at('in', 'grey.png')} -> ${at('tty-out', 'grey.png')}`);
+    expect(stderr.text).toContain(`${at('in', 'rgb.jpg')} -> ${at('tty-out', 'rgb.jpg')}`);
+    expect(stderr.text).toMatch(/denoised 2 of 2 files/);
+  });
+
   it('--add-noise is seeded, and scores against the clean input; --compare writes the three panels', async () => {
     const clean = at('clean.png');
     await writeImage(clean, new Uint8Array(48 * 40).map((_, i) => 80 + (i % 48) * 2), 48, 40, 1);

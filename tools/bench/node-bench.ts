@@ -123,9 +123,11 @@ async function main(): Promise<void> {
   for (const device of devices) {
     let raw;
     try {
+      // The library's device check first: it says why a device is missing without onnxruntime's error log.
+      await (await Denoiser.create({ model: bytes, device: device as never })).dispose();
       raw = await openRaw(bytes, device);
     } catch (error) {
-      log(`\n${device}: not available (${((error as Error).message ?? '').split('\n')[0]!.slice(0, 160)})`);
+      log(`\n${device}: not available (${((error as Error).message ?? '').split('\n')[0]!.replace(/^Expected a device available on this machine for options.device but received "\w+": /, '').slice(0, 200)})`);
       continue;
     }
     log(`\n${device}: ${NODE_DEVICES.table[device]!.description}`);
