@@ -106,6 +106,15 @@ export function regionToPlanes(image: PixelImage, planes: readonly number[], reg
   const low = range[0];
   const rowLength = region.width;
   const planeSize = rowLength * region.height;
+  if (channels === 1 && region.x === 0 && rowLength === imageWidth) {
+    // Whole rows of a one-channel image are one contiguous run.
+    const from = region.y * imageWidth;
+    for (let p = 0; p < planes.length; p++) {
+      const to = offset + p * planeSize;
+      for (let n = 0; n < planeSize; n++) out[to + n] = data[from + n]! * scale + low;
+    }
+    return;
+  }
   for (let p = 0; p < planes.length; p++) {
     const channel = planes[p]!;
     for (let y = 0; y < region.height; y++) {

@@ -57,25 +57,30 @@ async function expandInputs(inputs: string[]): Promise<{ files: string[]; fromFo
 /** Decides every file's output (and comparison and reference) path; whole-run mistakes throw ValidationError. */
 async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: Map<number, string> }> {
   const { files, fromFolder } = await expandInputs(args.inputs);
-  const outputIsFolder = files.length !== 1 || fromFolder || isFolderPath(args.output) || (await isDirectory(args.output)) || !path.extname(args.output);
+  const single = files.length === 1 && !fromFolder;
+  const outputIsFolder = !single || isFolderPath(args.output) || (await isDirectory(args.output)) || !path.extname(args.output);
   if (outputIsFolder) {
     const existing = await stat(args.output).catch(() => undefined);
     check(!existing || existing.isDirectory(), 'a folder (several inputs go into a folder)', '--output', args.output);
-    if (args.compare) check(!(await stat(args.compare).catch(() => undefined))?.isFile(), 'a folder for comparison pictures (several inputs)', '--compare', args.compare);
   } else {
     check(Boolean(OUTPUT_FORMATS[path.extname(args.output).toLowerCase()]), `an output file ending in ${IMAGE_EXTENSIONS.join(', ')} (or a folder)`, '--output', args.output);
-    if (args.compare) check(path.extname(args.compare).toLowerCase() === '.png', 'a .png file for the comparison picture', '--compare', args.compare);
   }
-  const referenceFolder = args.reference !== undefined && (outputIsFolder || (await isDirectory(args.reference)));
-  if (args.reference && referenceFolder) check(await isDirectory(args.reference), 'a folder of references matched by file name (several inputs)', '--reference', args.reference);
+  // One input: --compare and --reference name files (or folders); several: folders, matched by file name.
+  const compareIsFolder = args.compare !== undefined && (!single || isFolderPath(args.compare) || (await isDirectory(args.compare)));
+  if (args.compare !== undefined) {
+    if (compareIsFolder) check(!(await stat(args.compare).catch(() => undefined))?.isFile() && path.extname(args.compare).toLowerCase() !== '.png', 'a folder for comparison pictures (several inputs)', '--compare', args.compare);
+    else check(path.extname(args.compare).toLowerCase() === '.png', 'a .png file for the comparison picture', '--compare', args.compare);
+  }
+  const referenceIsFolder = args.reference !== undefined && (await isDirectory(args.reference));
+  if (args.reference !== undefined && !single) check(referenceIsFolder, 'a folder of references matched by file name (several inputs)', '--reference', args.reference);
   const jobs = files.map((input): FileJob => {
     const name = path.basename(input);
     const stem = name.slice(0, name.length - path.extname(name).length);
     return {
       input,
       output: outputIsFolder ? path.join(args.output, name) : args.output,
-      compare: args.compare ? (outputIsFolder ? path.join(args.compare, `${stem}.compare.png`) : args.compare) : undefined,
-      reference: args.reference ? (referenceFolder ? path.join(args.reference, name) : args.reference) : undefined,
+      compare: args.compare ? (compareIsFolder ? path.join(args.compare, `${stem}.compare.png`) : args.compare) : undefined,
+      reference: args.reference ? (referenceIsFolder ? path.join(args.reference, name) : args.reference) : undefined,
     };
   });
   // Problems that are one file's: an output that is an input, or that another file of this run also writes.
@@ -83,8 +88,9 @@ async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: M
     const info = await stat(file).catch(() => undefined);
     return info ? `${info.dev}:${info.ino}` : undefined;
   };
+  // References are inputs too: nothing this run writes may replace one.
   const inputs = new Map<string, string>();
-  for (const input of files) {
+  for (const input of new Set([...files, ...jobs.flatMap((j) => (j.reference ? [j.reference] : []))])) {
     inputs.set(path.resolve(input), input);
     const id = await identity(input);
     if (id) inputs.set(id, input);

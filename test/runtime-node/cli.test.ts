@@ -293,5 +293,18 @@ describe('denoise CLI', () => {
     expect(Number(match![2])).toBeCloseTo(psnr(den.data), 2);
     expect(Number(match![4])).toBeGreaterThan(0);
     expect(Number(match![5])).toBeLessThanOrEqual(1);
+    // One input into a folder still takes a reference file and a comparison file; neither may replace the reference.
+    const intoFolder = await denoise(input, '-o', at('scored-dir') + path.sep, '--model', blurModel, '--reference', reference, '--compare', at('scored-dir', 'side.png'));
+    expect(intoFolder.code).toBe(0);
+    expect(existsSync(at('scored-dir', 'ref-in.png'))).toBe(true);
+    expect(existsSync(at('scored-dir', 'side.png'))).toBe(true);
+    const before = readFileSync(reference);
+    const clobber = await denoise(input, '-o', at('scored-2.png'), '--model', blurModel, '--reference', reference, '--compare', reference, '--force');
+    expect(clobber.code).toBe(1);
+    expect(clobber.stderr).toContain(`comparison picture ${reference} is the input file ${reference}; inputs are never overwritten`);
+    expect(readFileSync(reference)).toEqual(before);
+    const several = await denoise(input, at('in', 'grey.png'), '-o', at('several'), '--model', blurModel, '--reference', reference);
+    expect(several.code).toBe(1);
+    expect(several.stderr).toContain(`Expected a folder of references matched by file name (several inputs) for --reference but received "${reference}"`);
   });
 });
