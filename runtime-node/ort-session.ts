@@ -1,5 +1,5 @@
 // The one file that imports onnxruntime-node: the device table, availability checks, session creation and serialized runs.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -33,6 +33,37 @@ function cudaMissing(): string | undefined {
   const library = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : CUDA_LIBRARY;
   if (existsSync(path.join(folder, library))) return undefined;
   return `the CUDA provider is not installed (${library} is not in ${folder}; on a machine with CUDA 12, run ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install)`;
+}
+
+/**
+ * Why `auto` should pass over WebGPU although it would start: the Vulkan drivers named in VK_ICD_FILENAMES /
+ * VK_DRIVER_FILES are all CPU emulations (SwiftShader, lavapipe), far slower than the CPU provider (measured here:
+ * about 0.03 MP/s against 11). Undefined when a real driver may be used. A named `webgpu` device still runs on them.
+ */
+function softwareVulkanOnly(): string | undefined {
+  const list = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
+  if (!list) return undefined;
+  const files = list.split(path.delimiter).filter(Boolean);
+  if (files.length === 0 || !files.every((f) => /swiftshader|lvp_icd|lavapipe/i.test(f))) return undefined;
+  return `the only Vulkan driver named (${files.join(', ')}) is a CPU emulation, far slower than the CPU provider; ask for --device webgpu to use it anyway`;
+}
+
+/**
+ * On Linux, why no GPU can be behind a WebGPU adapter: no GPU device node exists (/dev/dri/renderD*, /dev/nvidia*,
+ * /dev/dxg). Then `auto` skips WebGPU without starting Dawn, which is slow to fail and prints driver noise.
+ * Undefined elsewhere, when a node exists, or when VK_ICD_FILENAMES / VK_DRIVER_FILES pick drivers explicitly.
+ */
+function noGpuDeviceNode(): string | undefined {
+  if (process.platform !== 'linux' || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return undefined;
+  const dri = (() => {
+    try {
+      return readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
+    } catch {
+      return false;
+    }
+  })();
+  if (dri || existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0') || existsSync('/dev/dxg')) return undefined;
+  return 'no GPU here (no /dev/dri/renderD*, /dev/nvidia* or /dev/dxg device node); without a GPU, WebGPU can run on a CPU emulation: install Debian\'s chromium and libvulkan1, set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json and ask for --device webgpu';
 }
 
 /** Turns an onnxruntime device failure into one short reason. */
@@ -74,7 +105,7 @@ export interface NodeSession {
 
 let logLevelSet = false;
 
-async function create(model: Uint8Array, device: string, threads: number | undefined): Promise<ort.InferenceSession> {
+async function create(model: Uint8Array, device: string, threads: number | undefined, auto: boolean): Promise<ort.InferenceSession> {
   if (!logLevelSet) {
     // Warnings such as "some nodes were not assigned to the preferred execution providers" are expected noise.
     ort.env.logLevel = 'error';
@@ -83,6 +114,10 @@ async function create(model: Uint8Array, device: string, threads: number | undef
   if (device === 'cuda') {
     const missing = cudaMissing();
     if (missing) throw new DeviceUnavailableError(missing);
+  }
+  if (device === 'webgpu' && auto) {
+    const reason = softwareVulkanOnly() ?? noGpuDeviceNode();
+    if (reason) throw new DeviceUnavailableError(reason);
   }
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [...NODE_DEVICES.table[device]!.executionProviders] as ort.InferenceSession.ExecutionProviderConfig[],
@@ -101,12 +136,13 @@ async function create(model: Uint8Array, device: string, threads: number | undef
 
 /**
  * Creates an onnxruntime session for `model` on the requested device (`auto`: CUDA when its provider is installed
- * and starts, then WebGPU when an adapter exists, then the CPU, recording why each was skipped).
+ * and starts, then WebGPU when a GPU device node and an adapter exist and the adapter is no CPU emulation, then
+ * the CPU, recording why each was skipped).
  * @throws ValidationError for an unknown device name or a named device that is unavailable; the onnxruntime error
  * for a model it cannot load.
  */
 export async function openSession(model: Uint8Array, options: SessionOptions): Promise<NodeSession> {
-  const choice = await chooseDevice(options.device, NODE_DEVICES, (device) => create(model, device, options.threads), options.argument);
+  const choice = await chooseDevice(options.device, NODE_DEVICES, (device) => create(model, device, options.threads, options.device === 'auto'), options.argument);
   const session = choice.value;
   let queue: Promise<unknown> = Promise.resolve();
   return {
