@@ -148,6 +148,12 @@ describe('Denoiser', () => {
     expect(all).toBeLessThan(1e-6);
   });
 
+  it('is what the package entry exports', async () => {
+    const api = await import('../../runtime-node/index.js');
+    expect(api.Denoiser).toBe(Denoiser);
+    expect(Object.keys(api).sort()).toEqual(['DEFAULT_MAX_PIXELS', 'Denoiser', 'IMAGE_EXTENSIONS', 'ImageFileError', 'ModelFormatError', 'NODE_DEVICES', 'OUTPUT_FORMATS', 'ValidationError', 'comparisonPicture', 'defaultModelPath', 'denoiseFile', 'encodeImage', 'readImage', 'scoreImage', 'writeFileAtomic']);
+  });
+
   it('serves concurrent calls on one session: Promise.all equals one by one', async () => {
     const model = noiseReducerLikeModel(2, 1, testMetadata(1, { spec, size_multiple: '4' }));
     const d = await create({ model, device: 'cpu', tile: 64, overlap: 16 });
