@@ -12,7 +12,7 @@ import {
 } from './image-ops.js';
 import type { ModelInfo } from './model-info.js';
 import { blendWeights, planAxis, type Span } from './tiling.js';
-import { checkInteger } from './validate.js';
+import { checkInteger, ValidationError } from './validate.js';
 
 /** Runs the model on one NCHW float32 tensor and resolves to the output tensor's data (same shape). */
 export type InferFunction = (input: Float32Array, dims: readonly [number, number, number, number]) => Promise<Float32Array>;
@@ -58,9 +58,9 @@ export function defaultOverlap(model: Pick<ModelInfo, 'sizeMultiple' | 'receptiv
 }
 
 /** Plans the tiles for a `width` x `height` image (one tile when it fits or tiling is off). */
-export function planTiles(width: number, height: number, model: Pick<ModelInfo, 'sizeMultiple' | 'receptiveField'>, settings: TileSettings): TilePlan {
+export function planTiles(width: number, height: number, model: Pick<ModelInfo, 'sizeMultiple' | 'receptiveField' | 'fixedSize'>, settings: TileSettings): TilePlan {
   const align = model.sizeMultiple;
-  if (settings.tile === 0) return { rows: [{ start: 0, end: height }], columns: [{ start: 0, end: width }], overlap: 0, margin: 0 };
+  if (settings.tile === 0 || model.fixedSize) return { rows: [{ start: 0, end: height }], columns: [{ start: 0, end: width }], overlap: 0, margin: 0 };
   const overlap = settings.overlap ?? defaultOverlap(model);
   const tile = Math.max(alignUp(settings.tile, align), overlap + align);
   // Without a known receptive field, drop a quarter of the overlap on each side and ramp over the middle half.
@@ -68,6 +68,14 @@ export function planTiles(width: number, height: number, model: Pick<ModelInfo, 
   if (width <= tile + overlap && height <= tile + overlap) return { rows: [{ start: 0, end: height }], columns: [{ start: 0, end: width }], overlap, margin };
   const axis = { tile, overlap, align };
   return { rows: planAxis(height, axis), columns: planAxis(width, axis), overlap, margin };
+}
+
+/** Refuses images a fixed-size model cannot take. */
+function checkSize(image: PixelImage, model: ModelInfo): void {
+  const fixed = model.fixedSize;
+  if (fixed && (image.height !== fixed[0] || image.width !== fixed[1])) {
+    throw new ValidationError(`Expected a ${fixed[1]}x${fixed[0]} image (${model.source} has a fixed input size) for image but received ${image.width}x${image.height}`, 'image');
+  }
 }
 
 function sameKind(a: PixelArray, b: PixelArray): boolean {
@@ -137,6 +145,7 @@ function accumulateTile(band: Float32Array, bandPlane: number, width: number, x0
  * whole-image inference up to float rounding. Memory: one band of tile rows at a time besides input and output.
  */
 export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings): Promise<PixelImage<T>> {
+  checkSize(image, model);
   const plan = planChannels(image.channels, model.channels);
   const result = output(image);
   copyChannels(image, result, plan.untouched);
@@ -217,6 +226,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
       results[indices[0]!] = await denoiseImage(first, model, infer, settings);
       continue;
     }
+    checkSize(first, model);
     const plan = planChannels(first.channels, model.channels);
     const { width, height } = first;
     const planeSize = width * height;

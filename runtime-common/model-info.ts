@@ -25,6 +25,8 @@ export interface ModelInfo {
   sizeMultiple: number;
   /** The network's receptive field when its spec is in the metadata. */
   receptiveField: ReceptiveField | undefined;
+  /** [height, width] when the model's input fixes them (then only images of that size are taken, untiled). */
+  fixedSize?: readonly [number, number];
   /** The spec's name, when known. */
   name: string | undefined;
   /** Every metadata_props entry as stored. */
@@ -176,8 +178,11 @@ export function describeModel(inputs: readonly TensorDescription[], outputs: rea
   // Tile alignment must satisfy both the stated multiple and the strides the spec shows: their least common multiple.
   const sizeMultiple = lcm(positiveInteger(metadata.size_multiple ?? metadata.sizeMultiple) ?? 1, field?.stride ?? 1);
   const name = typeof (spec as { name?: unknown } | undefined)?.name === 'string' ? (spec as { name: string }).name : metadata.name;
+  const [, , h, w] = input.shape ?? [];
+  const fixedSize = typeof h === 'number' && typeof w === 'number' ? ([h, w] as const) : undefined;
   return {
     source,
+    ...(fixedSize ? { fixedSize } : {}),
     inputName: input.name,
     outputName: output.name,
     channels,

@@ -117,7 +117,9 @@ export async function denoiseFile(denoiser: Denoiser, job: FileJob, settings: Fi
   try {
     const format = outputFormat(job.output);
     if (await sameFile(job.input, job.output)) throw new Error(`output ${job.output} is the input file; inputs are never overwritten`);
-    if (!settings.force && (await stat(job.output).then(() => true, () => false))) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
+    const exists = (file: string) => stat(file).then(() => true, () => false);
+    if (!settings.force && (await exists(job.output))) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
+    if (job.compare && !settings.force && (await exists(job.compare))) throw new Error(`comparison picture ${job.compare} already exists (use --force to replace it)`);
     const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName });
     const { image } = loaded;
     Object.assign(report, { width: image.width, height: image.height, channels: image.channels, bitDepth: loaded.bitDepth, inputFormat: loaded.format, outputFormat: format });

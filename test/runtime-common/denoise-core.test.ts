@@ -38,6 +38,14 @@ describe('denoise core: bad calls', () => {
     expect(() => checkTileSettings({ overlap: 1.5 })).toThrow('Expected an integer >= 0 for tiles.overlap but received 1.5');
   });
 
+  it('refuses images of another size when the model fixes its input size', async () => {
+    const fixed = model({ source: 'fixed.onnx', fixedSize: [28, 28] });
+    await expect(denoiseImage({ data: new Uint8Array(30 * 28), width: 30, height: 28, channels: 1 }, fixed, boxBlur5, { tile: 512 })).rejects.toThrow(
+      'Expected a 28x28 image (fixed.onnx has a fixed input size) for image but received 30x28',
+    );
+    await expect(denoiseBatch([{ data: new Uint8Array(4), width: 2, height: 2, channels: 1 }, { data: new Uint8Array(4), width: 2, height: 2, channels: 1 }], fixed, boxBlur5, { tile: 512, maxBatchValues: 100 })).rejects.toThrow(/Expected a 28x28 image/);
+  });
+
   it('passes model errors through', async () => {
     const broken: InferFunction = async () => { throw new Error('model failed'); };
     await expect(denoiseImage({ data: new Uint8Array(4), width: 2, height: 2, channels: 1 }, model(), broken, { tile: 0, overlap: 0 })).rejects.toThrow('model failed');

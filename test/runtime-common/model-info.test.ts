@@ -41,5 +41,7 @@ describe('model info', () => {
     expect(info.receptiveField?.stride).toBe(2);
     const plain = describeModel(image('C'), out('C'), { channels: '3', value_range: '{"min":-1,"max":1}' }, 'm');
     expect(plain).toMatchObject({ channels: 3, valueRange: [-1, 1], sizeMultiple: 1, receptiveField: undefined });
+    expect(plain.fixedSize).toBeUndefined();
+    expect(describeModel([{ name: 'x', type: 'float32', shape: [1, 1, 28, 28] }], out(), {}, 'm').fixedSize).toEqual([28, 28]);
   });
 });
