@@ -1,0 +1,178 @@
+// The shared metadata reader: foreign, corrupt and invalid models rejected naming the source and key; round trips; browser-safe.
+import { build } from 'esbuild';
+import onnxProto, { type onnx as Onnx } from 'onnx-proto';
+import vm from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { ModelFormatError } from '../../runtime-common/model-info.js';
+import {
+  bitmapPixelFormat,
+  decodeDenoiserMetadata,
+  decodeOnnxModel,
+  encodeDenoiserMetadata,
+  int64ToNumber,
+  MODEL_FORMAT,
+  readModelMetadata,
+  type DenoiserMetadata,
+} from '../../runtime-common/model-metadata.js';
+
+const { onnx } = onnxProto;
+
+const spec = {
+  format: 'onnx-denoiser/spec',
+  version: 1,
+  name: 'tiny',
+  description: '',
+  input: { name: 'image', channels: 1 },
+  layers: [{ kind: 'conv2d', name: 'a', inputs: ['image'], filters: 1, kernelSize: [1, 1], strides: [1, 1], padding: 'same', activation: 'linear', useBias: true }],
+  output: 'a',
+};
+
+const full: DenoiserMetadata = {
+  formatVersion: 1,
+  name: 'tiny',
+  spec,
+  channels: 1,
+  valueRange: [0, 1],
+  sizeMultiple: 4,
+  layout: 'NCHW',
+  precision: 'float16',
+  noise: { kind: 'gaussian', factor: 0.4 },
+  training: { data: 'fashion-mnist (60000 train / 10000 validation images)', epochs: 10, valLoss: 0.01, valPsnr: 22.5, noisyPsnr: 11.75 },
+  contentHash: 'ab'.repeat(32),
+  image: { bitmapPixelFormat: 'Gray8', colorSpaceGamma: 'SRGB', nominalPixelRange: 'Normalized_0_1' },
+};
+
+/** A one-node ONNX model (Identity) with the given metadata_props. */
+function model(props: Record<string, string>, extra: Partial<Onnx.IModelProto> = {}): Uint8Array {
+  const info = (name: string): Onnx.IValueInfoProto => ({
+    name,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }, { dimParam: 'H' }, { dimParam: 'W' }] } } },
+  });
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: 'test',
+    producerVersion: '1.2.3',
+    modelVersion: 7,
+    graph: { name: 'g', node: [{ opType: 'Identity', name: 'id', input: ['image'], output: ['denoised'] }], input: [info('image')], output: [info('denoised')] },
+    metadataProps: Object.entries(props).map(([key, value]) => ({ key, value })),
+    ...extra,
+  }).finish();
+}
+
+function errorOf(run: () => unknown): ModelFormatError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ModelFormatError);
+    return error as ModelFormatError;
+  }
+  throw new Error('expected a ModelFormatError');
+}
+
+describe('readModelMetadata: bad files', () => {
+  it('rejects an empty file, naming the source', () => {
+    const error = errorOf(() => readModelMetadata(new Uint8Array(), 'empty.onnx'));
+    expect(error.message).toBe('Expected an ONNX model file for empty.onnx but received an empty file');
+    expect(error.argument).toBe('empty.onnx');
+  });
+
+  it('rejects a PNG, a truncated model and text', () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+    expect(errorOf(() => readModelMetadata(png, 'photo.png')).message).toMatch(/^Expected an ONNX model file for photo\.png but received /);
+    const bytes = model(encodeDenoiserMetadata(full));
+    expect(errorOf(() => readModelMetadata(bytes.subarray(0, bytes.length - 9), 'cut.onnx')).message).toMatch(/^Expected an ONNX model file for cut\.onnx but received bytes that are not one/);
+    expect(errorOf(() => readModelMetadata(new TextEncoder().encode('{"format": "onnx-denoiser/spec"}'), 'spec.json')).message).toMatch(/^Expected an ONNX model file for spec\.json/);
+  });
+
+  it('rejects a foreign ONNX model (no onnx-denoiser metadata)', () => {
+    expect(errorOf(() => readModelMetadata(model({ author: 'someone' }), 'resnet.onnx')).message).toBe(
+      'Expected an onnx-denoiser model (metadata "format" = "onnx-denoiser/model") for resnet.onnx but received a model without it',
+    );
+    expect(errorOf(() => readModelMetadata(model({ format: 'other' }), 'x.onnx')).message).toMatch(/but received format "other"$/);
+  });
+
+  it.each([
+    ['format_version', '2', 'a supported format version (1)'],
+    ['format_version', 'one', 'an integer >= 1'],
+    ['channels', '0', 'an integer >= 1 and <= 4'],
+    ['channels', '1.5', 'an integer >= 1 and <= 4'],
+    ['size_multiple', '', 'a non-empty value'],
+    ['size_multiple', '4px', 'an integer >= 1'],
+    ['value_range', '1,0', '"low,high" with low < high'],
+    ['value_range', '0;1', '"low,high" with low < high'],
+    ['spec', '{not json', 'the layer spec as JSON'],
+    ['spec', '{"format":"keras"}', 'a layer spec (JSON with format "onnx-denoiser/spec", name, input, layers, output)'],
+    ['layout', 'NHWC', '"NCHW"'],
+    ['precision', 'int8', 'one of "float32", "float16"'],
+    ['content_sha256', 'abc', 'a sha256 in 64 lowercase hex digits'],
+    ['noise_factor', '-1', 'a number >= 0'],
+    ['train_epochs', '2.5', 'an integer >= 0'],
+    ['val_psnr', 'high', 'a number'],
+  ])('rejects metadata "%s" = %j, naming the key and source', (key, value, accepted) => {
+    const props = { ...encodeDenoiserMetadata(full), [key]: value };
+    const error = errorOf(() => readModelMetadata(model(props), 'm.onnx'));
+    expect(error.message).toBe(`Expected ${accepted} for metadata "${key}" of m.onnx but received ${JSON.stringify(value)}`);
+  });
+
+  it('rejects a spec whose channels disagree with metadata "channels"', () => {
+    const props = { ...encodeDenoiserMetadata(full), channels: '3' };
+    expect(errorOf(() => readModelMetadata(model(props), 'm.onnx')).message).toBe('Expected a spec whose input has 3 channel(s), as metadata "channels" says for metadata "spec" of m.onnx but received "input.channels 1"');
+  });
+
+  it('rejects a noise factor without a kind, and a kind without a factor', () => {
+    const props = encodeDenoiserMetadata(full);
+    const { noise_kind: _, ...noKind } = props;
+    expect(errorOf(() => decodeDenoiserMetadata(noKind, 'm')).message).toBe('Expected a value only with metadata "noise_kind" for metadata "noise_factor" of m but received "0.4"');
+    const { noise_factor: __, ...noFactor } = props;
+    expect(errorOf(() => decodeDenoiserMetadata(noFactor, 'm')).message).toBe('Expected a non-empty value for metadata "noise_factor" of m but received undefined');
+  });
+});
+
+describe('readModelMetadata', () => {
+  it('returns what was written: every field typed, numbers as numbers, the spec as an object', () => {
+    const { metadata, model: summary } = readModelMetadata(model(encodeDenoiserMetadata(full)), 'm.onnx');
+    expect(metadata).toEqual(full);
+    expect(summary).toMatchObject({ irVersion: 8, opset: 17, producerName: 'test', producerVersion: '1.2.3', modelVersion: 7, graphName: 'g' });
+    expect(summary.inputs).toEqual([{ name: 'image', type: 'FLOAT', dims: ['N', 1, 'H', 'W'] }]);
+    expect(summary.metadataProps.format).toBe(MODEL_FORMAT);
+  });
+
+  it('leaves optional fields out when absent', () => {
+    const { noise: _, training: __, ...minimal } = full;
+    const minimalMeta = { ...minimal, image: {} } as DenoiserMetadata;
+    const props = encodeDenoiserMetadata(minimalMeta);
+    expect(Object.keys(props)).toEqual(['format', 'format_version', 'name', 'spec', 'channels', 'value_range', 'size_multiple', 'layout', 'precision', 'content_sha256']);
+    expect(decodeDenoiserMetadata(props, 'm')).toEqual(minimalMeta);
+  });
+
+  it('names standard pixel formats and converts int64s', () => {
+    expect([1, 2, 3, 4].map(bitmapPixelFormat)).toEqual(['Gray8', undefined, 'Rgb8', 'Rgba8']);
+    expect(int64ToNumber({ low: 5, high: 1, unsigned: false })).toBe(2 ** 32 + 5);
+    expect(int64ToNumber(7)).toBe(7);
+    expect(decodeOnnxModel(model({}, { irVersion: 10 }), 'm').model.irVersion).toBe(10);
+  });
+
+  it('bundles for the browser (no Node built-ins) and reads a model inside a bare JS realm', async () => {
+    const result = await build({
+      entryPoints: ['runtime-common/model-metadata.ts'],
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      globalName: 'metadataReader',
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = result.outputFiles[0]!.text;
+    expect(code).not.toMatch(/require\(["']node:|onnxruntime/);
+    // A realm with only the JS built-ins plus TextEncoder/TextDecoder, as a browser page has: no require, process or Buffer.
+    const context = vm.createContext({ TextDecoder, TextEncoder });
+    vm.runInContext(code, context);
+    const source = model(encodeDenoiserMetadata(full));
+    const inner = vm.runInContext(`new Uint8Array(${source.length})`, context) as Uint8Array;
+    inner.set(source);
+    context.bytes = inner;
+    const read = vm.runInContext('metadataReader.readModelMetadata(bytes, "browser.onnx").metadata', context);
+    expect(JSON.parse(JSON.stringify(read))).toEqual(full);
+  });
+});

@@ -1,0 +1,463 @@
+// The ONNX emitter: the spec's network as an NCHW ONNX graph, padded inside to its size multiple, one emitter per layer kind.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import onnxProto, { type onnx as Onnx } from 'onnx-proto';
+import {
+  bitmapPixelFormat,
+  encodeDenoiserMetadata,
+  type DenoiserMetadata,
+  type NoiseInfo,
+  type Precision,
+  type TrainingSummary,
+} from '../../runtime-common/model-metadata.js';
+import { check, checkInteger, checkString, invalid, ValidationError } from '../../runtime-common/validate.js';
+import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
+import { LAYER_KIND_NAMES, type Activation, type LayerKindName, type LayerSpec, type Padding } from '../spec/layer-registry.js';
+import { inferShapes, sizeMultiple, weightDefs, type NetworkSpec } from '../spec/spec.js';
+import { attr, DataType, DEFAULT_OPSET, GraphBuilder, imageValueInfo, OPSET_IR_VERSIONS } from './onnx-graph.js';
+import { structureProblems } from './structure.js';
+
+const { onnx } = onnxProto;
+
+/** The tensor name of the network's output unless told otherwise. */
+export const DEFAULT_OUTPUT_NAME = 'denoised';
+
+/** The model-level `domain` of every emitted model. */
+export const MODEL_DOMAIN = 'onnx-denoiser';
+
+/** Options for {@link emitOnnx}. */
+export interface EmitOptions {
+  /** ONNX opset, one of the keys of OPSET_IR_VERSIONS (17 to 21). Default 17 (IR version 8). */
+  opset?: number;
+  /** Float16 weights and arithmetic, float32 input and output (a Cast after the input and before the output). */
+  fp16?: boolean;
+  /**
+   * Emit ConvTranspose with symmetric pads followed by a Slice instead of asymmetric pads: same numbers, but ORT's CUDA
+   * provider runs it on the GPU (it hands asymmetric-pad ConvTranspose back to the CPU).
+   */
+  symmetricPads?: boolean;
+  /** Name of the output tensor. Default `denoised`. */
+  outputName?: string;
+  /** The noise the weights were trained against, when known. */
+  noise?: NoiseInfo;
+  /** Training figures, when known. */
+  training?: TrainingSummary;
+  /** ModelProto.model_version. Default 1. */
+  modelVersion?: number;
+  /** Names the weights in error messages (e.g. the weights file). Default "weights". */
+  source?: string;
+}
+
+/** What {@link emitOnnx} returns. */
+export interface EmittedModel {
+  /** The serialised ModelProto. */
+  bytes: Uint8Array;
+  model: Onnx.IModelProto;
+  /** The typed metadata written into metadata_props. */
+  metadata: DenoiserMetadata;
+  /** metadata_props as written. */
+  props: Record<string, string>;
+}
+
+/** The package's name and version, for producer_name and producer_version. */
+export function packageInfo(): { name: string; version: string } {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const json = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      return { name: json.name ?? 'onnx-denoiser', version: json.version ?? '0.0.0' };
+    }
+    dir = path.dirname(dir);
+  }
+  return { name: 'onnx-denoiser', version: '0.0.0' };
+}
+
+/** TF 'same' pads [begin, end] along one axis for a known input size: the odd extra pad goes at the end. */
+export function tfSamePads(size: number, kernel: number, stride: number): [number, number] {
+  const total = Math.max((Math.ceil(size / stride) - 1) * stride + kernel - size, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/**
+ * Conv pads [begin, end] along one axis, exact for every input size that is a multiple of the stride: then
+ * ceil(in / s) = in / s and TF's total pad (in/s - 1) * s + k - in = k - s does not depend on the size.
+ */
+export function convPads(kernel: number, stride: number, padding: Padding): [number, number] {
+  if (padding === 'valid') return [0, 0];
+  const total = Math.max(kernel - stride, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/**
+ * ConvTranspose pads [begin, end] and output_padding along one axis, exact for every input size. The full transposed
+ * output is s * (in - 1) + k long. TF 'same' keeps in * s: it is the gradient of a 'same' Conv over in * s values,
+ * whose pad k - s (when k >= s) is split floor / ceil, so the full output loses floor((k - s) / 2) at the begin and
+ * the rest at the end (k3 s2: [0, 1]). TF 'valid' keeps in * s + max(k - s, 0): nothing is cut. When k < s both are
+ * s - k longer than the full output: ONNX output_padding adds those at the end (TF leaves them zero before the bias).
+ */
+export function convTransposePads(kernel: number, stride: number, padding: Padding): { pads: [number, number]; outputPadding: number } {
+  if (kernel < stride) return { pads: [0, 0], outputPadding: stride - kernel };
+  if (padding === 'valid') return { pads: [0, 0], outputPadding: 0 };
+  const total = kernel - stride;
+  return { pads: [Math.floor(total / 2), total - Math.floor(total / 2)], outputPadding: 0 };
+}
+
+/** A kernel or bias in ONNX layout, with a note on the layout change for the initializer's doc_string. */
+export interface OnnxWeight {
+  dims: number[];
+  data: Float32Array;
+  doc: string;
+}
+
+/** What a layer emitter may use while it adds its nodes. */
+export interface EmitContext {
+  graph: GraphBuilder;
+  precision: Precision;
+  symmetricPads: boolean;
+  /** The initializer name of a layer's weight (`<layer>.<suffix>`), or undefined when the layer has none (no bias). */
+  weight(layer: LayerSpec, suffix: string): string | undefined;
+  /** The tensor a layer's linear part writes: the layer's name when its activation is linear. */
+  linearOutput(layer: LayerSpec): string;
+  /** Applies the layer's activation, writing the tensor named after the layer; returns that name. */
+  activate(layer: LayerSpec, linear: string): string;
+}
+
+/** How one layer kind becomes ONNX: its weights in ONNX layout and its nodes. */
+export interface LayerEmitter<K extends LayerKindName> {
+  /** Converts one TF-layout weight (`suffix` as in the registry) to ONNX layout. */
+  weight(layer: Extract<LayerSpec, { kind: K }>, suffix: string, tensor: WeightTensor): OnnxWeight;
+  /** Adds the layer's nodes reading `inputs`; returns the name of the tensor holding the layer's output. */
+  emit(layer: Extract<LayerSpec, { kind: K }>, inputs: string[], ctx: EmitContext): string;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Reorders a 4-D TF kernel: `from` names the TF axes (e.g. "hwio") and `to` the ONNX order (e.g. "oihw").
+ * Returns the new dims and data.
+ */
+export function permuteKernel(tensor: WeightTensor, from: string, to: string): { dims: number[]; data: Float32Array } {
+  const size = Object.fromEntries([...from].map((axis, i) => [axis, tensor.shape[i]!])) as Record<string, number>;
+  const dims = [...to].map((axis) => size[axis]!);
+  // Stride of each named axis in the source (row-major).
+  const sourceStride: Record<string, number> = {};
+  let stride = 1;
+  for (let i = from.length - 1; i >= 0; i--) {
+    sourceStride[from[i]!] = stride;
+    stride *= tensor.shape[i]!;
+  }
+  const [a, b, c, d] = [...to].map((axis) => sourceStride[axis]!) as [number, number, number, number];
+  const data = new Float32Array(tensor.data.length);
+  let at = 0;
+  for (let i = 0; i < dims[0]!; i++) {
+    for (let j = 0; j < dims[1]!; j++) {
+      for (let k = 0; k < dims[2]!; k++) {
+        for (let l = 0; l < dims[3]!; l++) data[at++] = tensor.data[i * a + j * b + k * c + l * d]!;
+      }
+    }
+  }
+  return { dims, data };
+}
+
+function biasWeight(tensor: WeightTensor): OnnxWeight {
+  return { dims: [...tensor.shape], data: tensor.data, doc: '[out], as in TF' };
+}
+
+function convInputs(layer: LayerSpec, x: string, ctx: EmitContext): string[] {
+  const bias = ctx.weight(layer, 'bias');
+  return bias === undefined ? [x, ctx.weight(layer, 'kernel')!] : [x, ctx.weight(layer, 'kernel')!, bias];
+}
+
+/** One emitter per registry kind; the mapped type makes a kind without an emitter a compile error. */
+export const ONNX_EMITTERS: { readonly [K in LayerKindName]: LayerEmitter<K> } = Object.freeze({
+  conv2d: {
+    weight(_layer, suffix, tensor) {
+      if (suffix !== 'kernel') return biasWeight(tensor);
+      // TF HWIO [kh, kw, in, out] -> ONNX OIHW [out, in, kh, kw]
+      const { dims, data } = permuteKernel(tensor, 'hwio', 'oihw');
+      return { dims, data, doc: `TF HWIO [kh, kw, in, out] ${shapeText(tensor.shape)} transposed to ONNX Conv OIHW [out, in, kh, kw] ${shapeText(dims)}` };
+    },
+    emit(layer, [x], ctx) {
+      const [kh, kw] = layer.kernelSize;
+      const [sh, sw] = layer.strides;
+      // Static pads are exact here: checkStaticPads proved every strided 'same' Conv sees a multiple of its stride.
+      const [top, bottom] = convPads(kh, sh, layer.padding);
+      const [left, right] = convPads(kw, sw, layer.padding);
+      const linear = ctx.graph.node('Conv', `${layer.name}/Conv`, convInputs(layer, x!, ctx), [ctx.linearOutput(layer)], [
+        attr.ints('kernel_shape', [kh, kw]),
+        attr.ints('strides', [sh, sw]),
+        attr.ints('pads', [top, left, bottom, right]),
+        attr.ints('dilations', [1, 1]),
+        attr.int('group', 1),
+      ]);
+      return ctx.activate(layer, linear);
+    },
+  },
+  conv2dTranspose: {
+    weight(_layer, suffix, tensor) {
+      if (suffix !== 'kernel') return biasWeight(tensor);
+      // TF transposed [kh, kw, out, in] -> ONNX ConvTranspose [in, out, kh, kw] (C_in, C_out / group, kh, kw)
+      const { dims, data } = permuteKernel(tensor, 'hwoi', 'iohw');
+      return { dims, data, doc: `TF transposed-conv [kh, kw, out, in] ${shapeText(tensor.shape)} transposed to ONNX ConvTranspose [in, out, kh, kw] ${shapeText(dims)}` };
+    },
+    emit(layer, [x], ctx) {
+      const [kh, kw] = layer.kernelSize;
+      const [sh, sw] = layer.strides;
+      const h = convTransposePads(kh, sh, layer.padding);
+      const w = convTransposePads(kw, sw, layer.padding);
+      // With symmetricPads each axis is padded by its smaller side and the rest is sliced off the end afterwards.
+      const [top, left] = ctx.symmetricPads ? [Math.min(...h.pads), Math.min(...w.pads)] : [h.pads[0], w.pads[0]];
+      const [bottom, right] = ctx.symmetricPads ? [top, left] : [h.pads[1], w.pads[1]];
+      const crop = [h.pads[1] - bottom, w.pads[1] - right];
+      const cropped = crop.some((c) => c > 0);
+      const attributes = [
+        attr.ints('kernel_shape', [kh, kw]),
+        attr.ints('strides', [sh, sw]),
+        attr.ints('pads', [top, left, bottom, right]),
+        attr.ints('dilations', [1, 1]),
+        attr.int('group', 1),
+      ];
+      if (h.outputPadding || w.outputPadding) attributes.push(attr.ints('output_padding', [h.outputPadding, w.outputPadding]));
+      const target = cropped ? `${layer.name}/uncropped` : ctx.linearOutput(layer);
+      let linear = ctx.graph.node('ConvTranspose', `${layer.name}/ConvTranspose`, convInputs(layer, x!, ctx), [target], attributes);
+      if (cropped) {
+        const axes = [2, 3].filter((_, i) => crop[i]! > 0);
+        const ends = crop.filter((c) => c > 0).map((c) => -c);
+        const g = ctx.graph;
+        linear = g.node(
+          'Slice',
+          `${layer.name}/Slice`,
+          [linear, g.int64Initializer(`${layer.name}/crop_starts`, axes.map(() => 0)), g.int64Initializer(`${layer.name}/crop_ends`, ends), g.int64Initializer(`${layer.name}/crop_axes`, axes)],
+          [ctx.linearOutput(layer)],
+          [],
+          'the end pads of TF "same", cut after a ConvTranspose with symmetric pads',
+        );
+      }
+      return ctx.activate(layer, linear);
+    },
+  },
+});
+
+/** SELU constants as TF.js uses them (scale * alpha and scale), so ONNX's Selu gets alpha = scaleAlpha / scale. */
+const SELU_SCALE = 1.0507009873554804934193349852946;
+const SELU_SCALE_ALPHA = 1.7580993408473768599402175208123;
+
+type ActivationEmitter = (g: GraphBuilder, x: string, layer: string, out: string, precision: Precision) => string;
+
+/** One ONNX rendering per TF.js activation; the mapped type makes a missing one a compile error. */
+export const ACTIVATION_EMITTERS: { readonly [A in Activation]: ActivationEmitter } = Object.freeze({
+  linear: (_g, x) => x,
+  relu: (g, x, layer, out) => g.node('Relu', `${layer}/Relu`, [x], [out]),
+  // TF.js min(6, relu(x)); Clip takes min and max as inputs since opset 11, typed like x.
+  relu6: (g, x, layer, out, precision) =>
+    g.node('Clip', `${layer}/Clip`, [x, g.floatInitializer(`${layer}/clip_min`, [], [0], precision), g.floatInitializer(`${layer}/clip_max`, [], [6], precision)], [out]),
+  elu: (g, x, layer, out) => g.node('Elu', `${layer}/Elu`, [x], [out], [attr.float('alpha', 1)]),
+  selu: (g, x, layer, out) => g.node('Selu', `${layer}/Selu`, [x], [out], [attr.float('alpha', SELU_SCALE_ALPHA / SELU_SCALE), attr.float('gamma', SELU_SCALE)]),
+  sigmoid: (g, x, layer, out) => g.node('Sigmoid', `${layer}/Sigmoid`, [x], [out]),
+  // TF.js clip(0.2 x + 0.5, 0, 1) (Keras 2's slope, not Keras 3's 1/6).
+  hardSigmoid: (g, x, layer, out) => g.node('HardSigmoid', `${layer}/HardSigmoid`, [x], [out], [attr.float('alpha', 0.2), attr.float('beta', 0.5)]),
+  tanh: (g, x, layer, out) => g.node('Tanh', `${layer}/Tanh`, [x], [out]),
+  softplus: (g, x, layer, out) => g.node('Softplus', `${layer}/Softplus`, [x], [out]),
+  softsign: (g, x, layer, out) => g.node('Softsign', `${layer}/Softsign`, [x], [out]),
+  // TF.js x * sigmoid(x) (no Swish op before opset 24).
+  swish: (g, x, layer, out) => g.node('Mul', `${layer}/Mul`, [x, g.node('Sigmoid', `${layer}/Sigmoid`, [x], [`${layer}/sigmoid`])], [out]),
+});
+
+/** Checks an opset number, returning its IR version. */
+export function irVersionFor(opset: unknown, name = 'opset'): number {
+  const opsets = Object.keys(OPSET_IR_VERSIONS).map(Number);
+  check(typeof opset === 'number' && opsets.includes(opset), `one of ${opsets.join(', ')}`, name, opset);
+  return OPSET_IR_VERSIONS[opset]!;
+}
+
+/**
+ * Proves that static Conv pads reproduce TF 'same' inside the graph: for input sizes that are multiples of `multiple`
+ * (k * multiple, each axis on its own), every strided 'same' Conv must see a size divisible by its stride. Layer sizes
+ * are then affine in k (each division is exact), and an affine integer sequence divisible by s at two consecutive k
+ * is divisible at every k: so checking k = 1..8 covers every size.
+ * @throws ValidationError naming the layer and the size when the pads would depend on the input size.
+ */
+export function checkStaticPads(spec: NetworkSpec, multiple: number): void {
+  for (let k = 1; k <= 8; k++) {
+    const shapes = inferShapes(spec, multiple * k, multiple * (9 - k));
+    spec.layers.forEach((layer, index) => {
+      if (layer.kind !== 'conv2d' || layer.padding !== 'same') return;
+      const input = shapes.get(layer.inputs[0]!)!;
+      [input.height!, input.width!].forEach((size, axis) => {
+        const stride = layer.strides[axis]!;
+        const kernel = layer.kernelSize[axis]!;
+        const exact = tfSamePads(size, kernel, stride);
+        const fixed = convPads(kernel, stride, 'same');
+        if (exact[0] !== fixed[0] || exact[1] !== fixed[1]) {
+          throw invalid(
+            `a layer whose input ${axis ? 'width' : 'height'} is a multiple of its stride ${stride} for every input padded to a multiple of ${multiple}`,
+            `layers[${index}] ("${layer.name}")`,
+            `${axis ? 'width' : 'height'} ${size}`,
+          );
+        }
+      });
+    });
+  }
+}
+
+/** sha256 (hex) of the spec text and each weight initializer's name and stored bytes, in spec weight order. */
+export function contentHash(specText: string, initializers: Iterable<{ name: string; bytes: Uint8Array }>): string {
+  const hash = createHash('sha256');
+  hash.update(specText, 'utf8');
+  for (const { name, bytes } of initializers) {
+    hash.update(`\n${name}\n`, 'utf8');
+    hash.update(bytes);
+  }
+  return hash.digest('hex');
+}
+
+function checkFinite(weights: ReadonlyMap<string, WeightTensor>, source: string): void {
+  for (const [name, tensor] of weights) {
+    const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new ValidationError(`Expected finite values for tensor "${name}" in ${source} but received ${tensor.data[bad]} at index ${bad}`, name);
+  }
+}
+
+/**
+ * Emits the spec with the given TF-layout weights as an ONNX model: input `<spec input>` float32 [N, C, H, W] in [0, 1]
+ * with N, H, W free; output (`denoised`) the same shape. Inside, H and W are padded up to the spec's size multiple
+ * (edge replication) and the result is cropped back, so any size can be fed directly.
+ * @throws ValidationError for an unknown layer kind, an unsupported opset, weights that do not fit the spec (naming the
+ * tensor and both shapes), non-finite weights, or a spec without a size multiple.
+ */
+export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightTensor>, options: EmitOptions = {}): EmittedModel {
+  const source = options.source ?? 'weights';
+  const opset = options.opset ?? DEFAULT_OPSET;
+  const irVersion = irVersionFor(opset, 'opset');
+  const precision: Precision = options.fp16 ? 'float16' : 'float32';
+  const outputName = checkString(options.outputName ?? DEFAULT_OUTPUT_NAME, 'outputName', { regex: /^[A-Za-z][A-Za-z0-9_]*$/, description: 'a name of letters, digits and "_" starting with a letter' });
+  const modelVersion = checkInteger(options.modelVersion ?? 1, 'modelVersion', { min: 0 });
+  spec.layers.forEach((layer, index) => {
+    check(Object.hasOwn(ONNX_EMITTERS, layer.kind), `a layer kind the ONNX emitter knows (${LAYER_KIND_NAMES.map((k) => `"${k}"`).join(', ')})`, `layers[${index}] ("${layer.name}").kind`, layer.kind);
+  });
+  check(outputName !== spec.input.name && !spec.layers.some((l) => l.name === outputName), 'a name that neither the input nor a layer uses', 'outputName', outputName);
+  checkWeights(spec, weights, source);
+  checkFinite(weights, source);
+  const multiple = sizeMultiple(spec);
+  if (multiple === null) {
+    throw new ValidationError(
+      `Expected a spec whose output keeps the input size for inputs that are multiples of some size (see tools summary) for spec "${spec.name}" but received one whose output size differs from its input size for every multiple up to 256`,
+      'spec',
+    );
+  }
+  checkStaticPads(spec, multiple);
+
+  const g = new GraphBuilder();
+  const input = g.claim(spec.input.name);
+  const defs = weightDefs(spec);
+  const weightNames = new Set(defs.map((d) => d.name));
+  for (const layer of spec.layers) {
+    const emitter = ONNX_EMITTERS[layer.kind] as LayerEmitter<LayerKindName>;
+    for (const def of defs.filter((d) => d.layer === layer.name)) {
+      const converted = emitter.weight(layer, def.suffix, weights.get(def.name)!);
+      const note = precision === 'float16' ? '; stored as float16 (float32 rounded to nearest even)' : '';
+      g.floatInitializer(def.name, converted.dims, converted.data, precision, `${converted.doc}${note}`);
+    }
+  }
+
+  // Prelude: pad H and W up to the size multiple. pad = (m - size % m) % m, from the input's runtime shape.
+  let hw: string | undefined;
+  let x = input;
+  const p = spec.input.name;
+  if (multiple > 1) {
+    const shape = g.node('Shape', `${p}/Shape`, [input], [`${p}/shape`]);
+    const axes = g.int64Initializer(`${p}/hw_axes`, [2, 3]);
+    hw = g.node('Gather', `${p}/Gather`, [shape, axes], [`${p}/hw`], [attr.int('axis', 0)]);
+    const m = g.int64Initializer(`${p}/size_multiple`, [multiple], [], `the network needs H and W multiples of ${multiple}`);
+    const remainder = g.node('Mod', `${p}/Mod_remainder`, [hw, m], [`${p}/hw_remainder`]);
+    const missing = g.node('Sub', `${p}/Sub`, [m, remainder], [`${p}/hw_missing`]);
+    const amounts = g.node('Mod', `${p}/Mod_pad`, [missing, m], [`${p}/hw_pad`]);
+    // Pad's pads input is [n, c, h, w begins, n, c, h, w ends]: only the H and W ends grow.
+    const zeros = g.int64Initializer(`${p}/pads_prefix`, [0, 0, 0, 0, 0, 0], [6], 'begin pads of N, C, H, W and end pads of N, C');
+    const pads = g.node('Concat', `${p}/Concat`, [zeros, amounts], [`${p}/pads`], [attr.int('axis', 0)]);
+    // Edge replication works for every size (reflect needs pad < size, which fails for 1-pixel inputs).
+    x = g.node('Pad', `${p}/Pad`, [input, pads], [`${p}/padded`], [attr.string('mode', 'edge')]);
+  }
+  if (precision === 'float16') x = g.node('Cast', `${p}/Cast`, [x], [`${p}/float16`], [attr.int('to', DataType.FLOAT16)]);
+
+  const tensors = new Map<string, string>([[spec.input.name, x]]);
+  const ctx: EmitContext = {
+    graph: g,
+    precision,
+    symmetricPads: options.symmetricPads ?? false,
+    weight: (layer, suffix) => (weightNames.has(`${layer.name}.${suffix}`) ? `${layer.name}.${suffix}` : undefined),
+    linearOutput: (layer) => (layer.activation === 'linear' ? layer.name : `${layer.name}/linear`),
+    activate: (layer, linear) => ACTIVATION_EMITTERS[layer.activation](g, linear, layer.name, layer.name, precision),
+  };
+  for (const layer of spec.layers) {
+    const emitter = ONNX_EMITTERS[layer.kind] as LayerEmitter<LayerKindName>;
+    tensors.set(layer.name, emitter.emit(layer, layer.inputs.map((t) => tensors.get(t)!), ctx));
+  }
+
+  // Epilogue: back to float32, crop to the input's H and W; the last node writes the output.
+  const o = outputName;
+  let y = tensors.get(spec.output)!;
+  if (precision === 'float16') y = g.node('Cast', `${o}/Cast`, [y], [hw ? `${o}/float32` : o], [attr.int('to', DataType.FLOAT)]);
+  if (hw) {
+    const starts = g.int64Initializer(`${o}/crop_starts`, [0, 0]);
+    y = g.node('Slice', `${o}/Slice`, [y, starts, hw, `${p}/hw_axes`], [o], [], 'crops the padded H and W back to the input size');
+  }
+  if (y !== o) g.node('Identity', `${o}/Identity`, [y], [o]);
+
+  const specText = JSON.stringify(spec);
+  const hash = contentHash(
+    specText,
+    defs.map((d) => ({ name: d.name, bytes: g.initializers.find((t) => t.name === d.name)!.rawData as Uint8Array })),
+  );
+  const metadata: DenoiserMetadata = {
+    formatVersion: 1,
+    name: spec.name,
+    spec: JSON.parse(specText),
+    channels: spec.input.channels,
+    valueRange: [0, 1],
+    sizeMultiple: multiple,
+    layout: 'NCHW',
+    precision,
+    contentHash: hash,
+    image: {
+      ...(bitmapPixelFormat(spec.input.channels) ? { bitmapPixelFormat: bitmapPixelFormat(spec.input.channels) } : {}),
+      colorSpaceGamma: 'SRGB',
+      nominalPixelRange: 'Normalized_0_1',
+    },
+  };
+  if (options.noise) metadata.noise = { ...options.noise };
+  if (options.training && Object.keys(options.training).length > 0) metadata.training = { ...options.training };
+  const props = encodeDenoiserMetadata(metadata, specText);
+
+  const pkg = packageInfo();
+  const sizeNote = multiple > 1 ? `; inside, H and W are padded up to a multiple of ${multiple} by edge replication and the output is cropped back` : '';
+  const ioDoc = `float32 [N, ${spec.input.channels}, H, W], values in [0, 1]`;
+  const model: Onnx.IModelProto = {
+    irVersion,
+    opsetImport: [{ domain: '', version: opset }],
+    producerName: pkg.name,
+    producerVersion: pkg.version,
+    domain: MODEL_DOMAIN,
+    modelVersion,
+    docString:
+      `${spec.description || spec.name}. Input "${spec.input.name}" and output "${outputName}": ${ioDoc}, any H and W${sizeNote}. ` +
+      `Emitted by ${pkg.name} ${pkg.version} from the layer spec "${spec.name}" (opset ${opset}, ${precision}${ctx.symmetricPads ? ', symmetric ConvTranspose pads' : ''}).`,
+    graph: {
+      name: spec.name,
+      docString: spec.layers.map((l) => `${l.name}: ${l.kind} ${l.filters} ${l.kernelSize.join('x')}/${l.strides.join('x')} ${l.padding} ${l.activation}`).join('; '),
+      node: g.nodes,
+      initializer: g.initializers,
+      input: [imageValueInfo(spec.input.name, spec.input.channels, DataType.FLOAT, `noisy image, ${ioDoc}`)],
+      output: [imageValueInfo(outputName, spec.input.channels, DataType.FLOAT, `denoised image, ${ioDoc}, same shape as the input`)],
+    },
+    metadataProps: Object.entries(props).map(([key, value]) => ({ key, value })),
+  };
+  const problems = structureProblems(model);
+  if (problems.length) throw new Error(`ONNX emitter produced a malformed graph: ${problems.join('; ')}`);
+  return { bytes: onnx.ModelProto.encode(model).finish(), model, metadata, props };
+}

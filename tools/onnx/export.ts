@@ -1,0 +1,284 @@
+// Export from files: a training run folder (or runs/latest) or a spec with weights, to an ONNX file written atomically.
+import { lstat, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { NoiseInfo, TrainingSummary } from '../../runtime-common/model-metadata.js';
+import { check, checkInteger, ValidationError } from '../../runtime-common/validate.js';
+import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
+import type { WeightTensor } from '../model/build-tfjs.js';
+import { readSafetensors } from '../model/safetensors.js';
+import { loadSpec, type NetworkSpec } from '../spec/spec.js';
+import { emitOnnx, type EmittedModel } from './emit.js';
+
+/** Where training keeps its runs, and the file naming the latest one. */
+export const RUNS_DIR = 'runs';
+
+/**
+ * `runs/latest`: a text file holding the latest run folder's path (relative to the working folder training ran in, or
+ * absolute), as training writes it: a plain file works on every OS and in every archive, where symlinks do not.
+ * A symlink to the folder is accepted too.
+ */
+export const LATEST_RUN = path.join(RUNS_DIR, 'latest');
+
+/** Files of a run folder the export reads. */
+export const RUN_FILES = Object.freeze({ spec: 'spec.json', weights: 'weights.safetensors', config: 'config.json', history: 'history.json' });
+
+/** What to export: a run (`run`, or neither `run` nor `spec`: runs/latest) or a spec with `weights` or `randomWeights`. */
+export interface ExportRequest {
+  /** A run folder; '' means runs/latest. */
+  run?: string;
+  spec?: string;
+  weights?: string;
+  randomWeights?: boolean;
+  /** Seed of the random initial weights (default 1). */
+  seed?: number;
+  /** Output file; default `model.onnx` (`model.fp16.onnx` with fp16) beside the weights, or `<spec name>.onnx` beside the spec for random weights. */
+  out?: string;
+  opset?: number;
+  fp16?: boolean;
+  symmetricPads?: boolean;
+  /** Replace an existing output file. */
+  force?: boolean;
+}
+
+/** The resolved inputs of an export. */
+export interface ExportInputs {
+  spec: NetworkSpec;
+  weights: Map<string, WeightTensor>;
+  /** Where the weights came from, for messages and the report (a file, or "random initial weights (seed 1)"). */
+  weightsSource: string;
+  noise?: NoiseInfo;
+  training?: TrainingSummary;
+  /** Where the model goes. */
+  out: string;
+  /** The run folder, when exporting a run. */
+  runDir?: string;
+}
+
+/** What {@link exportOnnxFile} did. */
+export interface ExportResult extends ExportInputs {
+  emitted: EmittedModel;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The run folder runs/latest points to (text file with the path, or a symlink). */
+export async function latestRunDir(latest = LATEST_RUN): Promise<string> {
+  let info;
+  try {
+    info = await lstat(latest);
+  } catch {
+    throw new ValidationError(`Expected a training run in ${latest} but received none: run "tools train" first, or pass --run DIR or --spec FILE with --weights FILE or --random-weights`, '--run');
+  }
+  if (info.isSymbolicLink() || info.isDirectory()) return latest;
+  const text = (await readFile(latest, 'utf8')).trim();
+  if (!text) throw new ValidationError(`Expected a run folder path in ${latest} but received an empty file`, '--run');
+  // Training writes the path relative to the folder it ran in (normally the project root, the parent of runs/).
+  if (path.isAbsolute(text) || (await exists(text))) return text;
+  const besideRuns = path.join(path.dirname(path.dirname(latest)), text);
+  return (await exists(besideRuns)) ? besideRuns : text;
+}
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(`Expected JSON for ${what} ${file} but received text that does not parse: ${(error as Error).message}`, file);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const finite = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/**
+ * The noise and training summary of a run from its config.json ({settings: {noise: {kind, factor}}, data: {name,
+ * train, test}}) and history.json ([{epoch, valLoss, valPsnr, noisyPsnr}, ...]); fields that are missing are left out.
+ */
+export async function runSummary(dir: string): Promise<{ noise?: NoiseInfo; training?: TrainingSummary }> {
+  const config = await readJson(path.join(dir, RUN_FILES.config), 'the run config');
+  const history = await readJson(path.join(dir, RUN_FILES.history), 'the run history');
+  const result: { noise?: NoiseInfo; training?: TrainingSummary } = {};
+  const settings = isObject(config) && isObject(config.settings) ? config.settings : undefined;
+  const noise = settings && isObject(settings.noise) ? settings.noise : undefined;
+  if (noise && typeof noise.kind === 'string' && finite(noise.factor) !== undefined) result.noise = { kind: noise.kind, factor: noise.factor as number };
+  const training: TrainingSummary = {};
+  const data = isObject(config) && isObject(config.data) ? config.data : undefined;
+  if (data && typeof data.name === 'string') {
+    const counts = finite(data.train) !== undefined && finite(data.test) !== undefined ? ` (${data.train} train / ${data.test} validation images)` : '';
+    training.data = `${data.name}${counts}`;
+  }
+  const last = Array.isArray(history) ? history.at(-1) : undefined;
+  if (isObject(last)) {
+    if (finite(last.epoch) !== undefined && Number.isInteger(last.epoch)) training.epochs = last.epoch as number;
+    if (finite(last.valLoss) !== undefined) training.valLoss = last.valLoss as number;
+    if (finite(last.valPsnr) !== undefined) training.valPsnr = last.valPsnr as number;
+    if (finite(last.noisyPsnr) !== undefined) training.noisyPsnr = last.noisyPsnr as number;
+  }
+  if (Object.keys(training).length > 0) result.training = training;
+  return result;
+}
+
+async function randomInitialWeights(spec: NetworkSpec, seed: number): Promise<Map<string, WeightTensor>> {
+  // TF.js is loaded only here: exporting trained weights does not need it.
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const { buildModel, getWeights } = await import('../model/build-tfjs.js');
+  // PROD silences the cpu backend's console banner ("install our node backend"): only the weights are wanted here.
+  tf.env().set('PROD', true);
+  await tf.setBackend('cpu');
+  const model = buildModel(spec, { seed });
+  const weights = getWeights(model, spec);
+  model.dispose();
+  return weights;
+}
+
+/**
+ * Resolves an export request to a spec, weights, optional run summary and output path; checks the argument
+ * combinations with the standard messages. Nothing is written.
+ */
+export async function resolveExportInputs(request: ExportRequest): Promise<ExportInputs> {
+  const suffix = request.fp16 ? '.fp16.onnx' : '.onnx';
+  const usesSpec = request.spec !== undefined;
+  check(!(usesSpec && request.run !== undefined), 'either --run or --spec, not both', '--run', request.run);
+  check(request.weights === undefined || usesSpec, '--weights only with --spec (a run folder has its own weights)', '--weights', request.weights);
+  check(!request.randomWeights || usesSpec, '--random-weights only with --spec', '--random-weights', true);
+  check(request.seed === undefined || request.randomWeights === true, '--seed only with --random-weights', '--seed', request.seed);
+  if (request.out !== undefined) check(typeof request.out === 'string' && request.out.length > 0, 'a file path', '--out', request.out);
+
+  if (usesSpec) {
+    check(request.weights !== undefined || request.randomWeights === true, 'a weights file (--weights FILE) or --random-weights with --spec', '--weights', undefined);
+    check(!(request.weights !== undefined && request.randomWeights), 'either --weights or --random-weights, not both', '--random-weights', true);
+    const spec = await loadSpec(request.spec!);
+    if (request.randomWeights) {
+      const seed = checkInteger(request.seed ?? 1, '--seed', { min: 0, max: 2 ** 31 - 1 });
+      return {
+        spec,
+        weights: await randomInitialWeights(spec, seed),
+        weightsSource: `random initial weights (seed ${seed})`,
+        out: request.out ?? path.join(path.dirname(request.spec!), `${spec.name}${suffix}`),
+      };
+    }
+    const { tensors } = await readSafetensors(request.weights!);
+    return { spec, weights: tensors, weightsSource: request.weights!, out: request.out ?? path.join(path.dirname(request.weights!), `model${suffix}`) };
+  }
+
+  const runDir = request.run ? request.run : await latestRunDir();
+  let info;
+  try {
+    info = await stat(runDir);
+  } catch {
+    throw new ValidationError(`Expected a training run folder for --run but received ${runDir}, which does not exist`, '--run');
+  }
+  check(info.isDirectory(), 'a training run folder', '--run', runDir);
+  const weightsFile = path.join(runDir, RUN_FILES.weights);
+  const spec = await loadSpec(path.join(runDir, RUN_FILES.spec));
+  const { tensors } = await readSafetensors(weightsFile);
+  const summary = await runSummary(runDir);
+  return { spec, weights: tensors, weightsSource: weightsFile, ...summary, out: request.out ?? path.join(runDir, `model${suffix}`), runDir };
+}
+
+function outputTaken(file: string): ValidationError {
+  return new ValidationError(`Expected an output path that does not exist (or --force to replace it) for --out but received ${file}, which exists`, '--out');
+}
+
+/** Throws unless `file` may be written: it does not exist, or `force` is set and it is no folder. */
+export async function checkOutputFree(file: string, force: boolean): Promise<void> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch {
+    return;
+  }
+  if (info.isDirectory()) throw new ValidationError(`Expected a file path for --out but received ${file}, which is a folder`, '--out');
+  if (!force) throw outputTaken(file);
+}
+
+/**
+ * Writes bytes atomically (a temp file in the same folder, then a rename, or a hard link when not replacing): on any
+ * error the target is untouched and no temp file is left.
+ * @throws ValidationError when the file exists and `force` is not set.
+ */
+export async function writeModelFile(file: string, bytes: Uint8Array, force: boolean): Promise<void> {
+  await checkOutputFree(file, force);
+  try {
+    await writeFileAtomic(file, bytes, { overwrite: force });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw outputTaken(file);
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new ValidationError(`Expected a file path for --out but received ${file}, which is a folder`, '--out');
+    throw new ValidationError(`Cannot write ${file}: ${(error as Error).message}`, '--out');
+  }
+}
+
+/**
+ * Resolves the request, emits the model and writes it atomically. Every check, and `beforeWrite` (e.g. measuring the
+ * model), runs before the write: on any error no output file exists.
+ */
+export async function exportOnnxFile(request: ExportRequest, beforeWrite?: (result: ExportResult) => Promise<void>): Promise<ExportResult> {
+  const inputs = await resolveExportInputs(request);
+  await checkOutputFree(inputs.out, request.force ?? false);
+  const emitted = emitOnnx(inputs.spec, inputs.weights, {
+    opset: request.opset,
+    fp16: request.fp16,
+    symmetricPads: request.symmetricPads,
+    noise: inputs.noise,
+    training: inputs.training,
+    source: inputs.weightsSource,
+  });
+  const result = { ...inputs, emitted };
+  if (beforeWrite) await beforeWrite(result);
+  await writeModelFile(inputs.out, emitted.bytes, request.force ?? false);
+  return result;
+}
+
+/** How far a float16 model's outputs are from its float32 twin's. */
+export interface PrecisionReport {
+  maxAbsError: number;
+  meanAbsError: number;
+  /** The probe input's dims [N, C, H, W]. */
+  dims: number[];
+}
+
+/**
+ * Runs the float32 and float16 models on the same seeded probe images (uniform in [0, 1]) with onnxruntime's CPU
+ * provider (through the runtime's session module) and compares the outputs.
+ */
+export async function measureFp16Error(fp32: Uint8Array, fp16: Uint8Array, spec: NetworkSpec, dims: [number, number] = [64, 64], count = 4): Promise<PrecisionReport> {
+  const { openSession } = await import('../../runtime-node/ort-session.js');
+  const shape = [count, spec.input.channels, dims[0], dims[1]];
+  const input = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  let state = 12345;
+  for (let i = 0; i < input.length; i++) {
+    // A small LCG: the probe only needs to be fixed, not random in any strong sense.
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    input[i] = (state >>> 8) / 2 ** 24;
+  }
+  const outputs: Float32Array[] = [];
+  for (const bytes of [fp32, fp16]) {
+    const session = await openSession(bytes, { device: 'cpu', threads: 1 });
+    try {
+      outputs.push(await session.run(session.inputs[0]!.name, session.outputs[0]!.name, input, shape));
+    } finally {
+      await session.release();
+    }
+  }
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < outputs[0]!.length; i++) {
+    const d = Math.abs(outputs[0]![i]! - outputs[1]![i]!);
+    max = Math.max(max, d);
+    sum += d;
+  }
+  return { maxAbsError: max, meanAbsError: sum / outputs[0]!.length, dims: shape };
+}
