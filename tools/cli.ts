@@ -4,6 +4,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ValidationError } from '../runtime-common/validate.js';
 import { summaryCommand } from './commands/summary.js';
+import { exportOnnxCommand } from './commands/export-onnx.js';
+import { inspectCommand } from './commands/inspect.js';
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -12,6 +14,8 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('tools')
     .usage('$0 <command> [options]')
     .command(summaryCommand)
+    .command(exportOnnxCommand)
+    .command(inspectCommand)
     .demandCommand(1, 'Expected a command (see --help)')
     .strict()
     .help()
