@@ -6,6 +6,7 @@ import { ValidationError } from '../runtime-common/validate.js';
 import { summaryCommand } from './commands/summary.js';
 import { exportOnnxCommand } from './commands/export-onnx.js';
 import { inspectCommand } from './commands/inspect.js';
+import { trainCommand } from './commands/train.js';
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -13,9 +14,12 @@ export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('tools')
     .usage('$0 <command> [options]')
+    // A flag given twice takes its last value (as most CLIs do), never an array.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .command(summaryCommand)
     .command(exportOnnxCommand)
     .command(inspectCommand)
+    .command(trainCommand)
     .demandCommand(1, 'Expected a command (see --help)')
     .strict()
     .help()

