@@ -17,6 +17,14 @@ import { checkInteger, ValidationError } from './validate.js';
 /** Runs the model on one NCHW float32 tensor and resolves to the output tensor's data (same shape). */
 export type InferFunction = (input: Float32Array, dims: readonly [number, number, number, number]) => Promise<Float32Array>;
 
+/** Optional per-call hooks for {@link denoiseImage}: tile progress and cancellation. */
+export interface DenoiseHooks {
+  /** Called after each model run with the tiles done so far and the tiles in all (1 for an untiled image). */
+  onTile?: (done: number, total: number) => void;
+  /** Checked before each model run: once aborted, the call rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
 /** How large images are cut up. */
 export interface TileSettings {
   /** Tile side in pixels: tiles are at most this plus the overlap; 0 runs every image whole. */
@@ -143,8 +151,11 @@ function accumulateTile(band: Float32Array, bandPlane: number, width: number, x0
  * kind of array as the input. Images larger than a tile are cut into aligned overlapping tiles; each tile's
  * output is blended in with linear ramps past a margin of the receptive-field radius, so that the result equals
  * whole-image inference up to float rounding. Memory: one band of tile rows at a time besides input and output.
+ * `hooks` reports each finished tile and cancels between model runs.
  */
-export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings): Promise<PixelImage<T>> {
+export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
+  const { onTile, signal } = hooks;
+  signal?.throwIfAborted();
   checkSize(image, model);
   const plan = planChannels(image.channels, model.channels);
   const result = output(image);
@@ -161,7 +172,9 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
     const input = new Float32Array(plan.planes.length * width * image.height);
     regionToPlanes(image, plan.planes, region, model.valueRange, input);
     const values = mergePlanes(await infer(input, dims(image.height, width)), plan, 1, width * image.height);
+    signal?.throwIfAborted();
     planesToPixels(values, destinations, 0, image.height, model.valueRange, result);
+    onTile?.(1, 1);
     return result;
   }
 
@@ -173,6 +186,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   let spare = new Float32Array(band.length);
   const bandPlane = bandRows * width;
   const inputs = new Map<string, Float32Array>();
+  const totalTiles = rows.length * columns.length;
   for (let r = 0; r < rows.length; r++) {
     const { start: y0, end: y1 } = rows[r]!;
     const tileHeight = y1 - y0;
@@ -183,9 +197,12 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
       const key = `${tileHeight}x${tileWidth}`;
       let input = inputs.get(key);
       if (!input) inputs.set(key, (input = new Float32Array(plan.planes.length * tileHeight * tileWidth)));
+      signal?.throwIfAborted();
       regionToPlanes(image, plan.planes, { x: x0, y: y0, width: tileWidth, height: tileHeight }, model.valueRange, input);
       const values = mergePlanes(await infer(input, dims(tileHeight, tileWidth)), plan, 1, tileHeight * tileWidth);
+      signal?.throwIfAborted();
       accumulateTile(band, bandPlane, width, x0, values, planesOut, tileHeight, wy, columnWeights[c]!);
+      onTile?.(r * columns.length + c + 1, totalTiles);
     }
     // Rows before the next band's start get no more contributions: write them out and carry the rest over.
     const next = r + 1 < rows.length ? rows[r + 1]!.start : y1;

@@ -50,6 +50,35 @@ describe('denoise core: bad calls', () => {
     const broken: InferFunction = async () => { throw new Error('model failed'); };
     await expect(denoiseImage({ data: new Uint8Array(4), width: 2, height: 2, channels: 1 }, model(), broken, { tile: 0, overlap: 0 })).rejects.toThrow('model failed');
   });
+
+  it('rejects with the reason of an aborted signal before any model run, and stops between tiles', async () => {
+    const image = { data: pattern(100 * 100, 3), width: 100, height: 100, channels: 1 };
+    const runs: number[] = [];
+    const counting: InferFunction = async (input, dims) => {
+      runs.push(1);
+      return boxBlur5(input, dims);
+    };
+    const before = new AbortController();
+    before.abort(new Error('cancelled by the user'));
+    await expect(denoiseImage(image, model(), counting, { tile: 40, overlap: 16 }, { signal: before.signal })).rejects.toThrow('cancelled by the user');
+    expect(runs).toHaveLength(0);
+    const during = new AbortController();
+    const progress: number[] = [];
+    const tiles = { tile: 40, overlap: 16 };
+    const plan = planTiles(100, 100, model(), tiles);
+    await expect(
+      denoiseImage(image, model(), counting, tiles, {
+        signal: during.signal,
+        onTile: (done) => {
+          progress.push(done);
+          if (done === 2) during.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(plan.rows.length * plan.columns.length).toBeGreaterThan(2);
+    expect(progress).toEqual([1, 2]);
+    expect(runs).toHaveLength(2);
+  });
 });
 
 describe('denoise core', () => {
@@ -96,6 +125,20 @@ describe('denoise core', () => {
     const perPlane: InferFunction = async (input, [, c, h, w]) => input.map((v, i) => v + 0.1 * (Math.floor(i / (h * w)) % c));
     const result = await denoiseImage({ data: new Uint16Array([32768]), width: 1, height: 1, channels: 1 }, model({ channels: 3 }), perPlane, { tile: 0, overlap: 0 });
     expect(Array.from(result.data)).toEqual([Math.round((32768 / 65535 + 0.1) * 65535)]);
+  });
+
+  it('reports every tile as it finishes: done counts up to the total, untiled images report 1 of 1', async () => {
+    const image = { data: pattern(157 * 131, 2), width: 157, height: 131, channels: 1 };
+    const tiles = { tile: 48, overlap: 12 };
+    const plan = planTiles(157, 131, model(), tiles);
+    const total = plan.rows.length * plan.columns.length;
+    const calls: [number, number][] = [];
+    const hooked = await denoiseImage(image, model(), boxBlur5, tiles, { onTile: (done, all) => calls.push([done, all]) });
+    expect(calls).toEqual(Array.from({ length: total }, (_, i) => [i + 1, total]));
+    expect(hooked.data).toEqual((await denoiseImage(image, model(), boxBlur5, tiles)).data);
+    const whole: [number, number][] = [];
+    await denoiseImage(image, model(), boxBlur5, { tile: 0, overlap: 0 }, { onTile: (done, all) => whole.push([done, all]) });
+    expect(whole).toEqual([[1, 1]]);
   });
 
   it('stacks same-size images into one run and keeps the order; odd ones run alone', async () => {
