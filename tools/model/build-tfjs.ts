@@ -68,13 +68,16 @@ function layerOf(model: tfl.LayersModel, name: string): tfl.layers.Layer {
   }
 }
 
-/** Reads the model's weights by spec name (`encoder_conv1.kernel`), in spec order, as float32 copies. */
-export function getWeights(model: tfl.LayersModel, spec: NetworkSpec): Map<string, WeightTensor> {
+/**
+ * Reads the model's weights by spec name (`encoder_conv1.kernel`), in spec order, as float32 copies. Asynchronous
+ * because GPU backends (webgpu) can only read back asynchronously in Node.
+ */
+export async function getWeights(model: tfl.LayersModel, spec: NetworkSpec): Promise<Map<string, WeightTensor>> {
   const out = new Map<string, WeightTensor>();
   for (const layer of spec.layers) {
     const defs = weightDefs(spec).filter((w) => w.layer === layer.name);
     const values = layerOf(model, layer.name).getWeights();
-    defs.forEach((def, i) => out.set(def.name, { shape: [...values[i]!.shape], data: Float32Array.from(values[i]!.dataSync()) }));
+    for (let i = 0; i < defs.length; i++) out.set(defs[i]!.name, { shape: [...values[i]!.shape], data: Float32Array.from(await values[i]!.data()) });
   }
   return out;
 }

@@ -139,7 +139,7 @@ async function randomInitialWeights(spec: NetworkSpec, seed: number): Promise<Ma
   tf.env().set('PROD', true);
   await tf.setBackend('cpu');
   const model = buildModel(spec, { seed });
-  const weights = getWeights(model, spec);
+  const weights = await getWeights(model, spec);
   model.dispose();
   return weights;
 }

@@ -69,6 +69,34 @@ async function loadTensorflowCpu(): Promise<string> {
   return 'tensorflow (libtensorflow on the CPU, @tensorflow/tfjs-node)';
 }
 
+/** Binds a native object's methods so a Proxy can stand in for it (WebGPU methods check their receiver). */
+function bound<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(t, key) {
+      if (key in overrides) return overrides[key as keyof T];
+      const value = Reflect.get(t, key, t) as unknown;
+      return typeof value === 'function' ? value.bind(t) : value;
+    },
+  });
+}
+
+/**
+ * tfjs-backend-webgpu 4.22 asks for `requiredFeatures: [['bgra8unorm-storage']]` (an array inside the list), which
+ * stricter WebGPU implementations reject; this GPU object flattens the list before the device is requested.
+ */
+function flatFeatureRequests(gpu: GPU): GPU {
+  return bound(gpu, {
+    requestAdapter: async (options?: GPURequestAdapterOptions) => {
+      const adapter = await gpu.requestAdapter(options);
+      if (!adapter) return adapter;
+      return bound(adapter, {
+        requestDevice: (descriptor?: GPUDeviceDescriptor) =>
+          adapter.requestDevice(descriptor && { ...descriptor, requiredFeatures: descriptor.requiredFeatures && [...descriptor.requiredFeatures].flat() as GPUFeatureName[] }),
+      });
+    },
+  });
+}
+
 async function loadWebgpu(): Promise<string> {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
@@ -76,7 +104,7 @@ async function loadWebgpu(): Promise<string> {
   const adapter = await gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter: Dawn found no Vulkan driver (on a machine without a GPU, install Debian\'s chromium and libvulkan1 and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)');
   // tfjs-backend-webgpu registers itself only if navigator.gpu exists when it is imported.
-  Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis as { navigator?: object }).navigator, gpu }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis as { navigator?: object }).navigator, gpu: flatFeatureRequests(gpu) }, configurable: true, writable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js backend \'webgpu\' failed to initialise');
   await tf.ready();

@@ -263,7 +263,7 @@ export class Trainer {
     return {
       settings: this.options.settings,
       epochsDone: this.epochsDone,
-      weights: getWeights(this.model, this.options.spec),
+      weights: await getWeights(this.model, this.options.spec),
       optimizer: { iterations, slots },
       rng: this.rng.getState(),
       history: [...this.history],

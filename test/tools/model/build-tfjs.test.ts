@@ -13,28 +13,28 @@ beforeAll(async () => {
   spec = await loadSpec('models/noise-reducer.json');
 });
 
-function weightsOf(seed: number): Map<string, WeightTensor> {
+async function weightsOf(seed: number): Promise<Map<string, WeightTensor>> {
   return getWeights(buildModel(spec, { seed }), spec);
 }
 
 describe('weights by name: bad calls', () => {
-  it('rejects a missing tensor, naming it', () => {
-    const weights = weightsOf(1);
+  it('rejects a missing tensor, naming it', async () => {
+    const weights = await weightsOf(1);
     weights.delete('encoder_conv2.bias');
     expect(() => checkWeights(spec, weights, 'w.safetensors')).toThrow('Expected a tensor "encoder_conv2.bias" of shape [8] in w.safetensors but received none');
   });
 
-  it('rejects a wrong shape, naming the tensor and both shapes', () => {
-    const weights = weightsOf(1);
+  it('rejects a wrong shape, naming the tensor and both shapes', async () => {
+    const weights = await weightsOf(1);
     weights.set('decoder_deconv1.kernel', { shape: [3, 3, 16, 8], data: new Float32Array(3 * 3 * 16 * 8) });
     expect(() => setWeights(buildModel(spec), spec, weights)).toThrow('Expected shape [3, 3, 8, 8] for tensor "decoder_deconv1.kernel" in weights but received [3, 3, 16, 8]');
   });
 
-  it('rejects data of the wrong length and extra tensors', () => {
-    const weights = weightsOf(1);
+  it('rejects data of the wrong length and extra tensors', async () => {
+    const weights = await weightsOf(1);
     weights.set('encoder_conv1.bias', { shape: [16], data: new Float32Array(15) });
     expect(() => checkWeights(spec, weights)).toThrow('Expected 16 values for tensor "encoder_conv1.bias" in weights but received 15');
-    const extra = weightsOf(1);
+    const extra = await weightsOf(1);
     extra.set('encoder_conv1.gamma', { shape: [16], data: new Float32Array(16) });
     expect(() => checkWeights(spec, extra)).toThrow(/received an extra tensor "encoder_conv1\.gamma"/);
   });
@@ -65,20 +65,20 @@ describe('buildModel', () => {
     tf.dispose(outputs);
   });
 
-  it('reads weights with the spec shapes and writes them back exactly', () => {
-    const source = weightsOf(7);
+  it('reads weights with the spec shapes and writes them back exactly', async () => {
+    const source = await weightsOf(7);
     expect([...source.keys()]).toHaveLength(10);
     for (const [name, w] of source) expect(w.data.length, name).toBe(w.shape.reduce((a, b) => a * b, 1));
     const target = buildModel(spec, { seed: 99 });
-    expect(getWeights(target, spec).get('encoder_conv1.kernel')!.data).not.toEqual(source.get('encoder_conv1.kernel')!.data);
+    expect((await getWeights(target, spec)).get('encoder_conv1.kernel')!.data).not.toEqual(source.get('encoder_conv1.kernel')!.data);
     setWeights(target, spec, source);
-    const back = getWeights(target, spec);
+    const back = await getWeights(target, spec);
     for (const [name, w] of source) expect(back.get(name)!.data, name).toEqual(w.data);
   });
 
-  it('is deterministic for a seed', () => {
-    expect(weightsOf(3).get('decoder_output.kernel')!.data).toEqual(weightsOf(3).get('decoder_output.kernel')!.data);
-    expect(weightsOf(3).get('decoder_output.kernel')!.data).not.toEqual(weightsOf(4).get('decoder_output.kernel')!.data);
+  it('is deterministic for a seed', async () => {
+    expect((await weightsOf(3)).get('decoder_output.kernel')!.data).toEqual((await weightsOf(3)).get('decoder_output.kernel')!.data);
+    expect((await weightsOf(3)).get('decoder_output.kernel')!.data).not.toEqual((await weightsOf(4)).get('decoder_output.kernel')!.data);
   });
 
   it('builds the same network from the spec serialised and read back', () => {

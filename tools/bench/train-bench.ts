@@ -1,10 +1,15 @@
-// Training-speed bench of the seed autoencoder: wasm (with the project's kernels) against stock cpu, plus a kernel profile.
-// Run: npx tsx tools/bench/train-kernels-bench.ts [--steps 300] [--cpu-steps 3] [--repeats 3] [--batch 32] [--no-cpu]
-//      npx tsx tools/bench/train-kernels-bench.ts --workers 2   (data-parallel experiment: one wasm replica per thread)
+// Training-speed bench of the seed autoencoder on every TF.js backend (ratio to stock cpu), with a wasm kernel profile.
+// Run: npm run bench:train [-- --steps 300 --cpu-steps 3 --webgpu-steps 3 --repeats 3 --batch 32 --backends wasm,cpu]
+//      npx tsx tools/bench/train-bench.ts --workers 2   (data-parallel experiment: one wasm replica per thread)
+import { existsSync, readdirSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../train/backends.js';
+
+/** Every backend `tools train --backend` names, fastest expected first; unavailable ones are listed with why. */
+const BENCH_BACKENDS = ['cuda', 'tensorflow', 'wasm', 'webgpu', 'cpu'];
 
 
 function option(name: string, fallback: number): number {
@@ -77,42 +82,80 @@ async function profileStep(model: tfl.Sequential, xs: tf.Tensor, ys: tf.Tensor) 
   return { rows: [...rows.values()].sort((a, b) => b.ms - a.ms), calls: calls.sort((a, b) => b.ms - a.ms), wall };
 }
 
-async function main(): Promise<void> {
-  const steps = option('steps', 300);
-  const cpuSteps = option('cpu-steps', 3);
-  const repeats = option('repeats', 3);
-  const runCpu = !process.argv.includes('--no-cpu');
-  console.log(`seed autoencoder, batch ${BATCH}, Adam 1e-3, MSE, random data; node ${process.version}`);
-  console.log('timings are wall clock on shared cores: noisy; best of the repeats is the least disturbed one');
+/** Steps timed per backend: the CPU emulations are slow, so they get a few. */
+function stepsFor(backend: string): number {
+  if (backend === 'cpu') return option('cpu-steps', 3);
+  if (backend === 'webgpu') return option('webgpu-steps', 3);
+  return option('steps', 300);
+}
 
-  const results: Record<string, Timing> = {};
-  for (const backend of runCpu ? ['wasm', 'cpu'] : ['wasm']) {
-    const info = await initBackend(backend);
+/** Where WebGPU runs: on a machine with no GPU device node, Dawn is pointed at SwiftShader (a CPU Vulkan driver). */
+function prepareWebgpu(): string {
+  const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  const gpuNode = ['/dev/nvidiactl', '/dev/nvidia0', '/dev/dxg'].some(existsSync) || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((n) => n.startsWith('renderD')));
+  if (!gpuNode && !process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) {
+    process.env.VK_ICD_FILENAMES = swiftshader;
+    return ' on SwiftShader (CPU-emulated Vulkan: no GPU here)';
+  }
+  return '';
+}
+
+interface BenchRow { backend: string; description: string; timing?: Timing; steps: number; reason?: string }
+
+async function main(): Promise<void> {
+  const repeats = option('repeats', 3);
+  const only = process.argv.includes('--backends') ? process.argv[process.argv.indexOf('--backends') + 1]!.split(',') : BENCH_BACKENDS;
+  console.log(`tools train bench: the seed autoencoder, batch ${BATCH}, Adam 1e-3, MSE, random data; node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}`);
+  console.log('wall clock on shared cores: noisy; best of the repeats is the least disturbed one\n');
+
+  const rows: BenchRow[] = [];
+  for (const backend of only) {
+    const steps = stepsFor(backend);
+    const where = backend === 'webgpu' ? prepareWebgpu() : '';
+    let info;
+    try {
+      info = await initBackend(backend);
+    } catch (error) {
+      rows.push({ backend, description: '', steps, reason: (error as Error).message.replace(/^Expected a TF.js backend that loads for --backend but received "\w+": /, '') });
+      console.log(`${backend}: not available: ${rows.at(-1)!.reason}\n`);
+      continue;
+    }
     const model = seedNetwork();
     const xs = tf.randomUniform([BATCH, 28, 28, 1], 0, 1, 'float32', 1);
     const ys = tf.randomUniform([BATCH, 28, 28, 1], 0, 1, 'float32', 2);
-    const n = backend === 'cpu' ? cpuSteps : steps;
-    const timing = await timeTraining(model, xs, ys, n, backend === 'cpu' ? 1 : repeats, backend === 'cpu' ? 1 : 5);
-    results[backend] = timing;
-    console.log(`\n${info.description}`);
-    console.log(`  ${n} steps x ${backend === 'cpu' ? 1 : repeats}: best ${timing.best.toFixed(0)} images/s (${timing.msPerStep.toFixed(1)} ms/step), median ${timing.median.toFixed(0)}; tensors left over after the timed steps: ${timing.leaked}`);
+    const slow = backend === 'cpu' || backend === 'webgpu';
+    const timing = await timeTraining(model, xs, ys, steps, slow ? 1 : repeats, slow ? 1 : 5);
+    rows.push({ backend, description: info.description + where, timing, steps });
+    console.log(`${info.description}${where}`);
+    console.log(`  ${steps} steps x ${slow ? 1 : repeats}: best ${timing.best.toFixed(1)} images/s (${timing.msPerStep.toFixed(1)} ms/step), median ${timing.median.toFixed(1)}; tensors left over: ${timing.leaked}`);
     if (backend === 'wasm') {
-      const { rows, calls, wall } = await profileStep(model, xs, ys);
-      const total = rows.reduce((a, r) => a + r.ms, 0);
+      const { rows: kernels, calls, wall } = await profileStep(model, xs, ys);
+      const total = kernels.reduce((a, r) => a + r.ms, 0);
       console.log(`\n  profile of one wasm step (profiled wall ${wall.toFixed(1)} ms, kernels ${total.toFixed(1)} ms, the rest is engine/tape/JS glue):`);
       console.log(`  ${'kernel'.padEnd(24)} ${'ms'.padStart(7)} ${'share'.padStart(6)} calls`);
-      for (const r of rows) {
-        if (r.ms < 0.02 * total / 10 && r.calls < 5) continue;
+      for (const r of kernels) {
+        if (r.ms < 0.002 * total && r.calls < 5) continue;
         console.log(`  ${r.name.padEnd(24)} ${r.ms.toFixed(2).padStart(7)} ${((100 * r.ms) / total).toFixed(1).padStart(5)}% ${r.calls}`);
       }
       console.log('\n  slowest calls:');
-      for (const c of calls.slice(0, 12)) console.log(`  ${c.ms.toFixed(2).padStart(6)} ms  ${c.name} ${c.shapes}`);
+      for (const c of calls.slice(0, 8)) console.log(`  ${c.ms.toFixed(2).padStart(6)} ms  ${c.name} ${c.shapes}`);
     }
+    console.log('');
     tf.dispose([xs, ys]);
     model.dispose();
   }
-  if (results.cpu !== undefined && results.wasm !== undefined) {
-    console.log(`\nwasm / cpu: ${(results.wasm.best / results.cpu.best).toFixed(0)}x (best ${results.wasm.best.toFixed(0)} vs ${results.cpu.best.toFixed(1)} images/s)`);
+
+  const cpu = rows.find((r) => r.backend === 'cpu')?.timing?.best;
+  console.log('| backend | what runs | images/s | vs stock cpu | full tutorial run (600,000 image-steps) |');
+  console.log('| --- | --- | ---: | ---: | ---: |');
+  for (const r of rows) {
+    if (!r.timing) {
+      console.log(`| ${r.backend} | not available: ${r.reason} | | | |`);
+      continue;
+    }
+    const minutes = 600_000 / r.timing.best / 60;
+    const ratio = cpu ? `${(r.timing.best / cpu).toFixed(r.timing.best / cpu >= 10 ? 0 : 1)}x` : 'n/a';
+    console.log(`| ${r.backend} | ${r.description} | ${r.timing.best.toFixed(r.timing.best >= 100 ? 0 : 1)} | ${ratio} | ${minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${minutes.toFixed(1)} min`} |`);
   }
 }
 
