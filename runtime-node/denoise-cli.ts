@@ -18,7 +18,8 @@ export interface CliStreams {
 
 interface Arguments {
   inputs: string[];
-  output: string;
+  /** Omitted: each input's result goes beside it as `<name>.denoised.<ext>`. */
+  output?: string;
   device: string;
   model?: string;
   threads?: number;
@@ -38,14 +39,29 @@ interface Arguments {
 const isFolderPath = (p: string) => p.endsWith('/') || p.endsWith(path.sep);
 const isDirectory = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
 
-/** One input as the user named it, expanded: folders contribute their image files (sorted, not recursive). */
-async function expandInputs(inputs: string[]): Promise<{ files: string[]; fromFolder: boolean }> {
+/** Suffix of the outputs written beside their inputs when no --output is given. */
+export const BESIDE_SUFFIX = '.denoised';
+
+/** `photo.jpg` -> `photo.denoised.jpg`, in the input's folder. */
+function besideOutput(input: string): string {
+  const ext = path.extname(input);
+  return path.join(path.dirname(input), `${path.basename(input, ext)}${BESIDE_SUFFIX}${ext}`);
+}
+
+/**
+ * One input as the user named it, expanded: folders contribute their image files (sorted, not recursive); with
+ * `skipDenoised`, files a previous run wrote beside their inputs (`*.denoised.*`) are left out.
+ */
+async function expandInputs(inputs: string[], skipDenoised: boolean): Promise<{ files: string[]; fromFolder: boolean }> {
   const files: string[] = [];
   let fromFolder = false;
   for (const input of inputs) {
     if (await isDirectory(input)) {
       fromFolder = true;
-      const names = (await readdir(input)).filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase()) && !n.startsWith('.')).sort();
+      const names = (await readdir(input))
+        .filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase()) && !n.startsWith('.'))
+        .filter((n) => !skipDenoised || !path.basename(n, path.extname(n)).endsWith(BESIDE_SUFFIX))
+        .sort();
       files.push(...names.map((n) => path.join(input, n)));
     } else {
       files.push(input);
@@ -56,14 +72,17 @@ async function expandInputs(inputs: string[]): Promise<{ files: string[]; fromFo
 
 /** Decides every file's output (and comparison and reference) path; whole-run mistakes throw ValidationError. */
 async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: Map<number, string> }> {
-  const { files, fromFolder } = await expandInputs(args.inputs);
+  const output = args.output;
+  const { files, fromFolder } = await expandInputs(args.inputs, output === undefined);
   const single = files.length === 1 && !fromFolder;
-  const outputIsFolder = !single || isFolderPath(args.output) || (await isDirectory(args.output)) || !path.extname(args.output);
-  if (outputIsFolder) {
-    const existing = await stat(args.output).catch(() => undefined);
-    check(!existing || existing.isDirectory(), 'a folder (several inputs go into a folder)', '--output', args.output);
+  const outputIsFolder = output !== undefined && (!single || isFolderPath(output) || (await isDirectory(output)) || !path.extname(output));
+  if (output === undefined) {
+    // Each result goes beside its input.
+  } else if (outputIsFolder) {
+    const existing = await stat(output).catch(() => undefined);
+    check(!existing || existing.isDirectory(), 'a folder (several inputs go into a folder)', '--output', output);
   } else {
-    check(Boolean(OUTPUT_FORMATS[path.extname(args.output).toLowerCase()]), `an output file ending in ${IMAGE_EXTENSIONS.join(', ')} (or a folder)`, '--output', args.output);
+    check(Boolean(OUTPUT_FORMATS[path.extname(output).toLowerCase()]), `an output file ending in ${IMAGE_EXTENSIONS.join(', ')} (or a folder)`, '--output', output);
   }
   // One input: --compare and --reference name files (or folders); several: folders, matched by file name.
   const compareIsFolder = args.compare !== undefined && (!single || isFolderPath(args.compare) || (await isDirectory(args.compare)));
@@ -78,7 +97,7 @@ async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: M
     const stem = name.slice(0, name.length - path.extname(name).length);
     return {
       input,
-      output: outputIsFolder ? path.join(args.output, name) : args.output,
+      output: output === undefined ? besideOutput(input) : outputIsFolder ? path.join(output, name) : output,
       compare: args.compare ? (compareIsFolder ? path.join(args.compare, `${stem}.compare.png`) : args.compare) : undefined,
       reference: args.reference ? (referenceIsFolder ? path.join(args.reference, name) : args.reference) : undefined,
     };
@@ -126,10 +145,10 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
   let usageError: string | undefined;
   const parser = yargs(argv)
     .scriptName('denoise')
-    .usage('$0 IN... -o OUT [options]\n\nDenoise images with an exported ONNX model (onnxruntime-node). IN: image files or folders of them (PNG, JPEG, WebP, TIFF, AVIF, GIF); OUT: a file (one input; its extension picks the format) or a folder.')
+    .usage('$0 IN... [-o OUT] [options]\n\nDenoise images with an exported ONNX model (onnxruntime-node). IN: image files or folders of them (PNG, JPEG, WebP, TIFF, AVIF, GIF); OUT: a file (one input; its extension picks the format) or a folder. Without -o, each result is written beside its input as NAME.denoised.EXT.')
     .command('$0 <inputs..>', false)
     .positional('inputs', { type: 'string', array: true, describe: 'image files or folders' })
-    .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'output file (one input) or folder' })
+    .option('output', { alias: 'o', type: 'string', describe: 'output file (one input) or folder (default: NAME.denoised.EXT beside each input)' })
     .option('device', { type: 'string', default: 'auto', describe: `where to run: ${deviceNames(NODE_DEVICES).join(', ')} (auto tries ${NODE_DEVICES.autoOrder.join(', ')})` })
     .option('model', { type: 'string', describe: 'ONNX model (default: models/noise-reducer.onnx)' })
     .option('threads', { type: 'number', describe: 'CPU threads for onnxruntime (default: one per core)' })
@@ -171,7 +190,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
 
   let denoiser: Denoiser | undefined;
   try {
-    check(typeof args.output === 'string' && args.output.length > 0, 'an output file or folder', '--output', args.output);
+    if (args.output !== undefined) check(typeof args.output === 'string' && args.output.length > 0, 'an output file or folder', '--output', args.output);
     const concurrency = checkInteger(args.concurrency, '--concurrency', { min: 1, max: 64 });
     const maxPixels = checkInteger(args.maxPixels, '--max-pixels', { min: 1 });
     if (args.threads !== undefined) checkInteger(args.threads, '--threads', { min: 1, max: 1024 });

@@ -85,9 +85,6 @@ describe('denoise CLI: bad calls', () => {
     const none = await denoise();
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/error: .*(Not enough non-option arguments|Missing required argument)/);
-    const noOutput = await denoise(at('in', 'grey.png'));
-    expect(noOutput.code).toBe(2);
-    expect(noOutput.stderr).toContain('Missing required argument: output');
     const flag = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--speed', '3');
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/Unknown argument: speed/);
@@ -306,5 +303,26 @@ describe('denoise CLI', () => {
     const several = await denoise(input, at('in', 'grey.png'), '-o', at('several'), '--model', blurModel, '--reference', reference);
     expect(several.code).toBe(1);
     expect(several.stderr).toContain(`Expected a folder of references matched by file name (several inputs) for --reference but received "${reference}"`);
+  });
+});
+
+describe('denoise CLI without --output', () => {
+  it('writes NAME.denoised.EXT beside each input; a folder run leaves earlier results out and refuses to replace them', async () => {
+    const dir = at('beside');
+    mkdirSync(dir);
+    await writeImage(path.join(dir, 'a.png'), sample(24 * 16), 24, 16, 1);
+    await writeImage(path.join(dir, 'b.webp'), sample(24 * 16 * 3, 2), 24, 16, 3);
+    const one = await denoise(path.join(dir, 'a.png'), '--model', blurModel);
+    expect(one.code, one.stderr).toBe(0);
+    const a = await pixels(path.join(dir, 'a.denoised.png'));
+    const source = await pixels(path.join(dir, 'a.png'));
+    const first = Array.from({ length: 24 * 16 }, (_, n) => a.data[n * a.channels]!);
+    expect(maxDifference(first, expectedBlur(source.data, 24, 16, source.channels, 0, 255))).toBeLessThanOrEqual(1);
+    const folder = await denoise(dir, '--model', blurModel);
+    // a.denoised.png already exists (refused without --force); b is new; a.denoised.png is not taken as an input.
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toContain(`output ${path.join(dir, 'a.denoised.png')} already exists (use --force to replace it)`);
+    expect(folder.stderr).toContain('denoised 1 of 2 files');
+    expect(readdirSync(dir).sort()).toEqual(['a.denoised.png', 'a.png', 'b.denoised.webp', 'b.webp']);
   });
 });
