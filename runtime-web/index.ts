@@ -1,0 +1,17 @@
+// The browser runtime's public API: the Denoiser, browser image conversions, synthetic-noise demos and the <denoise-image> element (registered on import where customElements exists).
+import { defineDenoiseImage } from './denoise-image-element.js';
+
+export { Denoiser, defaultModelUrl, type DenoiseOptions, type DenoiserOptions, type DenoiseProgress, type WebDevice } from './denoiser.js';
+export { type BrowserImage, checkBrowserImage, loadImage, readPixels, toImageData } from './browser-image.js';
+export { denoiseWithNoise, type NoisyRun } from './synthetic-noise.js';
+export { DEFAULT_SEED, DENOISE_IMAGE_ATTRIBUTES, type DenoiseDoneDetail, type DenoiseErrorDetail, type DenoiseImageElement, defineDenoiseImage } from './denoise-image-element.js';
+export { ORT_FILES_FOLDER, WEB_DEVICES } from './ort-web.js';
+export { deviceNames } from '../runtime-common/devices.js';
+export type { PixelArray, PixelImage } from '../runtime-common/image-ops.js';
+export type { ModelInfo } from '../runtime-common/model-info.js';
+export { ModelFormatError } from '../runtime-common/model-info.js';
+export { psnr } from '../runtime-common/metrics.js';
+export { addGaussianNoise } from '../runtime-common/noise.js';
+export { ValidationError } from '../runtime-common/validate.js';
+
+if (typeof customElements !== 'undefined') defineDenoiseImage();

@@ -1,0 +1,155 @@
+// Builds the browser runtime with esbuild into dist/web/: the library bundle, the demo page, the shipped model and sample, and onnxruntime-web's wasm files.
+// Run: npm run build:web (prints the files and their sizes, raw and gzipped).
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+/** The folder holding package.json and models/, found from this file whether it runs from source or dist/. */
+export function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'models'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** Where the build goes: dist/web/ (gitignored). */
+export function webOutDir(): string {
+  return path.join(projectRoot(), 'dist', 'web');
+}
+
+/** Names inside the built folder that pages and tests rely on. */
+export const WEB_FILES = Object.freeze({
+  library: 'runtime-web.js',
+  demoScript: 'demo.js',
+  demoPage: 'index.html',
+  model: 'models/noise-reducer.onnx',
+  sample: 'samples/fashion-grid-clean.png',
+  ortFolder: 'ort',
+});
+
+/** One built file and its size. */
+export interface BuiltFile {
+  /** Path inside the build folder. */
+  file: string;
+  bytes: number;
+  /** Gzipped size, when sizes were asked for. */
+  gzipBytes?: number;
+}
+
+/** Options for {@link buildWeb}. */
+export interface WebBuildOptions {
+  /** Output folder (default dist/web). */
+  outDir?: string;
+  /** Compute gzipped sizes too (slow for the 28 MB wasm binary: about a second). */
+  sizes?: boolean;
+}
+
+// Selects onnxruntime-web's build that loads its wasm glue (.mjs) from `env.wasm.wasmPaths` at run time instead of
+// inlining it: the glue then starts its own thread workers from its own URL, never from the library bundle.
+const ORT_CONDITIONS = ['onnxruntime-web-use-extern-wasm'];
+
+/** The demo imports the library as a separate file, so the page runs one copy of it (and of onnxruntime-web). */
+const libraryAsExternal: esbuild.Plugin = {
+  name: 'runtime-web-library-external',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: `./${WEB_FILES.library}`, external: true }));
+  },
+};
+
+/** The onnxruntime-web glue files a bundle loads (their names appear in it), each with its wasm binary. */
+function ortFilesUsed(bundle: string): string[] {
+  const names = new Set(bundle.match(/ort-wasm-simd-threaded(?:\.[a-z]+)?\.mjs/g) ?? []);
+  if (names.size === 0) throw new Error('the library bundle names no onnxruntime-web wasm glue file (ort-wasm-simd-threaded*.mjs): has onnxruntime-web changed?');
+  return [...names].flatMap((name) => [name, name.replace(/\.mjs$/, '.wasm')]);
+}
+
+function listFiles(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(path.join(dir, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`],
+  );
+}
+
+/**
+ * Builds the browser runtime into `outDir` (default dist/web): `runtime-web.js` (the library, with onnxruntime-web),
+ * `index.html` + `demo.js` (the demo page), `models/noise-reducer.onnx`, `samples/fashion-grid-clean.png` and
+ * `ort/` (onnxruntime-web's wasm glue and binary). The folder is replaced whole once everything is built.
+ */
+export async function buildWeb(options: WebBuildOptions = {}): Promise<BuiltFile[]> {
+  const root = projectRoot();
+  const outDir = options.outDir ?? webOutDir();
+  const temp = `${outDir}.tmp-${process.pid}`;
+  rmSync(temp, { recursive: true, force: true });
+  mkdirSync(temp, { recursive: true });
+  try {
+    const common: esbuild.BuildOptions = {
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      sourcemap: 'linked',
+      conditions: ORT_CONDITIONS,
+      logLevel: 'error',
+      absWorkingDir: root,
+    };
+    await esbuild.build({ ...common, entryPoints: [path.join(root, 'runtime-web', 'index.ts')], outfile: path.join(temp, WEB_FILES.library) });
+    await esbuild.build({ ...common, entryPoints: [path.join(root, 'runtime-web', 'demo', 'demo.ts')], outfile: path.join(temp, WEB_FILES.demoScript), plugins: [libraryAsExternal] });
+    copyFileSync(path.join(root, 'runtime-web', 'demo', 'index.html'), path.join(temp, WEB_FILES.demoPage));
+
+    // The package's exports hide package.json: find dist/ from the file its `require` entry resolves to.
+    const ortDist = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+    mkdirSync(path.join(temp, WEB_FILES.ortFolder));
+    for (const name of ortFilesUsed(readFileSync(path.join(temp, WEB_FILES.library), 'utf8'))) {
+      copyFileSync(path.join(ortDist, name), path.join(temp, WEB_FILES.ortFolder, name));
+    }
+    for (const [from, to] of [
+      ['models/noise-reducer.onnx', WEB_FILES.model],
+      ['models/samples/fashion-grid-clean.png', WEB_FILES.sample],
+    ] as const) {
+      const source = path.join(root, from);
+      if (!existsSync(source)) throw new Error(`${from} is missing: the web build ships it`);
+      mkdirSync(path.dirname(path.join(temp, to)), { recursive: true });
+      copyFileSync(source, path.join(temp, to));
+    }
+    rmSync(outDir, { recursive: true, force: true });
+    renameSync(temp, outDir);
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return listFiles(outDir)
+    .sort()
+    .map((file) => {
+      const full = path.join(outDir, file);
+      return { file, bytes: statSync(full).size, ...(options.sizes ? { gzipBytes: gzipSync(readFileSync(full), { level: 6 }).length } : {}) };
+    });
+}
+
+function kb(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
+}
+
+async function main(): Promise<void> {
+  const start = performance.now();
+  const files = await buildWeb({ sizes: true });
+  const out = path.relative(process.cwd(), webOutDir()) || '.';
+  process.stdout.write(`built ${out}/ in ${((performance.now() - start) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`  ${'file'.padEnd(44)} ${'size'.padStart(10)} ${'gzip'.padStart(10)}\n`);
+  for (const f of files) process.stdout.write(`  ${f.file.padEnd(44)} ${kb(f.bytes).padStart(10)} ${kb(f.gzipBytes ?? 0).padStart(10)}\n`);
+  const code = files.filter((f) => /\.(m?js)$/.test(f.file) && !f.file.endsWith('.map'));
+  const wasm = files.filter((f) => f.file.endsWith('.wasm'));
+  const sum = (list: BuiltFile[], key: 'bytes' | 'gzipBytes') => list.reduce((a, f) => a + (f[key] ?? 0), 0);
+  process.stdout.write(`  JavaScript ${kb(sum(code, 'bytes'))} (${kb(sum(code, 'gzipBytes'))} gzipped), wasm ${kb(sum(wasm, 'bytes'))} (${kb(sum(wasm, 'gzipBytes'))} gzipped)\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().catch((error) => {
+    process.stderr.write(`build:web failed: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
