@@ -51,6 +51,6 @@ describe('denoise', () => {
   it('prints its help', () => {
     const r = run('dist/runtime-node/cli.js', '--help');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/denoise IN\.\.\. -o OUT/);
+    expect(r.stdout).toMatch(/denoise IN\.\.\. \[-o OUT\]/);
   });
 });

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { formatSummary } from '../model/summary.js';
 import { loadSpec } from '../spec/spec.js';
 import { parseSize } from './cli-helpers.js';
-import { shippedModelFile } from '../io/files.js';
+import { shippedModelFile } from '../io/package-files.js';
 
 /** Default spec path: the tutorial network shipped in the package's models/ folder. */
 export const DEFAULT_SPEC = shippedModelFile('noise-reducer.json');

@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { ValidationError } from '../../runtime-common/validate.js';
 import { loadDataset, type Dataset } from '../data/datasets.js';
-import { writeFileAtomic } from '../io/files.js';
+import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
 import type { WeightTensor } from '../model/build-tfjs.js';
 import { imageGrid, lineChart } from '../report/pictures.js';
@@ -130,7 +130,7 @@ async function saveCheckpoint(dir: string, state: TrainState): Promise<void> {
     settings: JSON.stringify(state.settings),
     history: JSON.stringify(state.history),
   };
-  await writeFileAtomic(join(dir, RUN_FILES.checkpoint), serializeSafetensors(toTensorMap(state), metadata));
+  await writeFileAtomic(join(dir, RUN_FILES.checkpoint), serializeSafetensors(toTensorMap(state), metadata), { overwrite: true });
 }
 
 async function loadCheckpoint(dir: string): Promise<TrainState> {
@@ -169,7 +169,7 @@ async function writePictures(dir: string, spec: NetworkSpec, trainer: Trainer, d
       ],
       { title: `${spec.name}: MSE per epoch`, xLabel: 'epoch', yLabel: 'mean squared error' },
     );
-    await writeFileAtomic(join(dir, RUN_FILES.lossCurve), chart);
+    await writeFileAtomic(join(dir, RUN_FILES.lossCurve), chart, { overwrite: true });
   }
   const samples = await trainer.samples(10);
   const grid = await imageGrid(
@@ -180,7 +180,7 @@ async function writePictures(dir: string, spec: NetworkSpec, trainer: Trainer, d
     ],
     { height: data.test.height, width: data.test.width, channels: data.test.channels, title: `${spec.name}: the first ${samples.clean.length} test images` },
   );
-  await writeFileAtomic(join(dir, RUN_FILES.samples), grid);
+  await writeFileAtomic(join(dir, RUN_FILES.samples), grid, { overwrite: true });
 }
 
 function card(spec: NetworkSpec, config: Record<string, unknown>, history: EpochRecord[]): string {
@@ -270,8 +270,8 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   }, shouldStop });
   try {
     await trainer.restoreOptimizer();
-    await writeFileAtomic(join(dir, RUN_FILES.spec), serializeSpec(spec));
-    await writeFileAtomic(join(dir, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
+    await writeFileAtomic(join(dir, RUN_FILES.spec), serializeSpec(spec), { overwrite: true });
+    await writeFileAtomic(join(dir, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`, { overwrite: true });
     if (resumeState) progress.line(`resuming ${dir} after epoch ${resumeState.epochsDone} of ${settings.epochs}`);
 
     let interrupted = false;
@@ -290,12 +290,12 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
       );
       const state = await trainer.state();
       await saveCheckpoint(dir, state);
-      await writeFileAtomic(join(dir, RUN_FILES.weights), serializeSafetensors(state.weights, { format: 'onnx-denoiser/weights', spec: spec.name, layout: 'TF: conv2d kernels [kh, kw, in, out], conv2dTranspose kernels [kh, kw, out, in]', epochs: String(record.epoch) }));
-      await writeFileAtomic(join(dir, RUN_FILES.history), `${JSON.stringify(trainer.records, null, 2)}\n`);
+      await writeFileAtomic(join(dir, RUN_FILES.weights), serializeSafetensors(state.weights, { format: 'onnx-denoiser/weights', spec: spec.name, layout: 'TF: conv2d kernels [kh, kw, in, out], conv2dTranspose kernels [kh, kw, out, in]', epochs: String(record.epoch) }), { overwrite: true });
+      await writeFileAtomic(join(dir, RUN_FILES.history), `${JSON.stringify(trainer.records, null, 2)}\n`, { overwrite: true });
       await writePictures(dir, spec, trainer, data);
-      await writeFileAtomic(join(dir, RUN_FILES.card), card(spec, config, [...trainer.records]));
+      await writeFileAtomic(join(dir, RUN_FILES.card), card(spec, config, [...trainer.records]), { overwrite: true });
       // Only runs with weights become the latest: export and --resume read it.
-      await writeFileAtomic(LATEST_FILE, `${relative(process.cwd(), resolve(dir)) || '.'}\n`);
+      await writeFileAtomic(LATEST_FILE, `${relative(process.cwd(), resolve(dir)) || '.'}\n`, { overwrite: true });
       if (shouldStop()) {
         interrupted = trainer.completedEpochs < settings.epochs;
         break;
