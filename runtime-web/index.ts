@@ -6,7 +6,7 @@ export { type BrowserImage, checkBrowserImage, loadImage, readPixels, toImageDat
 export { denoiseWithNoise, type NoisyRun } from './synthetic-noise.js';
 export { DEFAULT_SEED, DENOISE_IMAGE_ATTRIBUTES, type DenoiseDoneDetail, type DenoiseErrorDetail, type DenoiseImageElement, defineDenoiseImage } from './denoise-image-element.js';
 export { ORT_FILES_FOLDER, WEB_DEVICES } from './ort-web.js';
-export { deviceNames } from '../runtime-common/devices.js';
+export { checkDeviceName, deviceNames } from '../runtime-common/devices.js';
 export type { PixelArray, PixelImage } from '../runtime-common/image-ops.js';
 export type { ModelInfo } from '../runtime-common/model-info.js';
 export { ModelFormatError } from '../runtime-common/model-info.js';

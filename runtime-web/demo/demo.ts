@@ -1,5 +1,5 @@
 // The demo page's script: loads the shipped model on the chosen device, takes the sample, a picked or a dropped picture, adds seeded noise, denoises and shows before/after with device, time and PSNR.
-import { Denoiser, denoiseWithNoise, loadImage, type PixelImage, readPixels, toImageData, type WebDevice } from '../index.js';
+import { checkDeviceName, Denoiser, denoiseWithNoise, loadImage, type PixelImage, readPixels, toImageData, WEB_DEVICES, type WebDevice } from '../index.js';
 
 /** Seed of the synthetic noise: the same slider position always gives the same noisy picture. */
 const SEED = 2026;
@@ -34,7 +34,13 @@ const ui = {
 // ?model=<url> and ?device=<name> override the defaults (the shipped model, auto).
 const params = new URLSearchParams(location.search);
 const modelUrl = params.get('model') ?? undefined;
-if (params.get('device')) ui.device.value = params.get('device')!;
+let parameterError: unknown;
+try {
+  const device = params.get('device');
+  if (device !== null) ui.device.value = checkDeviceName(device, WEB_DEVICES, '?device');
+} catch (error) {
+  parameterError = error;
+}
 
 let denoiser: Promise<Denoiser> | undefined;
 let denoiserDevice = '';
@@ -168,4 +174,6 @@ document.addEventListener('drop', (event) => {
 
 ui.noiseValue.value = Number(ui.noise.value).toFixed(2);
 setSplit();
-void useImage(SAMPLE, 'sample');
+// A bad ?device shows its error and waits for the user (the device menu and the sample button still work).
+if (parameterError) showError(parameterError);
+else void useImage(SAMPLE, 'sample');
