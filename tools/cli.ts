@@ -7,6 +7,7 @@ import { summaryCommand } from './commands/summary.js';
 import { exportOnnxCommand } from './commands/export-onnx.js';
 import { inspectCommand } from './commands/inspect.js';
 import { trainCommand } from './commands/train.js';
+import { evalCommand } from './commands/eval.js';
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(exportOnnxCommand)
     .command(inspectCommand)
     .command(trainCommand)
+    .command(evalCommand)
     .demandCommand(1, 'Expected a command (see --help)')
     .strict()
     .help()
