@@ -1,0 +1,32 @@
+// `npm run parity`: the parity matrix over the shipped models, printed as a table; exit 1 when any runnable path is out of tolerance.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseSafetensors } from '../model/safetensors.js';
+import { loadSpec } from '../spec/spec.js';
+import { packageRoot } from '../io/package-files.js';
+import { parityTable, runParityMatrix, type ParityModel } from './matrix.js';
+
+/** The shipped models that have a training run folder beside them: `models/<name>.onnx` + `models/<name>-training/`. */
+export async function shippedParityModels(): Promise<ParityModel[]> {
+  const models = path.join(packageRoot(), 'models');
+  const out: ParityModel[] = [];
+  for (const name of ['noise-reducer', 'residual-denoiser']) {
+    const run = path.join(models, `${name}-training`);
+    const onnx = path.join(models, `${name}.onnx`);
+    if (!existsSync(path.join(run, 'weights.safetensors')) || !existsSync(onnx)) continue;
+    const spec = await loadSpec(path.join(run, 'spec.json'));
+    const { tensors } = parseSafetensors(readFileSync(path.join(run, 'weights.safetensors')), path.join(run, 'weights.safetensors'));
+    out.push({ name, spec, weights: tensors, onnx: readFileSync(onnx) });
+  }
+  return out;
+}
+
+const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]).replace(/\.[jt]s$/, '') === path.resolve(new URL(import.meta.url).pathname).replace(/\.[jt]s$/, '');
+if (isMain) {
+  const models = await shippedParityModels();
+  const results = await runParityMatrix(models, { onLine: (t) => process.stderr.write(`${t}\n`) });
+  process.stdout.write(`${parityTable(results)}\n`);
+  const failed = results.filter((r) => r.status === 'failed');
+  process.stderr.write(failed.length ? `parity: ${failed.length} path(s) out of tolerance\n` : `parity: every runnable path within tolerance (${results.filter((r) => r.status === 'ok').length} ok, ${results.filter((r) => r.status === 'unavailable').length} not runnable here)\n`);
+  process.exitCode = failed.length ? 1 : 0;
+}
