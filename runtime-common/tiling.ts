@@ -106,11 +106,16 @@ function pair(value: unknown, fallback: number): [number, number] {
   throw new Error(`not a number or [height, width] pair: ${JSON.stringify(value)}`);
 }
 
+/** Kinds that compute each output pixel from the same pixel of every input (the spec's merge and clip layers). */
+const POINTWISE_KINDS = new Set(['add', 'subtract', 'concat', 'clip']);
+
 /**
  * A conservative receptive field for a layer-spec network (the JSON of `models/*.json`): `conv2d` and
  * `conv2dTranspose` layers with `kernelSize`, `strides` and `padding` ("same" pads may sit on either side;
- * "valid" pads nothing); layers of any other kind are taken as pointwise over their inputs. Per axis the larger of
- * height and width is used. Returns undefined when the spec cannot be read this way.
+ * "valid" pads nothing), and the pointwise kinds `add`, `subtract`, `concat` and `clip`, whose inputs (all at one
+ * scale) each reach their own span: a merge takes the widest span over its inputs, so over every path through a
+ * skip-connected graph. Per axis the larger of height and width is used. Returns undefined when the spec cannot be
+ * read this way (an unknown kind, inputs at different scales, an output not at the input's scale).
  */
 export function receptiveField(spec: unknown): ReceptiveField | undefined {
   try {
@@ -126,8 +131,11 @@ export function receptiveField(spec: unknown): ReceptiveField | undefined {
       const inputs = (layer.inputs ?? [previous]).map((name) => tensors.get(name));
       if (inputs.length === 0 || inputs.some((i) => i === undefined)) return undefined;
       const ins = inputs as Interval[];
+      // Scales are products and quotients of strides: equal up to float rounding.
+      if (ins.some((i) => Math.abs(i.scale - ins[0]!.scale) > 1e-9 * ins[0]!.scale)) return undefined;
       let out: Interval = { scale: ins[0]!.scale, low: Math.min(...ins.map((i) => i.low)), high: Math.max(...ins.map((i) => i.high)) };
       if (layer.kind === 'conv2d' || layer.kind === 'conv2dTranspose') {
+        if (ins.length !== 1) return undefined;
         const k = Math.max(...pair(layer.kernelSize, 1));
         const st = Math.max(...pair(layer.strides, 1));
         const same = layer.padding === 'same';
@@ -141,6 +149,8 @@ export function receptiveField(spec: unknown): ReceptiveField | undefined {
           // Output o = st*i + kk - pad reads inputs i in [(o + pad - k + 1) / st, (o + pad) / st].
           out = { scale: scale / st, low: low + (scale * (-(k - 1))) / st, high: high + (scale * padMax) / st };
         }
+      } else if (!POINTWISE_KINDS.has(layer.kind ?? '')) {
+        return undefined;
       }
       stride = Math.max(stride, out.scale);
       tensors.set(layer.name, out);

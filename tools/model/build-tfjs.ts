@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ValidationError } from '../../runtime-common/validate.js';
-import type { LayerKindName, LayerSpec } from '../spec/layer-registry.js';
+import type { Activation, LayerKindName, LayerSpec } from '../spec/layer-registry.js';
 import { weightDefs, type NetworkSpec } from '../spec/spec.js';
 
 type Builder<K extends LayerKindName> = (layer: Extract<LayerSpec, { kind: K }>, inputs: tfl.SymbolicTensor[], seed: number | undefined) => tfl.SymbolicTensor;
@@ -26,10 +26,50 @@ function convArgs(layer: Extract<LayerSpec, { kind: 'conv2d' | 'conv2dTranspose'
   };
 }
 
+/**
+ * A weightless layer computing `op` over its inputs (TF.js has no Subtract or Clip layer). Output shape: the first
+ * input's. Not registered for serialisation: models are rebuilt from the spec, never saved as TF.js JSON.
+ */
+class ElementwiseLayer extends tfl.layers.Layer {
+  static readonly className = 'OnnxDenoiserElementwise';
+  readonly #op: (inputs: tf.Tensor[]) => tf.Tensor;
+
+  constructor(name: string, op: (inputs: tf.Tensor[]) => tf.Tensor) {
+    super({ name, trainable: false });
+    this.#op = op;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    return Array.isArray(inputShape[0]) ? (inputShape[0] as tfl.Shape) : (inputShape as tfl.Shape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => this.#op(Array.isArray(inputs) ? inputs : [inputs]));
+  }
+
+  override getClassName(): string {
+    return ElementwiseLayer.className;
+  }
+}
+
+type LayerActivation = NonNullable<Parameters<typeof tfl.layers.activation>[0]['activation']>;
+
+/** Applies the layer's activation as its own layer named after the spec layer (`<name>/linear` feeds it), if any. */
+function withActivation(name: string, activation: Activation, linear: (name: string) => tfl.SymbolicTensor): tfl.SymbolicTensor {
+  if (activation === 'linear') return linear(name);
+  return tfl.layers.activation({ name, activation: activation as LayerActivation }).apply(linear(`${name}/linear`)) as tfl.SymbolicTensor;
+}
+
 /** One TF.js builder per registry kind; the mapped type makes a missing kind a compile error. */
 const TFJS_BUILDERS: { readonly [K in LayerKindName]: Builder<K> } = Object.freeze({
   conv2d: (layer, [x], seed) => tfl.layers.conv2d(convArgs(layer, seed)).apply(x!) as tfl.SymbolicTensor,
   conv2dTranspose: (layer, [x], seed) => tfl.layers.conv2dTranspose(convArgs(layer, seed)).apply(x!) as tfl.SymbolicTensor,
+  add: (layer, xs) => withActivation(layer.name, layer.activation, (name) => tfl.layers.add({ name }).apply(xs) as tfl.SymbolicTensor),
+  subtract: (layer, xs) =>
+    withActivation(layer.name, layer.activation, (name) => new ElementwiseLayer(name, ([a, b]) => tf.sub(a!, b!)).apply(xs) as tfl.SymbolicTensor),
+  // NHWC: the channels are the last axis.
+  concat: (layer, xs) => tfl.layers.concatenate({ name: layer.name, axis: -1 }).apply(xs) as tfl.SymbolicTensor,
+  clip: (layer, [x]) => new ElementwiseLayer(layer.name, ([a]) => tf.clipByValue(a!, layer.min, layer.max)).apply(x!) as tfl.SymbolicTensor,
 });
 
 /** Options for {@link buildModel}. */

@@ -14,7 +14,16 @@ import {
 } from '../../runtime-common/model-metadata.js';
 import { check, checkInteger, checkString, invalid, ValidationError } from '../../runtime-common/validate.js';
 import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
-import { LAYER_KIND_NAMES, type Activation, type LayerKindName, type LayerSpec, type Padding } from '../spec/layer-registry.js';
+import {
+  activationOf,
+  LAYER_KIND_NAMES,
+  LAYER_KINDS,
+  type Activation,
+  type LayerKindDef,
+  type LayerKindName,
+  type LayerSpec,
+  type Padding,
+} from '../spec/layer-registry.js';
 import { inferShapes, sizeMultiple, weightDefs, type NetworkSpec } from '../spec/spec.js';
 import { attr, DataType, DEFAULT_OPSET, GraphBuilder, imageValueInfo, OPSET_IR_VERSIONS } from './onnx-graph.js';
 import { structureProblems } from './structure.js';
@@ -127,7 +136,7 @@ export interface EmitContext {
 
 /** How one layer kind becomes ONNX: its weights in ONNX layout and its nodes. */
 export interface LayerEmitter<K extends LayerKindName> {
-  /** Converts one TF-layout weight (`suffix` as in the registry) to ONNX layout. */
+  /** Converts one TF-layout weight (`suffix` as in the registry) to ONNX layout; only called for the registry's weights. */
   weight(layer: Extract<LayerSpec, { kind: K }>, suffix: string, tensor: WeightTensor): OnnxWeight;
   /** Adds the layer's nodes reading `inputs`; returns the name of the tensor holding the layer's output. */
   emit(layer: Extract<LayerSpec, { kind: K }>, inputs: string[], ctx: EmitContext): string;
@@ -171,6 +180,16 @@ function biasWeight(tensor: WeightTensor): OnnxWeight {
 function convInputs(layer: LayerSpec, x: string, ctx: EmitContext): string[] {
   const bias = ctx.weight(layer, 'bias');
   return bias === undefined ? [x, ctx.weight(layer, 'kernel')!] : [x, ctx.weight(layer, 'kernel')!, bias];
+}
+
+/** The `weight` of kinds whose registry entry lists no weights: reaching it means the registry and emitter disagree. */
+function noWeights(layer: LayerSpec, suffix: string): never {
+  throw new Error(`ONNX emitter: layer "${layer.name}" (${layer.kind}) has no weights, but was given "${suffix}"`);
+}
+
+/** Clip's min and max inputs (opset 11+), typed like the data: `<layer>/clip_min`, `<layer>/clip_max`. */
+function clipBounds(g: GraphBuilder, layer: string, min: number, max: number, precision: Precision): [string, string] {
+  return [g.floatInitializer(`${layer}/clip_min`, [], [min], precision), g.floatInitializer(`${layer}/clip_max`, [], [max], precision)];
 }
 
 /** One emitter per registry kind; the mapped type makes a kind without an emitter a compile error. */
@@ -241,6 +260,33 @@ export const ONNX_EMITTERS: { readonly [K in LayerKindName]: LayerEmitter<K> } =
       return ctx.activate(layer, linear);
     },
   },
+  add: {
+    weight: noWeights,
+    emit(layer, inputs, ctx) {
+      // Add for two inputs (what TF.js's Add layer does pairwise), Sum for more.
+      const op = inputs.length === 2 ? 'Add' : 'Sum';
+      return ctx.activate(layer, ctx.graph.node(op, `${layer.name}/${op}`, inputs, [ctx.linearOutput(layer)]));
+    },
+  },
+  subtract: {
+    weight: noWeights,
+    emit(layer, inputs, ctx) {
+      return ctx.activate(layer, ctx.graph.node('Sub', `${layer.name}/Sub`, inputs, [ctx.linearOutput(layer)]));
+    },
+  },
+  concat: {
+    weight: noWeights,
+    emit(layer, inputs, ctx) {
+      // NCHW: the channels are axis 1.
+      return ctx.graph.node('Concat', `${layer.name}/Concat`, inputs, [layer.name], [attr.int('axis', 1)]);
+    },
+  },
+  clip: {
+    weight: noWeights,
+    emit(layer, [x], ctx) {
+      return ctx.graph.node('Clip', `${layer.name}/Clip`, [x!, ...clipBounds(ctx.graph, layer.name, layer.min, layer.max, ctx.precision)], [layer.name]);
+    },
+  },
 });
 
 /** SELU constants as TF.js uses them (scale * alpha and scale), so ONNX's Selu gets alpha = scaleAlpha / scale. */
@@ -254,8 +300,7 @@ export const ACTIVATION_EMITTERS: { readonly [A in Activation]: ActivationEmitte
   linear: (_g, x) => x,
   relu: (g, x, layer, out) => g.node('Relu', `${layer}/Relu`, [x], [out]),
   // TF.js min(6, relu(x)); Clip takes min and max as inputs since opset 11, typed like x.
-  relu6: (g, x, layer, out, precision) =>
-    g.node('Clip', `${layer}/Clip`, [x, g.floatInitializer(`${layer}/clip_min`, [], [0], precision), g.floatInitializer(`${layer}/clip_max`, [], [6], precision)], [out]),
+  relu6: (g, x, layer, out, precision) => g.node('Clip', `${layer}/Clip`, [x, ...clipBounds(g, layer, 0, 6, precision)], [out]),
   elu: (g, x, layer, out) => g.node('Elu', `${layer}/Elu`, [x], [out], [attr.float('alpha', 1)]),
   selu: (g, x, layer, out) => g.node('Selu', `${layer}/Selu`, [x], [out], [attr.float('alpha', SELU_SCALE_ALPHA / SELU_SCALE), attr.float('gamma', SELU_SCALE)]),
   sigmoid: (g, x, layer, out) => g.node('Sigmoid', `${layer}/Sigmoid`, [x], [out]),
@@ -391,8 +436,8 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
     precision,
     symmetricPads: options.symmetricPads ?? false,
     weight: (layer, suffix) => (weightNames.has(`${layer.name}.${suffix}`) ? `${layer.name}.${suffix}` : undefined),
-    linearOutput: (layer) => (layer.activation === 'linear' ? layer.name : `${layer.name}/linear`),
-    activate: (layer, linear) => ACTIVATION_EMITTERS[layer.activation](g, linear, layer.name, layer.name, precision),
+    linearOutput: (layer) => (activationOf(layer) === 'linear' ? layer.name : `${layer.name}/linear`),
+    activate: (layer, linear) => ACTIVATION_EMITTERS[activationOf(layer)](g, linear, layer.name, layer.name, precision),
   };
   for (const layer of spec.layers) {
     const emitter = ONNX_EMITTERS[layer.kind] as LayerEmitter<LayerKindName>;
@@ -449,7 +494,7 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
       `Emitted by ${pkg.name} ${pkg.version} from the layer spec "${spec.name}" (opset ${opset}, ${precision}${ctx.symmetricPads ? ', symmetric ConvTranspose pads' : ''}).`,
     graph: {
       name: spec.name,
-      docString: spec.layers.map((l) => `${l.name}: ${l.kind} ${l.filters} ${l.kernelSize.join('x')}/${l.strides.join('x')} ${l.padding} ${l.activation}`).join('; '),
+      docString: spec.layers.map((l) => `${l.name}: ${l.kind} ${(LAYER_KINDS[l.kind] as unknown as LayerKindDef).describe(l)}`).join('; '),
       node: g.nodes,
       initializer: g.initializers,
       input: [imageValueInfo(spec.input.name, spec.input.channels, DataType.FLOAT, `noisy image, ${ioDoc}`)],

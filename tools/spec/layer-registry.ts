@@ -1,5 +1,5 @@
 // The one registry of layer kinds: keys, documented defaults, validation, shapes and weights per kind.
-import { check, checkBoolean, checkInteger, checkKnownKeys, checkOneOf, invalid } from '../../runtime-common/validate.js';
+import { check, checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid } from '../../runtime-common/validate.js';
 
 /** Activations a layer may apply after its linear part (TF.js identifiers; each maps to ONNX ops). */
 export const ACTIVATIONS = Object.freeze([
@@ -25,12 +25,16 @@ export const PADDINGS = Object.freeze(['same', 'valid'] as const);
 /** A padding mode from {@link PADDINGS}. */
 export type Padding = (typeof PADDINGS)[number];
 
-/** Keys shared by every convolution kind, after defaults are applied. */
-interface ConvFields {
+/** Keys shared by every layer kind. */
+interface BaseFields {
   /** Unique layer name; it also names the layer's output tensor and prefixes its weights (`<name>.kernel`). */
   name: string;
-  /** Names of the tensors this layer reads: the spec input's name or earlier layers' names. */
+  /** Names of the tensors this layer reads, all distinct: the spec input's name or earlier layers' names. */
   inputs: string[];
+}
+
+/** Keys shared by every convolution kind, after defaults are applied. */
+interface ConvFields extends BaseFields {
   /** Number of output channels. Required. */
   filters: number;
   /** Kernel [height, width]; a single number means square. Required. */
@@ -55,8 +59,36 @@ export interface Conv2DTransposeLayer extends ConvFields {
   kind: 'conv2dTranspose';
 }
 
+/** The elementwise sum of two or more tensors of one shape, then an activation. No weights. */
+export interface AddLayer extends BaseFields {
+  kind: 'add';
+  /** Activation after the sum. Default `linear`. */
+  activation: Activation;
+}
+
+/** `inputs[0] - inputs[1]` for two tensors of one shape, then an activation (residual learning). No weights. */
+export interface SubtractLayer extends BaseFields {
+  kind: 'subtract';
+  /** Activation after the difference. Default `linear`. */
+  activation: Activation;
+}
+
+/** Two or more tensors of one height and width joined along the channels, in `inputs` order. No weights. */
+export interface ConcatLayer extends BaseFields {
+  kind: 'concat';
+}
+
+/** Elementwise `min(max(x, min), max)`. No weights. */
+export interface ClipLayer extends BaseFields {
+  kind: 'clip';
+  /** Lower bound. Default 0. */
+  min: number;
+  /** Upper bound, above `min`. Default 1. */
+  max: number;
+}
+
 /** Any layer of a spec, after validation and defaults. */
-export type LayerSpec = Conv2DLayer | Conv2DTransposeLayer;
+export type LayerSpec = Conv2DLayer | Conv2DTransposeLayer | AddLayer | SubtractLayer | ConcatLayer | ClipLayer;
 
 /** The name of a layer kind in the registry. */
 export type LayerKindName = LayerSpec['kind'];
@@ -87,6 +119,8 @@ export interface KeyDoc {
 export interface LayerContext {
   /** Prefix naming the layer, used as `<where>.<key>` in messages. */
   where: string;
+  /** What the shapes were inferred for, appended after the layer and key: ` for input 28x28`. Empty when free. */
+  at?: string;
 }
 
 /** What the registry knows of one layer kind. Backends (TF.js builder, ONNX emitter) key their own tables by kind. */
@@ -97,7 +131,7 @@ export interface LayerKindDef<L extends LayerSpec = LayerSpec> {
   readonly description: string;
   /** Every key this kind accepts besides `kind`, `name` and `inputs`, with its documented default. */
   readonly keys: Readonly<Record<string, KeyDoc>>;
-  /** How many input tensors the kind takes. */
+  /** How many input tensors the kind takes (`max` may be Infinity). */
   readonly arity: { min: number; max: number };
   /** Validates the raw JSON object (already known to have `kind`, `name`, `inputs`) and applies defaults. */
   resolve(raw: Record<string, unknown>, base: { name: string; inputs: string[] }, ctx: LayerContext): L;
@@ -105,6 +139,8 @@ export interface LayerKindDef<L extends LayerSpec = LayerSpec> {
   outputShape(layer: L, inputs: Shape[], ctx: LayerContext): Shape;
   /** The layer's weights for the given input shapes, in the order TF.js holds them. */
   weights(layer: L, inputs: Shape[]): WeightDef[];
+  /** The layer's settings in one short line (`16 3x3/2x2 same relu`), for model docs. */
+  describe(layer: L): string;
 }
 
 function checkPair(value: unknown, name: string): [number, number] {
@@ -163,9 +199,13 @@ export function deconvOutputLength(size: number | null, kernel: number, stride: 
 
 function checkSpatial(size: number | null, axis: string, input: number | null, ctx: LayerContext): number | null {
   if (size !== null && size < 1) {
-    throw invalid(`an input ${axis} that leaves at least 1 pixel after this layer`, ctx.where, `${axis} ${input}`);
+    throw invalid(`an input ${axis} that leaves at least 1 pixel after this layer`, `${ctx.where}${ctx.at ?? ''}`, `${axis} ${input}`);
   }
   return size;
+}
+
+function describeConv(layer: Conv2DLayer | Conv2DTransposeLayer): string {
+  return `${layer.filters} ${layer.kernelSize.join('x')}/${layer.strides.join('x')} ${layer.padding} ${layer.activation}${layer.useBias ? '' : ' no bias'}`;
 }
 
 const conv2d: LayerKindDef<Conv2DLayer> = {
@@ -189,6 +229,7 @@ const conv2d: LayerKindDef<Conv2DLayer> = {
     const kernel = { suffix: 'kernel', shape: [kh, kw, input!.channels, layer.filters], layout: '[kh, kw, in, out] (TF HWIO)' };
     return layer.useBias ? [kernel, { suffix: 'bias', shape: [layer.filters], layout: '[out]' }] : [kernel];
   },
+  describe: describeConv,
 };
 
 const conv2dTranspose: LayerKindDef<Conv2DTransposeLayer> = {
@@ -212,13 +253,118 @@ const conv2dTranspose: LayerKindDef<Conv2DTransposeLayer> = {
     const kernel = { suffix: 'kernel', shape: [kh, kw, layer.filters, input!.channels], layout: '[kh, kw, out, in] (TF transposed)' };
     return layer.useBias ? [kernel, { suffix: 'bias', shape: [layer.filters], layout: '[out]' }] : [kernel];
   },
+  describe: describeConv,
+};
+
+/** `name (HxWxC)` for each input, free sizes as H and W: what a merge layer received. */
+function inputsText(layer: BaseFields, inputs: Shape[]): string {
+  return layer.inputs.map((t, i) => `${t} (${inputs[i]!.height ?? 'H'}x${inputs[i]!.width ?? 'W'}x${inputs[i]!.channels})`).join(', ');
+}
+
+/** Throws unless every input has the first one's height and width (and channels, when `channels` is set). */
+function checkSameShape(layer: BaseFields, inputs: Shape[], ctx: LayerContext, channels: boolean): void {
+  const [first] = inputs;
+  if (channels && inputs.some((s) => s.channels !== first!.channels)) {
+    throw invalid('input tensors with equal channel counts', `${ctx.where}.inputs${ctx.at ?? ''}`, inputsText(layer, inputs));
+  }
+  if (inputs.some((s) => s.height !== first!.height || s.width !== first!.width)) {
+    throw invalid('input tensors of equal height and width', `${ctx.where}.inputs${ctx.at ?? ''}`, inputsText(layer, inputs));
+  }
+}
+
+const ACTIVATION_KEY: Readonly<Record<string, KeyDoc>> = Object.freeze({
+  activation: { doc: `one of ${ACTIVATIONS.join(', ')}`, default: 'linear' },
+});
+
+function resolveActivation(raw: Record<string, unknown>, where: string): Activation {
+  checkKnownKeys(raw, where, ['kind', 'name', 'inputs', 'activation']);
+  return checkOneOf(raw.activation ?? ACTIVATION_KEY.activation!.default, `${where}.activation`, ACTIVATIONS);
+}
+
+const add: LayerKindDef<AddLayer> = {
+  kind: 'add',
+  displayName: 'Add',
+  description: 'elementwise sum of two or more tensors of one shape (a skip connection), with optional activation',
+  keys: ACTIVATION_KEY,
+  arity: { min: 2, max: Infinity },
+  resolve: (raw, base, { where }) => ({ kind: 'add', ...base, activation: resolveActivation(raw, where) }),
+  outputShape(layer, inputs, ctx): Shape {
+    checkSameShape(layer, inputs, ctx, true);
+    return { ...inputs[0]! };
+  },
+  weights: () => [],
+  describe: (layer) => `${layer.inputs.join(' + ')} ${layer.activation}`,
+};
+
+const subtract: LayerKindDef<SubtractLayer> = {
+  kind: 'subtract',
+  displayName: 'Subtract',
+  description: 'inputs[0] - inputs[1] for two tensors of one shape (residual learning: the input minus the predicted noise), with optional activation',
+  keys: ACTIVATION_KEY,
+  arity: { min: 2, max: 2 },
+  resolve: (raw, base, { where }) => ({ kind: 'subtract', ...base, activation: resolveActivation(raw, where) }),
+  outputShape(layer, inputs, ctx): Shape {
+    checkSameShape(layer, inputs, ctx, true);
+    return { ...inputs[0]! };
+  },
+  weights: () => [],
+  describe: (layer) => `${layer.inputs.join(' - ')} ${layer.activation}`,
+};
+
+const concat: LayerKindDef<ConcatLayer> = {
+  kind: 'concat',
+  displayName: 'Concatenate',
+  description: 'two or more tensors of one height and width joined along the channels, in inputs order',
+  keys: Object.freeze({}),
+  arity: { min: 2, max: Infinity },
+  resolve(raw, base, { where }) {
+    checkKnownKeys(raw, where, ['kind', 'name', 'inputs']);
+    return { kind: 'concat', ...base };
+  },
+  outputShape(layer, inputs, ctx): Shape {
+    checkSameShape(layer, inputs, ctx, false);
+    return { height: inputs[0]!.height, width: inputs[0]!.width, channels: inputs.reduce((sum, s) => sum + s.channels, 0) };
+  },
+  weights: () => [],
+  describe: (layer) => `channels of ${layer.inputs.join(', ')}`,
+};
+
+const CLIP_KEYS: Readonly<Record<string, KeyDoc>> = Object.freeze({
+  min: { doc: 'lower bound, a finite number', default: 0 },
+  max: { doc: 'upper bound, a finite number above min', default: 1 },
+});
+
+const clip: LayerKindDef<ClipLayer> = {
+  kind: 'clip',
+  displayName: 'Clip',
+  description: 'elementwise min(max(x, min), max), e.g. to keep a residual output in [0, 1]',
+  keys: CLIP_KEYS,
+  arity: { min: 1, max: 1 },
+  resolve(raw, base, { where }) {
+    checkKnownKeys(raw, where, ['kind', 'name', 'inputs', ...Object.keys(CLIP_KEYS)]);
+    const min = checkNumber(raw.min ?? CLIP_KEYS.min!.default, `${where}.min`);
+    const max = checkNumber(raw.max ?? CLIP_KEYS.max!.default, `${where}.max`, { above: min });
+    return { kind: 'clip', ...base, min, max };
+  },
+  outputShape: (_layer, [input]) => ({ ...input! }),
+  weights: () => [],
+  describe: (layer) => `to [${layer.min}, ${layer.max}]`,
 };
 
 /** The registry: layer kind name -> definition. Frozen; adding a kind means one entry here plus one per backend table. */
 export const LAYER_KINDS: Readonly<{ [K in LayerKindName]: LayerKindDef<Extract<LayerSpec, { kind: K }>> }> = Object.freeze({
   conv2d: Object.freeze(conv2d),
   conv2dTranspose: Object.freeze(conv2dTranspose),
+  add: Object.freeze(add),
+  subtract: Object.freeze(subtract),
+  concat: Object.freeze(concat),
+  clip: Object.freeze(clip),
 });
+
+/** The activation a layer applies last: `linear` for kinds without one (`concat`, `clip`). */
+export function activationOf(layer: LayerSpec): Activation {
+  return 'activation' in layer ? layer.activation : 'linear';
+}
 
 /** The kind names, in registry order. */
 export const LAYER_KIND_NAMES = Object.freeze(Object.keys(LAYER_KINDS) as LayerKindName[]);

@@ -99,9 +99,7 @@ function parseSpecUnprefixed(json: unknown): NetworkSpec {
     const inputs = object.inputs === undefined ? [previous] : object.inputs;
     check(
       Array.isArray(inputs) && inputs.length >= kind.arity.min && inputs.length <= kind.arity.max && inputs.every((n) => typeof n === 'string'),
-      kind.arity.min === kind.arity.max
-        ? `an array of ${kind.arity.min} tensor name${kind.arity.min === 1 ? '' : 's'}`
-        : `an array of ${kind.arity.min} to ${kind.arity.max} tensor names`,
+      arityText(kind.arity),
       `${where}.inputs`,
       inputs,
     );
@@ -110,6 +108,8 @@ function parseSpecUnprefixed(json: unknown): NetworkSpec {
         throw invalid(`the input's or an earlier layer's name (${[...shapes.keys()].map((n) => `"${n}"`).join(', ')})`, `${where}.inputs`, tensor);
       }
     }
+    // TF.js's graph executor frees a tensor that one layer reads twice too early, so a name may appear once.
+    check(new Set(inputs).size === inputs.length, 'distinct tensor names', `${where}.inputs`, inputs);
     const layer = kind.resolve(object, { name: layerName, inputs: inputs as string[] }, { where });
     shapes.set(layerName, kind.outputShape(layer, layer.inputs.map((t) => shapes.get(t)!), { where }));
     layers.push(layer);
@@ -127,7 +127,50 @@ function parseSpecUnprefixed(json: unknown): NetworkSpec {
   if (unused >= 0) {
     throw invalid(`a layer that the output "${output}" depends on`, `layers[${unused}] ("${layers[unused]!.name}")`, 'an unused layer');
   }
+  checkMergesCanAgree(spec);
   return spec;
+}
+
+function arityText({ min, max }: { min: number; max: number }): string {
+  if (min === max) return `an array of ${min} tensor name${min === 1 ? '' : 's'}`;
+  return max === Infinity ? `an array of ${min} or more tensor names` : `an array of ${min} to ${max} tensor names`;
+}
+
+/**
+ * A large input size for the merge check: divisible by 2^10, 3^3, 5^2 and 7, so every stride product of a plausible
+ * network divides it and no small-size coincidence (1x1 inputs) counts.
+ */
+const PROBE_SIZE = 2 ** 10 * 3 ** 3 * 5 ** 2 * 7;
+
+/** Renders a free size as a function of the input's: `H`, `H/2`, `2W`, `H/2 - 1`, from its values at n and 2n. */
+function sizeExpression(atN: number, at2N: number, n: number, symbol: string): string {
+  const slope = (at2N - atN) / n;
+  const offset = Math.round((atN - slope * n) * 1000) / 1000;
+  const scaled = slope === 1 ? symbol : slope > 0 && Number.isInteger(1 / slope) ? `${symbol}/${1 / slope}` : `${slope}${symbol}`;
+  return offset === 0 ? scaled : `${scaled} ${offset > 0 ? '+' : '-'} ${Math.abs(offset)}`;
+}
+
+/**
+ * Layers that merge tensors (`add`, `subtract`, `concat`) need equal heights and widths, which free sizes cannot show:
+ * the spec is tried at large input sizes (each axis at PROBE_SIZE + 0..7, so merges that agree only for odd or even
+ * sizes pass) and rejected when no size works, naming the first merge that fails with its inputs' sizes in terms of
+ * the input's (H/2 x W/2).
+ */
+function checkMergesCanAgree(spec: NetworkSpec): void {
+  if (!spec.layers.some((layer) => layer.inputs.length > 1)) return;
+  for (let dh = 0; dh < 8; dh++) {
+    for (let dw = 0; dw < 8; dw++) if (shapesAt(spec, PROBE_SIZE + dh, PROBE_SIZE + dw).failure === undefined) return;
+  }
+  const once = shapesAt(spec, PROBE_SIZE, PROBE_SIZE);
+  const twice = shapesAt(spec, 2 * PROBE_SIZE, 2 * PROBE_SIZE);
+  const index = once.failure!.index;
+  const layer = spec.layers[index]!;
+  const sizes = layer.inputs.map((t) => {
+    const [a, b] = [once.shapes.get(t), twice.shapes.get(t)];
+    if (a?.height == null || a.width === null || b?.height == null || b.width === null) return t;
+    return `${t} (${sizeExpression(a.height, b.height, PROBE_SIZE, 'H')} x ${sizeExpression(a.width, b.width, PROBE_SIZE, 'W')})`;
+  });
+  throw invalid('input tensors of equal height and width for some input size H x W', `layers[${index}] ("${layer.name}").inputs`, sizes.join(', '));
 }
 
 function usedLayers(spec: NetworkSpec): Set<string> {
@@ -166,16 +209,27 @@ export function serializeSpec(spec: NetworkSpec): string {
   return `${JSON.stringify(spec, null, 2)}\n`;
 }
 
+/** Shapes for an input size as far as they can be inferred, with the first layer that failed and its error. */
+function shapesAt(spec: NetworkSpec, height: number | null, width: number | null): { shapes: Map<string, Shape>; failure?: { index: number; error: unknown } } {
+  const shapes = new Map<string, Shape>([[spec.input.name, { height, width, channels: spec.input.channels }]]);
+  const at = height === null && width === null ? '' : ` for input ${height}x${width}`;
+  for (const [index, layer] of spec.layers.entries()) {
+    try {
+      const kind = layerKind(layer.kind, `layers[${index}].kind`);
+      shapes.set(layer.name, kind.outputShape(layer, layer.inputs.map((t) => shapes.get(t)!), { where: `layers[${index}] ("${layer.name}")`, at }));
+    } catch (error) {
+      return { shapes, failure: { index, error } };
+    }
+  }
+  return { shapes };
+}
+
 /** Per-layer output shapes for an input of the given size (null for free), keyed by tensor name in spec order. */
 export function inferShapes(spec: NetworkSpec, height: number | null, width: number | null): Map<string, Shape> {
   if (height !== null) checkInteger(height, 'height', { min: 1 });
   if (width !== null) checkInteger(width, 'width', { min: 1 });
-  const shapes = new Map<string, Shape>([[spec.input.name, { height, width, channels: spec.input.channels }]]);
-  spec.layers.forEach((layer, index) => {
-    const kind = layerKind(layer.kind, `layers[${index}].kind`);
-    const where = `layers[${index}] ("${layer.name}") for input ${height}x${width}`;
-    shapes.set(layer.name, kind.outputShape(layer, layer.inputs.map((t) => shapes.get(t)!), { where }));
-  });
+  const { shapes, failure } = shapesAt(spec, height, width);
+  if (failure) throw failure.error;
   return shapes;
 }
 

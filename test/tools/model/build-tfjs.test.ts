@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, checkWeights, getWeights, setWeights, type WeightTensor } from '../../../tools/model/build-tfjs.js';
-import { inferShapes, loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../../../tools/spec/spec.js';
+import { countParams, inferShapes, loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../../../tools/spec/spec.js';
 
 let spec: NetworkSpec;
 
@@ -89,5 +89,92 @@ describe('buildModel', () => {
     const x = tf.randomUniform([1, 12, 20, 1], 0, 1, 'float32', 1);
     const diff = tf.max(tf.abs(tf.sub(a.predict(x) as tf.Tensor, b.predict(x) as tf.Tensor))).dataSync()[0];
     expect(diff).toBe(0);
+  });
+});
+
+/** A NHWC value by plain indexing. */
+const at = (data: Float32Array, [h, w, c]: number[], b: number, y: number, x: number, k: number) => data[((b * h! + y) * w! + x) * c! + k]!;
+
+describe('add, subtract, concat and clip, against plain loops over the tensors they read', () => {
+  const mergeSpec = () => parseSpec({
+    format: 'onnx-denoiser/spec', version: 1, name: 'merges', input: { name: 'image', channels: 1 },
+    layers: [
+      { name: 'a', kind: 'conv2d', filters: 3, kernelSize: 3, padding: 'same' },
+      { name: 'b', kind: 'conv2d', filters: 3, kernelSize: 3, padding: 'same', inputs: ['image'] },
+      { name: 'c', kind: 'conv2d', filters: 3, kernelSize: 1, inputs: ['image'] },
+      { name: 'sum', kind: 'add', inputs: ['a', 'b', 'c'], activation: 'relu' },
+      { name: 'cat', kind: 'concat', inputs: ['sum', 'image', 'b'] },
+      { name: 'one', kind: 'conv2d', filters: 1, kernelSize: 3, padding: 'same' },
+      { name: 'diff', kind: 'subtract', inputs: ['image', 'one'] },
+      { name: 'out', kind: 'clip', min: 0.25, max: 0.75 },
+    ],
+  });
+
+  it('builds weightless layers with no TF.js weights and the spec names', async () => {
+    const m = mergeSpec();
+    const model = buildModel(m, { seed: 2 });
+    expect(model.countParams()).toBe(countParams(m));
+    expect(countParams(m)).toBe(30 + 30 + 6 + 64);
+    for (const name of ['sum', 'cat', 'diff', 'out']) expect(model.getLayer(name).getWeights(), name).toEqual([]);
+    // The activation of an add is its own layer, fed by the sum.
+    expect(model.getLayer('sum/linear').getClassName()).toBe('Add');
+    expect(model.getLayer('sum').getClassName()).toBe('Activation');
+    expect([...(await getWeights(model, m)).keys()]).toEqual(['a.kernel', 'a.bias', 'b.kernel', 'b.bias', 'c.kernel', 'c.bias', 'one.kernel', 'one.bias']);
+  });
+
+  it('compute the sum with its activation, the channel order of concat, a - b (not b - a) and the clip bounds', () => {
+    const m = mergeSpec();
+    const model = buildModel(m, { seed: 3 });
+    const names = ['image', 'a', 'b', 'c', 'sum', 'cat', 'one', 'diff', 'out'];
+    const probe = tfl.model({ inputs: model.inputs, outputs: names.slice(1).map((n) => model.getLayer(n).output as never) });
+    const [n, h, w] = [2, 5, 6];
+    const x = tf.randomUniform([n, h, w, 1], 0, 1, 'float32', 9);
+    const outs = [x, ...(probe.predict(x) as tf.Tensor[])];
+    const t = Object.fromEntries(names.map((name, i) => [name, { data: outs[i]!.dataSync() as Float32Array, shape: outs[i]!.shape.slice(1) }]));
+    const v = (name: string, b: number, y: number, xx: number, k: number) => at(t[name]!.data, t[name]!.shape, b, y, xx, k);
+    expect(t.cat!.shape).toEqual([h, w, 3 + 1 + 3]);
+    let clippedLow = 0;
+    let clippedHigh = 0;
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < h; y++) {
+        for (let xx = 0; xx < w; xx++) {
+          for (let k = 0; k < 3; k++) {
+            const sum = Math.max(0, v('a', b, y, xx, k) + v('b', b, y, xx, k) + v('c', b, y, xx, k));
+            expect(v('sum', b, y, xx, k)).toBeCloseTo(sum, 6);
+            expect(v('cat', b, y, xx, k)).toBe(v('sum', b, y, xx, k));
+            expect(v('cat', b, y, xx, 4 + k)).toBe(v('b', b, y, xx, k));
+          }
+          expect(v('cat', b, y, xx, 3)).toBe(v('image', b, y, xx, 0));
+          const diff = v('image', b, y, xx, 0) - v('one', b, y, xx, 0);
+          expect(v('diff', b, y, xx, 0)).toBeCloseTo(diff, 6);
+          const clipped = Math.min(0.75, Math.max(0.25, v('diff', b, y, xx, 0)));
+          expect(v('out', b, y, xx, 0)).toBe(clipped);
+          if (clipped === 0.25) clippedLow++;
+          if (clipped === 0.75) clippedHigh++;
+        }
+      }
+    }
+    // Both bounds and the open range between them are exercised.
+    expect(clippedLow).toBeGreaterThan(0);
+    expect(clippedHigh).toBeGreaterThan(0);
+    expect(clippedLow + clippedHigh).toBeLessThan(n * h * w);
+    tf.dispose(outs);
+  });
+
+  it('builds the shipped residual spec with the inferred shapes and its parameter count', async () => {
+    const residual = await loadSpec('models/residual-denoiser.json');
+    const model = buildModel(residual, { seed: 1 });
+    expect(model.countParams()).toBe(countParams(residual));
+    const names = residual.layers.map((l) => l.name);
+    const probe = tfl.model({ inputs: model.inputs, outputs: names.map((n) => model.getLayer(n).output as never) });
+    for (const [h, w] of [[28, 28], [32, 48]] as const) {
+      const outputs = probe.predict(tf.zeros([2, h, w, 1])) as tf.Tensor[];
+      const shapes = inferShapes(residual, h, w);
+      outputs.forEach((out, i) => {
+        const s = shapes.get(names[i]!)!;
+        expect(out.shape, names[i]).toEqual([2, s.height, s.width, s.channels]);
+      });
+      tf.dispose(outputs);
+    }
   });
 });

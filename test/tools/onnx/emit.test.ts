@@ -51,7 +51,9 @@ describe('emitOnnx: bad calls', () => {
   it('rejects a layer kind without an emitter, naming the layer', () => {
     const spec = structuredClone(seed);
     (spec.layers[1] as { kind: string }).kind = 'dense';
-    expect(messageOf(() => emitOnnx(spec, weights))).toBe('Expected a layer kind the ONNX emitter knows ("conv2d", "conv2dTranspose") for layers[1] ("encoder_conv2").kind but received "dense"');
+    expect(messageOf(() => emitOnnx(spec, weights))).toBe(
+      'Expected a layer kind the ONNX emitter knows ("conv2d", "conv2dTranspose", "add", "subtract", "concat", "clip") for layers[1] ("encoder_conv2").kind but received "dense"',
+    );
   });
 
   it('rejects weights that disagree with the spec, naming the tensor and both shapes', () => {
@@ -279,6 +281,75 @@ describe('the emitted model', () => {
 
   it('is deterministic: same spec and weights, same bytes', () => {
     expect(Buffer.from(emitOnnx(seed, weights).bytes).equals(Buffer.from(emitOnnx(seed, weights).bytes))).toBe(true);
+  });
+});
+
+describe('add, subtract, concat and clip nodes', () => {
+  const mergeSpec = () =>
+    testSpec([
+      { name: 'e1', kind: 'conv2d', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' },
+      { name: 'e2', kind: 'conv2d', filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' },
+      { name: 'd1', kind: 'conv2dTranspose', filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' },
+      { name: 'skip', kind: 'add', inputs: ['d1', 'e1'], activation: 'tanh' },
+      { name: 'sum', kind: 'add', inputs: ['skip', 'e1', 'd1'] },
+      { name: 'cat', kind: 'concat', inputs: ['sum', 'image', 'e1'] },
+      { name: 'noise', kind: 'conv2d', filters: 1, kernelSize: 3, padding: 'same' },
+      { name: 'residual', kind: 'subtract', inputs: ['image', 'noise'] },
+      { name: 'out', kind: 'clip', min: -0.5, max: 1.5 },
+    ]);
+
+  it('is structurally sound for every option, with initializers only for the convolutions and the clip bounds', () => {
+    const spec = mergeSpec();
+    const w = randomWeights(spec, 2);
+    for (const options of [{}, { fp16: true }, { symmetricPads: true }, { opset: 21, fp16: true }]) {
+      const { model } = emitOnnx(spec, w, options);
+      expect(structureProblems(model), JSON.stringify(options)).toEqual([]);
+      const names = model.graph!.initializer!.map((t) => t.name!);
+      expect(names.filter((n) => n.includes('.')).sort(), JSON.stringify(options)).toEqual(weightDefs(spec).map((d) => d.name).sort());
+      const weightless = new Set(['skip', 'sum', 'cat', 'residual', 'out']);
+      expect(names.filter((n) => weightless.has(n.split(/[./]/)[0]!)).sort(), JSON.stringify(options)).toEqual(['out/clip_max', 'out/clip_min']);
+    }
+  });
+
+  it('emits Add (two inputs) then the activation, Sum (three), Concat on the NCHW channel axis in inputs order, Sub as a - b, Clip', () => {
+    const { model } = emitOnnx(mergeSpec(), randomWeights(mergeSpec(), 2));
+    const nodes = model.graph!.node!;
+    const of = (layer: string) => nodes.filter((n) => n.name!.startsWith(`${layer}/`)).map((n) => ({ op: n.opType, inputs: n.input, outputs: n.output }));
+    expect(of('skip')).toEqual([
+      { op: 'Add', inputs: ['d1', 'e1'], outputs: ['skip/linear'] },
+      { op: 'Tanh', inputs: ['skip/linear'], outputs: ['skip'] },
+    ]);
+    expect(of('sum')).toEqual([{ op: 'Sum', inputs: ['skip', 'e1', 'd1'], outputs: ['sum'] }]);
+    // The input as the network sees it: padded up to the size multiple.
+    expect(of('cat')).toEqual([{ op: 'Concat', inputs: ['sum', 'image/padded', 'e1'], outputs: ['cat'] }]);
+    expect(attribute(nodes.find((n) => n.name === 'cat/Concat')!, 'axis')).toBe(1);
+    expect(of('residual')).toEqual([{ op: 'Sub', inputs: ['image/padded', 'noise'], outputs: ['residual'] }]);
+    expect(of('out')).toEqual([{ op: 'Clip', inputs: ['residual', 'out/clip_min', 'out/clip_max'], outputs: ['out'] }]);
+    // The output is cropped from the clip's result.
+    expect(nodes.at(-1)!.input![0]).toBe('out');
+    expect(model.graph!.docString).toContain('skip: add d1 + e1 tanh; sum: add skip + e1 + d1 linear; cat: concat channels of sum, image, e1; ');
+    expect(model.graph!.docString).toContain('residual: subtract image - noise linear; out: clip to [-0.5, 1.5]');
+  });
+
+  it('types the clip bounds like the data: float32, or float16 after the Cast', () => {
+    for (const fp16 of [false, true]) {
+      const graph = emitOnnx(mergeSpec(), randomWeights(mergeSpec(), 2), { fp16 }).model.graph!;
+      const bounds = ['out/clip_min', 'out/clip_max'].map((name) => graph.initializer!.find((t) => t.name === name)!);
+      for (const t of bounds) {
+        expect(t.dims).toEqual([]);
+        expect(t.dataType).toBe(fp16 ? onnx.TensorProto.DataType.FLOAT16 : onnx.TensorProto.DataType.FLOAT);
+      }
+      const values = bounds.map((t) => (fp16 ? float16BytesToFloat32(t.rawData as Uint8Array)[0] : new DataView((t.rawData as Uint8Array).buffer, (t.rawData as Uint8Array).byteOffset).getFloat32(0, true)));
+      expect(values).toEqual([-0.5, 1.5]);
+      if (fp16) expect(graph.node!.find((n) => n.name === 'residual/Sub')!.input).toEqual(['image/float16', 'noise']);
+    }
+  });
+
+  it('reaches the emitter only with weights the registry lists (a weightless kind has none to convert)', () => {
+    const clip = mergeSpec().layers.find((l) => l.kind === 'clip')!;
+    expect(() => (ONNX_EMITTERS.clip.weight as (...args: unknown[]) => unknown)(clip, 'kernel', { shape: [1], data: new Float32Array(1) })).toThrow(
+      'ONNX emitter: layer "out" (clip) has no weights, but was given "kernel"',
+    );
   });
 });
 

@@ -133,6 +133,97 @@ describe('kernels, strides and paddings beyond the seed match TF.js', () => {
   });
 });
 
+describe('add, subtract, concat and clip match TF.js (fp32)', () => {
+  const down = { kind: 'conv2d', kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' };
+  const up = { kind: 'conv2dTranspose', kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' };
+  const same = { kind: 'conv2d', kernelSize: 3, padding: 'same' };
+  it.each([
+    ['add of two (a skip around a down-up pair) with an activation', [
+      { name: 'e1', ...same, filters: 4, activation: 'relu' },
+      { name: 'e2', ...down, filters: 4 },
+      { name: 'd1', ...up, filters: 4 },
+      { name: 'skip', kind: 'add', inputs: ['d1', 'e1'], activation: 'tanh' },
+      { name: 'out', ...same, filters: 1 },
+    ]],
+    ['add of three, one the input', [
+      { name: 'a', ...same, filters: 1, activation: 'relu' },
+      { name: 'b', ...same, filters: 1, kernelSize: 5, inputs: ['image'] },
+      { name: 'sum', kind: 'add', inputs: ['a', 'b', 'image'] },
+    ]],
+    ['concat of three (channel order)', [
+      { name: 'e1', ...same, filters: 3, activation: 'relu' },
+      { name: 'e2', ...down, filters: 2 },
+      { name: 'd1', ...up, filters: 2 },
+      { name: 'cat', kind: 'concat', inputs: ['d1', 'image', 'e1'] },
+      { name: 'out', kind: 'conv2d', filters: 1, kernelSize: 1 },
+    ]],
+    ['subtract (input minus predicted noise) with an activation', [
+      { name: 'a', ...same, filters: 4, activation: 'relu' },
+      { name: 'noise', ...same, filters: 1 },
+      { name: 'residual', kind: 'subtract', inputs: ['image', 'noise'], activation: 'sigmoid' },
+    ]],
+    ['clip with its bounds reached', [
+      { name: 'a', ...same, filters: 4, activation: 'relu' },
+      { name: 'noise', ...same, filters: 1 },
+      { name: 'residual', kind: 'subtract', inputs: ['image', 'noise'] },
+      { name: 'out', kind: 'clip', min: 0.1, max: 0.8 },
+    ]],
+  ])('%s: batch 1 and 8 at 28x28 and 64x64, odd sizes through the in-graph padding', async (label, layers) => {
+    const spec = testSpec(layers as Record<string, unknown>[]);
+    await checkSpec(spec, label as string, [[1, 28, 28], [8, 28, 28], [1, 64, 64], [8, 64, 64], [2, 27, 31], [1, 5, 7]]);
+    if (spec.layers.some((l) => l.kind === 'clip')) {
+      const out = tfPredict(spec, randomWeights(spec, 21, 2), uniforms(3, 8 * 28 * 28), [8, 28, 28, 1]).data;
+      const [low, high] = [Math.fround(0.1), Math.fround(0.8)];
+      expect(out.some((v) => v === low), 'lower bound reached').toBe(true);
+      expect(out.some((v) => v === high), 'upper bound reached').toBe(true);
+      expect(out.some((v) => v > low && v < high), 'values between the bounds').toBe(true);
+    }
+  });
+
+  it('three channels through add, concat, subtract and clip', async () => {
+    const spec = testSpec([
+      { name: 'e1', ...same, filters: 6, activation: 'relu' },
+      { name: 'e2', ...down, filters: 6 },
+      { name: 'd1', ...up, filters: 6 },
+      { name: 'skip', kind: 'add', inputs: ['d1', 'e1'] },
+      { name: 'cat', kind: 'concat', inputs: ['skip', 'image'] },
+      { name: 'noise', ...same, filters: 3 },
+      { name: 'residual', kind: 'subtract', inputs: ['image', 'noise'] },
+      { name: 'out', kind: 'clip' },
+    ], 3);
+    await checkSpec(spec, 'rgb merges', [[2, 16, 10], [1, 3, 1]]);
+  });
+});
+
+describe('the residual model spec (models/residual-denoiser.json) matches TF.js', () => {
+  let residual: NetworkSpec;
+  beforeAll(async () => {
+    residual = await loadSpec('models/residual-denoiser.json');
+  });
+
+  it('fp32: batch 1 and 8 at 28x28 and 64x64, odd sizes through the in-graph padding', async () => {
+    expect(sizeMultiple(residual)).toBe(4);
+    await checkSpec(residual, 'residual-denoiser', [[1, 28, 28], [8, 28, 28], [1, 64, 64], [8, 64, 64], [2, 27, 31], [1, 5, 7], [1, 1, 1]]);
+  });
+
+  it('fp16: close to fp32 (less than one 8-bit grey level)', async () => {
+    const weights = randomWeights(residual, 13, 2);
+    const fp32 = await ortSession(emitOnnx(residual, weights).bytes);
+    const fp16 = await ortSession(emitOnnx(residual, weights, { fp16: true }).bytes);
+    let worst = 0;
+    for (const [n, h, w] of [[8, 28, 28], [2, 27, 31]]) {
+      const input = uniforms(n! * h! + w!, n! * h! * w!);
+      const a = await ortRun(fp32, input, [n!, 1, h!, w!]);
+      const b = await ortRun(fp16, input, [n!, 1, h!, w!]);
+      expect(b.dims).toEqual([n, 1, h, w]);
+      worst = Math.max(worst, maxAbsDiff(a.data, b.data));
+    }
+    measured.push(`fp16 vs fp32 (residual-denoiser): ${worst.toExponential(2)}`);
+    expect(worst).toBeGreaterThan(0);
+    expect(worst).toBeLessThanOrEqual(1 / 255);
+  });
+});
+
 describe('options', () => {
   it('symmetricPads gives the default output (seed, 2x27x31 and 8x64x64)', async () => {
     const symmetric = await ortSession(emitOnnx(seed, seedWeights, { symmetricPads: true }).bytes);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../runtime-common/validate.js';
+import type { Conv2DLayer } from '../../../tools/spec/layer-registry.js';
 import { countParams, inferShapes, loadSpec, parseSpec, serializeSpec, sizeMultiple, weightDefs } from '../../../tools/spec/spec.js';
 
 const seedJson = JSON.parse(readFileSync('models/noise-reducer.json', 'utf8'));
@@ -44,7 +45,7 @@ describe('parseSpec rejects', () => {
   it.each([
     ['name', (l: any) => (l.name = 'bad-name'), /for layers\[1\] \("bad-name"\)\.name but received "bad-name"/],
     ['name (duplicate)', (l: any) => (l.name = 'encoder_conv1'), /Expected a name not used by the input or an earlier layer for layers\[1\] \("encoder_conv1"\)\.name but received "encoder_conv1"/],
-    ['kind', (l: any) => (l.kind = 'dense'), /Expected one of "conv2d", "conv2dTranspose" for layers\[1\] \("encoder_conv2"\)\.kind but received "dense"/],
+    ['kind', (l: any) => (l.kind = 'dense'), /Expected one of "conv2d", "conv2dTranspose", "add", "subtract", "concat", "clip" for layers\[1\] \("encoder_conv2"\)\.kind but received "dense"/],
     ['inputs (arity)', (l: any) => (l.inputs = ['image', 'encoder_conv1']), /Expected an array of 1 tensor name for layers\[1\] \("encoder_conv2"\)\.inputs but received \["image","encoder_conv1"\]/],
     ['inputs (unknown tensor)', (l: any) => (l.inputs = ['decoder_output']), /Expected the input's or an earlier layer's name \("image", "encoder_conv1"\) for layers\[1\] \("encoder_conv2"\)\.inputs but received "decoder_output"/],
     ['an unknown key', (l: any) => (l.dilation = 2), /layers\[1\] \("encoder_conv2"\).*unknown key "dilation"/],
@@ -95,18 +96,132 @@ describe('parseSpec rejects', () => {
   });
 });
 
+/** A spec of the given layers on a 1-channel input named `image`. */
+function specOf(layers: Record<string, unknown>[], extra: Record<string, unknown> = {}) {
+  return { format: 'onnx-denoiser/spec', version: 1, name: 't', input: { name: 'image', channels: 1 }, layers, ...extra };
+}
+
+/** The validator's message for a spec of `layers`. */
+function messageOfLayers(layers: Record<string, unknown>[], extra: Record<string, unknown> = {}): string {
+  try {
+    parseSpec(specOf(layers, extra));
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the spec to be rejected');
+}
+
+const conv = (name: string, filters: number, more: Record<string, unknown> = {}) => ({ name, kind: 'conv2d', filters, kernelSize: 3, padding: 'same', ...more });
+
+describe('parseSpec rejects bad add, subtract, concat and clip layers', () => {
+  it.each([
+    ['add with one input (the default, the previous layer)', [conv('a', 1), { name: 's', kind: 'add' }], /Expected an array of 2 or more tensor names for layers\[1\] \("s"\)\.inputs but received \["a"\]/],
+    ['concat with an empty list', [conv('a', 1), { name: 's', kind: 'concat', inputs: [] }], /Expected an array of 2 or more tensor names for layers\[1\] \("s"\)\.inputs but received \[\]/],
+    ['subtract with three inputs', [conv('a', 1), conv('b', 1), { name: 's', kind: 'subtract', inputs: ['image', 'a', 'b'] }], /Expected an array of 2 tensor names for layers\[2\] \("s"\)\.inputs but received \["image","a","b"\]/],
+    ['clip with two inputs', [conv('a', 1), { name: 'c', kind: 'clip', inputs: ['image', 'a'] }], /Expected an array of 1 tensor name for layers\[1\] \("c"\)\.inputs but received \["image","a"\]/],
+    ['a non-string input name', [conv('a', 1), { name: 's', kind: 'add', inputs: ['a', 3] }], /Expected an array of 2 or more tensor names for layers\[1\] \("s"\)\.inputs but received \["a",3\]/],
+    ['an unknown tensor', [conv('a', 1), { name: 's', kind: 'add', inputs: ['a', 'later'] }, conv('later', 1)], /Expected the input's or an earlier layer's name \("image", "a"\) for layers\[1\] \("s"\)\.inputs but received "later"/],
+    ['a tensor named twice', [conv('a', 1), { name: 's', kind: 'add', inputs: ['a', 'a'] }], /Expected distinct tensor names for layers\[1\] \("s"\)\.inputs but received \["a","a"\]/],
+    ['add of different channel counts', [conv('a', 16), { name: 's', kind: 'add', inputs: ['a', 'image'] }], /Expected input tensors with equal channel counts for layers\[1\] \("s"\)\.inputs but received "a \(HxWx16\), image \(HxWx1\)"/],
+    ['subtract of different channel counts', [conv('a', 2), { name: 's', kind: 'subtract', inputs: ['image', 'a'] }], /Expected input tensors with equal channel counts for layers\[1\] \("s"\)\.inputs but received "image \(HxWx1\), a \(HxWx2\)"/],
+    ['add across a stride', [conv('down', 1, { strides: 2 }), { name: 's', kind: 'add', inputs: ['image', 'down'] }], /Expected input tensors of equal height and width for some input size H x W for layers\[1\] \("s"\)\.inputs but received "image \(H x W\), down \(H\/2 x W\/2\)"/],
+    ['concat across an upsampling', [{ name: 'up', kind: 'conv2dTranspose', filters: 1, kernelSize: 3, strides: [2, 1], padding: 'same' }, { name: 's', kind: 'concat', inputs: ['up', 'image'] }, conv('o', 1)], /for layers\[1\] \("s"\)\.inputs but received "up \(2H x W\), image \(H x W\)"/],
+    ['add of a valid-padded branch', [conv('v', 1, { padding: 'valid' }), { name: 's', kind: 'add', inputs: ['image', 'v'] }], /for layers\[1\] \("s"\)\.inputs but received "image \(H x W\), v \(H - 2 x W - 2\)"/],
+    ['an unknown key', [conv('a', 1), { name: 's', kind: 'add', inputs: ['a', 'image'], filters: 4 }], /layers\[1\] \("s"\).*unknown key "filters"/],
+    ['an activation on concat', [conv('a', 1), { name: 's', kind: 'concat', inputs: ['a', 'image'], activation: 'relu' }, conv('o', 1)], /layers\[1\] \("s"\).*unknown key "activation"/],
+    ['a bad activation', [conv('a', 1), { name: 's', kind: 'subtract', inputs: ['a', 'image'], activation: 'gelu9' }], /Expected one of "linear", "relu".* for layers\[1\] \("s"\)\.activation but received "gelu9"/],
+    ['a clip min that is no number', [{ name: 'c', kind: 'clip', min: '0' }], /Expected a finite number for layers\[0\] \("c"\)\.min but received "0"/],
+    ['a clip max at min', [{ name: 'c', kind: 'clip', min: 1 }], /Expected a finite number > 1 for layers\[0\] \("c"\)\.max but received 1/],
+    ['a clip max below min', [{ name: 'c', kind: 'clip', min: 0, max: -1 }], /Expected a finite number > 0 for layers\[0\] \("c"\)\.max but received -1/],
+    ['an infinite clip bound', [{ name: 'c', kind: 'clip', max: Infinity }], /Expected a finite number > 0 for layers\[0\] \("c"\)\.max but received Infinity/],
+    ['an unknown clip key', [{ name: 'c', kind: 'clip', inputs: ['image'], low: 0 }], /layers\[0\] \("c"\).*unknown key "low"/],
+  ])('%s', (_, layers, pattern) => {
+    expect(messageOfLayers(layers as Record<string, unknown>[])).toMatch(pattern);
+  });
+
+  it('an output whose channel count differs from the input after a concat', () => {
+    expect(messageOfLayers([conv('a', 16), { name: 'cat', kind: 'concat', inputs: ['a', 'image'] }])).toMatch(
+      /Expected an output with 1 channel\(s\), as the input for spec\.output but received "17 channel\(s\) from layer cat"/,
+    );
+  });
+
+  it('a merge that fails at a given input size, naming the layer, key, size and both shapes', () => {
+    const spec = parseSpec(specOf([
+      conv('down', 4, { strides: 2 }),
+      { name: 'up', kind: 'conv2dTranspose', filters: 1, kernelSize: 3, strides: 2, padding: 'same' },
+      { name: 'residual', kind: 'subtract', inputs: ['image', 'up'] },
+    ]));
+    // ceil(27 / 2) * 2 = 28: the decoder comes back larger than an odd input.
+    expect(() => inferShapes(spec, 27, 30)).toThrow(
+      'Expected input tensors of equal height and width for layers[2] ("residual").inputs for input 27x30 but received "image (27x30x1), up (28x30x1)"',
+    );
+    expect(inferShapes(spec, 28, 30).get('residual')).toEqual({ height: 28, width: 30, channels: 1 });
+    expect(sizeMultiple(spec)).toBe(2);
+  });
+});
+
+describe('add, subtract, concat and clip', () => {
+  it('apply their defaults and keep the input shape (add, subtract, clip) or sum the channels (concat)', () => {
+    const spec = parseSpec(specOf([
+      conv('a', 4),
+      conv('b', 4, { inputs: ['image'] }),
+      { name: 'sum3', kind: 'add', inputs: ['a', 'b'] },
+      { name: 'cat', kind: 'concat', inputs: ['sum3', 'image', 'b'] },
+      conv('c', 1),
+      { name: 'diff', kind: 'subtract', inputs: ['image', 'c'], activation: 'relu' },
+      { name: 'clip', kind: 'clip', max: 0.5 },
+    ]));
+    expect(spec.layers.slice(2).map((l) => JSON.stringify(l))).toEqual([
+      '{"kind":"add","name":"sum3","inputs":["a","b"],"activation":"linear"}',
+      '{"kind":"concat","name":"cat","inputs":["sum3","image","b"]}',
+      expect.stringContaining('"kind":"conv2d"'),
+      '{"kind":"subtract","name":"diff","inputs":["image","c"],"activation":"relu"}',
+      '{"kind":"clip","name":"clip","inputs":["diff"],"min":0,"max":0.5}',
+    ]);
+    const shapes = inferShapes(spec, 12, 20);
+    expect(shapes.get('sum3')).toEqual({ height: 12, width: 20, channels: 4 });
+    expect(shapes.get('cat')).toEqual({ height: 12, width: 20, channels: 9 });
+    expect(shapes.get('clip')).toEqual({ height: 12, width: 20, channels: 1 });
+    expect(inferShapes(spec, null, null).get('cat')).toEqual({ height: null, width: null, channels: 9 });
+    // Only the convolutions have weights: (9 * 1 + 1) * 4 twice, then (9 * 9 + 1) * 1.
+    expect(weightDefs(spec).map((w) => w.layer)).toEqual(['a', 'a', 'b', 'b', 'c', 'c']);
+    expect(countParams(spec)).toBe(40 + 40 + 82);
+    expect(sizeMultiple(spec)).toBe(1);
+    expect(parseSpec(JSON.parse(serializeSpec(spec)))).toEqual(spec);
+  });
+
+  it('add takes three or more inputs', () => {
+    const spec = parseSpec(specOf([conv('a', 1), conv('b', 1, { inputs: ['image'] }), { name: 's', kind: 'add', inputs: ['a', 'b', 'image'] }]));
+    expect(spec.layers[2]!.inputs).toEqual(['a', 'b', 'image']);
+  });
+
+  it('accept a merge whose sizes agree only for odd inputs, and reject it at even ones', () => {
+    // valid k3 s2: n -> (n - 1) / 2 for odd n; the valid transposed conv brings that back to n.
+    const spec = parseSpec(specOf([
+      conv('down', 2, { strides: 2, padding: 'valid' }),
+      { name: 'up', kind: 'conv2dTranspose', filters: 1, kernelSize: 3, strides: 2, padding: 'valid' },
+      { name: 's', kind: 'add', inputs: ['up', 'image'] },
+    ]));
+    expect(inferShapes(spec, 9, 13).get('s')).toEqual({ height: 9, width: 13, channels: 1 });
+    expect(() => inferShapes(spec, 10, 13)).toThrow(/for layers\[2\] \("s"\)\.inputs for input 10x13 but received "up \(9x13x1\), image \(10x13x1\)"/);
+    expect(sizeMultiple(spec)).toBeNull();
+  });
+});
+
 describe('the seed spec (models/noise-reducer.json)', () => {
   const spec = parseSpec(clone(), 'models/noise-reducer.json');
 
   it('has the tutorial layers with defaults applied', () => {
-    expect(spec.layers.map((l) => [l.name, l.kind, l.filters, l.strides[0], l.activation])).toEqual([
+    const layers = spec.layers as Conv2DLayer[];
+    expect(layers.map((l) => [l.name, l.kind, l.filters, l.strides[0], l.activation])).toEqual([
       ['encoder_conv1', 'conv2d', 16, 2, 'relu'],
       ['encoder_conv2', 'conv2d', 8, 2, 'relu'],
       ['decoder_deconv1', 'conv2dTranspose', 8, 2, 'relu'],
       ['decoder_deconv2', 'conv2dTranspose', 16, 2, 'relu'],
       ['decoder_output', 'conv2d', 1, 1, 'sigmoid'],
     ]);
-    expect(spec.layers.every((l) => l.padding === 'same' && l.useBias && l.kernelSize.join() === '3,3')).toBe(true);
+    expect(layers.every((l) => l.padding === 'same' && l.useBias && l.kernelSize.join() === '3,3')).toBe(true);
     expect(spec.layers[1]!.inputs).toEqual(['encoder_conv1']);
   });
 
