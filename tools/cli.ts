@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `tools`: the training-side command line (summary; train, export-onnx, inspect, eval and bench as they land).
+// `tools`: the training-side command line: summary, train, export-onnx, inspect, eval and bench.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ValidationError } from '../runtime-common/validate.js';
@@ -8,6 +8,7 @@ import { exportOnnxCommand } from './commands/export-onnx.js';
 import { inspectCommand } from './commands/inspect.js';
 import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
+import { benchCommand } from './commands/bench.js';
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(inspectCommand)
     .command(trainCommand)
     .command(evalCommand)
+    .command(benchCommand)
     .demandCommand(1, 'Expected a command (see --help)')
     .strict()
     .help()

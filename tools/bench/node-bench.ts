@@ -95,13 +95,13 @@ interface Row {
   unit: string;
 }
 
-function table(rows: Row[]): void {
+/** Prints the rows as a markdown table (tools bench keeps it as one). */
+function table(device: string, rows: Row[]): void {
   const pct = (a?: number, b?: number) => (a && b ? `${((100 * a) / b).toFixed(0)}%` : '');
   const fmt = (v?: number) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
-  log(`  ${'measure'.padEnd(30)} ${'raw session'.padStart(12)} ${'library'.padStart(12)} ${'lib/raw'.padStart(8)} ${'CLI'.padStart(12)} ${'CLI/raw'.padStart(8)}`);
-  for (const r of rows) {
-    log(`  ${`${r.what} (${r.unit})`.padEnd(30)} ${fmt(r.raw).padStart(12)} ${fmt(r.library).padStart(12)} ${pct(r.library, r.raw).padStart(8)} ${fmt(r.cli).padStart(12)} ${pct(r.cli, r.raw).padStart(8)}`);
-  }
+  log(`| device | measure | raw session | library | library / raw | CLI | CLI / raw |`);
+  log(`| --- | --- | ---: | ---: | ---: | ---: | ---: |`);
+  for (const r of rows) log(`| ${device} | ${r.what} (${r.unit}) | ${fmt(r.raw)} | ${fmt(r.library)} | ${pct(r.library, r.raw)} | ${fmt(r.cli)} | ${pct(r.cli, r.raw)} |`);
 }
 
 async function main(): Promise<void> {
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     rows.push({ what: '28x28, batch 256', raw: rawBatch, library: libBatch, unit: 'img/s' });
     rows.push({ what: `${SMALL_FILES} PNG files`, raw: rawOne, cli: SMALL_FILES / cliSmall.seconds, unit: 'img/s' });
     rows.push({ what: `${SIZE}x${SIZE}`, raw: rawBig, library: libBig, cli: (SIZE * SIZE) / 1e6 / cliBig.seconds, unit: 'MP/s' });
-    table(rows);
+    table(device, rows);
     log(`  CLI wall: ${cliSmall.seconds.toFixed(2)} s for ${SMALL_FILES} files (peak RSS ${cliSmall.rss} MB), ${cliBig.seconds.toFixed(2)} s for the ${SIZE}x${SIZE} PNG (peak RSS ${cliBig.rss} MB)`);
     log(`  bench process peak RSS ${rssMb()} MB (includes the raw session's whole-image run)`);
     rmSync(outSmall, { recursive: true, force: true });
