@@ -63,6 +63,8 @@ describe('demo page: bad calls', () => {
 
 describe('demo page', () => {
   it('loads, denoises the sample with noise 0.4 on WebGPU and shows device, time and PSNR; the picture equals the Node runtime', async () => {
+    const requests: string[] = [];
+    harness.page.on('request', (request) => requests.push(request.url()));
     await harness.open('/');
     const shown = await settled();
     expect(shown.state).toBe('done');
@@ -81,6 +83,9 @@ describe('demo page', () => {
     expect([after.width, after.height]).toEqual([224, 224]);
     expect(before.red).toEqual(Array.from(noisy.data));
     expect(maxAbsDiff(after.red, expected.data)).toBeLessThanOrEqual(1);
+    // Everything, onnxruntime-web's wasm files included, comes from the page's own server: no CDN.
+    expect(requests.filter((url) => !url.startsWith(harness.server.url) && !url.startsWith('data:'))).toEqual([]);
+    expect(requests).toContain(harness.url('/ort/ort-wasm-simd-threaded.jsep.wasm'));
     mkdirSync('test-output', { recursive: true });
     await harness.page.screenshot({ path: 'test-output/demo-page.png' });
     expect(harness.pageErrors).toEqual([]);
