@@ -96,6 +96,7 @@ function draw(canvas: HTMLCanvasElement, image: ImageData): void {
  * Registers `<denoise-image>` (or `tagName`) once; returns its class. Importing the library does this by itself
  * where `customElements` exists. Attributes: `src` (image URL), `model` (ONNX URL; default the shipped model),
  * `device` (`auto`, `webgpu`, `wasm`), `noise` (0 to 1: synthetic Gaussian noise added first, for demos), `seed`.
+ * The element sets its own `state` attribute to `loading`, `done` or `error` (for styling and tests).
  */
 export function defineDenoiseImage(tagName = 'denoise-image'): CustomElementConstructor {
   const existing = customElements.get(tagName);

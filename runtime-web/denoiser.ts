@@ -161,8 +161,8 @@ export class Denoiser {
   /** Runs the model on an NCHW tensor as it is (no pixel conversion): for benchmarks and tests. */
   async runTensor(input: Float32Array, dims: readonly [number, number, number, number]): Promise<Float32Array> {
     check(input instanceof Float32Array, 'a Float32Array', 'input', input);
-    const count = dims.reduce((a, b) => a * b, 1);
-    check(Array.isArray(dims) && dims.length === 4 && dims.every((d) => Number.isInteger(d) && d > 0) && count === input.length, `4 positive dimensions whose product is ${input.length}`, 'dims', dims);
+    const valid = Array.isArray(dims) && dims.length === 4 && dims.every((d) => Number.isInteger(d) && d > 0) && dims.reduce((a, b) => a * b, 1) === input.length;
+    check(valid, `4 positive dimensions whose product is ${input.length}`, 'dims', dims);
     return this.#infer(input, dims);
   }
 
