@@ -1,5 +1,6 @@
 // Takes the README's screenshot of the demo page (runtime-web/demo-screenshot.png): builds, opens the demo in headless chromium, waits for the sample to be denoised.
 // Run: npx tsx tools/web/screenshot.ts [--device auto|webgpu|wasm] [--out runtime-web/demo-screenshot.png]
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { openBrowserPage } from '../../test/runtime-web/browser-harness.js';
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
     const png = await harness.page.screenshot({ fullPage: true });
     // A palette PNG keeps the committed file small; the page has few colours besides the grey pictures.
     const small = await sharp(png).png({ palette: true, colours: 96, compressionLevel: 9, effort: 10 }).toBuffer();
-    await sharp(small).toFile(out);
+    writeFileSync(out, small);
     console.log(`wrote ${path.relative(process.cwd(), out)} (${(small.length / 1024).toFixed(0)} kB)`);
   } finally {
     await harness.close();
