@@ -165,6 +165,7 @@ function checkMergesCanAgree(spec: NetworkSpec): void {
   const twice = shapesAt(spec, 2 * PROBE_SIZE, 2 * PROBE_SIZE);
   const index = once.failure!.index;
   const layer = spec.layers[index]!;
+  if (layer.inputs.length < 2) throw once.failure!.error;
   const sizes = layer.inputs.map((t) => {
     const [a, b] = [once.shapes.get(t), twice.shapes.get(t)];
     if (a?.height == null || a.width === null || b?.height == null || b.width === null) return t;

@@ -71,7 +71,7 @@ describe('export: bad calls leave no file', () => {
       writeFileSync(join(dir, 'bad.json'), JSON.stringify(json));
       writeFileSync(join(dir, 'w.safetensors'), serializeSafetensors(randomWeights(spec, 1)));
       return { spec: join(dir, 'bad.json'), weights: join(dir, 'w.safetensors') };
-    }, /^.*bad\.json: Expected one of "conv2d", "conv2dTranspose" for layers\[0\] \("encoder_conv1"\)\.kind but received "dense"$/],
+    }, /^.*bad\.json: Expected one of "conv2d", "conv2dTranspose", "add", "subtract", "concat", "clip" for layers\[0\] \("encoder_conv1"\)\.kind but received "dense"$/],
     ['an unsupported opset', (dir: string) => (writeFileSync(join(dir, 'w.safetensors'), serializeSafetensors(randomWeights(spec, 1))), { weights: join(dir, 'w.safetensors'), opset: 12 }), /^Expected one of 17, 18, 19, 20, 21 for opset but received 12$/],
   ])('%s', async (_, setup, pattern) => {
     const dir = tempDir();
