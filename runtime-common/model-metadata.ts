@@ -27,6 +27,7 @@ export const METADATA_KEYS = Object.freeze({
   precision: 'precision',
   noiseKind: 'noise_kind',
   noiseFactor: 'noise_factor',
+  noiseFactorMax: 'noise_factor_max',
   trainData: 'train_data',
   trainEpochs: 'train_epochs',
   valLoss: 'val_loss',
@@ -44,12 +45,19 @@ export type Precision = 'float32' | 'float16';
 /** The precisions a model may declare. */
 export const PRECISIONS = Object.freeze(['float32', 'float16'] as const);
 
+/** "gaussian 0.4", or "gaussian 0.05 to 0.6 (blind)" for a model trained on a range. */
+export function describeNoise(noise: NoiseInfo): string {
+  return noise.maxFactor === undefined ? `${noise.kind} ${noise.factor}` : `${noise.kind} ${noise.factor} to ${noise.maxFactor} (blind)`;
+}
+
 /** The noise a model was trained to remove. */
 export interface NoiseInfo {
   /** e.g. `gaussian`. */
   kind: string;
-  /** Strength (for gaussian noise, the standard deviation in [0, 1] units). */
+  /** Strength (for gaussian noise, the standard deviation in [0, 1] units); the low end of a blind model's range. */
   factor: number;
+  /** A blind model's highest factor: it was trained on factors drawn from [factor, maxFactor]. */
+  maxFactor?: number;
 }
 
 /** What training reported, as far as it is known. */
@@ -174,6 +182,7 @@ export function encodeDenoiserMetadata(metadata: DenoiserMetadata, specText: str
   if (metadata.noise) {
     props[K.noiseKind] = metadata.noise.kind;
     props[K.noiseFactor] = String(metadata.noise.factor);
+    if (metadata.noise.maxFactor !== undefined) props[K.noiseFactorMax] = String(metadata.noise.maxFactor);
   }
   const training = metadata.training ?? {};
   if (training.data !== undefined) props[K.trainData] = training.data;
@@ -266,7 +275,8 @@ export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, 
   };
   const noiseKind = text(K.noiseKind, false);
   const noiseFactor = number(K.noiseFactor, noiseKind !== undefined, (n) => n >= 0, 'a number >= 0');
-  if (noiseKind !== undefined) result.noise = { kind: noiseKind, factor: noiseFactor! };
+  const noiseFactorMax = number(K.noiseFactorMax, false, (n) => n >= (noiseFactor ?? 0), `a number >= metadata "${K.noiseFactor}"`);
+  if (noiseKind !== undefined) result.noise = { kind: noiseKind, factor: noiseFactor!, ...(noiseFactorMax !== undefined ? { maxFactor: noiseFactorMax } : {}) };
   else if (noiseFactor !== undefined) throw bad(`a value only with metadata "${K.noiseKind}"`, K.noiseFactor);
 
   const training: TrainingSummary = {};

@@ -9,6 +9,7 @@ import {
   decodeDenoiserMetadata,
   decodeOnnxModel,
   encodeDenoiserMetadata,
+  describeNoise,
   int64ToNumber,
   MODEL_FORMAT,
   readModelMetadata,
@@ -127,6 +128,11 @@ describe('readModelMetadata: bad files', () => {
     const { noise_factor: __, ...noFactor } = props;
     expect(errorOf(() => decodeDenoiserMetadata(noFactor, 'm')).message).toBe('Expected a non-empty value for metadata "noise_factor" of m but received undefined');
   });
+
+  it('rejects a blind range whose top is below its bottom', () => {
+    const props = { ...encodeDenoiserMetadata(full), noise_factor_max: '0.1' };
+    expect(errorOf(() => decodeDenoiserMetadata(props, 'm')).message).toBe('Expected a number >= metadata "noise_factor" for metadata "noise_factor_max" of m but received "0.1"');
+  });
 });
 
 describe('readModelMetadata', () => {
@@ -136,6 +142,15 @@ describe('readModelMetadata', () => {
     expect(summary).toMatchObject({ irVersion: 8, opset: 17, producerName: 'test', producerVersion: '1.2.3', modelVersion: 7, graphName: 'g' });
     expect(summary.inputs).toEqual([{ name: 'image', type: 'FLOAT', dims: ['N', 1, 'H', 'W'] }]);
     expect(summary.metadataProps.format).toBe(MODEL_FORMAT);
+  });
+
+  it('round-trips the noise range of a blind model and describes it', () => {
+    const blind = { ...full, noise: { kind: 'gaussian', factor: 0.05, maxFactor: 0.6 } };
+    const props = encodeDenoiserMetadata(blind);
+    expect(props.noise_factor_max).toBe('0.6');
+    expect(decodeDenoiserMetadata(props, 'm')).toEqual(blind);
+    expect(describeNoise(blind.noise)).toBe('gaussian 0.05 to 0.6 (blind)');
+    expect(describeNoise(full.noise!)).toBe('gaussian 0.4');
   });
 
   it('leaves optional fields out when absent', () => {

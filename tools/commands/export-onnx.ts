@@ -69,7 +69,7 @@ export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
       `  network: ${spec.name}, ${number(countParams(spec))} parameters; weights: ${result.weightsSource}`,
       `  input "${spec.input.name}" float32 [N, ${m.channels}, H, W] -> output "${emitted.model.graph!.output![0]!.name}" float32 [N, ${m.channels}, H, W], values in [0, 1]; any H and W (padded inside to a multiple of ${m.sizeMultiple})`,
     ];
-    if (m.noise) lines.push(`  trained for: ${m.noise.kind} noise, factor ${m.noise.factor}`);
+    if (m.noise) lines.push(`  trained for: ${m.noise.kind} noise, factor ${m.noise.maxFactor === undefined ? m.noise.factor : `${m.noise.factor} to ${m.noise.maxFactor} (blind)`}`);
     if (m.training) {
       const t = m.training;
       const parts = [t.data, t.epochs !== undefined ? `${t.epochs} epochs` : undefined, t.valLoss !== undefined ? `validation loss ${t.valLoss.toFixed(5)}` : undefined, t.valPsnr !== undefined ? `PSNR ${t.valPsnr.toFixed(2)} dB` : undefined];

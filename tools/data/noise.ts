@@ -213,3 +213,43 @@ export function applyNoise(kind: NoiseKind, input: Float32Array, output: Float32
   info.apply(input, output, factor, rng, options.clip ?? true);
   return output;
 }
+
+/** A noise setting for training: one factor, or a range `[factor, maxFactor]` drawn per image (blind denoising). */
+export interface NoiseSettingsLike {
+  kind: NoiseKind;
+  factor: number;
+  /** When set, each image's factor is drawn uniformly from [factor, maxFactor]. */
+  maxFactor?: number;
+}
+
+/**
+ * Parses `--noise-factor`: a number (`0.4`) or a range `LOW:HIGH` (`0.05:0.6`) for a factor drawn per image.
+ * @throws the standard error naming `name` for text that is neither, a factor invalid for `kind`, or LOW > HIGH.
+ */
+export function parseNoiseFactor(kind: NoiseKind, value: unknown, name = 'noise factor'): { factor: number; maxFactor?: number } {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const parts = text.split(':');
+  if (parts.length === 2) {
+    const [low, high] = parts.map((p) => (p.trim() === '' ? NaN : Number(p)));
+    const factor = checkNoiseFactor(kind, low, name);
+    const maxFactor = checkNoiseFactor(kind, high, name);
+    check(maxFactor >= factor, `a range LOW:HIGH with LOW <= HIGH`, name, value);
+    return maxFactor === factor ? { factor } : { factor, maxFactor };
+  }
+  return { factor: checkNoiseFactor(kind, text === '' || parts.length > 2 ? value : Number(text), name) };
+}
+
+/**
+ * Applies noise to `count` images of `imageSize` values each: with a range, each image gets its own factor drawn
+ * from `rng` (uniform in [factor, maxFactor]) before its noise; without, one call over all of them.
+ */
+export function applyNoiseToImages(settings: NoiseSettingsLike, input: Float32Array, output: Float32Array, imageSize: number, rng: Rng): Float32Array {
+  if (settings.maxFactor === undefined) return applyNoise(settings.kind, input, output, settings.factor, rng);
+  const count = input.length / imageSize;
+  check(Number.isInteger(count), `a whole number of images of ${imageSize} values`, 'the noise input length', input.length);
+  for (let i = 0; i < count; i++) {
+    const factor = settings.factor + (settings.maxFactor - settings.factor) * rng.nextFloat();
+    applyNoise(settings.kind, input.subarray(i * imageSize, (i + 1) * imageSize), output.subarray(i * imageSize, (i + 1) * imageSize), factor, rng);
+  }
+  return output;
+}

@@ -197,7 +197,7 @@ export async function evaluate(request: EvalRequest): Promise<EvalResult> {
         file,
         name: denoiser.model.name ?? path.basename(file),
         device: denoiser.device,
-        trainedFor: denoiser.model.metadata.noise_kind ? `${denoiser.model.metadata.noise_kind} ${denoiser.model.metadata.noise_factor ?? ''}`.trim() : 'unknown',
+        trainedFor: denoiser.model.metadata.noise_kind ? `${denoiser.model.metadata.noise_kind} ${denoiser.model.metadata.noise_factor ?? ''}${denoiser.model.metadata.noise_factor_max ? ` to ${denoiser.model.metadata.noise_factor_max} (blind)` : ''}`.trim() : 'unknown',
       })),
       levels: results,
     };

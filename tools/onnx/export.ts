@@ -112,7 +112,9 @@ export async function runSummary(dir: string): Promise<{ noise?: NoiseInfo; trai
   const result: { noise?: NoiseInfo; training?: TrainingSummary } = {};
   const settings = isObject(config) && isObject(config.settings) ? config.settings : undefined;
   const noise = settings && isObject(settings.noise) ? settings.noise : undefined;
-  if (noise && typeof noise.kind === 'string' && finite(noise.factor) !== undefined) result.noise = { kind: noise.kind, factor: noise.factor as number };
+  if (noise && typeof noise.kind === 'string' && finite(noise.factor) !== undefined) {
+    result.noise = { kind: noise.kind, factor: noise.factor as number, ...(finite(noise.maxFactor) !== undefined ? { maxFactor: noise.maxFactor as number } : {}) };
+  }
   const training: TrainingSummary = {};
   const data = isObject(config) && isObject(config.data) ? config.data : undefined;
   if (data && typeof data.name === 'string') {

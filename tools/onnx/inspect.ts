@@ -1,6 +1,6 @@
 // What an ONNX file holds: inputs, outputs, opset and IR, producer, metadata (via the shared reader), nodes and parameters.
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
-import { decodeDenoiserMetadata, decodeOnnxModel, int64ToNumber, type DenoiserMetadata, type OnnxModelSummary, type TensorSummary } from '../../runtime-common/model-metadata.js';
+import { decodeDenoiserMetadata, decodeOnnxModel, describeNoise, int64ToNumber, type DenoiserMetadata, type OnnxModelSummary, type TensorSummary } from '../../runtime-common/model-metadata.js';
 import { parseSpec, weightDefs } from '../spec/spec.js';
 import { contentHash } from './emit.js';
 import { structureProblems } from './structure.js';
@@ -146,7 +146,7 @@ export function formatInspect(report: InspectReport): string {
   }
   if (report.metadata) {
     const m = report.metadata;
-    lines.push(`  -> ${m.name}: ${m.channels} channel(s), values ${m.valueRange.join('..')}, size multiple ${m.sizeMultiple}, ${m.precision}` + (m.noise ? `, trained for ${m.noise.kind} noise ${m.noise.factor}` : ', no training noise recorded'));
+    lines.push(`  -> ${m.name}: ${m.channels} channel(s), values ${m.valueRange.join('..')}, size multiple ${m.sizeMultiple}, ${m.precision}` + (m.noise ? `, trained for ${describeNoise(m.noise)} noise` : ', no training noise recorded'));
     lines.push(`  content hash: ${report.hashMatches === undefined ? 'not checked (the spec in the metadata does not parse)' : report.hashMatches ? 'matches the spec and weights' : 'DOES NOT MATCH the spec and weights'}`);
   } else {
     lines.push(`  (no onnx-denoiser metadata: ${report.metadataError})`);

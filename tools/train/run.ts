@@ -194,7 +194,7 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
     spec.description,
     '',
     `- data: ${data.name} (${data.train} train / ${data.test} validation images); ${data.split}`,
-    `- noise: ${settings.noise.kind}, factor ${settings.noise.factor}`,
+    `- noise: ${settings.noise.kind}, ${settings.noise.maxFactor === undefined ? `factor ${settings.noise.factor}` : `factor drawn per image from ${settings.noise.factor} to ${settings.noise.maxFactor} (blind)`}`,
     `- training: Adam (lr ${settings.learningRate}), MSE, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
     `- backend: ${(config.backend as BackendInfo).description}`,
     last ? `- final validation: MSE ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB (noisy input ${last.noisyPsnr.toFixed(2)} dB)` : '- no epoch finished',

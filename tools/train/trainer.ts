@@ -4,14 +4,16 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { meanPsnr } from '../../runtime-common/metrics.js';
 import { buildModel, getWeights, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { weightDefs, type NetworkSpec } from '../spec/spec.js';
-import { applyNoise, type NoiseKind } from '../data/noise.js';
+import { applyNoiseToImages, type NoiseKind } from '../data/noise.js';
 import { Rng, type RngState } from '../data/rng.js';
 import { toFloatBatch, type ImageSet } from '../data/image-set.js';
 
-/** The noise a model is trained against. */
+/** The noise a model is trained against: one factor, or a range drawn per image (`maxFactor`, blind denoising). */
 export interface NoiseSettings {
   kind: NoiseKind;
   factor: number;
+  /** When set, every image's factor is drawn uniformly from [factor, maxFactor] (validation images too, seeded). */
+  maxFactor?: number;
 }
 
 /** Everything that decides the numbers of a run (what `--resume` must find unchanged). */
@@ -99,7 +101,7 @@ export class Trainer {
     const all = Array.from({ length: test.count }, (_, i) => i);
     this.validationClean = toFloatBatch(test, all);
     this.validationInput = new Float32Array(this.validationClean.length);
-    applyNoise(settings.noise.kind, this.validationClean, this.validationInput, settings.noise.factor, new Rng(settings.seed + VALIDATION_SEED_OFFSET));
+    applyNoiseToImages(settings.noise, this.validationClean, this.validationInput, test.height * test.width * test.channels, new Rng(settings.seed + VALIDATION_SEED_OFFSET));
   }
 
   /** The trainable variables in spec weight order, so Adam's slots line up with spec names. */
@@ -167,7 +169,7 @@ export class Trainer {
       const cleanView = clean.subarray(0, n * imageSize);
       const noisyView = noisy.subarray(0, n * imageSize);
       toFloatBatch(train, indices, cleanView);
-      applyNoise(settings.noise.kind, cleanView, noisyView, settings.noise.factor, this.rng);
+      applyNoiseToImages(settings.noise, cleanView, noisyView, imageSize, this.rng);
       const shape: [number, number, number, number] = [n, train.height, train.width, train.channels]; // NHWC
       const next = tf.tidy(() => {
         const xs = tf.tensor4d(noisyView, shape);

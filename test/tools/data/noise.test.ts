@@ -1,7 +1,7 @@
 // Noise kinds: bad calls, the distributions (gaussian before clipping, salt-pepper fraction, poisson moments), seeds, speed.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../runtime-common/validate.js';
-import { NOISE_KINDS, NOISE_KIND_NAMES, POISSON_EXACT_BELOW, applyNoise, checkNoiseFactor, checkNoiseKind, samplePoisson, type NoiseKind } from '../../../tools/data/noise.js';
+import { NOISE_KINDS, NOISE_KIND_NAMES, POISSON_EXACT_BELOW, applyNoise, applyNoiseToImages, checkNoiseFactor, checkNoiseKind, parseNoiseFactor, samplePoisson, type NoiseKind } from '../../../tools/data/noise.js';
 import { Rng } from '../../../tools/data/rng.js';
 
 const filled = (n: number, value: number) => new Float32Array(n).fill(value);
@@ -144,5 +144,46 @@ describe('noise kinds', () => {
       lines.push(`${kind}: ${(seconds * 6).toFixed(2)} s per 60,000 x 784 values`);
     }
     process.stdout.write(`noise speed (f = 0.4): ${lines.join('; ')}\n`);
+  });
+});
+
+describe('blind noise: a factor range drawn per image', () => {
+  it('rejects ranges that are not LOW:HIGH with valid factors and LOW <= HIGH', () => {
+    expect(() => parseNoiseFactor('gaussian', '0.6:0.1', '--noise-factor')).toThrow('Expected a range LOW:HIGH with LOW <= HIGH for --noise-factor but received "0.6:0.1"');
+    expect(() => parseNoiseFactor('gaussian', 'a:0.1', '--noise-factor')).toThrow('for --noise-factor (gaussian noise) but received NaN');
+    expect(() => parseNoiseFactor('salt-pepper', '0.1:1.5', '--noise-factor')).toThrow('for --noise-factor (salt-pepper noise) but received 1.5');
+    expect(() => parseNoiseFactor('gaussian', '0.1:0.2:0.3', '--noise-factor')).toThrow('for --noise-factor (gaussian noise) but received "0.1:0.2:0.3"');
+  });
+
+  it('parses one factor or a range', () => {
+    expect(parseNoiseFactor('gaussian', '0.4')).toEqual({ factor: 0.4 });
+    expect(parseNoiseFactor('gaussian', 0.2)).toEqual({ factor: 0.2 });
+    expect(parseNoiseFactor('gaussian', '0.05:0.6')).toEqual({ factor: 0.05, maxFactor: 0.6 });
+    expect(parseNoiseFactor('gaussian', '0.3:0.3')).toEqual({ factor: 0.3 });
+  });
+
+  it('gives each image its own level within the range, reproducibly', () => {
+    const size = 4000;
+    const count = 40;
+    const clean = new Float32Array(size * count).fill(0.5);
+    const noisy = applyNoiseToImages({ kind: 'gaussian', factor: 0.05, maxFactor: 0.3 }, clean, new Float32Array(clean.length), size, new Rng(3));
+    const deviations = Array.from({ length: count }, (_, i) => {
+      const part = noisy.subarray(i * size, (i + 1) * size);
+      return Math.sqrt(part.reduce((a, v) => a + (v - 0.5) ** 2, 0) / size);
+    });
+    // Clipping at 0 and 1 is rare at 0.5 +- 0.3 * z: each image's spread is its own factor.
+    expect(Math.min(...deviations)).toBeGreaterThan(0.045);
+    expect(Math.max(...deviations)).toBeLessThan(0.31);
+    expect(Math.max(...deviations) - Math.min(...deviations)).toBeGreaterThan(0.15);
+    const again = applyNoiseToImages({ kind: 'gaussian', factor: 0.05, maxFactor: 0.3 }, clean, new Float32Array(clean.length), size, new Rng(3));
+    expect(again).toEqual(noisy);
+    expect(() => applyNoiseToImages({ kind: 'gaussian', factor: 0.1, maxFactor: 0.2 }, clean.subarray(0, 10), new Float32Array(10), 3, new Rng(1))).toThrow('Expected a whole number of images of 3 values for the noise input length but received 10');
+  });
+
+  it('without a range is the plain noise over the whole batch', () => {
+    const clean = new Float32Array(300).fill(0.5);
+    const a = applyNoiseToImages({ kind: 'gaussian', factor: 0.2 }, clean, new Float32Array(300), 100, new Rng(8));
+    const b = applyNoise('gaussian', clean, new Float32Array(300), 0.2, new Rng(8));
+    expect(a).toEqual(b);
   });
 });
