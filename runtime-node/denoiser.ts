@@ -1,14 +1,15 @@
 // The Node library: `Denoiser.create(...)` loads an ONNX denoiser on a device; `denoise` and `denoiseBatch` work on raw pixel buffers.
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from '../runtime-common/denoise-core.js';
 import { checkDeviceName } from '../runtime-common/devices.js';
 import { checkPixelImage, type PixelArray, type PixelImage } from '../runtime-common/image-ops.js';
 import { describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
 import { check, checkInteger, checkKnownKeys, checkObject, ValidationError } from '../runtime-common/validate.js';
 import { NODE_DEVICES, type NodeSession, openSession } from './ort-session.js';
+import { packageRoot } from './package-root.js';
+
+export { packageRoot };
 
 /** Device names {@link Denoiser.create} accepts. */
 export type NodeDevice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
@@ -30,16 +31,6 @@ export interface DenoiserOptions {
 }
 
 const OPTION_KEYS = ['model', 'device', 'threads', 'tile', 'overlap', 'maxBatchValues'] as const;
-
-/** The folder holding package.json and models/, found from this file whether it runs from source or dist/. */
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'models'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return process.cwd();
-}
 
 /** Path of the shipped model. */
 export function defaultModelPath(): string {

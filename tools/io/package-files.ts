@@ -1,17 +1,8 @@
 // Where the package's shipped files are, from source or dist/, wherever the tools run from.
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join, relative } from 'node:path';
+import { packageRoot } from '../../runtime-node/package-root.js';
 
-/** The folder holding package.json and models/, found from this file whether it runs from source or dist/. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'models'))) return dir;
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
+export { packageRoot };
 
 /**
  * A file shipped in the package's `models/` folder, as a path relative to the working directory when it lies

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Denoiser } from '../../runtime-node/denoiser.js';
 import { buildModel, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { emitOnnx } from '../onnx/emit.js';
+import { Rng } from '../data/rng.js';
 import { sizeMultiple, type NetworkSpec } from '../spec/spec.js';
 import { initBackend } from '../train/backends.js';
 import { openBrowserPage, runInBrowser, type BrowserPage } from '../../test/runtime-web/browser-harness.js';
@@ -65,18 +66,10 @@ interface PathDef {
   open: () => Promise<{ run: Runner; close: () => Promise<void> } | string>;
 }
 
-/** Deterministic inputs in [0, 1] (mulberry32), NCHW with C = channels. */
+/** Deterministic inputs in [0, 1) from the project's seeded generator. */
 export function parityInput(seed: number, count: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return out;
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: count }, () => rng.nextFloat());
 }
 
 /**

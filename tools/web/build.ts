@@ -3,19 +3,13 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { packageRoot } from '../../runtime-node/package-root.js';
 
-/** The folder holding package.json and models/, found from this file whether it runs from source or dist/. */
-export function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'models'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return process.cwd();
-}
+/** The folder holding package.json and models/ (the package root). */
+export const projectRoot = packageRoot;
 
 /** Where the build goes: dist/web/ (gitignored). */
 export function webOutDir(): string {
