@@ -89,6 +89,16 @@ describe('tiling', () => {
     expect(receptiveField('nonsense')).toBeUndefined();
   });
 
+  it('computes the residual-denoiser receptive field by hand: [-18, 27], radius 27, stride 4', () => {
+    // As above, per layer [low, high] at its scale; a merge takes the widest of its inputs' spans:
+    // enc1 conv s1 [-1, 2] (1); down1 s2 [-2, 4] (2); down2 s2 [-4, 8] (4); bottleneck s1 [-8, 16] (4);
+    // up2 deconv s2 [-8 + 4*(-2)/2, 16 + 4*1/2] = [-12, 18] (2); skip2 = add(up2, down1 [-2, 4]) [-12, 18];
+    // dec2 s1 [-14, 22] (2); up1 deconv s2 [-16, 23] (1); skip1 = concat(up1, enc1 [-1, 2]) [-16, 23];
+    // dec1 [-17, 25]; noise [-18, 27]; residual = image [0, 0] - noise: [-18, 27]; clip adds nothing.
+    const spec = JSON.parse(readFileSync('models/residual-denoiser.json', 'utf8'));
+    expect(receptiveField(spec)).toEqual({ low: -18, high: 27, radius: 27, stride: 4 });
+  });
+
   it('takes the widest span over the paths into a merge, and pointwise kinds add none', () => {
     // a: conv k5 s1 "same" reads [-2, 4]; b: conv k3 on the input reads [-1, 2]; the skip from the input reads [0, 0].
     const spec = {

@@ -271,3 +271,45 @@ describe('the seed spec (models/noise-reducer.json)', () => {
     expect(sizeMultiple(parsed)).toBeNull();
   });
 });
+
+describe('the residual model spec (models/residual-denoiser.json)', () => {
+  const spec = parseSpec(JSON.parse(readFileSync('models/residual-denoiser.json', 'utf8')), 'models/residual-denoiser.json');
+
+  it('is a U-Net with an added and a concatenated skip, predicting the noise that is subtracted and clipped', () => {
+    expect(spec.layers.map((l) => `${l.name}:${l.kind}(${l.inputs.join(',')})`)).toEqual([
+      'enc1:conv2d(image)',
+      'down1:conv2d(enc1)',
+      'down2:conv2d(down1)',
+      'bottleneck:conv2d(down2)',
+      'up2:conv2dTranspose(bottleneck)',
+      'skip2:add(up2,down1)',
+      'dec2:conv2d(skip2)',
+      'up1:conv2dTranspose(dec2)',
+      'skip1:concat(up1,enc1)',
+      'dec1:conv2d(skip1)',
+      'noise:conv2d(dec1)',
+      'residual:subtract(image,noise)',
+      'clipped:clip(residual)',
+    ]);
+    expect(spec.layers.at(-1)).toEqual({ kind: 'clip', name: 'clipped', inputs: ['residual'], min: 0, max: 1 });
+    expect(spec.output).toBe('clipped');
+  });
+
+  it('counts 44,257 parameters, summed by hand per convolution', () => {
+    // (kh*kw*in + 1) * out; the concat feeds dec1 16 + 16 channels.
+    const conv = (i: number, o: number) => (9 * i + 1) * o;
+    const byHand = conv(1, 16) + conv(16, 32) + conv(32, 32) + conv(32, 32) + conv(32, 32) + conv(32, 16) + conv(16, 16) + conv(32, 16) + conv(16, 1);
+    expect(byHand).toBe(44257);
+    expect(countParams(spec)).toBe(44257);
+    expect(weightDefs(spec).filter((w) => w.suffix === 'kernel').map((w) => `${w.name}:${w.shape.join('x')}`)).toContain('dec1.kernel:3x3x32x16');
+    expect(new Set(weightDefs(spec).map((w) => w.layer))).toEqual(new Set(['enc1', 'down1', 'down2', 'bottleneck', 'up2', 'dec2', 'up1', 'dec1', 'noise']));
+  });
+
+  it('keeps 28x28 and every multiple of 4, and round-trips', () => {
+    expect(inferShapes(spec, 28, 28).get('skip1')).toEqual({ height: 28, width: 28, channels: 32 });
+    expect(inferShapes(spec, 28, 28).get('clipped')).toEqual({ height: 28, width: 28, channels: 1 });
+    expect(inferShapes(spec, 64, 36).get('clipped')).toEqual({ height: 64, width: 36, channels: 1 });
+    expect(sizeMultiple(spec)).toBe(4);
+    expect(parseSpec(JSON.parse(serializeSpec(spec)))).toEqual(spec);
+  });
+});
