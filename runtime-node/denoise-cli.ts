@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
 import { deviceNames } from '../runtime-common/devices.js';
+import { DEFAULT_MODEL_NAME, SHIPPED_MODELS } from '../runtime-common/shipped-models.js';
 import { check, checkInteger, checkNumber, ValidationError } from '../runtime-common/validate.js';
 import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile } from './denoise-file.js';
 import { Denoiser, type NodeDevice } from './denoiser.js';
@@ -150,7 +151,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     .positional('inputs', { type: 'string', array: true, describe: 'image files or folders' })
     .option('output', { alias: 'o', type: 'string', describe: 'output file (one input) or folder (default: NAME.denoised.EXT beside each input)' })
     .option('device', { type: 'string', default: 'auto', describe: `where to run: ${deviceNames(NODE_DEVICES).join(', ')} (auto tries ${NODE_DEVICES.autoOrder.join(', ')})` })
-    .option('model', { type: 'string', describe: 'ONNX model (default: models/noise-reducer.onnx)' })
+    .option('model', { type: 'string', describe: `a shipped model by name (${Object.keys(SHIPPED_MODELS).join(', ')}) or an ONNX file (default: ${DEFAULT_MODEL_NAME})` })
     .option('threads', { type: 'number', describe: 'CPU threads for onnxruntime (default: one per core)' })
     .option('concurrency', { type: 'number', default: Math.max(2, Math.min(4, availableParallelism())), describe: 'files in flight at once (decoding and encoding overlap with inference)' })
     .option('tile', { type: 'number', default: 512, describe: 'tile side in pixels for large images, plus the overlap (0: whole image at once)' })
@@ -210,7 +211,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
       ...(args.threads !== undefined ? { threads: args.threads } : {}),
       tile: args.tile,
       ...(args.overlap !== undefined ? { overlap: args.overlap } : {}),
-    }, { device: '--device' });
+    }, { device: '--device', model: '--model' });
     const skipped = denoiser.skipped.length ? ` (auto skipped ${denoiser.skipped.join('; ')})` : '';
     stderr.write(`denoise: ${jobs.length} file${jobs.length === 1 ? '' : 's'} on ${denoiser.device}${skipped}, model ${denoiser.model.source}\n`);
 

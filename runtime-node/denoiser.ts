@@ -5,6 +5,7 @@ import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, type
 import { checkDeviceName } from '../runtime-common/devices.js';
 import { checkPixelImage, type PixelArray, type PixelImage } from '../runtime-common/image-ops.js';
 import { describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
+import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from '../runtime-common/shipped-models.js';
 import { check, checkInteger, checkKnownKeys, checkObject, ValidationError } from '../runtime-common/validate.js';
 import { NODE_DEVICES, type NodeSession, openSession } from './ort-session.js';
 import { packageRoot } from './package-root.js';
@@ -16,7 +17,7 @@ export type NodeDevice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
 /** Options for {@link Denoiser.create}. */
 export interface DenoiserOptions {
-  /** Path to an ONNX model, or its bytes. Default: the shipped `models/noise-reducer.onnx`. */
+  /** A shipped model's name (`noise-reducer`, `residual-denoiser`, ...: see SHIPPED_MODELS), a path to an ONNX model, or its bytes. Default: `noise-reducer`. */
   model?: string | Uint8Array;
   /** Where to run: `auto` (default) tries CUDA, WebGPU, then the CPU. */
   device?: NodeDevice;
@@ -32,25 +33,27 @@ export interface DenoiserOptions {
 
 const OPTION_KEYS = ['model', 'device', 'threads', 'tile', 'overlap', 'maxBatchValues'] as const;
 
-/** Path of the shipped model. */
-export function defaultModelPath(): string {
-  return path.join(packageRoot(), 'models', 'noise-reducer.onnx');
+/** Path of a shipped model (default: the tutorial's `models/noise-reducer.onnx`). */
+export function defaultModelPath(name = DEFAULT_MODEL_NAME, argument = 'model'): string {
+  return path.join(packageRoot(), 'models', shippedModel(name, argument).file);
 }
 
-async function loadModelBytes(model: string | Uint8Array | undefined): Promise<{ bytes: Uint8Array; source: string }> {
+async function loadModelBytes(model: string | Uint8Array | undefined, argument: string): Promise<{ bytes: Uint8Array; source: string }> {
   if (model instanceof Uint8Array) return { bytes: model, source: 'model bytes' };
-  const file = model ?? defaultModelPath();
+  // A bare name ("residual-denoiser") is a shipped model; anything else is a path.
+  const shipped = model === undefined || isModelName(model);
+  const file = shipped ? defaultModelPath(model ?? DEFAULT_MODEL_NAME, argument) : model;
   try {
-    return { bytes: await readFile(file), source: model === undefined ? path.relative(process.cwd(), file) || file : file };
+    return { bytes: await readFile(file), source: shipped ? path.relative(process.cwd(), file) || file : file };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (model === undefined && code === 'ENOENT') {
+    if (shipped && code === 'ENOENT') {
       throw new ValidationError(
-        `No model at ${file}: the shipped model is made by training and exporting the network (npx tools train, then npx tools export-onnx; for a quick try with untrained weights: npx tools export-onnx --spec models/noise-reducer.json --random-weights), or pass a model path (--model / { model })`,
-        'model',
+        `No model at ${file}: a shipped model is made by training and exporting its network (npx tools train, then npx tools export-onnx; for a quick try with untrained weights: npx tools export-onnx --spec models/noise-reducer.json --random-weights), or pass a model path for ${argument}`,
+        argument,
       );
     }
-    throw new ValidationError(`Cannot read model file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message}`, 'model');
+    throw new ValidationError(`Cannot read model file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message}`, argument);
   }
 }
 
@@ -91,7 +94,7 @@ export class Denoiser {
    * @throws ValidationError for bad options, a missing or unreadable model file, or a named device that is not
    * available here; ModelFormatError for a file that is not an ONNX denoiser.
    */
-  static async create(options: DenoiserOptions = {}, names: { device?: string } = {}): Promise<Denoiser> {
+  static async create(options: DenoiserOptions = {}, names: { device?: string; model?: string } = {}): Promise<Denoiser> {
     checkKnownKeys(checkObject(options, 'options'), 'options', OPTION_KEYS);
     const deviceArgument = names.device ?? 'options.device';
     const device = checkDeviceName(options.device ?? 'auto', NODE_DEVICES, deviceArgument);
@@ -99,7 +102,7 @@ export class Denoiser {
     check(options.model === undefined || options.model instanceof Uint8Array || (typeof options.model === 'string' && options.model.length > 0), 'a model path or bytes', 'options.model', options.model);
     const tiles = checkTileSettings({ tile: options.tile, overlap: options.overlap }, 'options');
     const maxBatchValues = checkInteger(options.maxBatchValues ?? 2 ** 22, 'options.maxBatchValues', { min: 1 });
-    const { bytes, source } = await loadModelBytes(options.model);
+    const { bytes, source } = await loadModelBytes(options.model, names.model ?? 'options.model');
     const metadata = readOnnxMetadata(bytes, source);
     let session: NodeSession;
     try {

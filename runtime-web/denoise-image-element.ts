@@ -1,4 +1,5 @@
 // The <denoise-image> custom element: loads `src`, adds optional synthetic noise, denoises it and shows input and result in its shadow DOM; events progress, done, error; no exception escapes.
+import { isModelName } from '../runtime-common/shipped-models.js';
 import { checkDeviceName } from '../runtime-common/devices.js';
 import { invalid } from '../runtime-common/validate.js';
 import { loadImage, readPixels, toImageData } from './browser-image.js';
@@ -94,7 +95,7 @@ function draw(canvas: HTMLCanvasElement, image: ImageData): void {
 
 /**
  * Registers `<denoise-image>` (or `tagName`) once; returns its class. Importing the library does this by itself
- * where `customElements` exists. Attributes: `src` (image URL), `model` (ONNX URL; default the shipped model),
+ * where `customElements` exists. Attributes: `src` (image URL), `model` (a shipped model's name or an ONNX URL; default the shipped `noise-reducer`),
  * `device` (`auto`, `webgpu`, `wasm`), `noise` (0 to 1: synthetic Gaussian noise added first, for demos), `seed`.
  * The element sets its own `state` attribute to `loading`, `done` or `error` (for styling and tests).
  */
@@ -190,7 +191,9 @@ export function defineDenoiseImage(tagName = 'denoise-image'): CustomElementCons
       const device = checkDeviceName(this.getAttribute('device') ?? 'auto', WEB_DEVICES, 'device') as WebDevice;
       const noise = parseNoise(this.getAttribute('noise'));
       const seed = parseSeed(this.getAttribute('seed'));
-      const model = resolveUrl(this.getAttribute('model') ?? defaultModelUrl());
+      const named = this.getAttribute('model');
+      // A shipped model's name ("residual-denoiser") or a URL relative to the page.
+      const model = named === null ? defaultModelUrl() : isModelName(named) ? defaultModelUrl(named, 'model') : resolveUrl(named);
       this.setAttribute('state', 'loading');
       this.#setStatus('loading…');
       const onProgress = (progress: DenoiseProgress) => {

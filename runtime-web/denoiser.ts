@@ -3,6 +3,7 @@ import { checkTileSettings, denoiseImage, type InferFunction, type TileSettings 
 import { checkDeviceName } from '../runtime-common/devices.js';
 import { checkPixelImage, type PixelArray, type PixelImage } from '../runtime-common/image-ops.js';
 import { describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
+import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from '../runtime-common/shipped-models.js';
 import { check, checkKnownKeys, checkObject } from '../runtime-common/validate.js';
 import { readPixels, toImageData } from './browser-image.js';
 import { fetchBytes } from './fetch-bytes.js';
@@ -22,7 +23,7 @@ export interface DenoiseProgress {
 
 /** Options for {@link Denoiser.create}. */
 export interface DenoiserOptions {
-  /** URL of an ONNX model, or its bytes. Default: the shipped model copied next to the bundle (`models/noise-reducer.onnx`). */
+  /** A shipped model's name (`noise-reducer`, `residual-denoiser`, ...), the URL of an ONNX model, or its bytes. Default: `noise-reducer`, copied next to the bundle. */
   model?: string | URL | ArrayBuffer | Uint8Array;
   /** Where to run: `auto` (default) takes WebGPU when `navigator.gpu` gives an adapter, else wasm. */
   device?: WebDevice;
@@ -47,9 +48,9 @@ export interface DenoiseOptions {
 const OPTION_KEYS = ['model', 'device', 'tile', 'overlap', 'onProgress', 'signal'] as const;
 const DENOISE_KEYS = ['onProgress', 'signal'] as const;
 
-/** URL of the shipped model as the build lays it out: `models/noise-reducer.onnx` next to the bundle. */
-export function defaultModelUrl(): string {
-  return new URL('models/noise-reducer.onnx', import.meta.url).href;
+/** URL of a shipped model as the build lays it out: `models/<file>` next to the bundle (default `noise-reducer`). */
+export function defaultModelUrl(name = DEFAULT_MODEL_NAME, argument = 'model'): string {
+  return new URL(`models/${shippedModel(name, argument).file}`, import.meta.url).href;
 }
 
 function checkCallbacks(options: { onProgress?: unknown; signal?: unknown }, name: string): void {
@@ -60,7 +61,8 @@ function checkCallbacks(options: { onProgress?: unknown; signal?: unknown }, nam
 async function modelBytes(model: DenoiserOptions['model'], options: DenoiserOptions): Promise<{ bytes: Uint8Array; source: string }> {
   if (model instanceof Uint8Array) return { bytes: model, source: 'model bytes' };
   if (model instanceof ArrayBuffer) return { bytes: new Uint8Array(model), source: 'model bytes' };
-  const url = model ?? defaultModelUrl();
+  // A bare name ("residual-denoiser") is a shipped model; anything else is a URL.
+  const url = model === undefined || (typeof model === 'string' && isModelName(model)) ? defaultModelUrl(model ?? DEFAULT_MODEL_NAME, 'options.model') : model;
   const onProgress = options.onProgress;
   const { bytes } = await fetchBytes(url, 'model', 'options.model', {
     signal: options.signal,

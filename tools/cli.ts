@@ -16,8 +16,11 @@ export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('tools')
     .usage('$0 <command> [options]')
-    // A flag given twice takes its last value (as most CLIs do), never an array.
-    .parserConfiguration({ 'duplicate-arguments-array': false })
+    // A flag given twice takes its last value (as most CLIs do), unless it is declared an array (eval --model a --model b).
+    .middleware((argv) => {
+      const arrays = new Set((parser as unknown as { getOptions(): { array: string[] } }).getOptions().array);
+      for (const [key, value] of Object.entries(argv)) if (Array.isArray(value) && key !== '_' && !arrays.has(key)) argv[key] = value.at(-1);
+    }, true)
     .command(summaryCommand)
     .command(exportOnnxCommand)
     .command(inspectCommand)

@@ -46,9 +46,18 @@ describe('Denoiser: bad calls', () => {
   it('says clearly when the model file is missing, or when the default model is not made yet', async () => {
     await expect(Denoiser.create({ model: path.join(dir, 'none.onnx') })).rejects.toThrow(`Cannot read model file ${path.join(dir, 'none.onnx')}: no such file`);
     await expect(Denoiser.create({ model: dir })).rejects.toThrow(/it is a folder/);
+    await expect(Denoiser.create({ model: 'unet' })).rejects.toThrow('Expected a shipped model name ("noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for options.model but received "unet"');
     if (!existsSync(defaultModelPath())) {
       await expect(Denoiser.create({ device: 'cpu' })).rejects.toThrow(/No model at .*models\/noise-reducer\.onnx: the shipped model is made by training and exporting .*npx tools export-onnx/);
     }
+  });
+
+  it('takes a shipped model by name: the same file as its path', async () => {
+    const byName = await Denoiser.create({ model: 'noise-reducer', device: 'cpu' });
+    const byPath = await Denoiser.create({ model: defaultModelPath('noise-reducer'), device: 'cpu' });
+    expect(byName.model.name).toBe('noise-reducer');
+    expect(byName.model.metadata.content_sha256).toBe(byPath.model.metadata.content_sha256);
+    await Promise.all([byName.dispose(), byPath.dispose()]);
   });
 
   it('refuses a corrupt, truncated or empty ONNX file and a foreign model', async () => {

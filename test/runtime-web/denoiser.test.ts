@@ -50,6 +50,7 @@ describe('runtime-web Denoiser: bad calls', () => {
         onProgress: await message(() => Denoiser.create({ model, onProgress: 'yes' as never })),
         signal: await message(() => Denoiser.create({ model, signal: {} as never })),
         tile: await message(() => Denoiser.create({ model, tile: 8 })),
+        name: await message(() => Denoiser.create({ model: 'unet' })),
       };
     });
     expect(messages).toEqual({
@@ -61,7 +62,22 @@ describe('runtime-web Denoiser: bad calls', () => {
       onProgress: 'ValidationError: Expected a function for options.onProgress but received "yes"',
       signal: 'ValidationError: Expected an AbortSignal for options.signal but received {}',
       tile: 'ValidationError: Expected an integer >= 16 for options.tile but received 8',
+      name: 'ValidationError: Expected a shipped model name ("noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for options.model but received "unet"',
     });
+  });
+
+  it('takes every shipped model by name (served from the build, next to the bundle)', async () => {
+    const names = await harness.page.evaluate(async () => {
+      const { Denoiser } = (window as unknown as { runtimeWeb: Web }).runtimeWeb;
+      const out: string[] = [];
+      for (const name of ['noise-reducer', 'residual-denoiser', 'residual-denoiser-blind']) {
+        const denoiser = await Denoiser.create({ model: name, device: 'wasm' });
+        out.push(`${denoiser.model.name} ${denoiser.model.source.replace(/^.*\/models\//, 'models/')}`);
+        await denoiser.dispose();
+      }
+      return out;
+    });
+    expect(names).toEqual(['noise-reducer models/noise-reducer.onnx', 'residual-denoiser models/residual-denoiser.onnx', 'residual-denoiser models/residual-denoiser-blind.onnx']);
   });
 
   it('says clearly when a model URL does not load, is not ONNX, or is a graph onnxruntime-web rejects', async () => {

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
 import { checkDatasetName, loadDataset } from '../data/datasets.js';
 import { limitImageSet } from '../data/image-set.js';
 import { checkNoiseFactor, checkNoiseKind, NOISE_KIND_NAMES } from '../data/noise.js';
-import { shippedModelFile } from '../io/package-files.js';
+import { DEFAULT_MODEL_NAME, isModelName, SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
 import { evaluate, imageSetToFloat, loadImageFolder, markdownTable } from '../eval/evaluate.js';
 
 interface EvalArgs {
@@ -35,7 +35,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   describe: 'Score the noisy input, Gaussian blur (best sigma), 3x3 median and ONNX models by PSNR and SSIM on the test split or a folder of clean images',
   builder: (y) =>
     y
-      .option('model', { type: 'string', array: true, describe: 'ONNX model(s) to score (default: the shipped models/noise-reducer.onnx); repeat for several' })
+      .option('model', { type: 'string', array: true, describe: `ONNX model(s) to score: shipped names (${Object.keys(SHIPPED_MODELS).join(', ')}) or files; repeat for several (default: ${DEFAULT_MODEL_NAME})` })
       .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'test split of fashion-mnist, mnist or idx:<dir>' })
       .option('images', { type: 'string', describe: 'a folder of clean images instead of --dataset' })
       .option('noise', { type: 'string', default: 'gaussian', describe: `noise kind: ${NOISE_KIND_NAMES.join(', ')}` })
@@ -53,7 +53,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const limit = args.limit === undefined ? undefined : checkInteger(args.limit, '--limit', { min: 1 });
     const seed = checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 31 - 1 });
     const device = checkDeviceName(args.device, NODE_DEVICES, '--device') as 'auto' | 'cpu' | 'webgpu' | 'cuda';
-    const models = (args.model ?? [shippedModelFile('noise-reducer.onnx')]).map((file) => ({ file }));
+    // Shipped models go by their names in the tables (two may share a spec name, as the blind variant does).
+    const models = (args.model ?? [DEFAULT_MODEL_NAME]).map((file) => ({ file, ...(isModelName(file) ? { label: file } : {}) }));
     if (args.images === undefined) checkDatasetName(args.dataset, '--dataset');
     const out = args.out ?? path.join('runs', `eval-${timestamp()}`);
     const say = (text: string) => process.stderr.write(`${text}\n`);

@@ -37,7 +37,10 @@ export interface LevelResult {
 
 /** A model to evaluate. */
 export interface ModelEntry {
+  /** A path, or a shipped model's name. */
   file: string;
+  /** The name in tables (default: the model's own name from its metadata). */
+  label?: string;
 }
 
 /** What {@link evaluate} needs. */
@@ -129,9 +132,9 @@ function sizeText(images: FloatImage[]): string {
 export async function evaluate(request: EvalRequest): Promise<EvalResult> {
   const { images, levels, models, onLine = () => {} } = request;
   check(images.length > 0, 'at least one image', 'images', images.length);
-  const opened: { denoiser: Denoiser; file: string }[] = [];
+  const opened: { denoiser: Denoiser; file: string; label?: string }[] = [];
   try {
-    for (const m of models) opened.push({ denoiser: await Denoiser.create({ model: m.file, device: request.device }), file: m.file });
+    for (const m of models) opened.push({ denoiser: await Denoiser.create({ model: m.file, device: request.device }, { model: '--model' }), file: m.file, label: m.label });
     const results: LevelResult[] = [];
     const uniform = new Set(images.map((i) => `${i.width}x${i.height}x${i.channels}`)).size === 1;
     const gridSide = Math.min(96, ...images.slice(0, GRID_COLUMNS).map((i) => Math.min(i.width, i.height)));
@@ -156,12 +159,13 @@ export async function evaluate(request: EvalRequest): Promise<EvalResult> {
       scores.push(scoreImages('median 3x3', medians, images));
       outputs.push({ label: 'median 3x3', images: medians });
 
-      for (const { denoiser, file } of opened) {
+      for (const { denoiser, file, label } of opened) {
         const started = performance.now();
         const denoised = (await denoiser.denoiseBatch(noisy)) as FloatImage[];
         const seconds = (performance.now() - started) / 1000;
-        scores.push(scoreImages(denoiser.model.name ?? path.basename(file), denoised, images, `${file}, ${seconds.toFixed(1)} s`));
-        outputs.push({ label: denoiser.model.name ?? path.basename(file), images: denoised });
+        const name = label ?? denoiser.model.name ?? path.basename(file);
+        scores.push(scoreImages(name, denoised, images, `${file}, ${seconds.toFixed(1)} s`));
+        outputs.push({ label: name, images: denoised });
       }
       results.push({ level, scores });
       onLine(`noise ${level}: ${scores.map((s) => `${s.method} ${s.psnr.toFixed(2)} dB`).join(', ')}`);
@@ -193,9 +197,9 @@ export async function evaluate(request: EvalRequest): Promise<EvalResult> {
       noise: request.noise,
       count: images.length,
       size: sizeText(images),
-      models: opened.map(({ denoiser, file }) => ({
+      models: opened.map(({ denoiser, file, label }) => ({
         file,
-        name: denoiser.model.name ?? path.basename(file),
+        name: label ?? denoiser.model.name ?? path.basename(file),
         device: denoiser.device,
         trainedFor: denoiser.model.metadata.noise_kind ? `${denoiser.model.metadata.noise_kind} ${denoiser.model.metadata.noise_factor ?? ''}${denoiser.model.metadata.noise_factor_max ? ` to ${denoiser.model.metadata.noise_factor_max} (blind)` : ''}`.trim() : 'unknown',
       })),

@@ -22,7 +22,8 @@ export interface GridOptions {
 }
 
 const GAP = 4;
-const LABEL_WIDTH = 110;
+/** The label column's narrowest width; longer labels widen it (about 8 px a character at 14 px). */
+const MIN_LABEL_WIDTH = 110;
 const FONT = 'DejaVu Sans, sans-serif';
 
 function escapeXml(text: string): string {
@@ -46,6 +47,7 @@ export async function imageGrid(rows: GridRow[], options: GridOptions): Promise<
   const captionHeight = options.columnCaptions ? 18 : 0;
   const cellW = width * scale;
   const cellH = height * scale;
+  const LABEL_WIDTH = Math.max(MIN_LABEL_WIDTH, 16 + 8 * Math.max(...rows.map((r) => r.label.length)));
   const canvasW = LABEL_WIDTH + columns * (cellW + GAP) + GAP;
   const canvasH = titleHeight + rows.length * (cellH + GAP) + GAP + captionHeight;
   const pixels = Buffer.alloc(canvasW * canvasH * 3, 255);

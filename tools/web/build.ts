@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { packageRoot } from '../../runtime-node/package-root.js';
+import { SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
 
 /** The folder holding package.json and models/ (the package root). */
 export const projectRoot = packageRoot;
@@ -70,7 +71,7 @@ function listFiles(dir: string, prefix = ''): string[] {
 
 /**
  * Builds the browser runtime into `outDir` (default dist/web): `runtime-web.js` (the library, with onnxruntime-web),
- * `index.html` + `demo.js` (the demo page), `models/noise-reducer.onnx`, `samples/fashion-grid-clean.png` and
+ * `index.html` + `demo.js` (the demo page), every shipped model in `models/`, `samples/fashion-grid-clean.png` and
  * `ort/` (onnxruntime-web's wasm glue and binary). The folder is replaced whole once everything is built.
  */
 export async function buildWeb(options: WebBuildOptions = {}): Promise<BuiltFile[]> {
@@ -102,7 +103,7 @@ export async function buildWeb(options: WebBuildOptions = {}): Promise<BuiltFile
       copyFileSync(path.join(ortDist, name), path.join(temp, WEB_FILES.ortFolder, name));
     }
     for (const [from, to] of [
-      ['models/noise-reducer.onnx', WEB_FILES.model],
+      ...Object.values(SHIPPED_MODELS).map((m) => [`models/${m.file}`, `models/${m.file}`] as const),
       ['models/samples/fashion-grid-clean.png', WEB_FILES.sample],
     ] as const) {
       const source = path.join(root, from);
