@@ -5,14 +5,15 @@ import { parseSafetensors } from '../model/safetensors.js';
 import { loadSpec } from '../spec/spec.js';
 import { packageRoot } from '../io/package-files.js';
 import { parityTable, runParityMatrix, type ParityModel } from './matrix.js';
+import { SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
 
-/** The shipped models that have a training run folder beside them: `models/<name>.onnx` + `models/<name>-training/`. */
+/** The shipped models (runtime-common/shipped-models.ts) with their training run folders: `models/<name>.onnx` + `models/<name>-training/`. */
 export async function shippedParityModels(): Promise<ParityModel[]> {
   const models = path.join(packageRoot(), 'models');
   const out: ParityModel[] = [];
-  for (const name of ['noise-reducer', 'residual-denoiser']) {
+  for (const [name, { file }] of Object.entries(SHIPPED_MODELS)) {
     const run = path.join(models, `${name}-training`);
-    const onnx = path.join(models, `${name}.onnx`);
+    const onnx = path.join(models, file);
     if (!existsSync(path.join(run, 'weights.safetensors')) || !existsSync(onnx)) continue;
     const spec = await loadSpec(path.join(run, 'spec.json'));
     const { tensors } = parseSafetensors(readFileSync(path.join(run, 'weights.safetensors')), path.join(run, 'weights.safetensors'));
