@@ -36,7 +36,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   builder: (y) =>
     y
       .option('model', { type: 'string', array: true, describe: `ONNX model(s) to score: shipped names (${Object.keys(SHIPPED_MODELS).join(', ')}) or files; repeat for several (default: ${DEFAULT_MODEL_NAME})` })
-      .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'test split of fashion-mnist, mnist or idx:<dir>' })
+      .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'test split of fashion-mnist, mnist, idx:<dir> or folder:<dir>' })
       .option('images', { type: 'string', describe: 'a folder of clean images instead of --dataset' })
       .option('noise', { type: 'string', default: 'gaussian', describe: `noise kind: ${NOISE_KIND_NAMES.join(', ')}` })
       .option('levels', { type: 'string', default: '0.2,0.4,0.6', describe: 'noise factors, comma-separated' })

