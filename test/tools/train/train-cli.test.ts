@@ -48,6 +48,16 @@ describe('tools train: bad calls leave no run folder', () => {
     expect(existsSync(join(work, 'bad-spec-run'))).toBe(false);
   });
 
+  it('a spec whose channels differ from the data (RGB photos, a grey network)', async () => {
+    const photos = join(work, 'photos');
+    mkdirSync(photos);
+    for (const name of ['a.png', 'b.png']) await sharp(new Uint8Array(64 * 64 * 3).map((_, i) => i % 251), { raw: { width: 64, height: 64, channels: 3 } }).png().toFile(join(photos, name));
+    const r = train('--spec', spec, '--dataset', `folder:${photos}`, '--limit', '8', '--out', join(work, 'rgb-run'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Expected a spec whose input has the data's 3 channel(s) (folder:${photos}) for --spec but received "noise-reducer" with 1`);
+    expect(existsSync(join(work, 'rgb-run'))).toBe(false);
+  });
+
   it('an unwritable output folder', () => {
     const locked = join(work, 'locked');
     mkdirSync(locked);
