@@ -14,6 +14,7 @@ export const SHIPPED_MODELS: Readonly<Record<string, Readonly<ShippedModel>>> = 
   'noise-reducer': Object.freeze({ file: 'noise-reducer.onnx', description: "the Keras tutorial's autoencoder (3,217 parameters), Fashion-MNIST, gaussian noise 0.4" }),
   'residual-denoiser': Object.freeze({ file: 'residual-denoiser.onnx', description: 'a small residual U-Net (44,257 parameters), Fashion-MNIST, gaussian noise 0.4' }),
   'residual-denoiser-blind': Object.freeze({ file: 'residual-denoiser-blind.onnx', description: 'the residual U-Net trained on gaussian noise from 0.05 to 0.6 (blind): one model for light and heavy noise' }),
+  'photo-denoiser': Object.freeze({ file: 'photo-denoiser.onnx', description: 'the residual U-Net for RGB photos (44,835 parameters), patches of public-domain and CC0 photos, gaussian noise from 0.02 to 0.3 (blind)' }),
 });
 
 /** The default model's name. */

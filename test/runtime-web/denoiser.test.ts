@@ -62,7 +62,7 @@ describe('runtime-web Denoiser: bad calls', () => {
       onProgress: 'ValidationError: Expected a function for options.onProgress but received "yes"',
       signal: 'ValidationError: Expected an AbortSignal for options.signal but received {}',
       tile: 'ValidationError: Expected an integer >= 16 for options.tile but received 8',
-      name: 'ValidationError: Expected a shipped model name ("noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for options.model but received "unet"',
+      name: 'ValidationError: Expected a shipped model name ("noise-reducer", "residual-denoiser", "residual-denoiser-blind", "photo-denoiser") or the path or URL of an .onnx file for options.model but received "unet"',
     });
   });
 
@@ -70,14 +70,14 @@ describe('runtime-web Denoiser: bad calls', () => {
     const names = await harness.page.evaluate(async () => {
       const { Denoiser } = (window as unknown as { runtimeWeb: Web }).runtimeWeb;
       const out: string[] = [];
-      for (const name of ['noise-reducer', 'residual-denoiser', 'residual-denoiser-blind']) {
+      for (const name of ['noise-reducer', 'residual-denoiser', 'residual-denoiser-blind', 'photo-denoiser']) {
         const denoiser = await Denoiser.create({ model: name, device: 'wasm' });
         out.push(`${denoiser.model.name} ${denoiser.model.source.replace(/^.*\/models\//, 'models/')}`);
         await denoiser.dispose();
       }
       return out;
     });
-    expect(names).toEqual(['noise-reducer models/noise-reducer.onnx', 'residual-denoiser models/residual-denoiser.onnx', 'residual-denoiser models/residual-denoiser-blind.onnx']);
+    expect(names).toEqual(['noise-reducer models/noise-reducer.onnx', 'residual-denoiser models/residual-denoiser.onnx', 'residual-denoiser models/residual-denoiser-blind.onnx', 'photo-denoiser models/photo-denoiser.onnx']);
   });
 
   it('says clearly when a model URL does not load, is not ONNX, or is a graph onnxruntime-web rejects', async () => {
