@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { chooseDevice, defineDevices, DeviceUnavailableError } from '../runtime-common/devices.js';
+import { serialized } from '../runtime-common/serial.js';
 import type { TensorDescription } from '../runtime-common/model-info.js';
 
 /** Node devices: name -> execution providers. `auto` tries CUDA, then WebGPU, then the CPU. */
@@ -144,20 +145,15 @@ async function create(model: Uint8Array, device: string, threads: number | undef
 export async function openSession(model: Uint8Array, options: SessionOptions): Promise<NodeSession> {
   const choice = await chooseDevice(options.device, NODE_DEVICES, (device) => create(model, device, options.threads, options.device === 'auto'), options.argument);
   const session = choice.value;
-  let queue: Promise<unknown> = Promise.resolve();
   return {
     device: choice.device,
     skipped: choice.skipped,
     inputs: session.inputMetadata.map((m) => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) })),
     outputs: session.outputMetadata.map((m) => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) })),
-    run(inputName, outputName, input, dims) {
-      const next = queue.then(async () => {
-        const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
-        return result[outputName]!.data as Float32Array;
-      });
-      queue = next.catch(() => undefined);
-      return next;
-    },
+    run: serialized(async (inputName: string, outputName: string, input: Float32Array, dims: readonly number[]) => {
+      const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
+      return result[outputName]!.data as Float32Array;
+    }),
     release: () => session.release(),
   };
 }

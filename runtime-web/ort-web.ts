@@ -1,6 +1,7 @@
 // The one file that imports onnxruntime-web: the browser device table, WebGPU adapter checks, where the wasm files live, session creation and serialized runs.
 import * as ort from 'onnxruntime-web';
 import { chooseDevice, defineDevices, DeviceUnavailableError } from '../runtime-common/devices.js';
+import { serialized } from '../runtime-common/serial.js';
 import type { TensorDescription } from '../runtime-common/model-info.js';
 
 /**
@@ -128,21 +129,16 @@ export async function openSession(model: Uint8Array, device: string, argument = 
   const choice = await chooseDevice(device, WEB_DEVICES, (name) => create(model, name), argument);
   const { session, adapter } = choice.value;
   const describe = (m: ort.InferenceSession.ValueMetadata): TensorDescription => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) });
-  let queue: Promise<unknown> = Promise.resolve();
   return {
     device: choice.device,
     adapter,
     skipped: choice.skipped,
     inputs: session.inputMetadata.map(describe),
     outputs: session.outputMetadata.map(describe),
-    run(inputName, outputName, input, dims) {
-      const next = queue.then(async () => {
-        const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
-        return result[outputName]!.data as Float32Array;
-      });
-      queue = next.catch(() => undefined);
-      return next;
-    },
+    run: serialized(async (inputName: string, outputName: string, input: Float32Array, dims: readonly number[]) => {
+      const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
+      return result[outputName]!.data as Float32Array;
+    }),
     release: () => session.release(),
   };
 }
