@@ -1,6 +1,6 @@
 // `tools bench`: one entry to the training, Node and web benchmarks; a markdown report headed by the machine it ran on.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, freemem, totalmem, platform, release } from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -29,7 +29,17 @@ export function machineDescription(): [string, string][] {
   const require = createRequire(import.meta.url);
   const version = (name: string) => {
     try {
-      return (require(`${name}/package.json`) as { version: string }).version;
+      // Some packages (onnxruntime-web) hide package.json behind their exports: walk up from the entry point.
+      let dir = path.dirname(require.resolve(name));
+      while (dir !== path.dirname(dir)) {
+        const file = path.join(dir, 'package.json');
+        if (existsSync(file)) {
+          const manifest = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+          if (manifest.name === name) return manifest.version ?? 'unknown';
+        }
+        dir = path.dirname(dir);
+      }
+      return 'unknown';
     } catch {
       return 'not installed';
     }
