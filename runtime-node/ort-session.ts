@@ -1,10 +1,11 @@
 // The one file that imports onnxruntime-node: the device table, availability checks, session creation and serialized runs.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { chooseDevice, defineDevices, DeviceUnavailableError } from '../runtime-common/devices.js';
 import { serialized } from '../runtime-common/serial.js';
+import { gpuDeviceNodes } from './gpu-nodes.js';
 import type { TensorDescription } from '../runtime-common/model-info.js';
 
 /** Node devices: name -> execution providers. `auto` tries CUDA, then WebGPU, then the CPU. */
@@ -55,15 +56,7 @@ function softwareVulkanOnly(): string | undefined {
  * Undefined elsewhere, when a node exists, or when VK_ICD_FILENAMES / VK_DRIVER_FILES pick drivers explicitly.
  */
 function noGpuDeviceNode(): string | undefined {
-  if (process.platform !== 'linux' || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return undefined;
-  const dri = (() => {
-    try {
-      return readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
-    } catch {
-      return false;
-    }
-  })();
-  if (dri || existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0') || existsSync('/dev/dxg')) return undefined;
+  if (process.platform !== 'linux' || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || gpuDeviceNodes().length > 0) return undefined;
   return 'no GPU here (no /dev/dri/renderD*, /dev/nvidia* or /dev/dxg device node); without a GPU, WebGPU can run on a CPU emulation: install Debian\'s chromium and libvulkan1, set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json and ask for --device webgpu';
 }
 

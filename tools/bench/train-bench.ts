@@ -1,12 +1,17 @@
 // Training-speed bench of the seed autoencoder on every TF.js backend (ratio to stock cpu), with a wasm kernel profile.
-// Run: npm run bench:train [-- --steps 300 --cpu-steps 3 --webgpu-steps 3 --repeats 3 --batch 32 --backends wasm,cpu]
+// Run: npm run bench:train [-- --spec models/noise-reducer.json --steps 300 --cpu-steps 3 --webgpu-steps 3 --repeats 3 --batch 32 --backends wasm,cpu]
 //      npx tsx tools/bench/train-bench.ts --workers 2   (data-parallel experiment: one wasm replica per thread)
-import { existsSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildModel } from '../model/build-tfjs.js';
+import { parseSpec } from '../spec/spec.js';
+import { packageRoot } from '../io/package-files.js';
 import { initBackend } from '../train/backends.js';
+import { useSwiftShaderWithoutGpu } from '../../runtime-node/gpu-nodes.js';
 
 /** Every backend `tools train --backend` names, fastest expected first; unavailable ones are listed with why. */
 const BENCH_BACKENDS = ['cuda', 'tensorflow', 'wasm', 'webgpu', 'cpu'];
@@ -23,17 +28,17 @@ function option(name: string, fallback: number): number {
 /** Images per step: the seed's 32 unless --batch says otherwise (to see how a step scales, e.g. for data parallelism). */
 const BATCH = option('batch', 32);
 
-/** The seed network: 28x28x1 -> conv 16 s2 -> conv 8 s2 -> convT 8 s2 -> convT 16 s2 -> conv 1 sigmoid (3,217 weights). */
-function seedNetwork(): tfl.Sequential {
-  const model = tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
-      tfl.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
-      tfl.layers.conv2dTranspose({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
-      tfl.layers.conv2dTranspose({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
-      tfl.layers.conv2d({ filters: 1, kernelSize: 3, strides: 1, padding: 'same', activation: 'sigmoid' }),
-    ],
-  });
+/** The network benched: `--spec FILE` (default the tutorial's models/noise-reducer.json), built by the project's builder. */
+const SPEC = parseSpec(JSON.parse(readFileSync(specPath(), 'utf8')), specPath());
+
+function specPath(): string {
+  const at = process.argv.indexOf('--spec');
+  return at < 0 ? join(packageRoot(), 'models', 'noise-reducer.json') : process.argv[at + 1]!;
+}
+
+/** The network on the active backend, compiled with the tutorial's Adam 1e-3 and MSE. */
+function seedNetwork(): tfl.LayersModel {
+  const model = buildModel(SPEC);
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
   return model;
 }
@@ -41,7 +46,7 @@ function seedNetwork(): tfl.Sequential {
 interface Timing { best: number; median: number; msPerStep: number; leaked: number }
 
 /** Trains `steps` batches `repeats` times after a warm-up; images/s of each repeat, best and median. */
-async function timeTraining(model: tfl.Sequential, xs: tf.Tensor, ys: tf.Tensor, steps: number, repeats: number, warmup: number): Promise<Timing> {
+async function timeTraining(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, steps: number, repeats: number, warmup: number): Promise<Timing> {
   for (let i = 0; i < warmup; i++) await model.trainOnBatch(xs, ys);
   const tensorsBefore = tf.memory().numTensors;
   const rates: number[] = [];
@@ -59,7 +64,7 @@ async function timeTraining(model: tfl.Sequential, xs: tf.Tensor, ys: tf.Tensor,
 interface KernelRow { name: string; ms: number; calls: number }
 
 /** Profiles one training step; returns per-kernel totals, the slowest single calls and the step's wall time. */
-async function profileStep(model: tfl.Sequential, xs: tf.Tensor, ys: tf.Tensor) {
+async function profileStep(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor) {
   // The profiler would otherwise read every kernel output back to check for NaNs.
   tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
   const start = performance.now();
@@ -91,13 +96,7 @@ function stepsFor(backend: string): number {
 
 /** Where WebGPU runs: on a machine with no GPU device node, Dawn is pointed at SwiftShader (a CPU Vulkan driver). */
 function prepareWebgpu(): string {
-  const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
-  const gpuNode = ['/dev/nvidiactl', '/dev/nvidia0', '/dev/dxg'].some(existsSync) || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((n) => n.startsWith('renderD')));
-  if (!gpuNode && !process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) {
-    process.env.VK_ICD_FILENAMES = swiftshader;
-    return ' on SwiftShader (CPU-emulated Vulkan: no GPU here)';
-  }
-  return '';
+  return useSwiftShaderWithoutGpu() ? ' on SwiftShader (CPU-emulated Vulkan: no GPU here)' : '';
 }
 
 interface BenchRow { backend: string; description: string; timing?: Timing; steps: number; reason?: string }
@@ -105,7 +104,7 @@ interface BenchRow { backend: string; description: string; timing?: Timing; step
 async function main(): Promise<void> {
   const repeats = option('repeats', 3);
   const only = process.argv.includes('--backends') ? process.argv[process.argv.indexOf('--backends') + 1]!.split(',') : BENCH_BACKENDS;
-  console.log(`tools train bench: the seed autoencoder, batch ${BATCH}, Adam 1e-3, MSE, random data; node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}`);
+  console.log(`tools train bench: ${SPEC.name}, batch ${BATCH}, Adam 1e-3, MSE, random data; node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}`);
   console.log('wall clock on shared cores: noisy; best of the repeats is the least disturbed one\n');
 
   const rows: BenchRow[] = [];
@@ -121,8 +120,8 @@ async function main(): Promise<void> {
       continue;
     }
     const model = seedNetwork();
-    const xs = tf.randomUniform([BATCH, 28, 28, 1], 0, 1, 'float32', 1);
-    const ys = tf.randomUniform([BATCH, 28, 28, 1], 0, 1, 'float32', 2);
+    const xs = tf.randomUniform([BATCH, 28, 28, SPEC.input.channels], 0, 1, 'float32', 1);
+    const ys = tf.randomUniform([BATCH, 28, 28, SPEC.input.channels], 0, 1, 'float32', 2);
     const slow = backend === 'cpu' || backend === 'webgpu';
     const timing = await timeTraining(model, xs, ys, steps, slow ? 1 : repeats, slow ? 1 : 5);
     rows.push({ backend, description: info.description + where, timing, steps });
@@ -178,8 +177,8 @@ async function replica(): Promise<void> {
   model.setWeights(model.getWeights().map((w, i) => tf.tensor(setup.weights[i]!, w.shape)));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = tf.train.adam(1e-3);
-  const xs = tf.randomUniform([setup.batch, 28, 28, 1], 0, 1, 'float32', setup.seed);
-  const ys = tf.randomUniform([setup.batch, 28, 28, 1], 0, 1, 'float32', setup.seed + 1);
+  const xs = tf.randomUniform([setup.batch, 28, 28, SPEC.input.channels], 0, 1, 'float32', setup.seed);
+  const ys = tf.randomUniform([setup.batch, 28, 28, SPEC.input.channels], 0, 1, 'float32', setup.seed + 1);
   const gradients = () => {
     const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(ys, model.apply(xs) as tf.Tensor) as tf.Scalar, vars);
     const out = vars.map((v) => grads[v.name]!.dataSync() as Float32Array);

@@ -8,6 +8,8 @@ import type { CommandModule } from 'yargs';
 import { check } from '../../runtime-common/validate.js';
 import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
 import { packageRoot } from '../io/package-files.js';
+import { timestamp } from '../io/timestamp.js';
+import { gpuDeviceNodes } from '../../runtime-node/gpu-nodes.js';
 
 /** The benchmarks: name -> compiled script (relative to dist/) and the arguments of a quick run. */
 const BENCHES = Object.freeze({
@@ -44,7 +46,7 @@ export function machineDescription(): [string, string][] {
       return 'not installed';
     }
   };
-  const gpuNodes = ['/dev/nvidia0', '/dev/dri/renderD128', '/dev/dxg'].filter(existsSync);
+  const gpuNodes = gpuDeviceNodes();
   const cpu = cpus();
   return [
     ['CPU', `${cpu.length} x ${cpu[0]?.model ?? 'unknown'}`],
@@ -86,7 +88,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   handler: async (args) => {
     const names = (args.only?.length ? args.only : Object.keys(BENCHES)) as BenchName[];
     for (const name of names) check(name in BENCHES, `one of ${Object.keys(BENCHES).map((n) => `"${n}"`).join(', ')}`, 'bench', name);
-    const out = args.out ?? path.join('runs', `bench-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}.md`);
+    const out = args.out ?? path.join('runs', `bench-${timestamp()}.md`);
     const sections: string[] = [
       `# onnx-denoiser benchmarks, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${args.quick ? ' (quick)' : ''}`,
       '',

@@ -11,6 +11,7 @@ import { limitImageSet } from '../data/image-set.js';
 import { checkNoiseFactor, checkNoiseKind, NOISE_KIND_NAMES } from '../data/noise.js';
 import { DEFAULT_MODEL_NAME, isModelName, SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
 import { evaluate, imageSetToFloat, loadImageFolder, markdownTable } from '../eval/evaluate.js';
+import { timestamp } from '../io/timestamp.js';
 
 interface EvalArgs {
   model?: string[];
@@ -23,10 +24,6 @@ interface EvalArgs {
   device: string;
   out?: string;
   json: boolean;
-}
-
-function timestamp(date = new Date()): string {
-  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
 /** The `eval` command. */

@@ -2,6 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { psnr, ssim } from '../../runtime-common/metrics.js';
+import { decodeDenoiserMetadata, describeNoise } from '../../runtime-common/model-metadata.js';
 import { check } from '../../runtime-common/validate.js';
 import { Denoiser, type NodeDevice } from '../../runtime-node/denoiser.js';
 import { IMAGE_EXTENSIONS, readImage } from '../../runtime-node/image-file.js';
@@ -14,7 +15,7 @@ import { type FloatImage, gaussianBlur, goldenMax, median3x3 } from './baselines
 /** Images the blur baseline's sigma is tuned on (the first ones of the set): enough for a stable optimum. */
 export const SIGMA_TUNING_IMAGES = 500;
 /** The sigma range searched for the blur baseline. */
-export const SIGMA_RANGE: readonly [number, number] = Object.freeze([0.3, 3]) as unknown as readonly [number, number];
+export const SIGMA_RANGE = Object.freeze([0.3, 3] as const);
 /** Columns of the picture grids. */
 const GRID_COLUMNS = 10;
 
@@ -92,6 +93,16 @@ export async function loadImageFolder(dir: string, limit?: number): Promise<Floa
     images.push({ data, width: image.width, height: image.height, channels: colour });
   }
   return images;
+}
+
+/** "gaussian 0.4" (or a blind range) from the model's metadata; "unknown" for a model that records none. */
+function trainedFor(denoiser: Denoiser): string {
+  try {
+    const { noise } = decodeDenoiserMetadata(denoiser.model.metadata, denoiser.model.source);
+    return noise ? describeNoise(noise) : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function scoreImages(method: string, output: FloatImage[], clean: FloatImage[], note?: string): Score {
@@ -201,7 +212,7 @@ export async function evaluate(request: EvalRequest): Promise<EvalResult> {
         file,
         name: label ?? denoiser.model.name ?? path.basename(file),
         device: denoiser.device,
-        trainedFor: denoiser.model.metadata.noise_kind ? `${denoiser.model.metadata.noise_kind} ${denoiser.model.metadata.noise_factor ?? ''}${denoiser.model.metadata.noise_factor_max ? ` to ${denoiser.model.metadata.noise_factor_max} (blind)` : ''}`.trim() : 'unknown',
+        trainedFor: trainedFor(denoiser),
       })),
       levels: results,
     };

@@ -1,7 +1,7 @@
 // The parity matrix: one fixed set of inputs through every runtime path, each compared with TF.js (the training backend).
-import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { Denoiser } from '../../runtime-node/denoiser.js';
+import { useSwiftShaderWithoutGpu } from '../../runtime-node/gpu-nodes.js';
 import { buildModel, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { emitOnnx } from '../onnx/emit.js';
 import { Rng } from '../data/rng.js';
@@ -114,15 +114,6 @@ function differences(a: Float32Array, b: Float32Array): { max: number; sum: numb
     if (!(d <= max)) max = d;
   }
   return { max, sum };
-}
-
-/** Points Dawn at SwiftShader when no GPU device node exists, so WebGPU paths run (slowly) on a CPU-only machine. */
-export function useSwiftShaderWithoutGpu(): string | undefined {
-  const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
-  const gpu = ['/dev/nvidiactl', '/dev/nvidia0', '/dev/dxg'].some(existsSync) || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((n) => n.startsWith('renderD')));
-  if (gpu || process.env.VK_ICD_FILENAMES || !existsSync(swiftshader)) return undefined;
-  process.env.VK_ICD_FILENAMES = swiftshader;
-  return 'SwiftShader';
 }
 
 function nodePath(device: 'cpu' | 'webgpu' | 'cuda', label: string, tolerance: number, bytes?: (m: ParityModel) => Uint8Array): PathDef {

@@ -281,35 +281,33 @@ function resolveActivation(raw: Record<string, unknown>, where: string): Activat
   return checkOneOf(raw.activation ?? ACTIVATION_KEY.activation!.default, `${where}.activation`, ACTIVATIONS);
 }
 
-const add: LayerKindDef<AddLayer> = {
-  kind: 'add',
-  displayName: 'Add',
-  description: 'elementwise sum of two or more tensors of one shape (a skip connection), with optional activation',
-  keys: ACTIVATION_KEY,
-  arity: { min: 2, max: Infinity },
-  resolve: (raw, base, { where }) => ({ kind: 'add', ...base, activation: resolveActivation(raw, where) }),
-  outputShape(layer, inputs, ctx): Shape {
-    checkSameShape(layer, inputs, ctx, true);
-    return { ...inputs[0]! };
-  },
-  weights: () => [],
-  describe: (layer) => `${layer.inputs.join(' + ')} ${layer.activation}`,
-};
+/** An elementwise kind over tensors of one shape, with an optional activation: `add` and `subtract` differ only here. */
+function elementwiseKind<L extends AddLayer | SubtractLayer>(kind: L['kind'], displayName: string, description: string, arity: { min: number; max: number }, operator: string): LayerKindDef<L> {
+  return {
+    kind,
+    displayName,
+    description,
+    keys: ACTIVATION_KEY,
+    arity,
+    resolve: (raw, base, { where }) => ({ kind, ...base, activation: resolveActivation(raw, where) }) as L,
+    outputShape(layer, inputs, ctx): Shape {
+      checkSameShape(layer, inputs, ctx, true);
+      return { ...inputs[0]! };
+    },
+    weights: () => [],
+    describe: (layer) => `${layer.inputs.join(` ${operator} `)} ${layer.activation}`,
+  };
+}
 
-const subtract: LayerKindDef<SubtractLayer> = {
-  kind: 'subtract',
-  displayName: 'Subtract',
-  description: 'inputs[0] - inputs[1] for two tensors of one shape (residual learning: the input minus the predicted noise), with optional activation',
-  keys: ACTIVATION_KEY,
-  arity: { min: 2, max: 2 },
-  resolve: (raw, base, { where }) => ({ kind: 'subtract', ...base, activation: resolveActivation(raw, where) }),
-  outputShape(layer, inputs, ctx): Shape {
-    checkSameShape(layer, inputs, ctx, true);
-    return { ...inputs[0]! };
-  },
-  weights: () => [],
-  describe: (layer) => `${layer.inputs.join(' - ')} ${layer.activation}`,
-};
+const add = elementwiseKind<AddLayer>('add', 'Add', 'elementwise sum of two or more tensors of one shape (a skip connection), with optional activation', { min: 2, max: Infinity }, '+');
+
+const subtract = elementwiseKind<SubtractLayer>(
+  'subtract',
+  'Subtract',
+  'inputs[0] - inputs[1] for two tensors of one shape (residual learning: the input minus the predicted noise), with optional activation',
+  { min: 2, max: 2 },
+  '-',
+);
 
 const concat: LayerKindDef<ConcatLayer> = {
   kind: 'concat',

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { ValidationError } from '../../runtime-common/validate.js';
 import { loadDataset, type Dataset } from '../data/datasets.js';
 import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
+import { timestamp } from '../io/timestamp.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
 import type { WeightTensor } from '../model/build-tfjs.js';
 import { imageGrid, lineChart } from '../report/pictures.js';
@@ -59,11 +60,6 @@ export interface RunResult {
 }
 
 const CHECKPOINT_FORMAT = 'onnx-denoiser/checkpoint';
-
-function timestamp(date = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
