@@ -9,6 +9,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { benchCommand } from './commands/bench.js';
+import { photosCommand } from './commands/photos.js';
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(trainCommand)
     .command(evalCommand)
     .command(benchCommand)
+    .command(photosCommand)
     .demandCommand(1, 'Expected a command (see --help)')
     .strict()
     .help()

@@ -1,5 +1,5 @@
 // Training-speed bench of the seed autoencoder on every TF.js backend (ratio to stock cpu), with a wasm kernel profile.
-// Run: npm run bench:train [-- --spec models/noise-reducer.json --steps 300 --cpu-steps 3 --webgpu-steps 3 --repeats 3 --batch 32 --backends wasm,cpu]
+// Run: npm run bench:train [-- --spec models/noise-reducer.json --size 28 --steps 300 --cpu-steps 3 --webgpu-steps 3 --repeats 3 --batch 32 --backends wasm,cpu]
 //      npx tsx tools/bench/train-bench.ts --workers 2   (data-parallel experiment: one wasm replica per thread)
 import { cpus } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -27,6 +27,9 @@ function option(name: string, fallback: number): number {
 
 /** Images per step: the seed's 32 unless --batch says otherwise (to see how a step scales, e.g. for data parallelism). */
 const BATCH = option('batch', 32);
+
+/** Square image side of the benched batches: 28 (Fashion-MNIST) unless --size says otherwise (e.g. 48 for photo patches). */
+const SIZE = option('size', 28);
 
 /** The network benched: `--spec FILE` (default the tutorial's models/noise-reducer.json), built by the project's builder. */
 const SPEC = parseSpec(JSON.parse(readFileSync(specPath(), 'utf8')), specPath());
@@ -120,8 +123,8 @@ async function main(): Promise<void> {
       continue;
     }
     const model = seedNetwork();
-    const xs = tf.randomUniform([BATCH, 28, 28, SPEC.input.channels], 0, 1, 'float32', 1);
-    const ys = tf.randomUniform([BATCH, 28, 28, SPEC.input.channels], 0, 1, 'float32', 2);
+    const xs = tf.randomUniform([BATCH, SIZE, SIZE, SPEC.input.channels], 0, 1, 'float32', 1);
+    const ys = tf.randomUniform([BATCH, SIZE, SIZE, SPEC.input.channels], 0, 1, 'float32', 2);
     const slow = backend === 'cpu' || backend === 'webgpu';
     const timing = await timeTraining(model, xs, ys, steps, slow ? 1 : repeats, slow ? 1 : 5);
     rows.push({ backend, description: info.description + where, timing, steps });
@@ -177,8 +180,8 @@ async function replica(): Promise<void> {
   model.setWeights(model.getWeights().map((w, i) => tf.tensor(setup.weights[i]!, w.shape)));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = tf.train.adam(1e-3);
-  const xs = tf.randomUniform([setup.batch, 28, 28, SPEC.input.channels], 0, 1, 'float32', setup.seed);
-  const ys = tf.randomUniform([setup.batch, 28, 28, SPEC.input.channels], 0, 1, 'float32', setup.seed + 1);
+  const xs = tf.randomUniform([setup.batch, SIZE, SIZE, SPEC.input.channels], 0, 1, 'float32', setup.seed);
+  const ys = tf.randomUniform([setup.batch, SIZE, SIZE, SPEC.input.channels], 0, 1, 'float32', setup.seed + 1);
   const gradients = () => {
     const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(ys, model.apply(xs) as tf.Tensor) as tf.Scalar, vars);
     const out = vars.map((v) => grads[v.name]!.dataSync() as Float32Array);

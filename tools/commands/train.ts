@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { check, checkInteger, checkNumber, checkOneOf } from '../../runtime-common/validate.js';
 import { checkDatasetName } from '../data/datasets.js';
+import type { PhotoFolderOptions } from '../data/photo-folder.js';
 import { NOISE_KINDS, parseNoiseFactor, type NoiseKind } from '../data/noise.js';
 import { createProgress } from '../report/progress.js';
 import { BACKEND_NAMES } from '../train/backends.js';
@@ -23,6 +24,9 @@ interface TrainArgs {
   resume?: string;
   quiet: boolean;
   download: boolean;
+  'lr-schedule': string;
+  patches?: number;
+  'patch-size'?: number;
 }
 
 /** Validates the parsed flags into a run request; every error names its flag. */
@@ -36,13 +40,19 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   const seed = checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 31 - 1 });
   if (args.limit !== undefined) checkInteger(args.limit, '--limit', { min: 1 });
   checkOneOf(args.backend, '--backend', BACKEND_NAMES);
+  const lrSchedule = checkOneOf(args['lr-schedule'], '--lr-schedule', ['constant', 'cosine'] as const);
+  const photo: PhotoFolderOptions = {};
+  if (args.patches !== undefined) photo.trainPatches = checkInteger(args.patches, '--patches', { min: 1, max: 10_000_000 });
+  if (args['patch-size'] !== undefined) photo.patch = checkInteger(args['patch-size'], '--patch-size', { min: 8, max: 1024 });
+  check(Object.keys(photo).length === 0 || args.dataset.startsWith('folder:'), 'a folder:<dir> dataset with --patches or --patch-size', '--dataset', args.dataset);
   check(!(args.resume !== undefined && args.out !== undefined), 'either --resume or --out, not both', '--out', args.out);
   let resume: string | undefined;
   if (args.resume !== undefined) resume = args.resume === '' ? await latestRun() : args.resume;
   return {
     specPath: args.spec,
     dataset: args.dataset,
-    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor } },
+    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}) },
+    ...(Object.keys(photo).length ? { photoFolder: photo } : {}),
     limit: args.limit,
     out: args.out,
     backend: args.backend,
@@ -66,6 +76,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('epochs', { type: 'number', default: 10 })
       .option('batch-size', { type: 'number', default: 32 })
       .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate' })
+      .option('lr-schedule', { type: 'string', default: 'constant', describe: 'constant, or cosine: per batch from --lr down to 2% of it at the last batch' })
+      .option('patches', { type: 'number', describe: 'folder:<dir> only: training patches per epoch, cut afresh each epoch (default 20000)' })
+      .option('patch-size', { type: 'number', describe: 'folder:<dir> only: patch side in pixels (default 48)' })
       .option('limit', { type: 'number', describe: 'use at most N training and N validation images' })
       .option('seed', { type: 'number', default: 1, describe: 'seed for weights, shuffling and noise' })
       .option('out', { type: 'string', describe: 'run folder (default runs/<spec name>-<timestamp>)' })

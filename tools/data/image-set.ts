@@ -33,6 +33,8 @@ export interface Dataset {
   readonly train: ImageSet;
   /** The test (validation) images. */
   readonly test: ImageSet;
+  /** When set, refills `train` in place with epoch `epoch`'s images (1-based), deterministically (photo patches). */
+  readonly resampleTrain?: (epoch: number) => void;
   /** Class names by label, when known. */
   readonly classNames?: readonly string[];
   /** Messages for the CLI to print, e.g. rows that were dropped. */

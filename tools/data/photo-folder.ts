@@ -44,11 +44,20 @@ async function readPhoto(file: string, channels: 1 | 3): Promise<Photo> {
   }
 }
 
-/** Cuts `count` patches at seeded positions, spread over the photos in turn (bigger photos are not favoured). */
-function cutPatches(photos: readonly Photo[], count: number, side: number, channels: number, rng: Rng): ImageSet {
+/** Share of augmented training patches turned grey (luma replicated over the channels), so one RGB model serves grey photos. */
+export const GREY_SHARE = 0.25;
+
+/**
+ * Cuts `count` patches at seeded positions, spread over the photos in turn (bigger photos are not favoured), into
+ * `into` (or a new set). With `augment`, each patch also gets one of the 8 flips/rotations, a random permutation
+ * of its colour channels (so the model cannot learn a colour prior and tint what it sees) and, for
+ * {@link GREY_SHARE} of the patches, grey: the Rec. 601 luma in every channel.
+ */
+function cutPatches(photos: readonly Photo[], count: number, side: number, channels: number, rng: Rng, augment: boolean, into?: ImageSet): ImageSet {
   const size = side * side * channels;
-  const pixels = new Uint8Array(count * size);
-  const labels = new Uint8Array(count);
+  const pixels = into?.pixels ?? new Uint8Array(count * size);
+  const labels = into?.labels ?? new Uint8Array(count);
+  const patch = new Uint8Array(size);
   for (let i = 0; i < count; i++) {
     const p = i % photos.length;
     const photo = photos[p]!;
@@ -56,11 +65,42 @@ function cutPatches(photos: readonly Photo[], count: number, side: number, chann
     const y0 = rng.nextInt(photo.height - side + 1);
     for (let y = 0; y < side; y++) {
       const from = ((y0 + y) * photo.width + x0) * channels;
-      pixels.set(photo.data.subarray(from, from + side * channels), i * size + y * side * channels);
+      patch.set(photo.data.subarray(from, from + side * channels), y * side * channels);
     }
+    const out = pixels.subarray(i * size, (i + 1) * size);
+    if (augment) augmentPatch(patch, out, side, channels, rng);
+    else out.set(patch);
     labels[i] = p % 256;
   }
   return { pixels, labels, count, height: side, width: side, channels };
+}
+
+const PERMUTATIONS = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] as const;
+
+/** One dihedral transform (HWC), a channel permutation and maybe grey, from `rng`; see {@link cutPatches}. */
+function augmentPatch(src: Uint8Array, dst: Uint8Array, side: number, channels: number, rng: Rng): void {
+  const t = rng.nextInt(8);
+  const perm = channels === 3 ? PERMUTATIONS[rng.nextInt(6)]! : [0];
+  const grey = channels === 3 && rng.nextFloat() < GREY_SHARE;
+  const last = side - 1;
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      // Transform t: bit 0 mirrors x, bit 1 mirrors y, bit 2 swaps the axes (a square patch).
+      let sx = t & 1 ? last - x : x;
+      let sy = t & 2 ? last - y : y;
+      if (t & 4) [sx, sy] = [sy, sx];
+      const from = (sy * side + sx) * channels;
+      const to = (y * side + x) * channels;
+      if (grey) {
+        const v = Math.round(0.299 * src[from]! + 0.587 * src[from + 1]! + 0.114 * src[from + 2]!);
+        dst[to] = v;
+        dst[to + 1] = v;
+        dst[to + 2] = v;
+      } else {
+        for (let c = 0; c < channels; c++) dst[to + c] = src[from + perm[c]!]!;
+      }
+    }
+  }
 }
 
 /**
@@ -76,7 +116,11 @@ export async function loadPhotoFolder(dir: string, options: PhotoFolderOptions =
   const names = await readdir(dir).catch(() => {
     throw new ValidationError(`Expected a folder of photos for folder:${dir} but received a path that cannot be read as one`, 'dataset');
   });
-  const files = names.filter((n) => PHOTO_EXTENSIONS.includes(path.extname(n).toLowerCase()) && !n.startsWith('.')).sort().map((n) => path.join(dir, n));
+  // A folder with train/ and val/ subfolders (as `tools photos` writes) is split by them; else every n-th photo is held out.
+  const sub = await Promise.all(['train', 'val'].map((d) => readdir(path.join(dir, d)).then((n) => n, () => undefined)));
+  const listed = (folder: string, entries: string[]) => entries.filter((n) => PHOTO_EXTENSIONS.includes(path.extname(n).toLowerCase()) && !n.startsWith('.')).sort().map((n) => path.join(folder, n));
+  const presplit = sub[0] !== undefined && sub[1] !== undefined;
+  const files = presplit ? [...listed(path.join(dir, 'train'), sub[0]!), ...listed(path.join(dir, 'val'), sub[1]!)] : listed(dir, names);
   check(files.length >= 2, `a folder with at least 2 photos (${PHOTO_EXTENSIONS.join(', ')}): some to train on, some held out`, `folder:${dir}`, `${files.length} photo(s)`);
   let channels = options.channels;
   if (channels === undefined) {
@@ -86,15 +130,24 @@ export async function loadPhotoFolder(dir: string, options: PhotoFolderOptions =
   const photos = await Promise.all(files.map((f) => readPhoto(f, channels!)));
   const small = photos.filter((p) => p.width < side || p.height < side);
   if (small.length) throw new ValidationError(`Expected photos of at least ${side}x${side} (the patch size) in folder:${dir} but received ${small.map((p) => `${path.basename(p.file)} (${p.width}x${p.height})`).join(', ')}`, 'dataset');
-  const test = photos.filter((_, i) => (photos.length - 1 - i) % every === 0);
-  const train = photos.filter((_, i) => (photos.length - 1 - i) % every !== 0);
+  const isTest = (p: Photo, i: number) => (presplit ? path.basename(path.dirname(p.file)) === 'val' : (photos.length - 1 - i) % every === 0);
+  const test = photos.filter((p, i) => isTest(p, i));
+  const train = photos.filter((p, i) => !isTest(p, i));
+  check(test.length > 0 && train.length > 0, 'photos in both train/ and val/', `folder:${dir}`, `${train.length} and ${test.length}`);
   const seed = options.seed ?? 1;
+  const trainSet = cutPatches(train, trainCount, side, channels, new Rng(seed), true);
+  const megapixels = (list: Photo[]) => (list.reduce((a, p) => a + p.width * p.height, 0) / 1e6).toFixed(1);
+  const how = presplit ? 'split by its train/ and val/ folders' : `every ${every}th by name, from the last`;
   return {
     name: `folder:${dir}`,
     source: `${photos.length} photos in ${dir} (${channels === 3 ? 'RGB' : 'grey'})`,
-    split: `${train.length} photos for training, ${test.length} held out (every ${every}th by name, from the last: ${test.map((p) => path.basename(p.file)).join(', ')}); ${trainCount} training and ${testCount} test patches of ${side}x${side} at seeded positions (seed ${seed})`,
-    train: cutPatches(train, trainCount, side, channels, new Rng(seed)),
-    test: cutPatches(test, testCount, side, channels, new Rng(seed + 1)),
+    split: `${train.length} photos (${megapixels(train)} MP) for training, ${test.length} (${megapixels(test)} MP) held out (${how}: ${test.map((p) => path.basename(p.file)).join(', ')}); ${trainCount} training patches of ${side}x${side} cut afresh each epoch (flips, rotations, channel permutations, ${GREY_SHARE * 100}% grey) and ${testCount} fixed test patches (seed ${seed})`,
+    train: trainSet,
+    test: cutPatches(test, testCount, side, channels, new Rng(seed + 1), false),
     notes: [],
+    // Epoch e's patches depend only on the seed and e, so a resumed run sees the same data as an uninterrupted one.
+    resampleTrain: (epoch: number) => {
+      cutPatches(train, trainCount, side, channels, new Rng(seed * 7919 + epoch), true, trainSet);
+    },
   };
 }

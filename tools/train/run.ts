@@ -6,6 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { ValidationError } from '../../runtime-common/validate.js';
 import { loadDataset, type Dataset } from '../data/datasets.js';
+import type { PhotoFolderOptions } from '../data/photo-folder.js';
 import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
 import { timestamp } from '../io/timestamp.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
@@ -49,6 +50,8 @@ export interface RunRequest {
   /** Whether --epochs was given explicitly (on resume it may extend the run). */
   epochsGiven?: boolean;
   download?: boolean;
+  /** `folder:<dir>` datasets: patch size and patch counts (kept in config.json, reused on resume). */
+  photoFolder?: PhotoFolderOptions;
 }
 
 /** The outcome of a run. */
@@ -217,18 +220,20 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   let dir: string;
   let dataset = request.dataset;
   let limit = request.limit;
+  let photoFolder = request.photoFolder;
 
   if (request.resume !== undefined) {
     dir = request.resume;
     const configText = await readFile(join(dir, RUN_FILES.config), 'utf8').catch(() => {
       throw new ValidationError(`Expected a run folder with ${RUN_FILES.config} for --resume but received ${dir}`, '--resume');
     });
-    const config = JSON.parse(configText) as { settings: TrainSettings; data: { name: string; limit?: number } };
+    const config = JSON.parse(configText) as { settings: TrainSettings; data: { name: string; limit?: number; photoFolder?: PhotoFolderOptions } };
     spec = parseSpec(JSON.parse(await readFile(join(dir, RUN_FILES.spec), 'utf8')), join(dir, RUN_FILES.spec));
     resumeState = await loadCheckpoint(dir);
     settings = { ...config.settings, epochs: request.epochsGiven ? request.settings.epochs : config.settings.epochs };
     dataset = config.data.name;
     limit = config.data.limit;
+    photoFolder = config.data.photoFolder;
     if (resumeState.epochsDone >= settings.epochs) {
       throw new ValidationError(`Expected a run with epochs left for --resume but received ${dir}, which finished ${resumeState.epochsDone} of ${settings.epochs} (raise --epochs to continue)`, '--resume');
     }
@@ -242,7 +247,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   for (const skip of backend.skipped) progress.line(`backend: skipped ${skip}`);
   progress.line(`backend: ${backend.description}`);
 
-  const data = await loadDataset(dataset, { download: request.download });
+  const data = await loadDataset(dataset, { download: request.download, photoFolder });
   for (const note of data.notes) progress.line(note);
   const train = limit ? limitImageSet(data.train, limit) : data.train;
   const test = limit ? limitImageSet(data.test, limit) : data.test;
@@ -255,7 +260,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     format: 'onnx-denoiser/run',
     spec: spec.name,
     settings,
-    data: { name: data.name, source: data.source, split: data.split, train: train.count, test: test.count, limit, notes: data.notes },
+    data: { name: data.name, source: data.source, split: data.split, train: train.count, test: test.count, limit, ...(photoFolder ? { photoFolder } : {}), notes: data.notes },
     backend,
     versions: packageVersions(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', platform: `${process.platform}-${process.arch}` },
@@ -264,7 +269,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
 
   const created = !(await exists(dir));
   await mkdir(dir, { recursive: true });
-  const trainer = new Trainer({ spec, train, test, settings, resume: resumeState, onBatch: (p) => {
+  const trainer = new Trainer({ spec, train, test, settings, resume: resumeState, resampleTrain: data.resampleTrain, onBatch: (p) => {
     progress.update(p.batch, { loss: p.loss.toFixed(5), 'img/s': String(Math.round(p.imagesPerSecond)) });
   }, shouldStop });
   try {

@@ -23,6 +23,15 @@ export interface TrainSettings {
   learningRate: number;
   seed: number;
   noise: NoiseSettings;
+  /** Learning-rate schedule over the whole run: `constant` (the tutorial's; the default) or `cosine` (per batch, from `learningRate` down to 2% of it). */
+  lrSchedule?: 'constant' | 'cosine';
+}
+
+/** The learning rate at `progress` (0 at the first batch, 1 after the last) of a run; see {@link TrainSettings.lrSchedule}. */
+export function scheduledLearningRate(settings: Pick<TrainSettings, 'learningRate' | 'lrSchedule'>, progress: number): number {
+  if ((settings.lrSchedule ?? 'constant') === 'constant') return settings.learningRate;
+  const floor = 0.02;
+  return settings.learningRate * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, Math.max(0, progress)))));
 }
 
 /** One epoch's figures, as kept in history.json. */
@@ -69,6 +78,8 @@ export interface TrainerOptions {
   /** Continue from this state instead of fresh weights. */
   resume?: TrainState;
   onBatch?: (progress: BatchProgress) => void;
+  /** Called with the epoch number (1-based) before each epoch: refills `train` in place (photo patches cut afresh). */
+  resampleTrain?: (epoch: number) => void;
   /** Checked between batches: when true the epoch stops early and {@link Trainer.runEpoch} returns null. */
   shouldStop?: () => boolean;
 }
@@ -148,6 +159,7 @@ export class Trainer {
   async runEpoch(): Promise<EpochRecord | null> {
     const { train, settings, onBatch, shouldStop } = this.options;
     const epoch = this.epochsDone + 1;
+    this.options.resampleTrain?.(epoch);
     const order = Array.from({ length: train.count }, (_, i) => i);
     this.rng.shuffle(order);
     const batches = Math.ceil(train.count / settings.batchSize);
@@ -164,6 +176,8 @@ export class Trainer {
         lossSum.dispose();
         return null;
       }
+      // tf's Adam reads its learningRate field at every step.
+      (this.optimizer as unknown as { learningRate: number }).learningRate = scheduledLearningRate(settings, (this.epochsDone * batches + b) / (settings.epochs * batches));
       const indices = order.slice(b * settings.batchSize, (b + 1) * settings.batchSize);
       const n = indices.length;
       const cleanView = clean.subarray(0, n * imageSize);
