@@ -1,4 +1,4 @@
-// Classical denoisers to measure models against: Gaussian blur (separable) and the 3x3 median, on float images in [0, 1].
+// Classical denoisers to measure models against: Gaussian blur (separable) and the 3x3 median on float images in [0, 1], with the image check and border rule the classical/ filters share.
 import { check, checkNumber } from '../../runtime-common/validate.js';
 
 /** An image of interleaved float samples in [0, 1] (HWC). */
@@ -21,6 +21,31 @@ export function gaussianTaps(sigma: number): Float64Array {
 }
 
 const clampIndex = (i: number, n: number) => (i < 0 ? 0 : i >= n ? n - 1 : i);
+
+/**
+ * Checks that `image` is a {@link FloatImage} whose data holds width x height x channels samples
+ * (1 to 4 channels); `name` names it in the standard error.
+ */
+export function checkFloatImage(image: FloatImage, name = 'image'): FloatImage {
+  check(typeof image === 'object' && image !== null && image.data instanceof Float32Array, 'an image with Float32Array data', name, image);
+  const { width, height, channels } = image;
+  check(Number.isInteger(width) && width >= 1 && Number.isInteger(height) && height >= 1, 'a width and height of integers >= 1', `${name} size`, `${width}x${height}`);
+  check(Number.isInteger(channels) && channels >= 1 && channels <= 4, 'an integer from 1 to 4', `${name}.channels`, channels);
+  check(image.data.length === width * height * channels, `${width * height * channels} samples (${width}x${height}x${channels})`, `${name}.data`, image.data.length);
+  return image;
+}
+
+/**
+ * Index `i` folded into [0, n) by mirroring about the edge samples without repeating them (OpenCV's
+ * BORDER_REFLECT_101, numpy's "reflect"): -1 -> 1, n -> n - 2; any distance folds; n = 1 gives 0.
+ */
+export function reflectIndex(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  let k = i % period;
+  if (k < 0) k += period;
+  return k < n ? k : period - k;
+}
 
 /** Gaussian blur with standard deviation `sigma` pixels, per channel, edges replicated; a new image. */
 export function gaussianBlur(image: FloatImage, sigma: number): FloatImage {
@@ -107,4 +132,25 @@ export function goldenMax(score: (x: number) => number, lo: number, hi: number, 
     }
   }
   return fc >= fd ? { x: c, value: fc } : { x: d, value: fd };
+}
+
+/**
+ * A copy of `image` with `pad` extra pixels on every side filled by {@link reflectIndex} (mirrored, edge samples
+ * not repeated), as Float32Array of (width + 2 pad) x (height + 2 pad) x channels; any pad works on any size.
+ */
+export function padReflect(image: FloatImage, pad: number): FloatImage {
+  const { width, height, channels, data } = image;
+  const pw = width + 2 * pad;
+  const ph = height + 2 * pad;
+  const out = new Float32Array(pw * ph * channels);
+  const columns = Int32Array.from({ length: pw }, (_, x) => reflectIndex(x - pad, width));
+  for (let y = 0; y < ph; y++) {
+    const row = reflectIndex(y - pad, height) * width;
+    for (let x = 0; x < pw; x++) {
+      const from = (row + columns[x]!) * channels;
+      const to = (y * pw + x) * channels;
+      for (let c = 0; c < channels; c++) out[to + c] = data[from + c]!;
+    }
+  }
+  return { data: out, width: pw, height: ph, channels };
 }

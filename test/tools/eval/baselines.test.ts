@@ -1,6 +1,6 @@
 // The classical baselines against brute-force loops: a direct 2-D Gaussian convolution and a sorted 3x3 window.
 import { describe, expect, it } from 'vitest';
-import { gaussianBlur, gaussianTaps, goldenMax, median3x3, type FloatImage } from '../../../tools/eval/baselines.js';
+import { checkFloatImage, gaussianBlur, gaussianTaps, goldenMax, median3x3, padReflect, reflectIndex, type FloatImage } from '../../../tools/eval/baselines.js';
 
 function image(width: number, height: number, channels: number, seed: number): FloatImage {
   const data = new Float32Array(width * height * channels).map((_, i) => (((i + seed) * 2654435761) >>> 0) / 4294967296);
@@ -16,6 +16,11 @@ describe('baselines: bad calls', () => {
   it('rejects a sigma that is not a positive number', () => {
     expect(() => gaussianTaps(0)).toThrow('Expected a finite number > 0 and <= 100 for sigma but received 0');
     expect(() => gaussianBlur(image(4, 4, 1, 1), Number.NaN)).toThrow('for sigma but received NaN');
+  });
+  it('rejects images whose fields do not fit together', () => {
+    expect(() => checkFloatImage(null as unknown as FloatImage)).toThrow('Expected an image with Float32Array data for image but received null');
+    expect(() => checkFloatImage({ ...image(4, 4, 1, 1), width: 0 }, 'photo')).toThrow('Expected a width and height of integers >= 1 for photo size but received "0x4"');
+    expect(() => checkFloatImage({ ...image(4, 4, 1, 1), channels: 2 })).toThrow('Expected 32 samples (4x4x2) for image.data but received 16');
   });
   it('rejects an empty search interval', () => {
     expect(() => goldenMax((x) => x, 2, 1)).toThrow('Expected hi > lo (2) for hi but received 1');
@@ -69,6 +74,15 @@ describe('baselines', () => {
     const img = { data: new Float32Array(25).fill(0.5), width: 5, height: 5, channels: 1 };
     img.data[12] = 1;
     expect(Array.from(median3x3(img).data).every((v) => v === 0.5)).toBe(true);
+  });
+
+  it('reflects indices about the edge samples without repeating them, at any distance', () => {
+    expect([-3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => reflectIndex(i, 4))).toEqual([3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1, 2, 3]);
+    expect([-2, 0, 5].map((i) => reflectIndex(i, 1))).toEqual([0, 0, 0]);
+    const small = { data: Float32Array.from([1, 2, 3, 4, 5, 6]), width: 3, height: 2, channels: 1 };
+    const padded = padReflect(small, 2);
+    expect([padded.width, padded.height]).toEqual([7, 6]);
+    for (let y = 0; y < 6; y++) for (let x = 0; x < 7; x++) expect(padded.data[y * 7 + x]).toBe(small.data[reflectIndex(y - 2, 2) * 3 + reflectIndex(x - 2, 3)]);
   });
 
   it('golden-section search finds the maximum of a parabola', () => {
