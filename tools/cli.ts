@@ -10,10 +10,13 @@ import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { benchCommand } from './commands/bench.js';
 import { photosCommand } from './commands/photos.js';
+import { CommandExit } from './commands/cli-helpers.js';
+
+/** A usage mistake (unknown command or flag, missing value): reported with exit 2 before the command runs. */
+class UsageError extends Error {}
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  let code = 0;
   const parser = yargs(argv)
     .scriptName('tools')
     .usage('$0 <command> [options]')
@@ -35,14 +38,18 @@ export async function main(argv: string[]): Promise<number> {
     .alias('h', 'help')
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 100))
+    // Throwing (not just reporting) is what stops yargs: a handler must never run after "Unknown argument".
     .fail((message, error) => {
-      if (error) throw error;
-      process.stderr.write(`error: ${message}\nRun "tools --help" for usage.\n`);
-      code = 2;
+      throw error ?? new UsageError(message);
     });
   try {
     await parser.parseAsync();
   } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\nRun "tools --help" for usage.\n`);
+      return 2;
+    }
+    if (error instanceof CommandExit) return error.code;
     if (error instanceof ValidationError) {
       process.stderr.write(`error: ${error.message}\n`);
       return 1;
@@ -50,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${(error as Error).stack ?? String(error)}\n`);
     return 1;
   }
-  return code;
+  return 0;
 }
 
 process.exitCode = await main(hideBin(process.argv));

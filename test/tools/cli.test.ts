@@ -1,5 +1,8 @@
 // The `tools` and `denoise` bins as a user runs them: exit codes and messages.
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 function run(bin: string, ...args: string[]) {
@@ -7,6 +10,13 @@ function run(bin: string, ...args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 const tools = (...args: string[]) => run('dist/tools/cli.js', ...args);
+/** `tools` run in a fresh empty folder (so nothing can touch this checkout's runs/); returns the folder too. */
+function toolsIn(...args: string[]) {
+  const cwd = mkdtempSync(join(tmpdir(), 'tools-cli-'));
+  const result = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, cwd };
+}
+const spec = join(process.cwd(), 'models/noise-reducer.json');
 
 describe('tools: bad calls', () => {
   it('no command: usage error, exit 2', () => {
@@ -20,6 +30,19 @@ describe('tools: bad calls', () => {
     const r = tools('summary', '--sise', '3');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Unknown arguments?: sise/);
+  });
+
+  it('an unknown flag stops the command before any work or file: train and export-onnx', () => {
+    const train = toolsIn('train', '--epoch', '1', '--spec', spec, '--dataset', 'mnist', '--limit', '32', '--out', 'run', '--quiet');
+    expect(train.code).toBe(2);
+    expect(train.stderr).toMatch(/Unknown argument: epoch/);
+    expect(train.stderr).not.toMatch(/backend:|data:|epoch \d/);
+    expect(readdirSync(train.cwd)).toEqual([]);
+    const exported = toolsIn('export-onnx', '--frobnicate', '--spec', spec, '--random-weights', '--out', 'model.onnx');
+    expect(exported.code).toBe(2);
+    expect(exported.stderr).toMatch(/Unknown argument: frobnicate/);
+    expect(exported.stdout).toBe('');
+    expect(existsSync(join(exported.cwd, 'model.onnx'))).toBe(false);
   });
 
   it('summary with a bad size or a missing spec: exit 1 with the standard message', () => {

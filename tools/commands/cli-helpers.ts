@@ -10,3 +10,15 @@ export function parseSize(value: unknown, name: string): [number, number] {
   check(height >= 1 && width >= 1, 'a size HEIGHTxWIDTH or N of positive integers (e.g. 28x28)', name, value);
   return [height, width];
 }
+
+/**
+ * Thrown by a command that ends with a particular exit code after reporting for itself (training stopped by
+ * Ctrl-C: 130); the CLI prints nothing more and exits with `code`.
+ */
+export class CommandExit extends Error {
+  override name = 'CommandExit';
+
+  constructor(readonly code: number, message = `exit ${code}`) {
+    super(message);
+  }
+}
