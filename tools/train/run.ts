@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { ValidationError } from '../../runtime-common/validate.js';
 import { loadDataset, type Dataset } from '../data/datasets.js';
 import type { PhotoFolderOptions } from '../data/photo-folder.js';
-import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
+import { TEMP_FILE_PATTERN, writeFileAtomic } from '../../runtime-node/atomic-file.js';
 import { timestamp } from '../io/timestamp.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
 import type { WeightTensor } from '../model/build-tfjs.js';
@@ -15,7 +15,8 @@ import { imageGrid, lineChart } from '../report/pictures.js';
 import type { Progress } from '../report/progress.js';
 import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../spec/spec.js';
 import { initBackend, type BackendInfo } from './backends.js';
-import { Trainer, type EpochRecord, type TrainSettings, type TrainState } from './trainer.js';
+import { weightsEpoch } from './run-epochs.js';
+import { Trainer, type EpochRecord, type PartialEpoch, type TrainSettings, type TrainState } from './trainer.js';
 import { limitImageSet } from '../data/image-set.js';
 
 /** Where runs go and where the pointer to the latest run lives. */
@@ -59,6 +60,10 @@ export interface RunResult {
   dir: string;
   history: EpochRecord[];
   interrupted: boolean;
+  /** Where an interrupted run stopped inside an epoch (its checkpoint holds that point). */
+  stopped?: { epoch: number; batch: number; batches: number };
+  /** A finished run whose weights, history, card and pictures lagged its checkpoint (killed while writing them) and were rewritten. */
+  repaired?: boolean;
   backend: BackendInfo;
 }
 
@@ -121,7 +126,7 @@ function toTensorMap(state: TrainState): Map<string, WeightTensor> {
 }
 
 async function saveCheckpoint(dir: string, state: TrainState): Promise<void> {
-  const metadata = {
+  const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     epochsDone: String(state.epochsDone),
     iterations: String(state.optimizer.iterations),
@@ -129,16 +134,22 @@ async function saveCheckpoint(dir: string, state: TrainState): Promise<void> {
     settings: JSON.stringify(state.settings),
     history: JSON.stringify(state.history),
   };
+  // Both optional on reading: checkpoints written before them resume as before (beta powers recomputed, epoch boundary).
+  if (state.optimizer.betaPowers) metadata.betaPowers = JSON.stringify(state.optimizer.betaPowers);
+  if (state.partial) metadata.partial = JSON.stringify(state.partial);
   await writeFileAtomic(join(dir, RUN_FILES.checkpoint), serializeSafetensors(toTensorMap(state), metadata), { overwrite: true });
 }
 
-async function loadCheckpoint(dir: string): Promise<TrainState> {
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** The checkpoint of a run folder, or undefined when it has none yet (stopped before its first save). */
+async function loadCheckpoint(dir: string): Promise<TrainState | undefined> {
   const path = join(dir, RUN_FILES.checkpoint);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch {
-    throw new ValidationError(`Expected a checkpoint at ${path} but received none: the run stopped before its first epoch ended, start it again`, '--resume');
+    return undefined;
   }
   const { tensors, metadata } = parseSafetensors(bytes, path);
   if (metadata.format !== CHECKPOINT_FORMAT) throw new ValidationError(`Expected "${CHECKPOINT_FORMAT}" for the format of ${path} but received ${JSON.stringify(metadata.format)}`, path);
@@ -148,15 +159,32 @@ async function loadCheckpoint(dir: string): Promise<TrainState> {
     if (name.startsWith('optimizer.')) slots.set(name.slice('optimizer.'.length), tensor);
     else weights.set(name, tensor);
   }
+  const betaPowers = metadata.betaPowers === undefined ? undefined : (JSON.parse(metadata.betaPowers) as unknown);
+  if (betaPowers !== undefined && !(Array.isArray(betaPowers) && betaPowers.length === 2 && betaPowers.every(isFiniteNumber))) {
+    throw new ValidationError(`Expected two numbers for betaPowers in ${path} but received ${metadata.betaPowers}`, path);
+  }
+  const partial = metadata.partial === undefined ? undefined : (JSON.parse(metadata.partial) as PartialEpoch);
+  if (partial !== undefined && !(Number.isInteger(partial.batchesDone) && partial.batchesDone >= 0 && isFiniteNumber(partial.lossSum) && Number.isInteger(partial.seen) && isFiniteNumber(partial.seconds) && partial.epochRng)) {
+    throw new ValidationError(`Expected a stopped epoch's progress for partial in ${path} but received ${metadata.partial}`, path);
+  }
   return {
     settings: JSON.parse(metadata.settings!) as TrainSettings,
     epochsDone: Number(metadata.epochsDone),
     weights,
-    optimizer: { iterations: Number(metadata.iterations), slots },
+    optimizer: { iterations: Number(metadata.iterations), slots, ...(betaPowers ? { betaPowers: betaPowers as [number, number] } : {}) },
     rng: JSON.parse(metadata.rng!),
     history: JSON.parse(metadata.history!) as EpochRecord[],
+    ...(partial ? { partial } : {}),
   };
 }
+
+/** Removes the temp files (`.<name>.<8 hex>.tmp`) a killed run left in its folder; returns their names. */
+async function removeStaleTempFiles(dir: string): Promise<string[]> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => TEMP_FILE_PATTERN.test(n));
+  await Promise.all(names.map((n) => rm(join(dir, n), { force: true })));
+  return names;
+}
+
 
 async function writePictures(dir: string, spec: NetworkSpec, trainer: Trainer, data: Dataset): Promise<void> {
   const history = trainer.records;
@@ -194,9 +222,10 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
     '',
     `- data: ${data.name} (${data.train} train / ${data.test} validation images); ${data.split}`,
     `- noise: ${settings.noise.kind}, ${settings.noise.maxFactor === undefined ? `factor ${settings.noise.factor}` : `factor drawn per image from ${settings.noise.factor} to ${settings.noise.maxFactor} (blind)`}`,
-    `- training: Adam (lr ${settings.learningRate}), MSE, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
+    `- training: Adam (lr ${settings.learningRate}${settings.lrSchedule === 'cosine' ? ', cosine schedule down to 2%' : ''}), MSE, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
     `- backend: ${(config.backend as BackendInfo).description}`,
     last ? `- final validation: MSE ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB (noisy input ${last.noisyPsnr.toFixed(2)} dB)` : '- no epoch finished',
+    ...(last?.shift ? [`- colour shift (largest per-channel mean change, 8-bit levels): ${last.shift.noisy.toFixed(2)} on the noisy validation images, ${last.shift.clean.toFixed(2)} on the clean ones given as input`] : []),
     '',
     '| epoch | train MSE | validation MSE | validation PSNR (dB) | seconds | images/s |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -210,8 +239,24 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
 }
 
 /**
+ * Writes what a finished epoch leaves besides the checkpoint: history, pictures, card, then the weights (last, so
+ * their `epochs` vouches for the rest), then runs/latest.
+ */
+async function writeEpochFiles(dir: string, spec: NetworkSpec, trainer: Trainer, data: Dataset, config: Record<string, unknown>, weights: Map<string, WeightTensor>): Promise<void> {
+  const epochs = trainer.completedEpochs;
+  await writeFileAtomic(join(dir, RUN_FILES.history), `${JSON.stringify(trainer.records, null, 2)}\n`, { overwrite: true });
+  await writePictures(dir, spec, trainer, data);
+  await writeFileAtomic(join(dir, RUN_FILES.card), card(spec, config, [...trainer.records]), { overwrite: true });
+  await writeFileAtomic(join(dir, RUN_FILES.weights), serializeSafetensors(weights, { format: 'onnx-denoiser/weights', spec: spec.name, layout: 'TF: conv2d kernels [kh, kw, in, out], conv2dTranspose kernels [kh, kw, out, in]', epochs: String(epochs) }), { overwrite: true });
+  // Only runs with weights become the latest: export and --resume read it.
+  await writeFileAtomic(LATEST_FILE, `${relative(process.cwd(), resolve(dir)) || '.'}\n`, { overwrite: true });
+}
+
+/**
  * Runs (or resumes) training and writes the run folder. Every check that can fail on the arguments runs
- * before the folder is created, so bad input leaves nothing behind.
+ * before the folder is created, so bad input leaves nothing behind. `--resume` also takes a folder that has no
+ * checkpoint yet (it starts from the first epoch), removes temp files a killed run left, finishes a stopped epoch
+ * exactly, and brings a finished run's files up to date when it was killed while writing them.
  */
 export async function runTraining(request: RunRequest, progress: Progress, shouldStop: () => boolean = () => false): Promise<RunResult> {
   let spec: NetworkSpec;
@@ -221,6 +266,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   let dataset = request.dataset;
   let limit = request.limit;
   let photoFolder = request.photoFolder;
+  let repairOnly = false;
 
   if (request.resume !== undefined) {
     dir = request.resume;
@@ -234,9 +280,16 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     dataset = config.data.name;
     limit = config.data.limit;
     photoFolder = config.data.photoFolder;
-    if (resumeState.epochsDone >= settings.epochs) {
-      throw new ValidationError(`Expected a run with epochs left for --resume but received ${dir}, which finished ${resumeState.epochsDone} of ${settings.epochs} (raise --epochs to continue)`, '--resume');
+    if (resumeState && resumeState.epochsDone >= settings.epochs) {
+      // Killed between the checkpoint and the weights: the other files lag behind it and are rewritten from it.
+      const held = await weightsEpoch(dir);
+      if (held === undefined || held === resumeState.epochsDone) {
+        throw new ValidationError(`Expected a run with epochs left for --resume but received ${dir}, which finished ${resumeState.epochsDone} of ${settings.epochs} (raise --epochs to continue)`, '--resume');
+      }
+      repairOnly = true;
     }
+    const removed = await removeStaleTempFiles(dir);
+    if (removed.length) progress.line(`removed ${removed.length} temp file${removed.length === 1 ? '' : 's'} a killed run left in ${dir}: ${removed.join(', ')}`);
   } else {
     spec = await loadSpec(request.specPath);
     dir = request.out ?? join(RUNS_DIR, `${spec.name}-${timestamp()}`);
@@ -276,36 +329,43 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     await trainer.restoreOptimizer();
     await writeFileAtomic(join(dir, RUN_FILES.spec), serializeSpec(spec), { overwrite: true });
     await writeFileAtomic(join(dir, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`, { overwrite: true });
-    if (resumeState) progress.line(`resuming ${dir} after epoch ${resumeState.epochsDone} of ${settings.epochs}`);
+    if (repairOnly) {
+      await writeEpochFiles(dir, spec, trainer, data, config, resumeState!.weights);
+      progress.line(`${dir} had finished ${resumeState!.epochsDone} of ${settings.epochs} epochs but was stopped while writing its files: weights, history, card and pictures now hold epoch ${resumeState!.epochsDone}`);
+      return { dir, history: [...trainer.records], interrupted: false, repaired: true, backend };
+    }
+    if (request.resume !== undefined && !resumeState) progress.line(`resuming ${dir}: it has no checkpoint yet (stopped before its first save), so training starts at epoch 1 of ${settings.epochs}`);
+    else if (resumeState?.partial) progress.line(`resuming ${dir} in epoch ${resumeState.epochsDone + 1} of ${settings.epochs}, after batch ${resumeState.partial.batchesDone}`);
+    else if (resumeState) progress.line(`resuming ${dir} after epoch ${resumeState.epochsDone} of ${settings.epochs}`);
 
     let interrupted = false;
+    let stopped: RunResult['stopped'];
     while (trainer.completedEpochs < settings.epochs) {
       const batches = Math.ceil(train.count / settings.batchSize);
       progress.start(`epoch ${trainer.completedEpochs + 1}/${settings.epochs}`, batches);
       const record = await trainer.runEpoch();
       progress.stop();
       if (!record) {
+        // Stopped inside the epoch: the checkpoint keeps where, so --resume finishes it as if never stopped.
+        await saveCheckpoint(dir, await trainer.state());
         interrupted = true;
+        stopped = { epoch: trainer.completedEpochs + 1, batch: trainer.batchesDone, batches };
         break;
       }
       progress.line(
         `epoch ${record.epoch}/${settings.epochs}: train loss ${record.trainLoss.toFixed(5)}, validation loss ${record.valLoss.toFixed(5)}, ` +
-          `validation PSNR ${record.valPsnr.toFixed(2)} dB (noisy ${record.noisyPsnr.toFixed(2)} dB), ${record.seconds.toFixed(1)} s, ${Math.round(record.imagesPerSecond)} images/s`,
+          `validation PSNR ${record.valPsnr.toFixed(2)} dB (noisy ${record.noisyPsnr.toFixed(2)} dB), colour shift ${record.shift!.noisy.toFixed(2)} / ${record.shift!.clean.toFixed(2)} (noisy / clean input), ${record.seconds.toFixed(1)} s, ${Math.round(record.imagesPerSecond)} images/s`,
       );
       const state = await trainer.state();
+      // The checkpoint first: it is what --resume trusts; the files after it are rewritten from it when they lag.
       await saveCheckpoint(dir, state);
-      await writeFileAtomic(join(dir, RUN_FILES.weights), serializeSafetensors(state.weights, { format: 'onnx-denoiser/weights', spec: spec.name, layout: 'TF: conv2d kernels [kh, kw, in, out], conv2dTranspose kernels [kh, kw, out, in]', epochs: String(record.epoch) }), { overwrite: true });
-      await writeFileAtomic(join(dir, RUN_FILES.history), `${JSON.stringify(trainer.records, null, 2)}\n`, { overwrite: true });
-      await writePictures(dir, spec, trainer, data);
-      await writeFileAtomic(join(dir, RUN_FILES.card), card(spec, config, [...trainer.records]), { overwrite: true });
-      // Only runs with weights become the latest: export and --resume read it.
-      await writeFileAtomic(LATEST_FILE, `${relative(process.cwd(), resolve(dir)) || '.'}\n`, { overwrite: true });
+      await writeEpochFiles(dir, spec, trainer, data, config, state.weights);
       if (shouldStop()) {
         interrupted = trainer.completedEpochs < settings.epochs;
         break;
       }
     }
-    return { dir, history: [...trainer.records], interrupted, backend };
+    return { dir, history: [...trainer.records], interrupted, ...(stopped ? { stopped } : {}), backend };
   } catch (error) {
     // A fresh run that failed before its first checkpoint leaves no folder behind.
     if (created && !(await exists(join(dir, RUN_FILES.checkpoint)))) await rm(dir, { recursive: true, force: true });

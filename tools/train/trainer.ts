@@ -43,6 +43,12 @@ export interface EpochRecord {
   valPsnr: number;
   /** PSNR of the noisy validation input against clean, dB: the baseline the model must beat. */
   noisyPsnr: number;
+  /**
+   * Colour shift on the validation images, in 8-bit levels: the largest |mean(output_c) - mean(clean_c)| over the
+   * channels c, for the noisy input (`noisy`) and for the clean images themselves given as input (`clean`: what a
+   * model does to a photo without noise). Absent in runs made before it was measured.
+   */
+  shift?: { noisy: number; clean: number };
   seconds: number;
   imagesPerSecond: number;
 }
@@ -58,15 +64,35 @@ export interface BatchProgress {
   imagesPerSecond: number;
 }
 
-/** Resumable state after a finished epoch: weights, Adam's moments and step, the RNG position, the history. */
+/** Where a stopped epoch got to: enough to finish it exactly as an uninterrupted run would. */
+export interface PartialEpoch {
+  /** Batches of epoch `epochsDone + 1` already trained. */
+  batchesDone: number;
+  /** The RNG state at that epoch's start, before its shuffle: the same batch order is drawn again from it. */
+  epochRng: RngState;
+  /** The float32 sum of per-image training losses so far, and the images it covers. */
+  lossSum: number;
+  seen: number;
+  /** Seconds spent on the epoch so far. */
+  seconds: number;
+}
+
+/** Resumable state: weights, Adam's moments, step and beta powers, the RNG position, the history, and a stopped epoch's progress. */
 export interface TrainState {
   settings: TrainSettings;
+  /** Finished epochs. */
   epochsDone: number;
   weights: Map<string, WeightTensor>;
-  /** Adam's first and second moments keyed `<weight>.m` / `<weight>.v`, and its step count. */
-  optimizer: { iterations: number; slots: Map<string, WeightTensor> };
+  /**
+   * Adam's first and second moments keyed `<weight>.m` / `<weight>.v`, its step count, and its running beta powers
+   * (beta1^t, beta2^t as float32 products; absent in checkpoints made before they were kept: then recomputed).
+   */
+  optimizer: { iterations: number; slots: Map<string, WeightTensor>; betaPowers?: [number, number] };
+  /** The RNG where training stopped (mid-epoch when `partial` is set). */
   rng: RngState;
   history: EpochRecord[];
+  /** Set when the state was taken inside an epoch (training stopped by Ctrl-C). */
+  partial?: PartialEpoch;
 }
 
 /** Callbacks and inputs of {@link Trainer}. */
@@ -80,11 +106,25 @@ export interface TrainerOptions {
   onBatch?: (progress: BatchProgress) => void;
   /** Called with the epoch number (1-based) before each epoch: refills `train` in place (photo patches cut afresh). */
   resampleTrain?: (epoch: number) => void;
-  /** Checked between batches: when true the epoch stops early and {@link Trainer.runEpoch} returns null. */
+  /**
+   * Checked before each batch, after yielding to the event loop (so a signal handler can run): when true the epoch
+   * stops there, {@link Trainer.runEpoch} returns null and {@link Trainer.state} holds the stopped epoch's progress.
+   */
   shouldStop?: () => boolean;
 }
 
 const VALIDATION_BATCH = 500;
+
+/** The largest |mean(output_c) - mean(reference_c)| over the channels c of interleaved (NHWC) images, in 8-bit levels. */
+export function colourShift(output: Float32Array, reference: Float32Array, channels: number): number {
+  let worst = 0;
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let i = c; i < output.length; i += channels) sum += output[i]! - reference[i]!;
+    worst = Math.max(worst, Math.abs((sum / (output.length / channels)) * 255));
+  }
+  return worst;
+}
 /** Validation noise comes from its own stream so every epoch (and every resume) sees the same noisy images. */
 const VALIDATION_SEED_OFFSET = 0x5eed;
 
@@ -98,6 +138,8 @@ export class Trainer {
   private readonly validationClean: Float32Array;
   private epochsDone: number;
   private readonly history: EpochRecord[];
+  /** A stopped epoch's progress: from the checkpoint before the first epoch, or set when an epoch stops early. */
+  private partial: PartialEpoch | undefined;
 
   constructor(private readonly options: TrainerOptions) {
     const { spec, settings, resume, test } = options;
@@ -107,6 +149,7 @@ export class Trainer {
     this.rng = resume ? Rng.fromState(resume.rng) : new Rng(settings.seed);
     this.epochsDone = resume?.epochsDone ?? 0;
     this.history = resume ? [...resume.history] : [];
+    this.partial = resume?.partial;
     if (resume) setWeights(this.model, spec, resume.weights, 'checkpoint');
 
     const all = Array.from({ length: test.count }, (_, i) => i);
@@ -138,7 +181,12 @@ export class Trainer {
     return this.history;
   }
 
-  /** Restores Adam's state from a checkpoint. Call once before the first epoch when resuming. */
+  /** Batches of the current epoch already trained when it was stopped (0 at an epoch's start). */
+  get batchesDone(): number {
+    return this.partial?.batchesDone ?? 0;
+  }
+
+  /** Restores Adam's state from a checkpoint (exactly, beta powers included, when the checkpoint has them). Call once before the first epoch when resuming. */
   async restoreOptimizer(): Promise<void> {
     const resume = this.options.resume;
     if (!resume || resume.optimizer.iterations === 0) return;
@@ -153,26 +201,46 @@ export class Trainer {
       ...names.map((n) => ({ name: `${n}/m`, tensor: slot(`${n}.m`) })),
       ...names.map((n) => ({ name: `${n}/v`, tensor: slot(`${n}.v`) })),
     ]);
+    // setWeights recomputes beta^(t+1) with pow(), which differs in the last bits from the running float32 product
+    // that uninterrupted training has: put the saved products back so a resumed run is bit-identical.
+    const powers = resume.optimizer.betaPowers;
+    if (powers) {
+      const adam = this.optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+      tf.tidy(() => {
+        adam.accBeta1.assign(tf.scalar(powers[0]));
+        adam.accBeta2.assign(tf.scalar(powers[1]));
+      });
+    }
   }
 
-  /** Runs one epoch: reshuffle, train over every batch, validate. Returns null if stopped early. */
+  /**
+   * Runs one epoch (or the rest of a stopped one): reshuffle, train over every batch, validate. Returns null if
+   * stopped early; {@link Trainer.state} then records where, so the epoch can be finished later.
+   */
   async runEpoch(): Promise<EpochRecord | null> {
     const { train, settings, onBatch, shouldStop } = this.options;
     const epoch = this.epochsDone + 1;
+    const resumed = this.partial;
+    this.partial = undefined;
     this.options.resampleTrain?.(epoch);
     const order = Array.from({ length: train.count }, (_, i) => i);
-    this.rng.shuffle(order);
+    // A stopped epoch is finished with the order drawn at its start; this.rng is already where it stopped.
+    const epochRng = resumed ? resumed.epochRng : this.rng.getState();
+    (resumed ? Rng.fromState(resumed.epochRng) : this.rng).shuffle(order);
     const batches = Math.ceil(train.count / settings.batchSize);
     const imageSize = train.height * train.width * train.channels;
     const clean = new Float32Array(settings.batchSize * imageSize);
     const noisy = new Float32Array(settings.batchSize * imageSize);
-    const started = performance.now();
-    let lossSum = tf.scalar(0);
+    const started = performance.now() - (resumed?.seconds ?? 0) * 1000;
+    let lossSum = tf.scalar(resumed?.lossSum ?? 0);
     let lastReport = 0;
-    let seen = 0;
+    let seen = resumed?.seen ?? 0;
 
-    for (let b = 0; b < batches; b++) {
+    for (let b = resumed?.batchesDone ?? 0; b < batches; b++) {
+      // Let signal handlers (Ctrl-C) run between batches: tf's work is synchronous and would otherwise hold the loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (shouldStop?.()) {
+        this.partial = { batchesDone: b, epochRng, lossSum: (await lossSum.data())[0]!, seen, seconds: (performance.now() - started) / 1000 };
         lossSum.dispose();
         return null;
       }
@@ -205,13 +273,14 @@ export class Trainer {
     const trainLoss = (await lossSum.data())[0]! / seen;
     lossSum.dispose();
     const trainSeconds = (performance.now() - started) / 1000;
-    const { valLoss, valPsnr, noisyPsnr } = await this.validate();
+    const { valLoss, valPsnr, noisyPsnr, shift } = await this.validate();
     const record: EpochRecord = {
       epoch,
       trainLoss,
       valLoss,
       valPsnr,
       noisyPsnr,
+      shift,
       seconds: (performance.now() - started) / 1000,
       imagesPerSecond: seen / trainSeconds,
     };
@@ -235,10 +304,11 @@ export class Trainer {
   }
 
   /** Validation on the fixed noisy test images: MSE, mean per-image PSNR, and the noisy input's PSNR. */
-  async validate(): Promise<{ valLoss: number; valPsnr: number; noisyPsnr: number }> {
+  async validate(): Promise<{ valLoss: number; valPsnr: number; noisyPsnr: number; shift: { noisy: number; clean: number } }> {
     const { test } = this.options;
     const size = test.height * test.width * test.channels;
     const denoised = await this.predict(this.validationInput, test.count);
+    const fromClean = await this.predict(this.validationClean, test.count);
     let sum = 0;
     for (let i = 0; i < denoised.length; i++) {
       const d = denoised[i]! - this.validationClean[i]!;
@@ -248,6 +318,7 @@ export class Trainer {
       valLoss: sum / denoised.length,
       valPsnr: meanPsnr(denoised, this.validationClean, size),
       noisyPsnr: meanPsnr(this.validationInput, this.validationClean, size),
+      shift: { noisy: colourShift(denoised, this.validationClean, test.channels), clean: colourShift(fromClean, this.validationClean, test.channels) },
     };
   }
 
@@ -261,7 +332,7 @@ export class Trainer {
     return { noisy: split(this.validationInput), denoised: split(denoised), clean: split(this.validationClean) };
   }
 
-  /** The state to checkpoint after the last finished epoch. */
+  /** The state to checkpoint: after the last finished epoch, or inside a stopped one. */
   async state(): Promise<TrainState> {
     const slots = new Map<string, WeightTensor>();
     const saved = await this.optimizer.getWeights();
@@ -276,13 +347,16 @@ export class Trainer {
       }
     }
     const iterations = (await saved[0]!.tensor.data())[0]!;
+    const adam = this.optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+    const betaPowers: [number, number] = [(await adam.accBeta1.data())[0]!, (await adam.accBeta2.data())[0]!];
     return {
       settings: this.options.settings,
       epochsDone: this.epochsDone,
       weights: await getWeights(this.model, this.options.spec),
-      optimizer: { iterations, slots },
+      optimizer: { iterations, slots, betaPowers },
       rng: this.rng.getState(),
       history: [...this.history],
+      ...(this.partial ? { partial: { ...this.partial } } : {}),
     };
   }
 
