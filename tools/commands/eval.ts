@@ -1,8 +1,8 @@
-// `tools eval`: PSNR and SSIM of the noisy input, classical baselines and ONNX models at chosen noise levels; a markdown table and picture grids.
+// `tools eval`: PSNR and SSIM of the noisy input, classical baselines and ONNX models at chosen noise levels (a dataset's test split, or a folder of photos at sigmas on the 0..255 scale); markdown tables and picture grids.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { check, checkInteger } from '../../runtime-common/validate.js';
+import { check, checkInteger, invalid } from '../../runtime-common/validate.js';
 import { NODE_DEVICES } from '../../runtime-node/ort-session.js';
 import { checkDeviceName } from '../../runtime-common/devices.js';
 import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
@@ -10,7 +10,10 @@ import { checkDatasetName, loadDataset } from '../data/datasets.js';
 import { limitImageSet } from '../data/image-set.js';
 import { checkNoiseFactor, checkNoiseKind, NOISE_KIND_NAMES } from '../data/noise.js';
 import { DEFAULT_MODEL_NAME, isModelName, SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
-import { evaluate, imageSetToFloat, loadImageFolder, markdownTable } from '../eval/evaluate.js';
+import { evaluate, imageSetToFloat, markdownTable } from '../eval/evaluate.js';
+import { COLOUR_MODES, type ColourMode, DEFAULT_SIGMAS, DEFAULT_TUNE_SIDE, evaluatePhotos, loadPhotos } from '../eval/photo-eval.js';
+import { photoGridName, photoReport, photoScoreTable } from '../eval/photo-report.js';
+import { BASELINE_NAMES, type BaselineName } from '../eval/tune-baselines.js';
 import { timestamp } from '../io/timestamp.js';
 
 interface EvalArgs {
@@ -18,7 +21,12 @@ interface EvalArgs {
   dataset: string;
   images?: string;
   noise: string;
-  levels: string;
+  levels?: string;
+  sigmas?: string;
+  colour?: string;
+  baselines?: string;
+  maxSide?: number;
+  tuneSide?: number;
   limit?: number;
   seed: number;
   device: string;
@@ -29,44 +37,46 @@ interface EvalArgs {
 /** The `eval` command. */
 export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
-  describe: 'Score the noisy input, Gaussian blur (best sigma), 3x3 median and ONNX models by PSNR and SSIM on the test split or a folder of clean images',
+  describe: 'Score ONNX models by PSNR and SSIM against the noisy input and classical baselines: on a test split (Gaussian blur at its best sigma, 3x3 median), or on a folder of clean photos (tuned bilateral, TV, NLM, wavelet and blur, RGB and grey, colour shift, time)',
   builder: (y) =>
     y
       .option('model', { type: 'string', array: true, describe: `ONNX model(s) to score: shipped names (${Object.keys(SHIPPED_MODELS).join(', ')}) or files; repeat for several (default: ${DEFAULT_MODEL_NAME})` })
       .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'test split of fashion-mnist, mnist, idx:<dir> or folder:<dir>' })
-      .option('images', { type: 'string', describe: 'a folder of clean images instead of --dataset' })
-      .option('noise', { type: 'string', default: 'gaussian', describe: `noise kind: ${NOISE_KIND_NAMES.join(', ')}` })
-      .option('levels', { type: 'string', default: '0.2,0.4,0.6', describe: 'noise factors, comma-separated' })
-      .option('limit', { type: 'number', describe: 'score only the first N images' })
+      .option('images', { type: 'string', describe: 'a folder of clean photos instead of --dataset: tuned classical baselines and the models in RGB and grey at --sigmas' })
+      .option('noise', { type: 'string', default: 'gaussian', describe: `noise kind: ${NOISE_KIND_NAMES.join(', ')} (--images: gaussian only)` })
+      .option('levels', { type: 'string', describe: 'noise factors on the 0..1 scale, comma-separated (default 0.2,0.4,0.6; not with --images)' })
+      .option('sigmas', { type: 'string', describe: `--images: Gaussian noise sigmas on the 0..255 scale, comma-separated (default ${DEFAULT_SIGMAS.join(',')})` })
+      .option('colour', { type: 'string', describe: `--images: colour modes, ${COLOUR_MODES.join(',')} (default both; grey photos are scored in grey only)` })
+      .option('baselines', { type: 'string', describe: `--images: classical baselines, ${BASELINE_NAMES.join(',')} or none (default all)` })
+      .option('max-side', { type: 'number', describe: '--images: downscale photos whose longer side is over N pixels (default: none)' })
+      .option('tune-side', { type: 'number', describe: `--images: side of the centre crops the baselines are tuned on (default ${DEFAULT_TUNE_SIDE})` })
+      .option('limit', { type: 'number', describe: 'score only the first N images (photos)' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the noise' })
       .option('device', { type: 'string', default: 'cpu', describe: 'onnxruntime device for the models: auto, cpu, webgpu, cuda' })
       .option('out', { type: 'string', describe: 'folder for eval.md, eval.json and the grids (default runs/eval-<time>)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON instead of the table' }) as never,
   handler: async (args) => {
+    if (args.images !== undefined) return photoHandler(args);
+    for (const [value, name] of [[args.sigmas, '--sigmas'], [args.colour, '--colour'], [args.baselines, '--baselines'], [args.maxSide, '--max-side'], [args.tuneSide, '--tune-side']] as const) {
+      check(value === undefined, 'no value without --images (photos only)', name, value);
+    }
     const noise = checkNoiseKind(args.noise, '--noise');
-    const levels = String(args.levels).split(',').map((t) => t.trim());
-    check(levels.length > 0 && levels.every((t) => t !== '' && Number.isFinite(Number(t))), 'comma-separated numbers such as 0.2,0.4,0.6', '--levels', args.levels);
+    const levelsText = args.levels ?? '0.2,0.4,0.6';
+    const levels = String(levelsText).split(',').map((t) => t.trim());
+    check(levels.length > 0 && levels.every((t) => t !== '' && Number.isFinite(Number(t))), 'comma-separated numbers such as 0.2,0.4,0.6', '--levels', levelsText);
     const factors = levels.map((t) => checkNoiseFactor(noise, Number(t), '--levels'));
     const limit = args.limit === undefined ? undefined : checkInteger(args.limit, '--limit', { min: 1 });
     const seed = checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 31 - 1 });
     const device = checkDeviceName(args.device, NODE_DEVICES, '--device') as 'auto' | 'cpu' | 'webgpu' | 'cuda';
-    // Shipped models go by their names in the tables (two may share a spec name, as the blind variant does).
-    const models = (args.model ?? [DEFAULT_MODEL_NAME]).map((file) => ({ file, ...(isModelName(file) ? { label: file } : {}) }));
-    if (args.images === undefined) checkDatasetName(args.dataset, '--dataset');
+    const models = modelEntries(args.model);
+    checkDatasetName(args.dataset, '--dataset');
     const out = args.out ?? path.join('runs', `eval-${timestamp()}`);
     const say = (text: string) => process.stderr.write(`${text}\n`);
 
-    let images;
-    let source: string;
-    if (args.images !== undefined) {
-      images = await loadImageFolder(args.images, limit);
-      source = `${images.length} images from ${args.images}`;
-    } else {
-      const data = await loadDataset(args.dataset);
-      const test = limit ? limitImageSet(data.test, limit) : data.test;
-      images = imageSetToFloat(test);
-      source = `${data.name} test split, ${test.count} images`;
-    }
+    const data = await loadDataset(args.dataset);
+    const test = limit ? limitImageSet(data.test, limit) : data.test;
+    const images = imageSetToFloat(test);
+    const source = `${data.name} test split, ${test.count} images`;
     say(`eval: ${source}; ${noise} noise at ${factors.join(', ')}; ${models.length} model(s) on ${device}`);
     await mkdir(out, { recursive: true });
     const result = await evaluate({
@@ -100,3 +110,73 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     say(`wrote ${path.join(out, 'eval.md')}, eval.json and ${factors.length} grid(s)`);
   },
 };
+
+/** Shipped models go by their names in the tables (two may share a spec name, as the blind variant does). */
+function modelEntries(model: string[] | undefined) {
+  return (model ?? [DEFAULT_MODEL_NAME]).map((file) => ({ file, ...(isModelName(file) ? { label: file } : {}) }));
+}
+
+/** `--sigmas`: comma-separated numbers from 0 to 255. */
+function parseSigmas(value: unknown): number[] {
+  const parts = String(value).split(',').map((t) => t.trim());
+  const sigmas = parts.map(Number);
+  check(typeof value === 'string' && parts.every((t) => t !== '') && sigmas.every((s) => Number.isFinite(s) && s >= 0 && s <= 255), 'comma-separated numbers from 0 to 255 such as 10,15,25,50', '--sigmas', value);
+  check(new Set(sigmas).size === sigmas.length, 'distinct sigmas', '--sigmas', value);
+  return sigmas;
+}
+
+/** A comma-separated list of `choices` (`none` for an empty one where allowed), in the given order, each at most once. */
+function parseList<T extends string>(value: unknown, choices: readonly T[], name: string, allowNone: boolean): T[] {
+  const accepted = `a comma-separated list of ${choices.map((c) => `"${c}"`).join(', ')}${allowNone ? ' (or "none")' : ''}`;
+  if (typeof value !== 'string') throw invalid(accepted, name, value);
+  if (allowNone && value.trim() === 'none') return [];
+  const items = value.split(',').map((t) => t.trim());
+  check(items.length > 0 && items.every((t) => (choices as readonly string[]).includes(t)) && new Set(items).size === items.length, accepted, name, value);
+  return items as T[];
+}
+
+/** `tools eval --images`: the photo evaluation. */
+async function photoHandler(args: EvalArgs): Promise<void> {
+  check(args.noise === 'gaussian', '"gaussian" with --images (photos take --sigmas)', '--noise', args.noise);
+  check(args.levels === undefined, 'no value with --images (give --sigmas, on the 0..255 scale)', '--levels', args.levels);
+  const sigmas = args.sigmas === undefined ? [...DEFAULT_SIGMAS] : parseSigmas(args.sigmas);
+  const colours = args.colour === undefined ? [...COLOUR_MODES] : parseList<ColourMode>(args.colour, COLOUR_MODES, '--colour', false);
+  const baselines = args.baselines === undefined ? [...BASELINE_NAMES] : parseList<BaselineName>(args.baselines, BASELINE_NAMES, '--baselines', true);
+  const maxSide = args.maxSide === undefined ? undefined : checkInteger(args.maxSide, '--max-side', { min: 16 });
+  const tuneSide = args.tuneSide === undefined ? DEFAULT_TUNE_SIDE : checkInteger(args.tuneSide, '--tune-side', { min: 8 });
+  const limit = args.limit === undefined ? undefined : checkInteger(args.limit, '--limit', { min: 1 });
+  const seed = checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 31 - 1 });
+  const device = checkDeviceName(args.device, NODE_DEVICES, '--device') as 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  const models = modelEntries(args.model);
+  const out = args.out ?? path.join('runs', `eval-${timestamp()}`);
+  const say = (text: string) => process.stderr.write(`${text}\n`);
+
+  const photos = await loadPhotos(args.images!, { limit, maxSide, colours });
+  check(
+    photos.some((p) => colours.some((c) => p[c] !== undefined)),
+    'a colour mode the photos have (every photo in the folder is grey)',
+    '--colour',
+    args.colour,
+  );
+  const source = `${photos.length} photo(s) from ${args.images}${maxSide ? ` (longer side at most ${maxSide} px)` : ''}`;
+  say(`eval: ${source}; gaussian σ ${sigmas.join(', ')} (0..255); ${colours.join(' and ')}; baselines ${baselines.join(', ') || 'none'}; ${models.length} model(s) on ${device}`);
+  await mkdir(out, { recursive: true });
+  const result = await evaluatePhotos({
+    photos,
+    source,
+    sigmas,
+    colours,
+    baselines,
+    models,
+    device,
+    seed,
+    tuneSide,
+    onLine: say,
+    onGrid: (colour, sigma, png) => writeFileAtomic(path.join(out, photoGridName(colour, sigma)), png, { overwrite: true }),
+  });
+  await writeFileAtomic(path.join(out, 'eval.md'), photoReport(result), { overwrite: true });
+  await writeFileAtomic(path.join(out, 'eval.json'), `${JSON.stringify(result, null, 2)}\n`, { overwrite: true });
+  const tables = result.colours.map((c) => `${c.colour}:\n${photoScoreTable(c)}`).join('\n\n');
+  process.stdout.write(args.json ? `${JSON.stringify(result)}\n` : `${tables}\n`);
+  say(`wrote ${path.join(out, 'eval.md')}, eval.json and ${result.colours.length * sigmas.length} grid(s) in ${result.seconds.toFixed(1)} s`);
+}

@@ -1,11 +1,11 @@
-// `tools eval`'s engine: PSNR and SSIM of noisy inputs, classical baselines and ONNX models over noise levels, with tables and grids.
+// `tools eval`'s engine on a dataset's test split: PSNR and SSIM of noisy inputs, classical baselines and ONNX models over noise levels, with tables and grids; the image-folder listing.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { psnr, ssim } from '../../runtime-common/metrics.js';
 import { decodeDenoiserMetadata, describeNoise } from '../../runtime-common/model-metadata.js';
-import { check } from '../../runtime-common/validate.js';
+import { check, invalid } from '../../runtime-common/validate.js';
 import { Denoiser, type NodeDevice } from '../../runtime-node/denoiser.js';
-import { IMAGE_EXTENSIONS, readImage } from '../../runtime-node/image-file.js';
+import { IMAGE_EXTENSIONS } from '../../runtime-node/image-file.js';
 import { applyNoise, type NoiseKind } from '../data/noise.js';
 import { Rng } from '../data/rng.js';
 import { toFloatBatch, type ImageSet } from '../data/image-set.js';
@@ -77,26 +77,24 @@ export function imageSetToFloat(set: ImageSet): FloatImage[] {
   return Array.from({ length: set.count }, (_, i) => ({ data: all.subarray(i * size, (i + 1) * size), width: set.width, height: set.height, channels: set.channels }));
 }
 
-/** Every image file in `dir` (sorted), as float images without alpha (grey stays grey, colour stays RGB). */
-export async function loadImageFolder(dir: string, limit?: number): Promise<FloatImage[]> {
-  const names = (await readdir(dir).catch(() => {
-    throw new Error(`Cannot read the image folder ${dir}`);
-  })).filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase()) && !n.startsWith('.')).sort();
-  check(names.length > 0, `a folder with image files (${IMAGE_EXTENSIONS.join(', ')})`, '--images', dir);
-  const images: FloatImage[] = [];
-  for (const name of names.slice(0, limit)) {
-    const { image } = await readImage(path.join(dir, name));
-    const colour = image.channels >= 3 ? 3 : 1;
-    const peak = image.data instanceof Uint16Array ? 65535 : image.data instanceof Float32Array ? 1 : 255;
-    const data = new Float32Array(image.width * image.height * colour);
-    for (let p = 0; p < image.width * image.height; p++) for (let c = 0; c < colour; c++) data[p * colour + c] = image.data[p * image.channels + c]! / peak;
-    images.push({ data, width: image.width, height: image.height, channels: colour });
+/**
+ * The names of the image files in `dir` (by extension, hidden files skipped), sorted.
+ * @throws ValidationError naming `argument` for a folder that is missing, unreadable or holds no image files.
+ */
+export async function listImageFiles(dir: string, argument = '--images'): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    throw invalid('a readable folder of images', argument, dir);
   }
-  return images;
+  const names = entries.filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase()) && !n.startsWith('.')).sort();
+  check(names.length > 0, `a folder with image files (${IMAGE_EXTENSIONS.join(', ')})`, argument, dir);
+  return names;
 }
 
 /** "gaussian 0.4" (or a blind range) from the model's metadata; "unknown" for a model that records none. */
-function trainedFor(denoiser: Denoiser): string {
+export function trainedFor(denoiser: Denoiser): string {
   try {
     const { noise } = decodeDenoiserMetadata(denoiser.model.metadata, denoiser.model.source);
     return noise ? describeNoise(noise) : 'unknown';

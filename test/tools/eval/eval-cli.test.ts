@@ -1,6 +1,6 @@
-// `tools eval` end to end through the built bin: bad calls, and a run whose figures can be checked independently.
+// `tools eval` on a dataset's test split end to end through the built bin: bad calls, and a run whose figures can be checked independently (photo folders: eval-photos.test.ts).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -76,21 +76,5 @@ describe('tools eval', () => {
     expect(figures(again)).toEqual(figures(result));
     const other = JSON.parse(run('--dataset', 'mnist', '--limit', '40', '--levels', '0.1', '--model', identity, '--json', '--seed', '9', '--out', 'other').stdout) as EvalResult;
     expect(other.levels[0]!.scores[0]!.psnr).not.toBe(result.levels[0]!.scores[0]!.psnr);
-  });
-
-  it('scores a folder of clean images (grey and RGB), PSNR checked by hand on the noisy input', async () => {
-    const dir = join(work, 'photos');
-    mkdirSync(dir);
-    const rgb = new Uint8Array(24 * 20 * 3).map((_, i) => (i * 37) % 256);
-    await sharp(rgb, { raw: { width: 24, height: 20, channels: 3 } }).png().toFile(join(dir, 'a.png'));
-    await sharp(new Uint8Array(16 * 16).fill(128), { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(join(dir, 'b.png'));
-    const r = run('--images', dir, '--levels', '0', '--model', identity, '--json', '--out', 'photos-out');
-    expect(r.code, r.stderr).toBe(0);
-    const folder = JSON.parse(r.stdout) as EvalResult;
-    expect(folder.count).toBe(2);
-    // Noise 0 leaves the images as they are: every method but the filters scores the 100 dB cap.
-    expect(folder.levels[0]!.scores[0]!.psnr).toBe(100);
-    expect(folder.levels[0]!.scores[3]!.psnr).toBe(100);
-    expect(existsSync(join(work, 'photos-out', 'eval.md'))).toBe(true);
   });
 });

@@ -1,0 +1,168 @@
+// `tools eval --images` through the built bin: bad calls, then a folder of two RGB photos and one grey photo scored in RGB and grey.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { psnr } from '../../../runtime-common/metrics.js';
+import { Rng } from '../../../tools/data/rng.js';
+import type { PhotoEvalResult, PhotoScore } from '../../../tools/eval/photo-eval.js';
+import { identityModel, offsetModel } from '../../runtime-node/test-models.js';
+
+const work = mkdtempSync(join(tmpdir(), 'eval-photos-'));
+const photos = join(work, 'photos');
+const OFFSET = 0.02;
+const W = 40;
+const H = 32;
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'eval', ...args], { cwd: work, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A colour photo with values in 60..200, so that an offset of 0.02 is never clipped. */
+function colourPixels(k: number): Uint8Array {
+  return Uint8Array.from({ length: W * H * 3 }, (_, i) => {
+    const p = Math.floor(i / 3);
+    const x = p % W;
+    const y = Math.floor(p / W);
+    return Math.round(130 + 35 * Math.sin(x / (4 + k) + (i % 3)) + 20 * Math.cos(y / 5) + (x >= W / 2 ? 15 : -15));
+  });
+}
+const greyPixels = Uint8Array.from({ length: W * H }, (_, i) => 70 + (i % W) * 2 + Math.floor(i / W));
+
+beforeAll(async () => {
+  mkdirSync(photos);
+  mkdirSync(join(work, 'empty'));
+  mkdirSync(join(work, 'grey-only'));
+  await sharp(colourPixels(0), { raw: { width: W, height: H, channels: 3 } }).png().toFile(join(photos, 'a.png'));
+  await sharp(colourPixels(3), { raw: { width: W, height: H, channels: 3 } }).png().toFile(join(photos, 'b.png'));
+  await sharp(greyPixels, { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').png().toFile(join(photos, 'c.png'));
+  await sharp(greyPixels, { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').png().toFile(join(work, 'grey-only', 'g.png'));
+  writeFileSync(join(work, 'identity.onnx'), identityModel());
+  writeFileSync(join(work, 'offset.onnx'), offsetModel(OFFSET));
+});
+
+describe('tools eval --images: bad calls', () => {
+  it.each([
+    [['--images', 'photos', '--sigmas', '10,x'], 'Expected comma-separated numbers from 0 to 255 such as 10,15,25,50 for --sigmas but received "10,x"'],
+    [['--images', 'photos', '--sigmas', '300'], 'Expected comma-separated numbers from 0 to 255 such as 10,15,25,50 for --sigmas but received "300"'],
+    [['--images', 'photos', '--sigmas', '10,10'], 'Expected distinct sigmas for --sigmas but received "10,10"'],
+    [['--images', 'photos', '--baselines', 'bilateral,bm3d'], 'Expected a comma-separated list of "bilateral", "tv", "nlm", "wavelet", "blur" (or "none") for --baselines but received "bilateral,bm3d"'],
+    [['--images', 'photos', '--colour', 'rgb,cmyk'], 'Expected a comma-separated list of "rgb", "grey" for --colour but received "rgb,cmyk"'],
+    [['--images', 'photos', '--levels', '0.1'], 'Expected no value with --images (give --sigmas, on the 0..255 scale) for --levels but received "0.1"'],
+    [['--images', 'photos', '--noise', 'poisson'], 'Expected "gaussian" with --images (photos take --sigmas) for --noise but received "poisson"'],
+    [['--images', 'photos', '--max-side', '4'], 'Expected an integer >= 16 for --max-side but received 4'],
+    [['--sigmas', '10'], 'Expected no value without --images (photos only) for --sigmas but received "10"'],
+    [['--images', 'empty'], 'Expected a folder with image files (.png, .jpg, .jpeg, .webp, .tif, .tiff, .avif, .gif) for --images but received "empty"'],
+    [['--images', 'missing'], 'Expected a readable folder of images for --images but received "missing"'],
+    [['--images', 'grey-only', '--colour', 'rgb', '--model', 'identity.onnx'], 'Expected a colour mode the photos have (every photo in the folder is grey) for --colour but received "rgb"'],
+  ])('%j', (args, message) => {
+    const r = run(...args, '--out', 'bad');
+    expect(r.stderr).toContain(message);
+    expect(r.code).toBe(1);
+  });
+});
+
+describe('tools eval --images', () => {
+  let result: PhotoEvalResult;
+  let report: string;
+  const methods = ['noisy input', 'bilateral filter', 'total variation (Chambolle)', 'non-local means', 'wavelet (BayesShrink)', 'Gaussian blur', 'identity.onnx', 'offset.onnx'];
+  const score = (colour: 'rgb' | 'grey', sigma: number, method: string): PhotoScore =>
+    result.colours.find((c) => c.colour === colour)!.sigmas.find((s) => s.sigma === sigma)!.scores.find((s) => s.method === method)!;
+
+  beforeAll(() => {
+    const r = run('--images', 'photos', '--model', 'identity.onnx', '--model', 'offset.onnx', '--json', '--out', 'out');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('rgb σ 25: non-local means');
+    result = JSON.parse(r.stdout) as PhotoEvalResult;
+    report = readFileSync(join(work, 'out', 'eval.md'), 'utf8');
+  }, 300_000);
+
+  it('scores colour photos in RGB and every photo in grey, at the default sigmas, every method', () => {
+    expect(result.kind).toBe('photos');
+    expect(result.sigmas).toEqual([10, 15, 25, 50]);
+    expect(result.colours.map((c) => [c.colour, c.photos])).toEqual([
+      ['rgb', ['a.png', 'b.png']],
+      ['grey', ['a.png', 'b.png', 'c.png']],
+    ]);
+    for (const colour of result.colours) {
+      expect(colour.megapixels).toBeCloseTo((colour.photos.length * W * H) / 1e6, 12);
+      for (const { scores } of colour.sigmas) expect(scores.map((s) => s.method)).toEqual(methods);
+    }
+  });
+
+  it("the noisy input's PSNR, worked out here from the same seeded noise", async () => {
+    for (const sigma of result.sigmas) {
+      const rng = new Rng(1);
+      let sum = 0;
+      for (const name of ['a.png', 'b.png']) {
+        const clean = Float32Array.from(await sharp(join(photos, name)).raw().toBuffer(), (v) => v / 255);
+        const noisy = clean.map((v) => Math.round(Math.min(1, Math.max(0, v + (sigma / 255) * rng.nextNormal())) * 255) / 255);
+        sum += psnr(noisy, clean);
+      }
+      expect(score('rgb', sigma, 'noisy input').psnr).toBeCloseTo(sum / 2, 9);
+    }
+  });
+
+  it('an identity model scores exactly the noisy input; every tuned baseline beats it, its parameters recorded', () => {
+    for (const colour of ['rgb', 'grey'] as const) {
+      for (const sigma of result.sigmas) {
+        const noisy = score(colour, sigma, 'noisy input');
+        const identity = score(colour, sigma, 'identity.onnx');
+        expect([identity.psnr, identity.ssim, identity.colourShift]).toEqual([noisy.psnr, noisy.ssim, noisy.colourShift]);
+        expect(identity.secondsPerMegapixel).toBeGreaterThan(0);
+        for (const s of result.colours.find((c) => c.colour === colour)!.sigmas.find((x) => x.sigma === sigma)!.scores.filter((x) => x.kind === 'classical')) {
+          expect(s.psnr, `${colour} σ ${sigma} ${s.method}`).toBeGreaterThan(noisy.psnr);
+          expect(Object.keys(s.params!).length).toBeGreaterThan(0);
+          expect(s.paramsText).toBeTruthy();
+          expect(s.tuning!.evaluations).toBeGreaterThan(5);
+        }
+      }
+    }
+  });
+
+  it("reports a biased model's colour shift: +0.02 is 5.1 levels on the clean photos, and within the noise's own shift of it under noise", () => {
+    for (const colour of result.colours) {
+      expect(colour.clean.find((c) => c.method === 'identity.onnx')!.colourShift).toBe(0);
+      expect(colour.clean.find((c) => c.method === 'offset.onnx')!.colourShift).toBeCloseTo(OFFSET * 255, 3);
+      for (const sigma of result.sigmas) {
+        const noisyShift = score(colour.colour, sigma, 'noisy input').colourShift;
+        expect(Math.abs(score(colour.colour, sigma, 'offset.onnx').colourShift - OFFSET * 255)).toBeLessThanOrEqual(noisyShift + 1e-3);
+      }
+    }
+  });
+
+  it('writes eval.md with a table per colour mode (methods by sigma, s/MP), the colour shift and the tuned parameters, and the grids', async () => {
+    expect(report.match(/\| method \| σ 10 \| σ 15 \| σ 25 \| σ 50 \| s\/MP \|/g)).toHaveLength(2);
+    expect(report).toContain('## RGB: 2 photo(s)');
+    expect(report).toContain('## Grey: 3 photo(s)');
+    for (const method of methods.slice(1)) expect(report).toMatch(new RegExp(`\\| ${method.replace(/[()]/g, '\\$&')} \\| (\\*\\*)?[\\d.]+ dB / [\\d.]+(\\*\\*)? \\|`));
+    expect(report.match(/\| method \| clean \| σ 10 \| σ 15 \| σ 25 \| σ 50 \|/g)).toHaveLength(2);
+    expect(report).toMatch(/\| offset\.onnx \| 5\.10 \|/);
+    expect(report.match(/\| baseline \| σ 10 \|/g)).toHaveLength(2);
+    expect(report).toContain('oracle-tuned');
+    const saved = JSON.parse(readFileSync(join(work, 'out', 'eval.json'), 'utf8')) as PhotoEvalResult;
+    expect(saved.colours).toEqual(result.colours);
+    for (const colour of ['rgb', 'grey']) {
+      for (const sigma of result.sigmas) expect((await sharp(join(work, 'out', `eval-${colour}-sigma${sigma}.png`)).metadata()).format).toBe('png');
+    }
+  });
+
+  it('--colour, --baselines, --sigmas (with 0), --limit and --max-side', () => {
+    const r = run('--images', 'photos', '--model', 'identity.onnx', '--colour', 'grey', '--baselines', 'blur', '--sigmas', '0,20', '--limit', '2', '--max-side', '20', '--json', '--out', 'small');
+    expect(r.code, r.stderr).toBe(0);
+    const small = JSON.parse(r.stdout) as PhotoEvalResult;
+    expect(small.colours.map((c) => [c.colour, c.photos])).toEqual([['grey', ['a.png', 'b.png']]]);
+    const grey = small.colours[0]!;
+    expect(grey.megapixels).toBeCloseTo((2 * 20 * 16) / 1e6, 12);
+    expect(grey.sigmas.map((s) => s.sigma)).toEqual([0, 20]);
+    expect(grey.sigmas[0]!.scores.map((s) => s.method)).toEqual(['noisy input', 'Gaussian blur', 'identity.onnx']);
+    // 8-bit photos with sigma 0: the rounded "noisy" photo is the photo itself.
+    expect(grey.sigmas[0]!.scores[0]!.psnr).toBe(100);
+    expect(grey.sigmas[1]!.scores[0]!.psnr).toBeLessThan(40);
+    const none = run('--images', 'photos', '--model', 'identity.onnx', '--colour', 'rgb', '--baselines', 'none', '--sigmas', '30', '--json', '--out', 'none');
+    expect(JSON.parse(none.stdout).colours[0].sigmas[0].scores.map((s: PhotoScore) => s.method)).toEqual(['noisy input', 'identity.onnx']);
+  });
+});
