@@ -1,22 +1,88 @@
 // Output files that are complete or absent: written to a temp file beside the target, then renamed (or hard-linked when replacing is not allowed).
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, rmSync } from 'node:fs';
+import { access, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+
+/** Names of the temp files {@link writeFileAtomic} writes (`.<name>.<8 hex digits>.tmp`): only a killed process leaves one. */
+export const TEMP_FILE_PATTERN = /^\..+\.[0-9a-f]{8}\.tmp$/;
+
+/** Temp files of writes in flight, so a signal handler can remove them before the process exits. */
+const pending = new Set<string>();
+
+/**
+ * A folder for an output that cannot be made, with the real cause: `code` is `ENOTDIR` when a part of the path is a
+ * file, `EROFS` for a read-only file system, `EACCES` when permission is denied; `blocker` is the path at fault.
+ */
+export class WriteFailure extends Error {
+  override name = 'WriteFailure';
+
+  constructor(
+    readonly code: string,
+    /** The cause in words, e.g. "out.txt is a file, not a folder". */
+    readonly reason: string,
+    readonly blocker: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** Why `dir` could not be created: looks at its nearest existing ancestor (mkdir's own code is often ENOENT or EEXIST). */
+async function folderFailure(dir: string, error: unknown): Promise<unknown> {
+  let ancestor = path.resolve(dir);
+  let info = await stat(ancestor).catch(() => undefined);
+  while (!info && path.dirname(ancestor) !== ancestor) {
+    ancestor = path.dirname(ancestor);
+    info = await stat(ancestor).catch(() => undefined);
+  }
+  if (!info) return error;
+  const shown = path.relative(process.cwd(), ancestor) || ancestor;
+  if (!info.isDirectory()) return new WriteFailure('ENOTDIR', `${shown} is a file, not a folder`, ancestor);
+  try {
+    await access(ancestor, constants.W_OK);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'EACCES';
+    return new WriteFailure(code, code === 'EROFS' ? `${shown} is on a read-only file system` : `${shown} is not writable (permission denied)`, ancestor);
+  }
+  return error;
+}
 
 /**
  * Writes `data` to `file` atomically: a temp file in the same folder, then a rename over the target
  * (`overwrite: true`) or a hard link that fails with EEXIST when the target exists (`overwrite: false`, so a file
  * that appeared meanwhile is never replaced). On failure the temp file is removed and the target is untouched.
+ * Missing folders are created; when that fails the error is a {@link WriteFailure} naming the real cause.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, { overwrite }: { overwrite: boolean }): Promise<void> {
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw await folderFailure(dir, error);
+  }
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  pending.add(temp);
   try {
     await writeFile(temp, data, { flag: 'wx' });
     if (overwrite) await rename(temp, file);
     else await link(temp, file);
   } finally {
     await rm(temp, { force: true });
+    pending.delete(temp);
   }
+}
+
+/**
+ * Removes the temp files of every {@link writeFileAtomic} call still in flight, synchronously: for a signal handler
+ * that is about to exit (the targets stay as they were: complete or absent).
+ */
+export function removePendingTempFiles(): void {
+  for (const temp of pending) {
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // nothing more can be done while exiting
+    }
+  }
+  pending.clear();
 }

@@ -7,6 +7,8 @@ import { NOISE_KINDS, parseNoiseFactor, type NoiseKind } from '../data/noise.js'
 import { createProgress } from '../report/progress.js';
 import { BACKEND_NAMES } from '../train/backends.js';
 import { latestRun, runTraining, type RunRequest } from '../train/run.js';
+import { removePendingTempFiles } from '../../runtime-node/atomic-file.js';
+import { CommandExit } from './cli-helpers.js';
 import { DEFAULT_SPEC } from './summary.js';
 
 interface TrainArgs {
@@ -47,6 +49,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   check(Object.keys(photo).length === 0 || args.dataset.startsWith('folder:'), 'a folder:<dir> dataset with --patches or --patch-size', '--dataset', args.dataset);
   check(!(args.resume !== undefined && args.out !== undefined), 'either --resume or --out, not both', '--out', args.out);
   let resume: string | undefined;
+  if (args.out !== undefined) check(args.out.length > 0, 'a folder path', '--out', args.out);
   if (args.resume !== undefined) resume = args.resume === '' ? await latestRun() : args.resume;
   return {
     specPath: args.spec,
@@ -89,17 +92,25 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const request = await trainRequest(args, process.argv);
     const progress = createProgress({ quiet: args.quiet });
     let stopping = false;
+    // First Ctrl-C: finish the batch, save a checkpoint where training stands, exit 130. Second: exit now (the last
+    // checkpoint on disk stays; temp files of writes in flight are removed).
     const onSignal = () => {
-      if (stopping) process.exit(130);
+      if (stopping) {
+        removePendingTempFiles();
+        process.exit(130);
+      }
       stopping = true;
-      progress.line('interrupt: stopping after this batch and keeping the last checkpoint (Ctrl-C again to quit now)');
+      progress.line('interrupt: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now, keeping the last saved one)');
     };
     process.on('SIGINT', onSignal);
     try {
       const result = await runTraining(request, progress, () => stopping);
       if (result.interrupted) {
-        progress.line(`stopped after epoch ${result.history.length}; continue with: tools train --resume ${result.dir}`);
-        process.exitCode = 130;
+        const where = result.stopped ? `in epoch ${result.stopped.epoch} after batch ${result.stopped.batch} of ${result.stopped.batches}` : `after epoch ${result.history.length}`;
+        progress.line(`stopped ${where} (checkpoint saved); continue with: tools train --resume ${result.dir}`);
+        throw new CommandExit(130, 'interrupted');
+      } else if (result.repaired) {
+        progress.line(`done: ${result.dir}; next: tools export-onnx`);
       } else {
         const last = result.history.at(-1)!;
         progress.line(`done: ${result.dir} (validation loss ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB); next: tools export-onnx`);

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
 import type { WeightTensor } from '../model/build-tfjs.js';
 import { readSafetensors } from '../model/safetensors.js';
 import { loadSpec, type NetworkSpec } from '../spec/spec.js';
+import { checkpointEpoch, weightsEpoch } from '../train/run-epochs.js';
 import { emitOnnx, type EmittedModel } from './emit.js';
 
 /** Where training keeps its runs, and the file naming the latest one. */
@@ -185,6 +186,14 @@ export async function resolveExportInputs(request: ExportRequest): Promise<Expor
   }
   check(info.isDirectory(), 'a training run folder', '--run', runDir);
   const weightsFile = path.join(runDir, RUN_FILES.weights);
+  // A run killed after its checkpoint but before its weights were rewritten holds an older epoch's weights.
+  const [held, saved] = [await weightsEpoch(runDir), await checkpointEpoch(runDir)];
+  if (held !== undefined && saved !== undefined && held !== saved) {
+    throw new ValidationError(
+      `Expected a run whose ${RUN_FILES.weights} holds the epoch its checkpoint does for --run but received ${runDir}: the weights hold epoch ${held}, checkpoint.safetensors epoch ${saved} (it was stopped while writing its files); run "tools train --resume ${runDir}" to bring them up to date`,
+      '--run',
+    );
+  }
   const spec = await loadSpec(path.join(runDir, RUN_FILES.spec));
   const { tensors } = await readSafetensors(weightsFile);
   const summary = await runSummary(runDir);

@@ -1,6 +1,6 @@
-// `tools train` end to end through the built bin: bad input leaves nothing, short runs learn, resume equals uninterrupted.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// `tools train` end to end through the built bin: bad input leaves nothing, short runs learn, resume (after a stop, Ctrl-C or a kill) equals uninterrupted.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -17,6 +17,46 @@ function train(...args: string[]) {
 const spec = join(process.cwd(), 'models/noise-reducer.json');
 const quick = ['--spec', spec, '--dataset', 'mnist', '--limit', '256', '--batch-size', '32', '--seed', '3'];
 const history = (dir: string) => JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as EpochRecord[];
+const safetensors = (file: string) => parseSafetensors(readFileSync(file), file);
+
+/** Every tensor of two safetensors files is bitwise equal (same names, shapes and float32 bits). */
+function expectSameTensors(a: string, b: string) {
+  const x = safetensors(a).tensors;
+  const y = safetensors(b).tensors;
+  expect([...y.keys()]).toEqual([...x.keys()]);
+  for (const [name, t] of x) {
+    const u = y.get(name)!;
+    expect(u.shape, name).toEqual(t.shape);
+    const differing = t.data.reduce((n, v, i) => n + (Object.is(v, u.data[i]) ? 0 : 1), 0);
+    expect(differing, `${name}: values that differ from ${a}`).toBe(0);
+  }
+}
+
+/** A training run in the background, as a user starts it (no --quiet: plain progress lines, as off a terminal). */
+function startTrain(...args: string[]) {
+  const child = spawn(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'train', ...args], { cwd: work, env: { ...process.env, FORCE_COLOR: '0' } });
+  let stderr = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const w of waiters.splice(0)) (w.pattern.test(stderr) ? w.resolve : () => waiters.push(w))();
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    exit,
+    get stderr() {
+      return stderr;
+    },
+    /** Resolves once stderr matches (rejects if the process ends first). */
+    waitFor: (pattern: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        if (pattern.test(stderr)) return resolve();
+        waiters.push({ pattern, resolve });
+        void exit.then((code) => reject(new Error(`train exited (${code}) before ${pattern}: ${stderr}`)));
+      }),
+  };
+}
 
 describe('tools train: bad calls leave no run folder', () => {
   it.each([
@@ -29,6 +69,7 @@ describe('tools train: bad calls leave no run folder', () => {
     [['--noise', 'salt-pepper', '--noise-factor', '1.5'], /for --noise-factor \(salt-pepper noise\) but received 1\.5/],
     [['--spec', 'missing.json'], /Cannot read spec file missing\.json/],
     [['--backend', 'cuda'], /Expected a TF\.js backend that loads for --backend but received "cuda": @tensorflow\/tfjs-node-gpu/],
+    [['--out', ''], /Expected a folder path for --out but received ""/],
   ])('%j', (args, pattern) => {
     const out = join(work, `bad-${Math.random().toString(36).slice(2)}`);
     const r = train(...quick, '--out', out, ...args);
@@ -100,7 +141,7 @@ describe('tools train', () => {
     expect(readFileSync(join(work, 'runs/latest'), 'utf8').trim()).toBe('full');
   });
 
-  it('resumes an interrupted run to the same result as the uninterrupted one', () => {
+  it('resumes a stopped run to the same weights, bit for bit, as the uninterrupted one (Adam\'s beta powers restored)', () => {
     const part = join(work, 'part');
     expect(train(...quick, '--epochs', '1', '--out', part, '--backend', 'wasm').code).toBe(0);
     const resumed = train('--resume', part, '--epochs', '2', '--backend', 'wasm');
@@ -109,7 +150,9 @@ describe('tools train', () => {
     const a = history(full);
     const b = history(part);
     expect(b).toHaveLength(2);
-    for (const key of ['trainLoss', 'valLoss', 'valPsnr'] as const) expect(b[1]![key]).toBeCloseTo(a[1]![key], 6);
+    for (const key of ['trainLoss', 'valLoss', 'valPsnr'] as const) expect(b[1]![key]).toBe(a[1]![key]);
+    expectSameTensors(join(full, 'weights.safetensors'), join(part, 'weights.safetensors'));
+    expectSameTensors(join(full, 'checkpoint.safetensors'), join(part, 'checkpoint.safetensors'));
   });
 
   it('matches the stock cpu backend within tolerance', () => {
@@ -123,5 +166,102 @@ describe('tools train', () => {
     const [x] = history(wasm);
     expect(Math.abs(c!.trainLoss - x!.trainLoss) / c!.trainLoss).toBeLessThan(1e-3);
     expect(Math.abs(c!.valLoss - x!.valLoss) / c!.valLoss).toBeLessThan(1e-3);
+  });
+});
+
+describe('tools train: stopped, killed and torn runs', () => {
+  // The 2-epoch run of the suite above: the uninterrupted reference.
+  const full = join(work, 'full');
+  // 256 batches of 8: long enough to be stopped inside an epoch.
+  const long = ['--spec', spec, '--dataset', 'mnist', '--limit', '2048', '--batch-size', '8', '--seed', '5', '--backend', 'wasm'];
+
+  it('Ctrl-C stops after the current batch, saves where it stood and exits 130; --resume ends bit-identical to an uninterrupted run', async () => {
+    const reference = join(work, 'sigint-reference');
+    const cut = join(work, 'sigint-cut');
+    const straight = train(...long, '--epochs', '2', '--out', reference);
+    expect(straight.code, straight.stderr).toBe(0);
+    const run = startTrain(...long, '--epochs', '50', '--out', cut);
+    // A tenth of epoch 1 done: the signal lands inside the epoch.
+    await run.waitFor(/epoch 1\/50 \d+\/256 \(/);
+    const signalled = performance.now();
+    run.child.kill('SIGINT');
+    const code = await run.exit;
+    const seconds = (performance.now() - signalled) / 1000;
+    expect(code, run.stderr).toBe(130);
+    expect(seconds).toBeLessThan(10);
+    const stop = /stopped in epoch 1 after batch (\d+) of 256 \(checkpoint saved\); continue with: tools train --resume .*sigint-cut/.exec(run.stderr);
+    expect(stop, run.stderr).not.toBeNull();
+    const batch = Number(stop![1]);
+    expect(batch).toBeGreaterThan(0);
+    expect(batch).toBeLessThan(256);
+    const { metadata } = safetensors(join(cut, 'checkpoint.safetensors'));
+    expect(metadata.epochsDone).toBe('0');
+    expect(JSON.parse(metadata.partial!)).toMatchObject({ batchesDone: batch, seen: batch * 8 });
+    expect(readdirSync(cut).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+
+    const resumed = train('--resume', cut, '--epochs', '2');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`resuming .*sigint-cut in epoch 1 of 2, after batch ${batch}`));
+    const [a, b] = [history(reference), history(cut)];
+    expect(b.map((r) => r.epoch)).toEqual([1, 2]);
+    for (let e = 0; e < 2; e++) for (const key of ['trainLoss', 'valLoss', 'valPsnr'] as const) expect(b[e]![key], `epoch ${e + 1} ${key}`).toBe(a[e]![key]);
+    expectSameTensors(join(reference, 'weights.safetensors'), join(cut, 'weights.safetensors'));
+  }, 300_000);
+
+  it('a second Ctrl-C exits at once with 130 and leaves no temp file', async () => {
+    const dir = join(work, 'sigint-twice');
+    // 1024 batches: the old loop only saw signals at the epoch's end, many seconds later.
+    const run = startTrain(...long, '--limit', '8192', '--epochs', '50', '--out', dir);
+    await run.waitFor(/epoch 1\/50 \d+\/1024 \(/);
+    const signalled = performance.now();
+    run.child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    run.child.kill('SIGINT');
+    const code = await run.exit;
+    expect(code, run.stderr).toBe(130);
+    expect((performance.now() - signalled) / 1000).toBeLessThan(8);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, 300_000);
+
+  it('a run killed before its first checkpoint resumes from the start (and its stale temp files go)', () => {
+    // What kill -9 during epoch 1 leaves: spec.json, config.json and maybe a temp file of a write in flight.
+    const killed = join(work, 'killed-early');
+    mkdirSync(killed);
+    for (const name of ['spec.json', 'config.json']) copyFileSync(join(full, name), join(killed, name));
+    writeFileSync(join(killed, '.checkpoint.safetensors.0123abcd.tmp'), 'partial');
+    writeFileSync(join(killed, '.samples.png.89abcdef.tmp'), 'partial');
+    const r = train('--resume', killed, '--backend', 'wasm');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/removed 2 temp files a killed run left in .*killed-early/);
+    expect(r.stderr).toMatch(/no checkpoint yet .* starts at epoch 1 of 2/);
+    expect(readdirSync(killed).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(history(killed).map((e) => e.valLoss)).toEqual(history(full).map((e) => e.valLoss));
+    expectSameTensors(join(full, 'weights.safetensors'), join(killed, 'weights.safetensors'));
+  });
+
+  it('a run killed after its last checkpoint but before its weights: export refuses, --resume rewrites its files from the checkpoint', () => {
+    const torn = join(work, 'torn');
+    const one = join(work, 'torn-epoch1');
+    expect(train(...quick, '--epochs', '1', '--out', one, '--backend', 'wasm').code).toBe(0);
+    // The finished 2-epoch run's checkpoint with every other file still from epoch 1.
+    mkdirSync(torn);
+    for (const name of readdirSync(full)) copyFileSync(join(full, name), join(torn, name));
+    for (const name of ['weights.safetensors', 'history.json', 'card.md', 'loss.png', 'samples.png']) copyFileSync(join(one, name), join(torn, name));
+    const exportCwd = mkdtempSync(join(tmpdir(), 'torn-export-'));
+    const exported = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'export-onnx', '--run', torn], { cwd: exportCwd, encoding: 'utf8' });
+    expect(exported.status).toBe(1);
+    expect(exported.stderr).toContain(`the weights hold epoch 1, checkpoint.safetensors epoch 2 (it was stopped while writing its files); run "tools train --resume ${torn}" to bring them up to date`);
+    expect(existsSync(join(torn, 'model.onnx'))).toBe(false);
+
+    const repaired = train('--resume', torn, '--backend', 'wasm');
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(repaired.stderr).toMatch(/had finished 2 of 2 epochs but was stopped while writing its files: weights, history, card and pictures now hold epoch 2/);
+    expectSameTensors(join(full, 'weights.safetensors'), join(torn, 'weights.safetensors'));
+    expect(history(torn)).toEqual(history(full));
+    expect(readFileSync(join(torn, 'card.md'), 'utf8')).toContain('| 2 |');
+    // Now whole: a second --resume says it is finished, and the export goes through.
+    expect(train('--resume', torn, '--backend', 'wasm').stderr).toMatch(/which finished 2 of 2 \(raise --epochs to continue\)/);
+    const again = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'export-onnx', '--run', torn], { cwd: exportCwd, encoding: 'utf8' });
+    expect(again.status, again.stderr).toBe(0);
   });
 });
