@@ -95,7 +95,7 @@ function draw(canvas: HTMLCanvasElement, image: ImageData): void {
 
 /**
  * Registers `<denoise-image>` (or `tagName`) once; returns its class. Importing the library does this by itself
- * where `customElements` exists. Attributes: `src` (image URL), `model` (a shipped model's name or an ONNX URL; default the shipped `noise-reducer`),
+ * where `customElements` exists. Attributes: `src` (image URL), `model` (a shipped model's name or an ONNX URL; default the shipped `photo-denoiser`),
  * `device` (`auto`, `webgpu`, `wasm`), `noise` (0 to 1: synthetic Gaussian noise added first, for demos), `seed`.
  * The element sets its own `state` attribute to `loading`, `done` or `error` (for styling and tests).
  */

@@ -23,7 +23,7 @@ export interface DenoiseProgress {
 
 /** Options for {@link Denoiser.create}. */
 export interface DenoiserOptions {
-  /** A shipped model's name (`noise-reducer`, `residual-denoiser`, ...), the URL of an ONNX model, or its bytes. Default: `noise-reducer`, copied next to the bundle. */
+  /** A shipped model's name (`noise-reducer`, `residual-denoiser`, ...), the URL of an ONNX model, or its bytes. Default: `photo-denoiser`, copied next to the bundle. */
   model?: string | URL | ArrayBuffer | Uint8Array;
   /** Where to run: `auto` (default) takes WebGPU when `navigator.gpu` gives an adapter, else wasm. */
   device?: WebDevice;
@@ -48,7 +48,7 @@ export interface DenoiseOptions {
 const OPTION_KEYS = ['model', 'device', 'tile', 'overlap', 'onProgress', 'signal'] as const;
 const DENOISE_KEYS = ['onProgress', 'signal'] as const;
 
-/** URL of a shipped model as the build lays it out: `models/<file>` next to the bundle (default `noise-reducer`). */
+/** URL of a shipped model as the build lays it out: `models/<file>` next to the bundle (default `photo-denoiser`). */
 export function defaultModelUrl(name = DEFAULT_MODEL_NAME, argument = 'model'): string {
   return new URL(`models/${shippedModel(name, argument).file}`, import.meta.url).href;
 }

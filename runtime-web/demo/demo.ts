@@ -31,7 +31,7 @@ const ui = {
   status: byId<HTMLElement>('status'),
 };
 
-// ?model=<name or url> and ?device=<name> override the defaults (the shipped noise-reducer, auto).
+// ?model=<name or url> and ?device=<name> override the defaults (the shipped photo-denoiser, auto).
 const params = new URLSearchParams(location.search);
 const modelUrl = params.get('model') ?? undefined;
 let parameterError: unknown;

@@ -7,7 +7,7 @@ import { DEFAULT_MODEL_NAME, isModelName, SHIPPED_MODELS, shippedModel } from '.
 
 describe('shipped models: bad calls', () => {
   it('an unknown name lists the shipped ones, naming the argument', () => {
-    expect(() => shippedModel('unet', '--model')).toThrow('Expected a shipped model name ("noise-reducer", "residual-denoiser", "residual-denoiser-blind", "photo-denoiser") or the path or URL of an .onnx file for --model but received "unet"');
+    expect(() => shippedModel('unet', '--model')).toThrow('Expected a shipped model name ("photo-denoiser", "noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for --model but received "unet"');
     expect(() => shippedModel('toString')).toThrow('for model but received "toString"');
   });
 });

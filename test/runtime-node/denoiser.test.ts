@@ -46,7 +46,7 @@ describe('Denoiser: bad calls', () => {
   it('says clearly when the model file is missing, or when the default model is not made yet', async () => {
     await expect(Denoiser.create({ model: path.join(dir, 'none.onnx') })).rejects.toThrow(`Cannot read model file ${path.join(dir, 'none.onnx')}: no such file`);
     await expect(Denoiser.create({ model: dir })).rejects.toThrow(/it is a folder/);
-    await expect(Denoiser.create({ model: 'unet' })).rejects.toThrow('Expected a shipped model name ("noise-reducer", "residual-denoiser", "residual-denoiser-blind", "photo-denoiser") or the path or URL of an .onnx file for options.model but received "unet"');
+    await expect(Denoiser.create({ model: 'unet' })).rejects.toThrow('Expected a shipped model name ("photo-denoiser", "noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for options.model but received "unet"');
     if (!existsSync(defaultModelPath())) {
       await expect(Denoiser.create({ device: 'cpu' })).rejects.toThrow(/No model at .*models\/noise-reducer\.onnx: the shipped model is made by training and exporting .*npx tools export-onnx/);
     }

@@ -62,7 +62,7 @@ describe('runtime-web Denoiser: bad calls', () => {
       onProgress: 'ValidationError: Expected a function for options.onProgress but received "yes"',
       signal: 'ValidationError: Expected an AbortSignal for options.signal but received {}',
       tile: 'ValidationError: Expected an integer >= 16 for options.tile but received 8',
-      name: 'ValidationError: Expected a shipped model name ("noise-reducer", "residual-denoiser", "residual-denoiser-blind", "photo-denoiser") or the path or URL of an .onnx file for options.model but received "unet"',
+      name: 'ValidationError: Expected a shipped model name ("photo-denoiser", "noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for options.model but received "unet"',
     });
   });
 
