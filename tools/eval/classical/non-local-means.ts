@@ -28,57 +28,47 @@ const EXP_LAST = NLM_DISTANCE_CUTOFF * EXP_STEPS;
 const EXP_TABLE = Float64Array.from({ length: EXP_LAST + 2 }, (_, i) => (i < EXP_LAST ? Math.exp(-i / EXP_STEPS) : 0));
 
 /**
- * For one offset: the squared differences over the channels between the padded image and itself shifted by
- * `shift` samples, on `dh` rows of `dw` pixels from sample `origin`, each row then summed over boxes of 2 pr + 1
- * pixels into `rows` (row j, box i centred on pixel i + pr of the row).
+ * One row of an offset's difference image: the squared differences over the channels between `dw` pixels of the
+ * padded image from sample `base` and the same pixels shifted by `shift` samples, summed over boxes of 2 pr + 1
+ * pixels into `out` from `at` (box i centred on pixel i + pr of the row).
  */
-function boxedDifferences(
-  padded: Float32Array,
-  origin: number,
-  shift: number,
-  stride: number,
-  dw: number,
-  dh: number,
-  pr: number,
-  channels: number,
-  line: Float64Array,
-  rows: Float64Array,
-): void {
-  const bw = dw - 2 * pr;
-  for (let j = 0; j < dh; j++) {
-    const base = origin + j * stride;
-    if (channels === 1) {
-      for (let i = 0; i < dw; i++) {
-        const d = padded[base + i]! - padded[base + i + shift]!;
-        line[i] = d * d;
-      }
-    } else if (channels === 3) {
-      for (let i = 0; i < dw; i++) {
-        const a = base + 3 * i;
-        const r = padded[a]! - padded[a + shift]!;
-        const g = padded[a + 1]! - padded[a + 1 + shift]!;
-        const b = padded[a + 2]! - padded[a + 2 + shift]!;
-        line[i] = r * r + g * g + b * b;
-      }
-    } else {
-      for (let i = 0; i < dw; i++) {
-        let s = 0;
-        for (let c = 0; c < channels; c++) {
-          const d = padded[base + i * channels + c]! - padded[base + i * channels + c + shift]!;
-          s += d * d;
-        }
-        line[i] = s;
-      }
+function boxedDifferenceRow(padded: Float32Array, base: number, shift: number, dw: number, pr: number, channels: number, line: Float64Array, out: Float64Array, at: number): void {
+  if (channels === 1) {
+    for (let i = 0; i < dw; i++) {
+      const d = padded[base + i]! - padded[base + i + shift]!;
+      line[i] = d * d;
     }
-    const out = j * dw;
-    let s = 0;
-    for (let i = 0; i < 2 * pr + 1; i++) s += line[i]!;
-    rows[out] = s;
-    for (let i = 1; i < bw; i++) {
-      s += line[i + 2 * pr]! - line[i - 1]!;
-      rows[out + i] = s;
+  } else if (channels === 3) {
+    for (let i = 0; i < dw; i++) {
+      const a = base + 3 * i;
+      const r = padded[a]! - padded[a + shift]!;
+      const g = padded[a + 1]! - padded[a + 1 + shift]!;
+      const b = padded[a + 2]! - padded[a + 2 + shift]!;
+      line[i] = r * r + g * g + b * b;
+    }
+  } else {
+    for (let i = 0; i < dw; i++) {
+      let s = 0;
+      for (let c = 0; c < channels; c++) {
+        const d = padded[base + i * channels + c]! - padded[base + i * channels + c + shift]!;
+        s += d * d;
+      }
+      line[i] = s;
     }
   }
+  const bw = dw - 2 * pr;
+  let s = 0;
+  for (let i = 0; i < 2 * pr + 1; i++) s += line[i]!;
+  out[at] = s;
+  for (let i = 1; i < bw; i++) {
+    s += line[i + 2 * pr]! - line[i - 1]!;
+    out[at + i] = s;
+  }
+}
+
+/** `column[i] += sign * rows[at + i]` for i in [0, count). */
+function addRow(column: Float64Array, rows: Float64Array, at: number, count: number, sign: number): void {
+  for (let i = 0; i < count; i++) column[i]! += sign * rows[at + i]!;
 }
 
 /** Adds `weights[i]` times the `channels` samples at `from + i * channels` to `acc` from pixel `at` on, and the weights to `total`. */
@@ -193,9 +183,10 @@ export function nonLocalMeans(image: FloatImage, options: NonLocalMeansOptions):
   const bias = (2 * sigma * sigma) / (h * h);
   // Scratch: one line of squared differences, its box sums along every row an offset needs, and a running column sum.
   const maxW = width + 2 * sr + 2 * pr;
-  const maxH = height + 2 * sr + 2 * pr;
+  const boxSide = 2 * pr + 1;
   const line = new Float64Array(maxW);
-  const rows = new Float64Array(maxW * maxH);
+  // The last 2 pr + 1 rows of box sums (a ring, small enough to stay in cache), their running column sum, and weights.
+  const ring = new Float64Array(boxSide * maxW);
   const column = new Float64Array(maxW);
   const weights = new Float64Array(maxW);
   for (let dy = 0; dy <= sr; dy++) {
@@ -210,17 +201,16 @@ export function nonLocalMeans(image: FloatImage, options: NonLocalMeansOptions):
       const dw = x1 - x0 + 1 + 2 * pr;
       const dh = y1 - y0 + 1 + 2 * pr;
       const bw = dw - 2 * pr;
-      boxedDifferences(padded, ((y0 - pr + pad) * pw + x0 - pr + pad) * channels, (dy * pw + dx) * channels, pw * channels, dw, dh, pr, channels, line, rows);
-      // Vertical box sums as a running column sum, then the weights.
+      const origin = ((y0 - pr + pad) * pw + x0 - pr + pad) * channels;
+      const shift = (dy * pw + dx) * channels;
       column.fill(0, 0, bw);
-      for (let j = 0; j < 2 * pr + 1; j++) for (let i = 0; i < bw; i++) column[i]! += rows[j * dw + i]!;
-      for (let j = 0; j <= y1 - y0; j++) {
-        if (j > 0) {
-          const add = (j + 2 * pr) * dw;
-          const drop = (j - 1) * dw;
-          for (let i = 0; i < bw; i++) column[i]! += rows[add + i]! - rows[drop + i]!;
-        }
-        accumulateRow(column, weights, bw, norm, bias, x0, y0 + j, dx, dy, width, height, channels, pad, pw, padded, acc, total);
+      for (let j = 0; j < dh; j++) {
+        const slot = (j % boxSide) * bw;
+        if (j >= boxSide) addRow(column, ring, slot, bw, -1);
+        boxedDifferenceRow(padded, origin + j * pw * channels, shift, dw, pr, channels, line, ring, slot);
+        addRow(column, ring, slot, bw, 1);
+        // The column now sums difference rows j - 2 pr .. j: the patches centred on pixel row y0 + j - 2 pr.
+        if (j >= 2 * pr) accumulateRow(column, weights, bw, norm, bias, x0, y0 + j - 2 * pr, dx, dy, width, height, channels, pad, pw, padded, acc, total);
       }
     }
   }
