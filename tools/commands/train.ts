@@ -27,6 +27,9 @@ interface TrainArgs {
   quiet: boolean;
   download: boolean;
   'lr-schedule': string;
+  'clean-share': number;
+  quantize: boolean;
+  'init-weights'?: string;
   patches?: number;
   'patch-size'?: number;
 }
@@ -42,6 +45,8 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   const seed = checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 31 - 1 });
   if (args.limit !== undefined) checkInteger(args.limit, '--limit', { min: 1 });
   checkOneOf(args.backend, '--backend', BACKEND_NAMES);
+  const cleanShare = checkNumber(args['clean-share'], '--clean-share', { min: 0, max: 1 });
+  check(args['init-weights'] === undefined || args.resume === undefined, 'either --init-weights or --resume, not both', '--init-weights', args['init-weights']);
   const lrSchedule = checkOneOf(args['lr-schedule'], '--lr-schedule', ['constant', 'cosine'] as const);
   const photo: PhotoFolderOptions = {};
   if (args.patches !== undefined) photo.trainPatches = checkInteger(args.patches, '--patches', { min: 1, max: 10_000_000 });
@@ -54,8 +59,9 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   return {
     specPath: args.spec,
     dataset: args.dataset,
-    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}) },
+    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}) },
     ...(Object.keys(photo).length ? { photoFolder: photo } : {}),
+    ...(args['init-weights'] !== undefined ? { initWeights: args['init-weights'] } : {}),
     limit: args.limit,
     out: args.out,
     backend: args.backend,
@@ -79,6 +85,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('epochs', { type: 'number', default: 10 })
       .option('batch-size', { type: 'number', default: 32 })
       .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate' })
+      .option('clean-share', { type: 'number', default: 0, describe: 'share of training images (0 to 1) given no noise, so a blind model learns to leave clean photos alone' })
+      .option('quantize', { type: 'boolean', default: false, describe: 'round noisy inputs to 8 bits, as saved image files are' })
+      .option('init-weights', { type: 'string', describe: 'start from these weights (a weights.safetensors, or a run folder) instead of random ones: fine-tuning' })
       .option('lr-schedule', { type: 'string', default: 'constant', describe: 'constant, or cosine: per batch from --lr down to 2% of it at the last batch' })
       .option('patches', { type: 'number', describe: 'folder:<dir> only: training patches per epoch, cut afresh each epoch (default 20000)' })
       .option('patch-size', { type: 'number', describe: 'folder:<dir> only: patch side in pixels (default 48)' })

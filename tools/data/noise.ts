@@ -220,6 +220,10 @@ export interface NoiseSettingsLike {
   factor: number;
   /** When set, each image's factor is drawn uniformly from [factor, maxFactor]. */
   maxFactor?: number;
+  /** Share of images (0 to 1) left clean, so a blind model also learns to leave a clean photo alone. Default 0. */
+  cleanShare?: number;
+  /** Round every noisy value to 8 bits (as a saved PNG is), so training inputs look like real files. Default false. */
+  quantize?: boolean;
 }
 
 /**
@@ -241,15 +245,28 @@ export function parseNoiseFactor(kind: NoiseKind, value: unknown, name = 'noise 
 
 /**
  * Applies noise to `count` images of `imageSize` values each: with a range, each image gets its own factor drawn
- * from `rng` (uniform in [factor, maxFactor]) before its noise; without, one call over all of them.
+ * from `rng` (uniform in [factor, maxFactor]) before its noise; without, one call over all of them. With a
+ * `cleanShare`, that share of the images (drawn per image) is copied without noise; with `quantize`, every output
+ * value is rounded to 8 bits.
  */
 export function applyNoiseToImages(settings: NoiseSettingsLike, input: Float32Array, output: Float32Array, imageSize: number, rng: Rng): Float32Array {
-  if (settings.maxFactor === undefined) return applyNoise(settings.kind, input, output, settings.factor, rng);
-  const count = input.length / imageSize;
-  check(Number.isInteger(count), `a whole number of images of ${imageSize} values`, 'the noise input length', input.length);
-  for (let i = 0; i < count; i++) {
-    const factor = settings.factor + (settings.maxFactor - settings.factor) * rng.nextFloat();
-    applyNoise(settings.kind, input.subarray(i * imageSize, (i + 1) * imageSize), output.subarray(i * imageSize, (i + 1) * imageSize), factor, rng);
+  const cleanShare = settings.cleanShare ?? 0;
+  if (settings.maxFactor === undefined && cleanShare === 0) applyNoise(settings.kind, input, output, settings.factor, rng);
+  else {
+    const count = input.length / imageSize;
+    check(Number.isInteger(count), `a whole number of images of ${imageSize} values`, 'the noise input length', input.length);
+    for (let i = 0; i < count; i++) {
+      const from = input.subarray(i * imageSize, (i + 1) * imageSize);
+      const to = output.subarray(i * imageSize, (i + 1) * imageSize);
+      // The clean draw comes first and only when a share is set, so runs without one keep their exact noise.
+      if (cleanShare > 0 && rng.nextFloat() < cleanShare) {
+        to.set(from);
+        continue;
+      }
+      const factor = settings.maxFactor === undefined ? settings.factor : settings.factor + (settings.maxFactor - settings.factor) * rng.nextFloat();
+      applyNoise(settings.kind, from, to, factor, rng);
+    }
   }
+  if (settings.quantize) for (let i = 0; i < output.length; i++) output[i] = Math.round(output[i]! * 255) / 255;
   return output;
 }

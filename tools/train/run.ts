@@ -10,7 +10,7 @@ import type { PhotoFolderOptions } from '../data/photo-folder.js';
 import { TEMP_FILE_PATTERN, writeFileAtomic } from '../../runtime-node/atomic-file.js';
 import { timestamp } from '../io/timestamp.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
-import type { WeightTensor } from '../model/build-tfjs.js';
+import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { imageGrid, lineChart } from '../report/pictures.js';
 import type { Progress } from '../report/progress.js';
 import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../spec/spec.js';
@@ -51,6 +51,8 @@ export interface RunRequest {
   /** Whether --epochs was given explicitly (on resume it may extend the run). */
   epochsGiven?: boolean;
   download?: boolean;
+  /** Fine-tuning: a weights.safetensors file (or a run folder holding one) to start from. */
+  initWeights?: string;
   /** `folder:<dir>` datasets: patch size and patch counts (kept in config.json, reused on resume). */
   photoFolder?: PhotoFolderOptions;
 }
@@ -253,6 +255,21 @@ async function writeEpochFiles(dir: string, spec: NetworkSpec, trainer: Trainer,
 }
 
 /**
+ * The weights a fine-tuning run starts from: a safetensors file, or a run folder's weights.safetensors, checked
+ * against the spec (names and shapes).
+ * @throws ValidationError naming --init-weights for a missing file or weights that do not fit the spec.
+ */
+async function readInitialWeights(source: string, spec: NetworkSpec): Promise<Map<string, WeightTensor>> {
+  const file = (await stat(source).then((s) => s.isDirectory(), () => false)) ? join(source, RUN_FILES.weights) : source;
+  const bytes = await readFile(file).catch(() => {
+    throw new ValidationError(`Expected a weights.safetensors file or a run folder holding one for --init-weights but received ${source}`, '--init-weights');
+  });
+  const { tensors } = parseSafetensors(bytes, file);
+  checkWeights(spec, tensors, file);
+  return tensors;
+}
+
+/**
  * Runs (or resumes) training and writes the run folder. Every check that can fail on the arguments runs
  * before the folder is created, so bad input leaves nothing behind. `--resume` also takes a folder that has no
  * checkpoint yet (it starts from the first epoch), removes temp files a killed run left, finishes a stopped epoch
@@ -267,6 +284,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   let limit = request.limit;
   let photoFolder = request.photoFolder;
   let repairOnly = false;
+  let initialWeights: Map<string, WeightTensor> | undefined;
 
   if (request.resume !== undefined) {
     dir = request.resume;
@@ -294,6 +312,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     spec = await loadSpec(request.specPath);
     dir = request.out ?? join(RUNS_DIR, `${spec.name}-${timestamp()}`);
     await checkNewRunDir(dir);
+    if (request.initWeights !== undefined) initialWeights = await readInitialWeights(request.initWeights, spec);
   }
 
   const backend = await initBackend(request.backend);
@@ -313,6 +332,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     format: 'onnx-denoiser/run',
     spec: spec.name,
     settings,
+    ...(request.initWeights !== undefined ? { initialWeights: request.initWeights } : {}),
     data: { name: data.name, source: data.source, split: data.split, train: train.count, test: test.count, limit, ...(photoFolder ? { photoFolder } : {}), notes: data.notes },
     backend,
     versions: packageVersions(),
@@ -322,7 +342,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
 
   const created = !(await exists(dir));
   await mkdir(dir, { recursive: true });
-  const trainer = new Trainer({ spec, train, test, settings, resume: resumeState, resampleTrain: data.resampleTrain, onBatch: (p) => {
+  const trainer = new Trainer({ spec, train, test, settings, resume: resumeState, initialWeights, resampleTrain: data.resampleTrain, onBatch: (p) => {
     progress.update(p.batch, { loss: p.loss.toFixed(5), 'img/s': String(Math.round(p.imagesPerSecond)) });
   }, shouldStop });
   try {

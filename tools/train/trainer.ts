@@ -14,6 +14,10 @@ export interface NoiseSettings {
   factor: number;
   /** When set, every image's factor is drawn uniformly from [factor, maxFactor] (validation images too, seeded). */
   maxFactor?: number;
+  /** Share of images left clean (training and validation); see applyNoiseToImages. */
+  cleanShare?: number;
+  /** Noisy inputs rounded to 8 bits. */
+  quantize?: boolean;
 }
 
 /** Everything that decides the numbers of a run (what `--resume` must find unchanged). */
@@ -103,6 +107,8 @@ export interface TrainerOptions {
   settings: TrainSettings;
   /** Continue from this state instead of fresh weights. */
   resume?: TrainState;
+  /** Start a fresh run from these weights (fine-tuning) instead of the builder's initial ones. */
+  initialWeights?: Map<string, WeightTensor>;
   onBatch?: (progress: BatchProgress) => void;
   /** Called with the epoch number (1-based) before each epoch: refills `train` in place (photo patches cut afresh). */
   resampleTrain?: (epoch: number) => void;
@@ -151,6 +157,7 @@ export class Trainer {
     this.history = resume ? [...resume.history] : [];
     this.partial = resume?.partial;
     if (resume) setWeights(this.model, spec, resume.weights, 'checkpoint');
+    else if (options.initialWeights) setWeights(this.model, spec, options.initialWeights, 'initial weights');
 
     const all = Array.from({ length: test.count }, (_, i) => i);
     this.validationClean = toFloatBatch(test, all);
