@@ -34,6 +34,16 @@ export function checkPixelImage(image: unknown, name = 'image'): PixelImage {
   if (!(Number.isInteger(channels) && channels >= 1 && channels <= 4)) checkInteger(channels, `${name}.channels`, { min: 1, max: 4 });
   const expected = width * height * channels;
   check(data.length === expected, `${expected} samples (${width}x${height}x${channels})`, `${name}.data.length`, data.length);
+  if (data instanceof Float32Array) {
+    // A NaN or an infinity would spread through the network's receptive field into a block of black pixels.
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v - v !== 0) {
+        const pixel = Math.floor(i / channels);
+        throw invalid('finite samples (float pixels in [0, 1])', `${name}.data[${i}] (x ${pixel % width}, y ${Math.floor(pixel / width)}, channel ${i % channels})`, v);
+      }
+    }
+  }
   return { data, width, height, channels };
 }
 
@@ -44,9 +54,13 @@ export function pixelPeak(data: PixelArray): number {
   return 255;
 }
 
-/** A new, zeroed pixel array of the same kind as `like`. */
+/**
+ * A new, zeroed pixel array of the same kind as `like` (its base typed-array kind: a Node Buffer gives a
+ * Uint8Array, since Buffer's own constructor is the deprecated `Buffer(size)`, DEP0005).
+ */
 export function allocatePixels<T extends PixelArray>(like: T, length: number): T {
-  return new (like.constructor as new (length: number) => T)(length);
+  const kind = like instanceof Float32Array ? Float32Array : like instanceof Uint16Array ? Uint16Array : like instanceof Uint8ClampedArray ? Uint8ClampedArray : Uint8Array;
+  return new kind(length) as T;
 }
 
 /** How an image's channels map onto a model's input: which image channel feeds each plane, and what stays untouched. */

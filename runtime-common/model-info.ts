@@ -38,6 +38,40 @@ export class ModelFormatError extends ValidationError {
   override name = 'ModelFormatError';
 }
 
+/** One model run's output as onnxruntime gives it: the tensor's data and dimensions. */
+export interface ModelOutput {
+  data: unknown;
+  dims: readonly number[];
+}
+
+/**
+ * Checks one model run's output against its input: float32 of exactly the input's [N, C, H, W], every value finite.
+ * A model with free dimensions can return another shape (or NaN) that would otherwise be written as black pixels.
+ * @throws ModelFormatError naming `source` otherwise.
+ */
+export function checkModelOutput(source: string, inputDims: readonly number[], output: ModelOutput): Float32Array {
+  const { data, dims } = output;
+  const same = dims.length === inputDims.length && dims.every((d, i) => d === inputDims[i]);
+  if (!same) {
+    throw new ModelFormatError(`Expected an output of [${inputDims.join(', ')}] (the input's N, C, H, W) from ${source} but received [${dims.join(', ')}]: it is not a denoiser that keeps the image size`, source);
+  }
+  if (!(data instanceof Float32Array)) throw new ModelFormatError(`Expected a float32 output from ${source} but received ${(data as object)?.constructor?.name ?? typeof data}`, source);
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    // v - v is 0 for every finite v, NaN for NaN and the infinities.
+    const v = data[i]!;
+    if (v - v !== 0) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  }
+  if (bad > 0) {
+    throw new ModelFormatError(`Expected finite output values from ${source} but received ${data[first]} at index ${first} (${bad} of ${data.length} values not finite)`, source);
+  }
+  return data;
+}
+
 function readVarint(bytes: Uint8Array, at: { pos: number }): number {
   let result = 0;
   let shift = 0;

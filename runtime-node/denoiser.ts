@@ -4,7 +4,7 @@ import path from 'node:path';
 import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from '../runtime-common/denoise-core.js';
 import { checkDeviceName } from '../runtime-common/devices.js';
 import { checkPixelImage, type PixelArray, type PixelImage } from '../runtime-common/image-ops.js';
-import { describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
+import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
 import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from '../runtime-common/shipped-models.js';
 import { check, checkInteger, checkKnownKeys, checkObject, ValidationError } from '../runtime-common/validate.js';
 import { NODE_DEVICES, type NodeSession, openSession } from './ort-session.js';
@@ -77,6 +77,7 @@ export class Denoiser {
   readonly #session: NodeSession;
   readonly #maxBatchValues: number;
   readonly #infer: InferFunction;
+  #disposed = false;
 
   private constructor(session: NodeSession, model: ModelInfo, tiles: TileSettings, maxBatchValues: number) {
     this.#session = session;
@@ -85,7 +86,11 @@ export class Denoiser {
     this.model = model;
     this.tiles = tiles;
     this.#maxBatchValues = maxBatchValues;
-    this.#infer = (input, dims) => this.#session.run(model.inputName, model.outputName, input, dims);
+    // Every run's output is checked: a foreign model may return another shape, or NaN, for its free dimensions.
+    this.#infer = async (input, dims) => {
+      this.#checkLive();
+      return checkModelOutput(model.source, dims, await this.#session.run(model.inputName, model.outputName, input, dims));
+    };
   }
 
   /**
@@ -99,7 +104,7 @@ export class Denoiser {
     const deviceArgument = names.device ?? 'options.device';
     const device = checkDeviceName(options.device ?? 'auto', NODE_DEVICES, deviceArgument);
     const threads = options.threads === undefined ? undefined : checkInteger(options.threads, 'options.threads', { min: 1, max: 1024 });
-    check(options.model === undefined || options.model instanceof Uint8Array || (typeof options.model === 'string' && options.model.length > 0), 'a model path or bytes', 'options.model', options.model);
+    check(options.model === undefined || options.model instanceof Uint8Array || (typeof options.model === 'string' && options.model.length > 0), 'a model path or bytes', names.model ?? 'options.model', options.model);
     const tiles = checkTileSettings({ tile: options.tile, overlap: options.overlap }, 'options');
     const maxBatchValues = checkInteger(options.maxBatchValues ?? 2 ** 22, 'options.maxBatchValues', { min: 1 });
     const { bytes, source } = await loadModelBytes(options.model, names.model ?? 'options.model');
@@ -123,12 +128,14 @@ export class Denoiser {
 
   /** Denoises one image; resolves to a new image of the same size, channels and array kind (alpha untouched). */
   async denoise<T extends PixelArray>(image: PixelImage<T>): Promise<PixelImage<T>> {
+    this.#checkLive();
     checkPixelImage(image, 'image');
     return denoiseImage(image, this.model, this.#infer, this.tiles);
   }
 
   /** Denoises several images, stacking same-size small ones into one model run; results keep the input order. */
   async denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[]): Promise<PixelImage<T>[]> {
+    this.#checkLive();
     check(Array.isArray(images), 'an array of images', 'images', images);
     images.forEach((image, i) => checkPixelImage(image, `images[${i}]`));
     return denoiseBatch(images, this.model, this.#infer, { ...this.tiles, maxBatchValues: this.#maxBatchValues });
@@ -139,8 +146,14 @@ export class Denoiser {
     return this.#infer(input, dims);
   }
 
-  /** Releases the onnxruntime session. */
+  /** Releases the onnxruntime session; calling it again does nothing. Calls after it throw a ValidationError. */
   async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
     await this.#session.release();
+  }
+
+  #checkLive(): void {
+    if (this.#disposed) throw new ValidationError(`Expected a Denoiser that is not disposed for this call but received one whose dispose() was called (model ${this.model.source}): create a new one`, 'denoiser');
   }
 }

@@ -1,12 +1,12 @@
 // The one file that imports onnxruntime-node: the device table, availability checks, session creation and serialized runs.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { chooseDevice, defineDevices, DeviceUnavailableError } from '../runtime-common/devices.js';
 import { serialized } from '../runtime-common/serial.js';
 import { gpuDeviceNodes } from './gpu-nodes.js';
-import type { TensorDescription } from '../runtime-common/model-info.js';
+import type { ModelOutput, TensorDescription } from '../runtime-common/model-info.js';
 
 /** Node devices: name -> execution providers. `auto` tries CUDA, then WebGPU, then the CPU. */
 export const NODE_DEVICES = defineDevices(
@@ -57,7 +57,36 @@ function softwareVulkanOnly(): string | undefined {
  */
 function noGpuDeviceNode(): string | undefined {
   if (process.platform !== 'linux' || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || gpuDeviceNodes().length > 0) return undefined;
-  return 'no GPU here (no /dev/dri/renderD*, /dev/nvidia* or /dev/dxg device node); without a GPU, WebGPU can run on a CPU emulation: install Debian\'s chromium and libvulkan1, set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json and ask for --device webgpu';
+  return 'no GPU here (no /dev/dri/renderD*, /dev/nvidia* or /dev/dxg device node); without a GPU, WebGPU can run on a CPU emulation: install Debian\'s chromium and libvulkan1, set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json and ask for the webgpu device';
+}
+
+/**
+ * Why Dawn cannot find a Vulkan driver, known without starting it (Dawn prints several lines of its own to stderr
+ * before it fails): VK_ICD_FILENAMES / VK_DRIVER_FILES naming only files that do not exist, or no Vulkan loader
+ * (libvulkan.so.1) on Linux. Undefined when neither is known to be missing.
+ */
+function vulkanMissing(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const variable = process.env.VK_ICD_FILENAMES ? 'VK_ICD_FILENAMES' : process.env.VK_DRIVER_FILES ? 'VK_DRIVER_FILES' : undefined;
+  if (variable) {
+    const files = process.env[variable]!.split(path.delimiter).filter(Boolean);
+    if (files.length > 0 && !files.some((f) => existsSync(f))) return `no Vulkan driver: the file${files.length === 1 ? '' : 's'} ${variable} names (${files.join(', ')}) do${files.length === 1 ? 'es' : ''} not exist`;
+  }
+  if (!vulkanLoaderInstalled()) return 'the Vulkan loader libvulkan.so.1 is not installed (Debian: apt-get install libvulkan1), so Dawn cannot start';
+  return undefined;
+}
+
+/** Whether libvulkan.so.1 can be found: in the linker cache or in LD_LIBRARY_PATH (true when that cannot be told). */
+function vulkanLoaderInstalled(): boolean {
+  const name = 'libvulkan.so.1';
+  if ((process.env.LD_LIBRARY_PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, name)))) return true;
+  let cache: Buffer;
+  try {
+    cache = readFileSync('/etc/ld.so.cache');
+  } catch {
+    return true;
+  }
+  return cache.includes(name);
 }
 
 /** Turns an onnxruntime device failure into one short reason. */
@@ -92,25 +121,21 @@ export interface NodeSession {
   skipped: string[];
   inputs: TensorDescription[];
   outputs: TensorDescription[];
-  /** Runs the model on one float32 tensor; calls are queued so one session never runs two at once. */
-  run(inputName: string, outputName: string, input: Float32Array, dims: readonly number[]): Promise<Float32Array>;
+  /** Runs the model on one float32 tensor; calls are queued so one session never runs two at once. Check the output with checkModelOutput. */
+  run(inputName: string, outputName: string, input: Float32Array, dims: readonly number[]): Promise<ModelOutput>;
   release(): Promise<void>;
 }
 
-let logLevelSet = false;
-
 async function create(model: Uint8Array, device: string, threads: number | undefined, auto: boolean): Promise<ort.InferenceSession> {
-  if (!logLevelSet) {
-    // Warnings such as "some nodes were not assigned to the preferred execution providers" are expected noise.
-    ort.env.logLevel = 'error';
-    logLevelSet = true;
-  }
+  // ort.env (the process-wide log level) is the host's: the session's own logSeverityLevel quiets expected warnings
+  // such as "some nodes were not assigned to the preferred execution providers".
   if (device === 'cuda') {
     const missing = cudaMissing();
     if (missing) throw new DeviceUnavailableError(missing);
   }
-  if (device === 'webgpu' && auto) {
-    const reason = softwareVulkanOnly() ?? noGpuDeviceNode();
+  if (device === 'webgpu') {
+    // Known failures are reported without starting Dawn, which would print its own lines first.
+    const reason = (auto ? softwareVulkanOnly() : undefined) ?? noGpuDeviceNode() ?? vulkanMissing();
     if (reason) throw new DeviceUnavailableError(reason);
   }
   const options: ort.InferenceSession.SessionOptions = {
@@ -145,7 +170,8 @@ export async function openSession(model: Uint8Array, options: SessionOptions): P
     outputs: session.outputMetadata.map((m) => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) })),
     run: serialized(async (inputName: string, outputName: string, input: Float32Array, dims: readonly number[]) => {
       const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
-      return result[outputName]!.data as Float32Array;
+      const output = result[outputName]!;
+      return { data: output.data, dims: output.dims };
     }),
     release: () => session.release(),
   };

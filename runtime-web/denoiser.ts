@@ -2,9 +2,9 @@
 import { checkTileSettings, denoiseImage, type InferFunction, type TileSettings } from '../runtime-common/denoise-core.js';
 import { checkDeviceName } from '../runtime-common/devices.js';
 import { checkPixelImage, type PixelArray, type PixelImage } from '../runtime-common/image-ops.js';
-import { describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
+import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
 import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from '../runtime-common/shipped-models.js';
-import { check, checkKnownKeys, checkObject } from '../runtime-common/validate.js';
+import { check, checkKnownKeys, checkObject, ValidationError } from '../runtime-common/validate.js';
 import { readPixels, toImageData } from './browser-image.js';
 import { fetchBytes } from './fetch-bytes.js';
 import { openSession, SessionModelError, WEB_DEVICES, type WebSession } from './ort-web.js';
@@ -93,6 +93,7 @@ export class Denoiser {
   readonly tiles: TileSettings;
   readonly #session: WebSession;
   readonly #infer: InferFunction;
+  #disposed = false;
 
   private constructor(session: WebSession, model: ModelInfo, tiles: TileSettings) {
     this.#session = session;
@@ -101,7 +102,11 @@ export class Denoiser {
     this.skipped = Object.freeze([...session.skipped]);
     this.model = model;
     this.tiles = tiles;
-    this.#infer = (input, dims) => this.#session.run(model.inputName, model.outputName, input, dims);
+    // Every run's output is checked: a foreign model may return another shape, or NaN, for its free dimensions.
+    this.#infer = async (input, dims) => {
+      this.#checkLive();
+      return checkModelOutput(model.source, dims, await this.#session.run(model.inputName, model.outputName, input, dims));
+    };
   }
 
   /**
@@ -148,6 +153,7 @@ export class Denoiser {
    * through the model once per pixel, colour ones once per channel.
    */
   async denoise(image: ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement, options: DenoiseOptions = {}): Promise<ImageData> {
+    this.#checkLive();
     this.#checkDenoiseOptions(options);
     const pixels = readPixels(image, 'image');
     return toImageData(await this.#run(pixels, options));
@@ -155,6 +161,7 @@ export class Denoiser {
 
   /** Denoises raw pixels (the shared PixelImage); resolves to a new image of the same size, channels and array kind. */
   async denoisePixels<T extends PixelArray>(image: PixelImage<T>, options: DenoiseOptions = {}): Promise<PixelImage<T>> {
+    this.#checkLive();
     this.#checkDenoiseOptions(options);
     checkPixelImage(image, 'image');
     return this.#run(image, options);
@@ -168,9 +175,15 @@ export class Denoiser {
     return this.#infer(input, dims);
   }
 
-  /** Releases the onnxruntime-web session. */
+  /** Releases the onnxruntime-web session; calling it again does nothing. Calls after it throw a ValidationError. */
   async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
     await this.#session.release();
+  }
+
+  #checkLive(): void {
+    if (this.#disposed) throw new ValidationError(`Expected a Denoiser that is not disposed for this call but received one whose dispose() was called (model ${this.model.source}): create a new one`, 'denoiser');
   }
 
   #checkDenoiseOptions(options: DenoiseOptions): void {

@@ -2,7 +2,7 @@
 import * as ort from 'onnxruntime-web';
 import { chooseDevice, defineDevices, DeviceUnavailableError } from '../runtime-common/devices.js';
 import { serialized } from '../runtime-common/serial.js';
-import type { TensorDescription } from '../runtime-common/model-info.js';
+import type { ModelOutput, TensorDescription } from '../runtime-common/model-info.js';
 
 /**
  * Browser devices: name -> execution providers. `auto` tries WebGPU (when `navigator.gpu` gives an adapter), then
@@ -22,13 +22,15 @@ export const ORT_FILES_FOLDER = 'ort/';
 
 let configured = false;
 
-/** Points onnxruntime-web at the wasm files served next to this bundle (never a CDN) and quiets its warnings, once. */
+/**
+ * Points onnxruntime-web at the wasm files served next to this bundle (never a CDN), once, unless the host page
+ * already set `ort.env.wasm.wasmPaths`: ort.env is the host's (the log level too; each session quiets its own
+ * expected warnings, such as "some nodes were not assigned to the preferred execution providers").
+ */
 function configure(): void {
   if (configured) return;
   configured = true;
-  ort.env.wasm.wasmPaths = new URL(ORT_FILES_FOLDER, import.meta.url).href;
-  // Warnings such as "some nodes were not assigned to the preferred execution providers" are expected noise.
-  ort.env.logLevel = 'error';
+  if (ort.env.wasm.wasmPaths === undefined) ort.env.wasm.wasmPaths = new URL(ORT_FILES_FOLDER, import.meta.url).href;
 }
 
 interface GpuAdapterLike {
@@ -89,8 +91,8 @@ export interface WebSession {
   skipped: string[];
   inputs: TensorDescription[];
   outputs: TensorDescription[];
-  /** Runs the model on one float32 NCHW tensor; calls are queued so one session never runs two at once. */
-  run(inputName: string, outputName: string, input: Float32Array, dims: readonly number[]): Promise<Float32Array>;
+  /** Runs the model on one float32 NCHW tensor; calls are queued so one session never runs two at once. Check the output with checkModelOutput. */
+  run(inputName: string, outputName: string, input: Float32Array, dims: readonly number[]): Promise<ModelOutput>;
   release(): Promise<void>;
 }
 
@@ -115,7 +117,7 @@ async function create(model: Uint8Array, device: string): Promise<{ session: ort
     if (isModelError(line, device)) throw new SessionModelError(line);
     if (device === 'webgpu') throw new DeviceUnavailableError(`the WebGPU provider failed to start on ${adapter}: ${line}`);
     // onnxruntime-web could not start at all (its wasm files missing or blocked): no other device would do better.
-    throw new Error(`onnxruntime-web failed to start (${line}); its wasm files are expected at ${new URL(ORT_FILES_FOLDER, import.meta.url).href}`);
+    throw new Error(`onnxruntime-web failed to start (${line}); its wasm files are expected at ${JSON.stringify(ort.env.wasm.wasmPaths)}`);
   }
 }
 
@@ -137,7 +139,8 @@ export async function openSession(model: Uint8Array, device: string, argument = 
     outputs: session.outputMetadata.map(describe),
     run: serialized(async (inputName: string, outputName: string, input: Float32Array, dims: readonly number[]) => {
       const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
-      return result[outputName]!.data as Float32Array;
+      const output = result[outputName]!;
+      return { data: output.data, dims: output.dims };
     }),
     release: () => session.release(),
   };

@@ -1,6 +1,6 @@
 // Pixels <-> planar model values: checks at the boundary, channel plans, and conversions worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { checkPixelImage, colourToUnit, copyChannels, planChannels, planesToPixels, regionToPlanes } from '../../runtime-common/image-ops.js';
+import { allocatePixels, checkPixelImage, colourToUnit, copyChannels, planChannels, planesToPixels, regionToPlanes } from '../../runtime-common/image-ops.js';
 
 describe('image ops: bad calls', () => {
   it('rejects images with a wrong array kind, size or channel count', () => {
@@ -11,6 +11,17 @@ describe('image ops: bad calls', () => {
     expect(() => checkPixelImage(null)).toThrow('Expected an object for image but received null');
   });
 
+  it('refuses NaN and infinite float samples, naming the sample and its pixel', () => {
+    const data = new Float32Array(3 * 2 * 3).fill(0.5);
+    data[13] = NaN;
+    expect(() => checkPixelImage({ data, width: 3, height: 2, channels: 3 })).toThrow('Expected finite samples (float pixels in [0, 1]) for image.data[13] (x 1, y 1, channel 1) but received NaN');
+    data[13] = 0.5;
+    data[2] = Infinity;
+    expect(() => checkPixelImage({ data, width: 3, height: 2, channels: 3 }, 'images[1]')).toThrow('for images[1].data[2] (x 0, y 0, channel 2) but received Infinity');
+    data[2] = -Infinity;
+    expect(() => checkPixelImage({ data, width: 3, height: 2, channels: 3 })).toThrow(/but received -Infinity/);
+  });
+
   it('refuses channel layouts the model cannot take', () => {
     expect(() => planChannels(3, 2)).toThrow('Expected an image the 2-channel model can take (2 colour channels, or 2 channels in all) for image.channels but received 3');
     expect(() => planChannels(4, 4 + 1)).toThrow(/5-channel model/);
@@ -18,6 +29,13 @@ describe('image ops: bad calls', () => {
 });
 
 describe('image ops', () => {
+  it('allocates the base typed-array kind: a Node Buffer gives a Uint8Array (no deprecated Buffer() call)', () => {
+    expect(allocatePixels(Buffer.alloc(4), 3).constructor).toBe(Uint8Array);
+    expect(allocatePixels(new Uint8ClampedArray(4), 3).constructor).toBe(Uint8ClampedArray);
+    expect(allocatePixels(new Uint16Array(4), 3).constructor).toBe(Uint16Array);
+    expect(allocatePixels(new Float32Array(4), 3)).toEqual(new Float32Array(3));
+  });
+
   it('plans channels: grey, RGB as a batch of 3 for a 1-channel model, grey into a 3-channel model, alpha untouched', () => {
     expect(planChannels(1, 1)).toEqual({ planes: [0], batch: 1, modelChannels: 1, merge: 'copy', untouched: [] });
     expect(planChannels(2, 1)).toEqual({ planes: [0], batch: 1, modelChannels: 1, merge: 'copy', untouched: [1] });

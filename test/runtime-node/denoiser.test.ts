@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Denoiser, defaultModelPath } from '../../runtime-node/denoiser.js';
-import { boxBlurModel, foreignModel, identityModel, noiseReducerLikeModel, offsetModel, testMetadata } from './test-models.js';
+import { boxBlurModel, foreignModel, halfSizeModel, identityModel, nanModel, noiseReducerLikeModel, offsetModel, testMetadata } from './test-models.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'denoiser-test-'));
 const spec = readFileSync('models/noise-reducer.json', 'utf8');
@@ -83,9 +83,61 @@ describe('Denoiser: bad calls', () => {
     await expect(d.denoise({ data: new Uint8Array(3), width: 2, height: 2, channels: 1 })).rejects.toThrow('Expected 4 samples (2x2x1) for image.data.length but received 3');
     await expect(d.denoiseBatch([{ data: new Uint8Array(4), width: 2, height: 2, channels: 1 }, { data: new Uint8Array(4), width: 2, height: 0, channels: 1 }])).rejects.toThrow('Expected an integer >= 1 for images[1].height but received 0');
   });
+
+  it('refuses NaN and infinite float pixels instead of returning a black block', async () => {
+    const d = await create({ model: noiseReducerLikeModel(), device: 'cpu' });
+    const data = new Float32Array(40 * 30).fill(0.5);
+    data[30 * 40 / 2 + 20] = NaN;
+    await expect(d.denoise({ data, width: 40, height: 30, channels: 1 })).rejects.toThrow('Expected finite samples (float pixels in [0, 1]) for image.data[620] (x 20, y 15, channel 0) but received NaN');
+    data[620] = Infinity;
+    await expect(d.denoiseBatch([{ data, width: 40, height: 30, channels: 1 }])).rejects.toThrow('for images[0].data[620] (x 20, y 15, channel 0) but received Infinity');
+  });
+
+  it('refuses a foreign model whose output has another shape, or is not finite, naming the model', async () => {
+    const half = path.join(dir, 'half.onnx');
+    writeFileSync(half, halfSizeModel());
+    const image = { data: new Uint8Array(24 * 16).fill(100), width: 24, height: 16, channels: 1 };
+    const d = await create({ model: half, device: 'cpu' });
+    await expect(d.denoise(image)).rejects.toThrow(`Expected an output of [1, 1, 16, 24] (the input's N, C, H, W) from ${half} but received [1, 1, 8, 12]: it is not a denoiser that keeps the image size`);
+    await expect(d.denoiseBatch([image, image])).rejects.toThrow(`Expected an output of [2, 1, 16, 24] (the input's N, C, H, W) from ${half} but received [2, 1, 8, 12]`);
+    const nan = await create({ model: nanModel(), device: 'cpu' });
+    await expect(nan.denoise(image)).rejects.toThrow('Expected finite output values from model bytes but received NaN at index 0 (384 of 384 values not finite)');
+    // Tiled images too: every model run is checked.
+    const tiled = await create({ model: nanModel(), device: 'cpu', tile: 16, overlap: 4 });
+    await expect(tiled.denoise({ data: new Uint8Array(64 * 64), width: 64, height: 64, channels: 1 })).rejects.toThrow(/Expected finite output values from model bytes but received NaN/);
+  });
+
+  it('dispose() twice is harmless; a call after it says so', async () => {
+    const d = await Denoiser.create({ model: identityModel(), device: 'cpu' });
+    await d.dispose();
+    await expect(d.dispose()).resolves.toBeUndefined();
+    await expect(d.denoise({ data: new Uint8Array(4), width: 2, height: 2, channels: 1 })).rejects.toThrow('Expected a Denoiser that is not disposed for this call but received one whose dispose() was called (model model bytes): create a new one');
+    await expect(d.runTensor(new Float32Array(4), [1, 1, 2, 2])).rejects.toThrow(/not disposed/);
+  });
 });
 
 describe('Denoiser', () => {
+  it('takes a Node Buffer like a Uint8Array, without the deprecated Buffer() constructor (DEP0005)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code ?? w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const d = await create({ model: boxBlurModel(), device: 'cpu' });
+      const bytes = new Uint8Array(21 * 13).map((_, i) => (i * 37) % 256);
+      const fromBuffer = await d.denoise({ data: Buffer.from(bytes), width: 21, height: 13, channels: 1 });
+      const fromArray = await d.denoise({ data: bytes, width: 21, height: 13, channels: 1 });
+      expect(Array.from(fromBuffer.data)).toEqual(Array.from(fromArray.data));
+      const [batched] = await d.denoiseBatch([{ data: Buffer.from(bytes), width: 21, height: 13, channels: 1 }]);
+      expect(Array.from(batched!.data)).toEqual(Array.from(fromArray.data));
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.includes('DEP0005'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+
   it('auto picks the CPU here and explains why it skipped CUDA and WebGPU', async () => {
     if (process.env.VK_ICD_FILENAMES) return;
     const d = await create({ model: identityModel() });

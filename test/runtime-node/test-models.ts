@@ -1,4 +1,4 @@
-// Small ONNX models for the runtime tests, written with onnx-proto: identity, 3x3 box blur, a shift, and the noise-reducer's shape.
+// Small ONNX models for the runtime tests, written with onnx-proto: identity, 3x3 box blur, a shift, the noise-reducer's shape, and broken ones (half size, NaN).
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 
 const { onnx } = onnxProto;
@@ -144,6 +144,24 @@ export function noiseReducerLikeModel(seed = 1, channels = 1, metadata: TestMeta
     { opType: 'Slice', input: ['full', 'starts', 'hw', 'axes'], output: ['denoised'] },
   ];
   return encode(nodes, init, channels, metadata);
+}
+
+/** A foreign model that passes every static check ([N, C, H, W] float32, free sizes) but returns half the height and width (2x2 average pooling). */
+export function halfSizeModel(channels = 1): Uint8Array {
+  return encode([{ opType: 'AveragePool', input: ['image'], output: ['denoised'], attribute: [attrInts('kernel_shape', [2, 2]), attrInts('strides', [2, 2])] }], [], channels, testMetadata(channels));
+}
+
+/** A model whose output is NaN everywhere: (x - x) / (x - x). */
+export function nanModel(channels = 1): Uint8Array {
+  return encode(
+    [
+      { opType: 'Sub', input: ['image', 'image'], output: ['zero'] },
+      { opType: 'Div', input: ['zero', 'zero'], output: ['denoised'] },
+    ],
+    [],
+    channels,
+    testMetadata(channels),
+  );
 }
 
 /** A valid ONNX model that is no denoiser: two int64 inputs added. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planTiles } from '../../runtime-common/denoise-core.js';
 import { Denoiser as NodeDenoiser } from '../../runtime-node/denoiser.js';
-import { identityModel, noiseReducerLikeModel, testMetadata } from '../runtime-node/test-models.js';
+import { halfSizeModel, identityModel, nanModel, noiseReducerLikeModel, testMetadata } from '../runtime-node/test-models.js';
 import { type BrowserPage, fixedInput, maxAbsDiff, openBrowserPage, runInBrowser, runOnNodeCpu } from './browser-harness.js';
 
 type Web = typeof import('../../runtime-web/index.js');
@@ -22,6 +22,8 @@ beforeAll(async () => {
   harness.server.route('/t/shipped.onnx', { body: shipped });
   harness.server.route('/t/test-model.onnx', { body: testModel });
   harness.server.route('/t/not-a-model.onnx', { body: 'this is not an ONNX model, just text' });
+  harness.server.route('/t/half.onnx', { body: halfSizeModel() });
+  harness.server.route('/t/nan.onnx', { body: nanModel() });
   // Parses as protobuf, but onnxruntime rejects the graph (a node of an unknown op type).
   harness.server.route('/t/rejected.onnx', { body: Buffer.from(Buffer.from(identityModel()).toString('latin1').replace('Identity', 'Idontity'), 'latin1') });
 });
@@ -97,6 +99,44 @@ describe('runtime-web Denoiser: bad calls', () => {
     expect(messages.text).toMatch(/^ModelFormatError: Expected an ONNX model file for \/t\/not-a-model\.onnx but received bytes that are not one/);
     expect(messages.empty).toBe('ModelFormatError: Expected an ONNX model file for model bytes but received an empty file');
     expect(messages.rejected).toMatch(/^ModelFormatError: Expected an ONNX model onnxruntime-web can load for \/t\/rejected\.onnx but received one it rejects: .*Idontity/);
+  });
+
+  it('refuses a foreign model\'s output of another shape or with NaN, and NaN float pixels, naming what is wrong', async () => {
+    const messages = await harness.page.evaluate(async () => {
+      const { Denoiser } = (window as unknown as { runtimeWeb: Web }).runtimeWeb;
+      const message = async (make: () => Promise<unknown>) => make().then(() => 'resolved', (e: Error) => `${e.name}: ${e.message}`);
+      const half = await Denoiser.create({ model: '/t/half.onnx', device: 'wasm' });
+      const nan = await Denoiser.create({ model: '/t/nan.onnx', device: 'wasm' });
+      const ok = await Denoiser.create({ model: '/t/test-model.onnx', device: 'wasm' });
+      const floats = new Float32Array(12 * 8).fill(0.5);
+      floats[29] = NaN;
+      const result = {
+        half: await message(() => half.denoise(new ImageData(24, 16))),
+        nan: await message(() => nan.denoisePixels({ data: new Uint8Array(24 * 16), width: 24, height: 16, channels: 1 })),
+        nanPixel: await message(() => ok.denoisePixels({ data: floats, width: 12, height: 8, channels: 1 })),
+      };
+      await Promise.all([half.dispose(), nan.dispose(), ok.dispose()]);
+      return result;
+    });
+    expect(messages).toEqual({
+      half: `ModelFormatError: Expected an output of [1, 1, 16, 24] (the input's N, C, H, W) from /t/half.onnx but received [1, 1, 8, 12]: it is not a denoiser that keeps the image size`,
+      nan: 'ModelFormatError: Expected finite output values from /t/nan.onnx but received NaN at index 0 (384 of 384 values not finite)',
+      nanPixel: 'ValidationError: Expected finite samples (float pixels in [0, 1]) for image.data[29] (x 5, y 2, channel 0) but received NaN',
+    });
+  });
+
+  it('dispose() twice is harmless; a call after it says so', async () => {
+    const messages = await harness.page.evaluate(async () => {
+      const { Denoiser } = (window as unknown as { runtimeWeb: Web }).runtimeWeb;
+      const message = async (make: () => Promise<unknown>) => make().then((v) => `resolved ${String(v)}`, (e: Error) => `${e.name}: ${e.message}`);
+      const d = await Denoiser.create({ model: '/t/test-model.onnx', device: 'wasm' });
+      await d.dispose();
+      return { again: await message(() => d.dispose()), after: await message(() => d.denoise(new ImageData(4, 4))) };
+    });
+    expect(messages).toEqual({
+      again: 'resolved undefined',
+      after: 'ValidationError: Expected a Denoiser that is not disposed for this call but received one whose dispose() was called (model /t/test-model.onnx): create a new one',
+    });
   });
 
   it('refuses what is not a readable browser image, bad pixels, tensors and denoise options', async () => {

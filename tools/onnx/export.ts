@@ -279,7 +279,7 @@ export async function measureFp16Error(fp32: Uint8Array, fp16: Uint8Array, spec:
   for (const bytes of [fp32, fp16]) {
     const session = await openSession(bytes, { device: 'cpu', threads: 1 });
     try {
-      outputs.push(await session.run(session.inputs[0]!.name, session.outputs[0]!.name, input, shape));
+      outputs.push((await session.run(session.inputs[0]!.name, session.outputs[0]!.name, input, shape)).data as Float32Array);
     } finally {
       await session.release();
     }
