@@ -29,14 +29,15 @@ export class WriteFailure extends Error {
 
 /** Why `dir` could not be created: looks at its nearest existing ancestor (mkdir's own code is often ENOENT or EEXIST). */
 async function folderFailure(dir: string, error: unknown): Promise<unknown> {
-  let ancestor = path.resolve(dir);
+  // Walked up as given (relative stays relative), so messages name the path the way the caller wrote it.
+  let ancestor = dir;
   let info = await stat(ancestor).catch(() => undefined);
   while (!info && path.dirname(ancestor) !== ancestor) {
     ancestor = path.dirname(ancestor);
     info = await stat(ancestor).catch(() => undefined);
   }
   if (!info) return error;
-  const shown = path.relative(process.cwd(), ancestor) || ancestor;
+  const shown = ancestor;
   if (!info.isDirectory()) return new WriteFailure('ENOTDIR', `${shown} is a file, not a folder`, ancestor);
   try {
     await access(ancestor, constants.W_OK);

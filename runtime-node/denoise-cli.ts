@@ -8,7 +8,7 @@ import { DEFAULT_MODEL_NAME, SHIPPED_MODELS } from '../runtime-common/shipped-mo
 import { check, checkInteger, checkNumber, ValidationError } from '../runtime-common/validate.js';
 import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile } from './denoise-file.js';
 import { Denoiser, type NodeDevice } from './denoiser.js';
-import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, OUTPUT_FORMATS } from './image-file.js';
+import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXEL_LIMIT, OUTPUT_FORMATS } from './image-file.js';
 import { NODE_DEVICES } from './ort-session.js';
 
 /** Where the CLI writes: stdout for results, stderr for progress, errors and the summary. */
@@ -77,6 +77,10 @@ async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: M
   const { files, fromFolder } = await expandInputs(args.inputs, output === undefined);
   const single = files.length === 1 && !fromFolder;
   const outputIsFolder = output !== undefined && (!single || isFolderPath(output) || (await isDirectory(output)) || !path.extname(output));
+  if (output !== undefined && !single && !isFolderPath(output) && !(await isDirectory(output)) && OUTPUT_FORMATS[path.extname(output).toLowerCase()]) {
+    // "a.png b.png -o result.png" is a mistake, not a request for a folder named result.png.
+    check(false, `a folder for ${files.length} inputs (a name ending in an image extension is taken for a file: end it with / for a folder of that name)`, '--output', output);
+  }
   if (output === undefined) {
     // Each result goes beside its input.
   } else if (outputIsFolder) {
@@ -144,10 +148,13 @@ function formatScores(report: FileReport): string {
 export async function main(argv: string[], streams: CliStreams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const { stdout, stderr } = streams;
   let usageError: string | undefined;
-  const parser = yargs(argv)
+  // Everything after "--" is an input, even a name that starts with a dash (yargs would drop them).
+  const split = argv.indexOf('--');
+  const literalInputs = split < 0 ? [] : argv.slice(split + 1);
+  const parser = yargs(split < 0 ? argv : argv.slice(0, split))
     .scriptName('denoise')
     .usage('$0 IN... [-o OUT] [options]\n\nDenoise images with an exported ONNX model (onnxruntime-node). IN: image files or folders of them (PNG, JPEG, WebP, TIFF, AVIF, GIF); OUT: a file (one input; its extension picks the format) or a folder. Without -o, each result is written beside its input as NAME.denoised.EXT.')
-    .command('$0 <inputs..>', false)
+    .command('$0 [inputs..]', false)
     .positional('inputs', { type: 'string', array: true, describe: 'image files or folders' })
     .option('output', { alias: 'o', type: 'string', describe: 'output file (one input) or folder (default: NAME.denoised.EXT beside each input)' })
     .option('device', { type: 'string', default: 'auto', describe: `where to run: ${deviceNames(NODE_DEVICES).join(', ')} (auto tries ${NODE_DEVICES.autoOrder.join(', ')})` })
@@ -162,7 +169,11 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     .option('reference', { type: 'string', describe: 'clean image to score against (PSNR, SSIM): a file, or a folder matched by name' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON report per file and a summary (JSON lines)' })
     .option('force', { type: 'boolean', default: false, describe: 'replace existing outputs (inputs are never replaced)' })
-    .option('max-pixels', { type: 'number', default: DEFAULT_MAX_PIXELS, describe: 'refuse images with more pixels than this' })
+    .option('max-pixels', {
+      type: 'number',
+      default: DEFAULT_MAX_PIXELS,
+      describe: 'refuse images with more pixels than this (checked from the file header before decoding). Near the default 100 MP an image costs about 0.55 GB of memory (8-bit grey) to 1.2 GB (8-bit RGB) per file in flight (see --concurrency), more at 16 bits, and tens of seconds on a CPU',
+    })
     .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal (--no-progress to hide)' })
     .strict()
     .version(false)
@@ -187,13 +198,17 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     stderr.write(`error: ${(error as Error).message}\n`);
     return 2;
   }
-  if (!args.inputs) return 0;
+  args.inputs = [...(args.inputs ?? []), ...literalInputs];
+  if (args.inputs.length === 0) {
+    stderr.write('error: Not enough non-option arguments: got 0, need at least 1 (an image file or folder)\nRun "denoise --help" for usage.\n');
+    return 2;
+  }
 
   let denoiser: Denoiser | undefined;
   try {
     if (args.output !== undefined) check(typeof args.output === 'string' && args.output.length > 0, 'an output file or folder', '--output', args.output);
     const concurrency = checkInteger(args.concurrency, '--concurrency', { min: 1, max: 64 });
-    const maxPixels = checkInteger(args.maxPixels, '--max-pixels', { min: 1 });
+    const maxPixels = checkInteger(args.maxPixels, '--max-pixels', { min: 1, max: MAX_PIXEL_LIMIT });
     if (args.threads !== undefined) checkInteger(args.threads, '--threads', { min: 1, max: 1024 });
     checkInteger(args.tile, '--tile', { min: 0 });
     if (args.overlap !== undefined) checkInteger(args.overlap, '--overlap', { min: 0 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { colourToUnit, type PixelImage } from '../runtime-common/image-ops.js';
 import { mse, psnrFromMse, ssim } from '../runtime-common/metrics.js';
 import { addGaussianNoise } from '../runtime-common/noise.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic, WriteFailure } from './atomic-file.js';
 import { comparisonPicture, type Panel } from './compare.js';
 import type { Denoiser } from './denoiser.js';
 import { encodeImage, type FilePixels, keeps16Bit, outputFormat, readImage } from './image-file.js';
@@ -78,6 +78,8 @@ export async function sameFile(a: string, b: string): Promise<boolean> {
 }
 
 function writeError(file: string, error: unknown): Error {
+  // A folder that could not be made: the real cause (a part of the path that is a file, a read-only file system).
+  if (error instanceof WriteFailure) return new Error(`cannot write ${file}: ${error.reason}`);
   const code = (error as NodeJS.ErrnoException).code;
   const why =
     code === 'EEXIST' ? 'it already exists (use --force to replace it)'

@@ -1,12 +1,14 @@
 // The `denoise` command end to end on real files: every format and depth, folders, reports, and each bad input failing alone.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../runtime-node/denoise-cli.js';
-import { boxBlurModel, foreignModel } from './test-models.js';
+import { gpuDeviceNodes } from '../../runtime-node/gpu-nodes.js';
+import { boxBlurModel, foreignModel, halfSizeModel, identityModel } from './test-models.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'denoise-cli-test-'));
 const at = (...parts: string[]) => path.join(root, ...parts);
@@ -69,6 +71,26 @@ function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
+/** The built `denoise` bin in a child process (signals, the working folder and the environment are its own). */
+function denoiseBin(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(process.execPath, [path.resolve('dist/runtime-node/cli.js'), ...args], { encoding: 'utf8', cwd: options.cwd ?? root, env: options.env ?? process.env, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The environment without any Vulkan driver choice (VK_ICD_FILENAMES, VK_DRIVER_FILES). */
+function envWithoutVulkanChoice(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  if (!('VK_ICD_FILENAMES' in extra)) delete env.VK_ICD_FILENAMES;
+  delete env.VK_DRIVER_FILES;
+  return env;
+}
+
+/** Whether this machine lets a child mount a read-only tmpfs in its own mount namespace (root with unshare). */
+function canMountReadOnly(): boolean {
+  const probe = mkdtempSync(path.join(tmpdir(), 'ro-probe-'));
+  return spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "${probe}"`], { stdio: 'ignore' }).status === 0;
+}
+
 function noTempFiles(folder: string) {
   expect(readdirSync(folder).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 }
@@ -104,6 +126,64 @@ describe('denoise CLI: bad calls', () => {
     expect(cuda.code).toBe(1);
     expect(cuda.stderr).toMatch(/Expected a device available on this machine for --device but received "cuda": the CUDA provider is not installed/);
     expect(existsSync(at('x.png'))).toBe(false);
+  });
+
+  it('several inputs with a file name for --output: an error, and no folder of that name', async () => {
+    const r = await denoise(at('in', 'grey.png'), at('in', 'rgb.jpg'), '-o', at('result.png'), '--model', blurModel);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Expected a folder for 2 inputs (a name ending in an image extension is taken for a file: end it with / for a folder of that name) for --output but received "${at('result.png')}"`);
+    expect(existsSync(at('result.png'))).toBe(false);
+    // One folder input is several inputs too; a trailing slash asks for the folder.
+    expect((await denoise(at('in'), '-o', at('result.png'), '--model', blurModel)).code).toBe(1);
+    expect(existsSync(at('result.png'))).toBe(false);
+    const folder = await denoise(at('in', 'grey.png'), at('in', 'rgb.jpg'), '-o', `${at('result-dir.png')}/`, '--model', blurModel);
+    expect(folder.code, folder.stderr).toBe(0);
+    expect(readdirSync(at('result-dir.png')).sort()).toEqual(['grey.png', 'rgb.jpg']);
+  });
+
+  it('names the flag for an empty --model, and refuses a --max-pixels sharp cannot take before any file', async () => {
+    const empty = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', '');
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('error: Expected a model path or bytes for --model but received ""');
+    const huge = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--max-pixels', '1e300');
+    expect(huge.code).toBe(1);
+    expect(huge.stderr).toBe('error: Expected an integer >= 1 and <= 9007199254740991 for --max-pixels but received 1e+300\n');
+    expect(existsSync(at('x.png'))).toBe(false);
+  });
+
+  it('takes names after -- as inputs, even one that starts with a dash', async () => {
+    const dash = mkdtempSync(path.join(tmpdir(), 'denoise-dash-'));
+    await writeImage(path.join(dash, '-dash.png'), sample(20 * 10), 20, 10, 1);
+    await writeImage(path.join(dash, 'plain.png'), sample(20 * 10, 2), 20, 10, 1);
+    const one = denoiseBin(['--model', blurModel, '--', '-dash.png'], { cwd: dash });
+    expect(one.code, one.stderr).toBe(0);
+    expect(existsSync(path.join(dash, '-dash.denoised.png'))).toBe(true);
+    // Before -- options still count; after it, nothing is an option (so "-o" is a file that is missing).
+    const mixed = denoiseBin(['plain.png', '--model', blurModel, '-o', 'out/', '--', '-dash.png', '-o'], { cwd: dash });
+    expect(mixed.code).toBe(1);
+    expect(readdirSync(path.join(dash, 'out')).sort()).toEqual(['-dash.png', 'plain.png']);
+    expect(mixed.stderr).toMatch(/denoised 2 of 3 files in [\d.]+ s on cpu; 1 failed: -o\n/);
+  });
+
+  it('a named webgpu device that cannot start says so in one line, without Dawn\'s own output', () => {
+    const missingDriver = denoiseBin([at('in', 'grey.png'), '-o', at('w.png'), '--model', blurModel, '--device', 'webgpu'], { env: envWithoutVulkanChoice({ VK_ICD_FILENAMES: '/nonexistent/vk_icd.json' }) });
+    expect(missingDriver.code).toBe(1);
+    expect(missingDriver.stderr).toBe('error: Expected a device available on this machine for --device but received "webgpu": no Vulkan driver: the file VK_ICD_FILENAMES names (/nonexistent/vk_icd.json) does not exist\n');
+    // Without a GPU device node and with no driver named, Dawn could only fail.
+    if (gpuDeviceNodes().length > 0) return;
+    const noGpu = denoiseBin([at('in', 'grey.png'), '-o', at('w.png'), '--model', blurModel, '--device', 'webgpu'], { env: envWithoutVulkanChoice() });
+    expect(noGpu.code).toBe(1);
+    expect(noGpu.stderr.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^error: Expected a device available on this machine for --device but received "webgpu": no GPU here \(no \/dev\/dri\/renderD\*/)]);
+    expect(existsSync(at('w.png'))).toBe(false);
+  });
+
+  it('a foreign model whose output is not the image\'s size fails each file naming the model, and writes nothing', async () => {
+    writeFileSync(at('half.onnx'), halfSizeModel());
+    const r = await denoise(at('in'), '-o', at('half-out'), '--model', at('half.onnx'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: Expected an output of [1, 1, 30, 40] (the input's N, C, H, W) from ${at('half.onnx')} but received [1, 1, 15, 20]: it is not a denoiser that keeps the image size`);
+    expect(r.stderr).toMatch(/denoised 0 of 2 files/);
+    expect(existsSync(at('half-out')) ? readdirSync(at('half-out')) : []).toEqual([]);
   });
 
   it('a missing, corrupt or foreign model fails clearly and writes nothing', async () => {
@@ -149,12 +229,55 @@ describe('denoise CLI: bad calls', () => {
     writeFileSync(at('a-file'), 'I am a file, not a folder');
     const r = await denoise(at('in'), '-o', at('a-file', 'sub'), '--model', blurModel);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`cannot write ${at('a-file', 'sub', 'grey.png')}: a part of its folder path is a file`);
+    expect(r.stderr).toContain(`cannot write ${at('a-file', 'sub', 'grey.png')}: ${at('a-file')} is a file, not a folder`);
     expect(r.stderr).toMatch(/denoised 0 of 2 files/);
+    // Directly under the file, with or without --force: the same cause, not "it already exists".
+    for (const force of [[], ['--force']]) {
+      const under = await denoise(at('in', 'grey.png'), '-o', at('a-file', 'out.png'), '--model', blurModel, ...force);
+      expect(under.code).toBe(1);
+      expect(under.stderr).toContain(`error: cannot write ${at('a-file', 'out.png')}: ${at('a-file')} is a file, not a folder`);
+    }
     const folderIsFile = await denoise(at('in'), '-o', at('a-file'), '--model', blurModel);
     expect(folderIsFile.code).toBe(1);
     expect(folderIsFile.stderr).toContain(`Expected a folder (several inputs go into a folder) for --output but received "${at('a-file')}"`);
   });
+
+  it.skipIf(!canMountReadOnly())('a subfolder on a read-only file system: says so, not a raw ENOENT', () => {
+    const ro = mkdtempSync(path.join(tmpdir(), 'denoise-ro-'));
+    const target = path.join(ro, 'a', 'b', 'out.png');
+    const cli = path.resolve('dist/runtime-node/cli.js');
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "${ro}" && exec "${process.execPath}" "${cli}" "${at('in', 'grey.png')}" -o "${target}" --model "${blurModel}"`], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`error: cannot write ${target}: ${ro} is on a read-only file system`);
+    expect(r.stderr).not.toMatch(/ENOENT/);
+  });
+
+  it('Ctrl-C while an output is being written: exit 130 and no temp file left', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'denoise-sigint-'));
+    const big = path.join(dir, 'big.png');
+    // Noise does not compress: a 40 MB PNG takes a while to write.
+    await writeImage(big, sample(2600 * 2600 * 3, 5), 2600, 2600, 3);
+    const identity = path.join(dir, 'identity.onnx');
+    writeFileSync(identity, identityModel());
+    const out = path.join(dir, 'out');
+    mkdirSync(out);
+    const child = spawn(process.execPath, [path.resolve('dist/runtime-node/cli.js'), big, '-o', path.join(out, 'big.png'), '--model', identity]);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let sawTemp = false;
+    const watcher = watch(out, (_event, name) => {
+      if (!sawTemp && name?.endsWith('.tmp')) {
+        sawTemp = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await exited;
+    watcher.close();
+    expect(sawTemp, stderr).toBe(true);
+    expect(code, stderr).toBe(130);
+    expect(readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, 120_000);
 
   it('never overwrites an input, even with --force; refuses existing outputs without --force', async () => {
     const input = at('in', 'grey.png');
@@ -178,6 +301,12 @@ describe('denoise CLI: bad calls', () => {
 });
 
 describe('denoise CLI', () => {
+  it('--help says what the pixel limit costs', async () => {
+    const r = denoiseBin(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('Near the default 100 MP an image costs about 0.55 GB of memory (8-bit grey) to 1.2 GB (8-bit RGB) per file in flight (see --concurrency)');
+  });
+
   it('denoises every format and depth in a folder, matching a brute-force blur; alpha kept; 16-bit kept where the format can', async () => {
     const dir = at('formats');
     mkdirSync(dir);

@@ -1,10 +1,10 @@
 // Image files through sharp: every bad input named clearly; formats, depths, grey/RGB/alpha, orientation and ICC round trips.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { encodeImage, outputFormat, readImage } from '../../runtime-node/image-file.js';
+import { encodeImage, outputFormat, readImage, sniffImageFormat } from '../../runtime-node/image-file.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'image-file-test-'));
 const file = (name: string) => path.join(dir, name);
@@ -33,6 +33,26 @@ describe('image files: bad inputs', () => {
     await expect(readImage(file('notes.png'))).rejects.toThrow(`${file('notes.png')}: not an image in a format sharp reads (PNG, JPEG, WebP, TIFF, AVIF, GIF)`);
   });
 
+  it('refuses a huge non-image from its first bytes, without reading it whole', async () => {
+    // 1 GB of zeros, sparse on disk; reading it whole would add about 1 GB to the peak resident memory.
+    const junk = file('huge-junk.png');
+    writeFileSync(junk, '');
+    truncateSync(junk, 1024 ** 3);
+    const peakBefore = process.resourceUsage().maxRSS;
+    const started = performance.now();
+    await expect(readImage(junk)).rejects.toThrow(`${junk}: not an image in a format sharp reads (PNG, JPEG, WebP, TIFF, AVIF, GIF)`);
+    expect(performance.now() - started).toBeLessThan(2000);
+    // maxRSS is in kilobytes.
+    expect((process.resourceUsage().maxRSS - peakBefore) / 1024).toBeLessThan(100);
+    truncateSync(junk, 0);
+  });
+
+  it('refuses a pixel limit sharp cannot take, naming the option', async () => {
+    const small = await writeRaw('limit.png', new Uint8Array(4), 2, 2, 1, 'png');
+    await expect(readImage(small, { maxPixels: 1e300, limitName: '--max-pixels' })).rejects.toThrow('Expected an integer >= 1 and <= 9007199254740991 for --max-pixels but received 1e+300');
+    await expect(readImage(small, { maxPixels: 0 })).rejects.toThrow('Expected an integer >= 1 and <= 9007199254740991 for maxPixels but received 0');
+  });
+
   it('refuses truncated PNG and JPEG files', async () => {
     const noisy = new Uint8Array(64 * 64 * 3).map((_, i) => (i * 2654435761) >>> 24);
     for (const format of ['png', 'jpeg'] as const) {
@@ -56,6 +76,18 @@ describe('image files: bad inputs', () => {
 });
 
 describe('image files', () => {
+  it('recognises the formats sharp reads from their first bytes', async () => {
+    const pixels = ramp8(8 * 8 * 3);
+    for (const [format, name] of [['png', 'png'], ['jpeg', 'jpeg'], ['webp', 'webp'], ['tiff', 'tiff'], ['gif', 'gif'], ['avif', 'heif']] as const) {
+      const f = await writeRaw(`sniff.${format}`, pixels, 8, 8, 3, format);
+      expect(sniffImageFormat(readFileSync(f).subarray(0, 4096)), format).toBe(name);
+    }
+    expect(sniffImageFormat(new TextEncoder().encode('\ufeff  <?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>'))).toBe('svg');
+    expect(sniffImageFormat(new TextEncoder().encode('<html><body>no</body></html>'))).toBeUndefined();
+    expect(sniffImageFormat(new Uint8Array(16))).toBeUndefined();
+    expect(sniffImageFormat(new Uint8Array(0))).toBeUndefined();
+  });
+
   it('reads grey and RGB at 8 and 16 bits, alpha included, from PNG and TIFF exactly', async () => {
     const cases = [
       { name: 'g8.png', data: ramp8(30 * 20), channels: 1 as const, format: 'png' as const },
