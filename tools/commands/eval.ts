@@ -44,7 +44,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'test split of fashion-mnist, mnist, idx:<dir> or folder:<dir>' })
       .option('images', { type: 'string', describe: 'a folder of clean photos instead of --dataset: tuned classical baselines and the models in RGB and grey at --sigmas' })
       .option('noise', { type: 'string', default: 'gaussian', describe: `noise kind: ${NOISE_KIND_NAMES.join(', ')} (--images: gaussian only)` })
-      .option('levels', { type: 'string', describe: 'noise factors on the 0..1 scale, comma-separated (default 0.2,0.4,0.6; not with --images)' })
+      .option('levels', { type: 'string', describe: 'noise factors on the 0..1 scale, comma-separated (default 0.2,0.4,0.6; with --images: Gaussian sigma / 255, instead of --sigmas)' })
       .option('sigmas', { type: 'string', describe: `--images: Gaussian noise sigmas on the 0..255 scale, comma-separated (default ${DEFAULT_SIGMAS.join(',')})` })
       .option('colour', { type: 'string', describe: `--images: colour modes, ${COLOUR_MODES.join(',')} (default both; grey photos are scored in grey only)` })
       .option('baselines', { type: 'string', describe: `--images: classical baselines, ${BASELINE_NAMES.join(',')} or none (default all)` })
@@ -125,6 +125,14 @@ function parseSigmas(value: unknown): number[] {
   return sigmas;
 }
 
+/** `--levels` with `--images`: Gaussian factors from 0 to 1 (sigma / 255), as sigmas on the 0..255 scale. */
+function levelsAsSigmas(value: unknown): number[] {
+  const parts = String(value).split(',').map((t) => t.trim());
+  const factors = parts.map(Number);
+  check(parts.every((t) => t !== '') && factors.every((f) => Number.isFinite(f) && f >= 0 && f <= 1), 'comma-separated factors from 0 to 1 such as 0.1,0.2 (sigma / 255) with --images', '--levels', value);
+  return parseSigmas(factors.map((f) => Number((f * 255).toFixed(6))).join(','));
+}
+
 /** A comma-separated list of `choices` (`none` for an empty one where allowed), in the given order, each at most once. */
 function parseList<T extends string>(value: unknown, choices: readonly T[], name: string, allowNone: boolean): T[] {
   const accepted = `a comma-separated list of ${choices.map((c) => `"${c}"`).join(', ')}${allowNone ? ' (or "none")' : ''}`;
@@ -138,8 +146,8 @@ function parseList<T extends string>(value: unknown, choices: readonly T[], name
 /** `tools eval --images`: the photo evaluation. */
 async function photoHandler(args: EvalArgs): Promise<void> {
   check(args.noise === 'gaussian', '"gaussian" with --images (photos take --sigmas)', '--noise', args.noise);
-  check(args.levels === undefined, 'no value with --images (give --sigmas, on the 0..255 scale)', '--levels', args.levels);
-  const sigmas = args.sigmas === undefined ? [...DEFAULT_SIGMAS] : parseSigmas(args.sigmas);
+  check(args.levels === undefined || args.sigmas === undefined, 'either --sigmas or --levels with --images, not both', '--levels', args.levels);
+  const sigmas = args.sigmas !== undefined ? parseSigmas(args.sigmas) : args.levels !== undefined ? levelsAsSigmas(args.levels) : [...DEFAULT_SIGMAS];
   const colours = args.colour === undefined ? [...COLOUR_MODES] : parseList<ColourMode>(args.colour, COLOUR_MODES, '--colour', false);
   const baselines = args.baselines === undefined ? [...BASELINE_NAMES] : parseList<BaselineName>(args.baselines, BASELINE_NAMES, '--baselines', true);
   const maxSide = args.maxSide === undefined ? undefined : checkInteger(args.maxSide, '--max-side', { min: 16 });

@@ -51,7 +51,8 @@ describe('tools eval --images: bad calls', () => {
     [['--images', 'photos', '--sigmas', '10,10'], 'Expected distinct sigmas for --sigmas but received "10,10"'],
     [['--images', 'photos', '--baselines', 'bilateral,bm3d'], 'Expected a comma-separated list of "bilateral", "tv", "nlm", "wavelet", "blur" (or "none") for --baselines but received "bilateral,bm3d"'],
     [['--images', 'photos', '--colour', 'rgb,cmyk'], 'Expected a comma-separated list of "rgb", "grey" for --colour but received "rgb,cmyk"'],
-    [['--images', 'photos', '--levels', '0.1'], 'Expected no value with --images (give --sigmas, on the 0..255 scale) for --levels but received "0.1"'],
+    [['--images', 'photos', '--levels', '0.1', '--sigmas', '10'], 'Expected either --sigmas or --levels with --images, not both for --levels but received "0.1"'],
+    [['--images', 'photos', '--levels', '0.1,2'], 'Expected comma-separated factors from 0 to 1 such as 0.1,0.2 (sigma / 255) with --images for --levels but received "0.1,2"'],
     [['--images', 'photos', '--noise', 'poisson'], 'Expected "gaussian" with --images (photos take --sigmas) for --noise but received "poisson"'],
     [['--images', 'photos', '--max-side', '4'], 'Expected an integer >= 16 for --max-side but received 4'],
     [['--sigmas', '10'], 'Expected no value without --images (photos only) for --sigmas but received "10"'],
@@ -73,16 +74,16 @@ describe('tools eval --images', () => {
     result.colours.find((c) => c.colour === colour)!.sigmas.find((s) => s.sigma === sigma)!.scores.find((s) => s.method === method)!;
 
   beforeAll(() => {
-    const r = run('--images', 'photos', '--model', 'identity.onnx', '--model', 'offset.onnx', '--json', '--out', 'out');
+    const r = run('--images', 'photos', '--model', 'identity.onnx', '--model', 'offset.onnx', '--sigmas', '10,25', '--json', '--out', 'out');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('rgb σ 25: non-local means');
     result = JSON.parse(r.stdout) as PhotoEvalResult;
     report = readFileSync(join(work, 'out', 'eval.md'), 'utf8');
   }, 300_000);
 
-  it('scores colour photos in RGB and every photo in grey, at the default sigmas, every method', () => {
+  it('scores colour photos in RGB and every photo in grey, every method at every sigma', () => {
     expect(result.kind).toBe('photos');
-    expect(result.sigmas).toEqual([10, 15, 25, 50]);
+    expect(result.sigmas).toEqual([10, 25]);
     expect(result.colours.map((c) => [c.colour, c.photos])).toEqual([
       ['rgb', ['a.png', 'b.png']],
       ['grey', ['a.png', 'b.png', 'c.png']],
@@ -135,11 +136,11 @@ describe('tools eval --images', () => {
   });
 
   it('writes eval.md with a table per colour mode (methods by sigma, s/MP), the colour shift and the tuned parameters, and the grids', async () => {
-    expect(report.match(/\| method \| σ 10 \| σ 15 \| σ 25 \| σ 50 \| s\/MP \|/g)).toHaveLength(2);
+    expect(report.match(/\| method \| σ 10 \| σ 25 \| s\/MP \|/g)).toHaveLength(2);
     expect(report).toContain('## RGB: 2 photo(s)');
     expect(report).toContain('## Grey: 3 photo(s)');
     for (const method of methods.slice(1)) expect(report).toMatch(new RegExp(`\\| ${method.replace(/[()]/g, '\\$&')} \\| (\\*\\*)?[\\d.]+ dB / [\\d.]+(\\*\\*)? \\|`));
-    expect(report.match(/\| method \| clean \| σ 10 \| σ 15 \| σ 25 \| σ 50 \|/g)).toHaveLength(2);
+    expect(report.match(/\| method \| clean \| σ 10 \| σ 25 \|/g)).toHaveLength(2);
     expect(report).toMatch(/\| offset\.onnx \| 5\.10 \|/);
     expect(report.match(/\| baseline \| σ 10 \|/g)).toHaveLength(2);
     expect(report).toContain('oracle-tuned');
@@ -150,7 +151,19 @@ describe('tools eval --images', () => {
     }
   });
 
-  it('--colour, --baselines, --sigmas (with 0), --limit and --max-side', () => {
+  it('the defaults: sigmas 10, 15, 25, 50 and both colour modes; --help lists the baselines', () => {
+    const r = run('--images', 'photos', '--model', 'identity.onnx', '--baselines', 'none', '--json', '--out', 'defaults');
+    expect(r.code, r.stderr).toBe(0);
+    const defaults = JSON.parse(r.stdout) as PhotoEvalResult;
+    expect(defaults.sigmas).toEqual([10, 15, 25, 50]);
+    expect(defaults.colours.map((c) => c.colour)).toEqual(['rgb', 'grey']);
+    expect(r.stderr).toContain('baselines none');
+    const help = run('--help').stdout.replace(/\s+/g, ' ');
+    for (const option of ['--sigmas', '--colour', '--baselines', '--max-side', '--tune-side']) expect(help).toContain(option);
+    expect(help).toContain('bilateral,tv,nlm,wavelet,blur or none');
+  });
+
+  it('--colour, --baselines (and none), --sigmas (with 0) or --levels, --limit and --max-side', () => {
     const r = run('--images', 'photos', '--model', 'identity.onnx', '--colour', 'grey', '--baselines', 'blur', '--sigmas', '0,20', '--limit', '2', '--max-side', '20', '--json', '--out', 'small');
     expect(r.code, r.stderr).toBe(0);
     const small = JSON.parse(r.stdout) as PhotoEvalResult;
@@ -162,7 +175,10 @@ describe('tools eval --images', () => {
     // 8-bit photos with sigma 0: the rounded "noisy" photo is the photo itself.
     expect(grey.sigmas[0]!.scores[0]!.psnr).toBe(100);
     expect(grey.sigmas[1]!.scores[0]!.psnr).toBeLessThan(40);
-    const none = run('--images', 'photos', '--model', 'identity.onnx', '--colour', 'rgb', '--baselines', 'none', '--sigmas', '30', '--json', '--out', 'none');
-    expect(JSON.parse(none.stdout).colours[0].sigmas[0].scores.map((s: PhotoScore) => s.method)).toEqual(['noisy input', 'identity.onnx']);
+    // --levels instead of --sigmas: factors of 255.
+    const none = run('--images', 'photos', '--model', 'identity.onnx', '--colour', 'rgb', '--baselines', 'none', '--levels', '0.1', '--json', '--out', 'none');
+    const rgb = (JSON.parse(none.stdout) as PhotoEvalResult).colours[0]!;
+    expect(rgb.sigmas.map((s) => s.sigma)).toEqual([25.5]);
+    expect(rgb.sigmas[0]!.scores.map((s) => s.method)).toEqual(['noisy input', 'identity.onnx']);
   });
 });
