@@ -71,6 +71,9 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   };
 }
 
+/** A second SIGINT this soon after the first is the same keypress relayed by a wrapper process, not a second Ctrl-C. */
+export const SIGNAL_ECHO_MS = 500;
+
 /** The `train` command. */
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
@@ -103,12 +106,17 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     let stopping = false;
     // First Ctrl-C: finish the batch, save a checkpoint where training stands, exit 130. Second: exit now (the last
     // checkpoint on disk stays; temp files of writes in flight are removed).
+    let firstSignal = 0;
     const onSignal = () => {
+      // One Ctrl-C in a terminal reaches this process twice when it runs under a wrapper (npx, tsx): once from the
+      // terminal's process group, once relayed by the wrapper. A repeat within SIGNAL_ECHO_MS is that echo.
+      if (stopping && performance.now() - firstSignal < SIGNAL_ECHO_MS) return;
       if (stopping) {
         removePendingTempFiles();
         process.exit(130);
       }
       stopping = true;
+      firstSignal = performance.now();
       progress.line('interrupt: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now, keeping the last saved one)');
     };
     process.on('SIGINT', onSignal);
