@@ -6,7 +6,8 @@ import { addGaussianNoise } from '../../runtime-common/noise.js';
 import { Denoiser as NodeDenoiser } from '../../runtime-node/denoiser.js';
 import { type BrowserPage, maxAbsDiff, openBrowserPage } from './browser-harness.js';
 
-const shipped = new Uint8Array(readFileSync('models/noise-reducer.onnx'));
+// The page's default model: the shipped photo denoiser.
+const shipped = new Uint8Array(readFileSync('models/photo-denoiser.onnx'));
 
 let harness: BrowserPage;
 beforeAll(async () => {

@@ -23,7 +23,7 @@ describe('parity matrix: bad calls', () => {
 describe('parity matrix over the shipped models', () => {
   it('every runnable path is within its tolerance of TF.js; the others say why they cannot run', { timeout: 240_000 }, async () => {
     const models = await shippedParityModels();
-    expect(models.map((m) => m.name)).toEqual(['noise-reducer', 'residual-denoiser', 'residual-denoiser-blind', 'photo-denoiser']);
+    expect(models.map((m) => m.name)).toEqual(['photo-denoiser', 'noise-reducer', 'residual-denoiser', 'residual-denoiser-blind']);
     const results = await runParityMatrix(models);
     const table = parityTable(results);
     for (const r of results) {

@@ -1,0 +1,95 @@
+// The shipped default photo model on validation photos it never saw: no colour shift on clean photos, and above the best-tuned Gaussian blur on noisy ones, in colour and grey.
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readModelMetadata } from '../../runtime-common/model-metadata.js';
+import { psnr } from '../../runtime-common/metrics.js';
+import { DEFAULT_MODEL_NAME, SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
+import { Denoiser } from '../../runtime-node/denoiser.js';
+import { Rng } from '../../tools/data/rng.js';
+import { gaussianBlur, goldenMax } from '../../tools/eval/baselines.js';
+
+const FIXTURES = 'test/fixtures/photos';
+const PHOTOS = ['Garden-crop.png', 'ColorfulCups-crop.png', 'coffee-crop.png', 'camera-crop.png'];
+
+interface Photo {
+  name: string;
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+let denoiser: Denoiser;
+const photos: Photo[] = [];
+
+beforeAll(async () => {
+  denoiser = await Denoiser.create({ device: 'cpu', threads: 1 });
+  for (const name of PHOTOS) {
+    const grey = name.startsWith('camera');
+    const pipeline = sharp(`${FIXTURES}/${name}`).removeAlpha();
+    const { data, info } = await (grey ? pipeline.toColourspace('b-w') : pipeline).raw().toBuffer({ resolveWithObject: true });
+    photos.push({ name, data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels });
+  }
+});
+
+afterAll(async () => {
+  await denoiser?.dispose();
+});
+
+/** The largest |mean(a_c) - mean(b_c)| over the channels, in 8-bit levels. */
+function shift(a: Uint8Array, b: Uint8Array, channels: number): number {
+  let worst = 0;
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let i = c; i < a.length; i += channels) sum += a[i]! - b[i]!;
+    worst = Math.max(worst, Math.abs(sum / (a.length / channels)));
+  }
+  return worst;
+}
+
+/** clip(x + sigma * N(0, 1), 0, 255) rounded to 8 bits, from the project's seeded generator. */
+function addNoise(data: Uint8Array, sigma: number, seed: number): Uint8Array {
+  const rng = new Rng(seed);
+  return Uint8Array.from(data, (v) => Math.min(255, Math.max(0, Math.round(v + sigma * rng.nextNormal()))));
+}
+
+const toFloat = (p: Photo, data: Uint8Array) => ({ data: Float32Array.from(data, (v) => v / 255), width: p.width, height: p.height, channels: p.channels });
+
+describe('photo-denoiser: bad calls', () => {
+  it('refuses an image with a channel count it cannot take, naming it', async () => {
+    await expect(denoiser.denoise({ data: new Uint8Array(4 * 4 * 5), width: 4, height: 4, channels: 5 })).rejects.toThrow('Expected an integer >= 1 and <= 4 for image.channels but received 5');
+  });
+});
+
+describe('photo-denoiser', () => {
+  it('is the default model, for colour and grey, and describes the noise it was trained for', () => {
+    expect(DEFAULT_MODEL_NAME).toBe('photo-denoiser');
+    expect(denoiser.model.channels).toBe(3);
+    const { metadata } = readModelMetadata(readFileSync(`models/${SHIPPED_MODELS['photo-denoiser']!.file}`), 'photo-denoiser');
+    expect(metadata.noise).toMatchObject({ kind: 'gaussian', factor: 0 });
+    expect(metadata.noise!.maxFactor).toBeGreaterThanOrEqual(50 / 255);
+  });
+
+  it('leaves the per-channel means of clean photos within 0.5 of a level', async () => {
+    for (const p of photos) {
+      const out = await denoiser.denoise({ data: p.data, width: p.width, height: p.height, channels: p.channels });
+      expect(out.channels, p.name).toBe(p.channels);
+      expect(shift(out.data as Uint8Array, p.data, p.channels), p.name).toBeLessThanOrEqual(0.5);
+    }
+  });
+
+  it('beats the Gaussian blur at its best sigma by 0.5 dB at sigma 15 and 25, in colour and grey, with no colour shift', async () => {
+    for (const sigma of [15, 25]) {
+      for (const [i, p] of photos.entries()) {
+        const noisy = addNoise(p.data, sigma, 100 * sigma + i);
+        const clean = toFloat(p, p.data).data;
+        const blur = goldenMax((s) => psnr(gaussianBlur(toFloat(p, noisy), s).data, clean), 0.3, 4).value;
+        const out = await denoiser.denoise({ data: noisy, width: p.width, height: p.height, channels: p.channels });
+        const model = psnr(Float32Array.from(out.data as Uint8Array, (v) => v / 255), clean);
+        expect(model, `${p.name} at sigma ${sigma}: model ${model.toFixed(2)} dB, blur ${blur.toFixed(2)} dB`).toBeGreaterThan(blur + 0.5);
+        expect(shift(out.data as Uint8Array, p.data, p.channels), `${p.name} at sigma ${sigma}`).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+});
