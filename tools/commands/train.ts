@@ -29,6 +29,7 @@ interface TrainArgs {
   'lr-schedule': string;
   'clean-share': number;
   quantize: boolean;
+  'grey-shared-noise': boolean;
   'init-weights'?: string;
   patches?: number;
   'patch-size'?: number;
@@ -59,7 +60,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   return {
     specPath: args.spec,
     dataset: args.dataset,
-    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}) },
+    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}), ...(args['grey-shared-noise'] ? { greyShared: true } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}) },
     ...(Object.keys(photo).length ? { photoFolder: photo } : {}),
     ...(args['init-weights'] !== undefined ? { initWeights: args['init-weights'] } : {}),
     limit: args.limit,
@@ -89,6 +90,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('batch-size', { type: 'number', default: 32 })
       .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate' })
       .option('clean-share', { type: 'number', default: 0, describe: 'share of training images (0 to 1) given no noise, so a blind model learns to leave clean photos alone' })
+      .option('grey-shared-noise', { type: 'boolean', default: false, describe: 'grey images (equal channels) of a colour dataset get one noise for all channels, as a grey photo has when a colour model takes it' })
       .option('quantize', { type: 'boolean', default: false, describe: 'round noisy inputs to 8 bits, as saved image files are' })
       .option('init-weights', { type: 'string', describe: 'start from these weights (a weights.safetensors, or a run folder) instead of random ones: fine-tuning' })
       .option('lr-schedule', { type: 'string', default: 'constant', describe: 'constant, or cosine: per batch from --lr down to 2% of it at the last batch' })

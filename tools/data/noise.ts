@@ -224,6 +224,25 @@ export interface NoiseSettingsLike {
   cleanShare?: number;
   /** Round every noisy value to 8 bits (as a saved PNG is), so training inputs look like real files. Default false. */
   quantize?: boolean;
+  /**
+   * Interleaved colour images whose clean channels are all equal (grey) get one noise for all their channels, as a
+   * grey photo given to a colour model as three equal channels has. Default false (independent noise per value).
+   */
+  greyShared?: boolean;
+}
+
+/**
+ * For each image of `channels` interleaved channels in `clean` whose channels are equal at every pixel (a grey
+ * image), copies the first channel of `noisy` to the others: one noise for all its channels. Other images untouched.
+ */
+export function shareGreyNoise(clean: Float32Array, noisy: Float32Array, imageSize: number, channels: number): void {
+  if (channels < 2) return;
+  for (let start = 0; start < clean.length; start += imageSize) {
+    let grey = true;
+    for (let i = start; i < start + imageSize && grey; i += channels) for (let c = 1; c < channels; c++) if (clean[i + c] !== clean[i]) grey = false;
+    if (!grey) continue;
+    for (let i = start; i < start + imageSize; i += channels) for (let c = 1; c < channels; c++) noisy[i + c] = noisy[i]!;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { meanPsnr } from '../../runtime-common/metrics.js';
 import { buildModel, getWeights, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { weightDefs, type NetworkSpec } from '../spec/spec.js';
-import { applyNoiseToImages, type NoiseKind } from '../data/noise.js';
+import { applyNoiseToImages, shareGreyNoise, type NoiseKind } from '../data/noise.js';
 import { Rng, type RngState } from '../data/rng.js';
 import { toFloatBatch, type ImageSet } from '../data/image-set.js';
 
@@ -18,6 +18,8 @@ export interface NoiseSettings {
   cleanShare?: number;
   /** Noisy inputs rounded to 8 bits. */
   quantize?: boolean;
+  /** Grey images (equal channels) get one noise for all channels; see shareGreyNoise. */
+  greyShared?: boolean;
 }
 
 /** Everything that decides the numbers of a run (what `--resume` must find unchanged). */
@@ -163,6 +165,7 @@ export class Trainer {
     this.validationClean = toFloatBatch(test, all);
     this.validationInput = new Float32Array(this.validationClean.length);
     applyNoiseToImages(settings.noise, this.validationClean, this.validationInput, test.height * test.width * test.channels, new Rng(settings.seed + VALIDATION_SEED_OFFSET));
+    if (settings.noise.greyShared) shareGreyNoise(this.validationClean, this.validationInput, test.height * test.width * test.channels, test.channels);
   }
 
   /** The trainable variables in spec weight order, so Adam's slots line up with spec names. */
@@ -259,6 +262,7 @@ export class Trainer {
       const noisyView = noisy.subarray(0, n * imageSize);
       toFloatBatch(train, indices, cleanView);
       applyNoiseToImages(settings.noise, cleanView, noisyView, imageSize, this.rng);
+      if (settings.noise.greyShared) shareGreyNoise(cleanView, noisyView, imageSize, train.channels);
       const shape: [number, number, number, number] = [n, train.height, train.width, train.channels]; // NHWC
       const next = tf.tidy(() => {
         const xs = tf.tensor4d(noisyView, shape);

@@ -187,3 +187,31 @@ describe('blind noise: a factor range drawn per image', () => {
     expect(a).toEqual(b);
   });
 });
+
+describe('shareGreyNoise', () => {
+  it('gives a grey image (equal channels) one noise for all channels and leaves colour images alone', async () => {
+    const { shareGreyNoise } = await import('../../../tools/data/noise.js');
+    // Two 2-pixel RGB images: the first grey, the second with one channel off by 1/255.
+    const clean = new Float32Array([0.2, 0.2, 0.2, 0.7, 0.7, 0.7, 0.2, 0.2, 0.2, 0.7, 0.7, 0.7 + 1 / 255]);
+    const noisy = new Float32Array([0.25, 0.1, 0.3, 0.6, 0.8, 0.75, 0.25, 0.1, 0.3, 0.6, 0.8, 0.75]);
+    shareGreyNoise(clean, noisy, 6, 3);
+    expect(Array.from(noisy)).toEqual(Array.from(new Float32Array([0.25, 0.25, 0.25, 0.6, 0.6, 0.6, 0.25, 0.1, 0.3, 0.6, 0.8, 0.75])));
+    const one = new Float32Array([0.5, 0.4]);
+    shareGreyNoise(new Float32Array([0.5, 0.5]), one, 2, 1);
+    expect(Array.from(one)).toEqual(Array.from(new Float32Array([0.5, 0.4])));
+  });
+
+  it('keeps the noise of images left clean by the clean share, and rounds to 8 bits with quantize', () => {
+    // An 8-bit level, so a clean copy survives the rounding unchanged.
+    const level = Math.fround(102 / 255);
+    const clean = new Float32Array(4000).fill(level);
+    const out = new Float32Array(4000);
+    applyNoiseToImages({ kind: 'gaussian', factor: 0.1, maxFactor: 0.2, cleanShare: 0.5, quantize: true }, clean, out, 4, new Rng(3));
+    let untouched = 0;
+    for (let i = 0; i < 1000; i++) if (out.subarray(i * 4, i * 4 + 4).every((v) => v === level)) untouched++;
+    // Half of 1000 images, binomial sd 16.
+    expect(untouched).toBeGreaterThan(440);
+    expect(untouched).toBeLessThan(560);
+    for (const v of out) expect(Math.abs(v * 255 - Math.round(v * 255))).toBeLessThan(1e-4);
+  });
+});
