@@ -1,6 +1,6 @@
 // Side-by-side comparison pictures (noisy | denoised | reference) as PNG, each panel captioned.
 import sharp, { type OverlayOptions } from 'sharp';
-import type { PixelImage } from '../runtime-common/image-ops.js';
+import type { PixelImage } from 'onnx-denoiser-common';
 import { to8Bit, type FilePixels } from './image-file.js';
 
 /** One captioned panel. */

@@ -3,13 +3,14 @@ import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
-import { deviceNames } from '../runtime-common/devices.js';
-import { DEFAULT_MODEL_NAME, SHIPPED_MODELS } from '../runtime-common/shipped-models.js';
-import { check, checkInteger, checkNumber, ValidationError } from '../runtime-common/validate.js';
+import { deviceNames } from 'onnx-denoiser-common';
+import { DEFAULT_MODEL_NAME, SHIPPED_MODELS } from 'onnx-denoiser-common';
+import { check, checkInteger, checkNumber, ValidationError } from 'onnx-denoiser-common';
 import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile } from './denoise-file.js';
-import { Denoiser, type NodeDevice } from './denoiser.js';
+import { createDenoiser, type Denoiser, type NodeDevice } from './denoiser.js';
 import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXEL_LIMIT, OUTPUT_FORMATS } from './image-file.js';
 import { NODE_DEVICES } from './ort-session.js';
+import { packageVersion } from './package-root.js';
 
 /** Where the CLI writes: stdout for results, stderr for progress, errors and the summary. */
 export interface CliStreams {
@@ -176,7 +177,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     })
     .option('progress', { type: 'boolean', default: true, describe: 'progress bar on a terminal (--no-progress to hide)' })
     .strict()
-    .version(false)
+    .version(packageVersion())
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, (stdout as { columns?: number }).columns || 100))
@@ -192,7 +193,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
       stderr.write(`error: ${usageError}\nRun "denoise --help" for usage.\n`);
       return 2;
     }
-    if ((parsed as { help?: boolean }).help) return 0;
+    if ((parsed as { help?: boolean; version?: boolean }).help || (parsed as { version?: boolean }).version) return 0;
     args = parsed as unknown as Arguments;
   } catch (error) {
     stderr.write(`error: ${(error as Error).message}\n`);
@@ -220,7 +221,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     const { jobs, problems } = await planJobs(args);
     if (jobs.length === 0) throw new ValidationError(`Expected image files (${IMAGE_EXTENSIONS.join(', ')}) in ${args.inputs.join(', ')} but found none`, 'inputs');
 
-    denoiser = await Denoiser.create({
+    denoiser = await createDenoiser({
       model: args.model,
       device: args.device as NodeDevice,
       ...(args.threads !== undefined ? { threads: args.threads } : {}),

@@ -1,9 +1,9 @@
 // One image file through the denoiser: read, optional demo noise, denoise, write atomically, metrics against a reference, comparison picture.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { colourToUnit, type PixelImage } from '../runtime-common/image-ops.js';
-import { mse, psnrFromMse, ssim } from '../runtime-common/metrics.js';
-import { addGaussianNoise } from '../runtime-common/noise.js';
+import { colourToUnit, type PixelImage } from 'onnx-denoiser-common';
+import { mse, psnrFromMse, ssim } from 'onnx-denoiser-common';
+import { addGaussianNoise } from 'onnx-denoiser-common';
 import { writeFileAtomic, WriteFailure } from './atomic-file.js';
 import { comparisonPicture, type Panel } from './compare.js';
 import type { Denoiser } from './denoiser.js';

@@ -1,12 +1,12 @@
 // The Node library: `Denoiser.create(...)` loads an ONNX denoiser on a device; `denoise` and `denoiseBatch` work on raw pixel buffers.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from '../runtime-common/denoise-core.js';
-import { checkDeviceName } from '../runtime-common/devices.js';
-import { checkPixelImage, type PixelArray, type PixelImage } from '../runtime-common/image-ops.js';
-import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
-import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from '../runtime-common/shipped-models.js';
-import { check, checkInteger, checkKnownKeys, checkObject, ValidationError } from '../runtime-common/validate.js';
+import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from 'onnx-denoiser-common';
+import { checkDeviceName } from 'onnx-denoiser-common';
+import { checkPixelImage, type PixelArray, type PixelImage } from 'onnx-denoiser-common';
+import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from 'onnx-denoiser-common';
+import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from 'onnx-denoiser-common';
+import { check, checkInteger, checkKnownKeys, checkObject, ValidationError } from 'onnx-denoiser-common';
 import { NODE_DEVICES, type NodeSession, openSession } from './ort-session.js';
 import { packageRoot } from './package-root.js';
 
@@ -32,6 +32,22 @@ export interface DenoiserOptions {
 }
 
 const OPTION_KEYS = ['model', 'device', 'threads', 'tile', 'overlap', 'maxBatchValues'] as const;
+
+/** How messages name the device and model arguments (default `options.device`, `options.model`). */
+export interface ArgumentNames {
+  device?: string;
+  model?: string;
+}
+
+let openWithNames: (options: DenoiserOptions, names: ArgumentNames) => Promise<Denoiser>;
+
+/**
+ * {@link Denoiser.create} for command lines: `names` says how error messages name the device and model arguments
+ * (e.g. "--device"). Exported from onnx-denoiser-node/internal only.
+ */
+export function createDenoiser(options: DenoiserOptions = {}, names: ArgumentNames = {}): Promise<Denoiser> {
+  return openWithNames(options, names);
+}
 
 /** Path of a shipped model (default: the tutorial's `models/noise-reducer.onnx`). */
 export function defaultModelPath(name = DEFAULT_MODEL_NAME, argument = 'model'): string {
@@ -94,12 +110,20 @@ export class Denoiser {
   }
 
   /**
-   * Loads a model and opens it on a device. `names.device` is how messages name the device argument (the CLI
-   * passes "--device").
+   * Loads a model and opens it on a device.
    * @throws ValidationError for bad options, a missing or unreadable model file, or a named device that is not
    * available here; ModelFormatError for a file that is not an ONNX denoiser.
    */
-  static async create(options: DenoiserOptions = {}, names: { device?: string; model?: string } = {}): Promise<Denoiser> {
+  static async create(options: DenoiserOptions = {}): Promise<Denoiser> {
+    return Denoiser.#open(options, {});
+  }
+
+  static {
+    openWithNames = (options, names) => Denoiser.#open(options, names);
+  }
+
+  /** {@link Denoiser.create}, with `names` saying how messages name the device and model arguments (the CLI passes "--device", "--model"). */
+  static async #open(options: DenoiserOptions, names: ArgumentNames): Promise<Denoiser> {
     checkKnownKeys(checkObject(options, 'options'), 'options', OPTION_KEYS);
     const deviceArgument = names.device ?? 'options.device';
     const device = checkDeviceName(options.device ?? 'auto', NODE_DEVICES, deviceArgument);

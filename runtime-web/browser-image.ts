@@ -1,7 +1,7 @@
 // Browser images (ImageData, ImageBitmap, <img>, <canvas>, files and URLs) to the shared PixelImage and back to ImageData.
-import type { PixelImage } from '../runtime-common/image-ops.js';
-import { pixelPeak } from '../runtime-common/image-ops.js';
-import { check, describeValue, ValidationError } from '../runtime-common/validate.js';
+import type { PixelImage } from 'onnx-denoiser-common';
+import { pixelPeak } from 'onnx-denoiser-common';
+import { check, describeValue, ValidationError } from 'onnx-denoiser-common';
 import { fetchBytes } from './fetch-bytes.js';
 
 /** The image kinds {@link readPixels} and `Denoiser.denoise` take. */

@@ -1,10 +1,10 @@
 // The browser library: `Denoiser.create(...)` loads an ONNX denoiser on WebGPU or wasm; `denoise` takes browser images and returns ImageData.
-import { checkTileSettings, denoiseImage, type InferFunction, type TileSettings } from '../runtime-common/denoise-core.js';
-import { checkDeviceName } from '../runtime-common/devices.js';
-import { checkPixelImage, type PixelArray, type PixelImage } from '../runtime-common/image-ops.js';
-import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from '../runtime-common/model-info.js';
-import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from '../runtime-common/shipped-models.js';
-import { check, checkKnownKeys, checkObject, ValidationError } from '../runtime-common/validate.js';
+import { checkTileSettings, denoiseImage, type InferFunction, type TileSettings } from 'onnx-denoiser-common';
+import { checkDeviceName } from 'onnx-denoiser-common';
+import { checkPixelImage, type PixelArray, type PixelImage } from 'onnx-denoiser-common';
+import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from 'onnx-denoiser-common';
+import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from 'onnx-denoiser-common';
+import { check, checkKnownKeys, checkObject, ValidationError } from 'onnx-denoiser-common';
 import { readPixels, toImageData } from './browser-image.js';
 import { fetchBytes } from './fetch-bytes.js';
 import { openSession, SessionModelError, WEB_DEVICES, type WebSession } from './ort-web.js';

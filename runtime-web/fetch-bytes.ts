@@ -1,5 +1,5 @@
 // Downloads a file (a model, an image) with byte progress and cancellation, turning HTTP and network failures into one clear message.
-import { ValidationError } from '../runtime-common/validate.js';
+import { ValidationError } from 'onnx-denoiser-common';
 
 /** Byte progress of a download: `total` is undefined when the server does not say (or sends it compressed). */
 export type ByteProgress = (loaded: number, total: number | undefined) => void;

@@ -6,12 +6,12 @@ export { type BrowserImage, checkBrowserImage, loadImage, readPixels, toImageDat
 export { denoiseWithNoise, type NoisyRun } from './synthetic-noise.js';
 export { DEFAULT_SEED, DENOISE_IMAGE_ATTRIBUTES, type DenoiseDoneDetail, type DenoiseErrorDetail, type DenoiseImageElement, defineDenoiseImage } from './denoise-image-element.js';
 export { ORT_FILES_FOLDER, WEB_DEVICES } from './ort-web.js';
-export { checkDeviceName, deviceNames } from '../runtime-common/devices.js';
-export type { PixelArray, PixelImage } from '../runtime-common/image-ops.js';
-export type { ModelInfo } from '../runtime-common/model-info.js';
-export { ModelFormatError } from '../runtime-common/model-info.js';
-export { psnr } from '../runtime-common/metrics.js';
-export { addGaussianNoise } from '../runtime-common/noise.js';
-export { ValidationError } from '../runtime-common/validate.js';
+export { checkDeviceName, deviceNames } from 'onnx-denoiser-common';
+export type { PixelArray, PixelImage } from 'onnx-denoiser-common';
+export type { ModelInfo } from 'onnx-denoiser-common';
+export { ModelFormatError } from 'onnx-denoiser-common';
+export { psnr } from 'onnx-denoiser-common';
+export { addGaussianNoise } from 'onnx-denoiser-common';
+export { ValidationError } from 'onnx-denoiser-common';
 
 if (typeof customElements !== 'undefined') defineDenoiseImage();

@@ -1,8 +1,8 @@
 // The one file that imports onnxruntime-web: the browser device table, WebGPU adapter checks, where the wasm files live, session creation and serialized runs.
 import * as ort from 'onnxruntime-web';
-import { chooseDevice, defineDevices, DeviceUnavailableError } from '../runtime-common/devices.js';
-import { serialized } from '../runtime-common/serial.js';
-import type { ModelOutput, TensorDescription } from '../runtime-common/model-info.js';
+import { chooseDevice, defineDevices, DeviceUnavailableError } from 'onnx-denoiser-common';
+import { serialized } from 'onnx-denoiser-common';
+import type { ModelOutput, TensorDescription } from 'onnx-denoiser-common';
 
 /**
  * Browser devices: name -> execution providers. `auto` tries WebGPU (when `navigator.gpu` gives an adapter), then

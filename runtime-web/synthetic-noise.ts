@@ -1,9 +1,9 @@
 // Denoising a clean picture for demos: seeded Gaussian noise first, then the model, timed and scored (PSNR against the clean picture).
-import type { PixelImage } from '../runtime-common/image-ops.js';
-import { colourToUnit } from '../runtime-common/image-ops.js';
-import { psnr } from '../runtime-common/metrics.js';
-import { addGaussianNoise } from '../runtime-common/noise.js';
-import { checkInteger, checkNumber } from '../runtime-common/validate.js';
+import type { PixelImage } from 'onnx-denoiser-common';
+import { colourToUnit } from 'onnx-denoiser-common';
+import { psnr } from 'onnx-denoiser-common';
+import { addGaussianNoise } from 'onnx-denoiser-common';
+import { checkInteger, checkNumber } from 'onnx-denoiser-common';
 import type { DenoiseOptions, Denoiser } from './denoiser.js';
 
 /** What {@link denoiseWithNoise} produced. */

@@ -2,7 +2,7 @@
 // `tools`: the training-side command line: summary, train, export-onnx, inspect, eval and bench.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ValidationError } from '../runtime-common/validate.js';
+import { ValidationError } from 'onnx-denoiser-common';
 import { summaryCommand } from './commands/summary.js';
 import { exportOnnxCommand } from './commands/export-onnx.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -10,6 +10,7 @@ import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { benchCommand } from './commands/bench.js';
 import { photosCommand } from './commands/photos.js';
+import { toolsVersion } from './io/package-files.js';
 import { CommandExit } from './commands/cli-helpers.js';
 
 /** A usage mistake (unknown command or flag, missing value): reported with exit 2 before the command runs. */
@@ -36,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     .strict()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(toolsVersion())
     .wrap(Math.min(110, process.stdout.columns || 100))
     // Throwing (not just reporting) is what stops yargs: a handler must never run after "Unknown argument".
     .fail((message, error) => {

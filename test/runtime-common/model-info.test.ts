@@ -1,7 +1,7 @@
 // Model description: metadata_props read from the ONNX bytes, foreign models refused, value range and size multiple.
 import { describe, expect, it } from 'vitest';
 import { checkModelOutput, describeModel, readOnnxMetadata } from '../../runtime-common/model-info.js';
-import { foreignModel, identityModel, testMetadata } from '../runtime-node/test-models.js';
+import { foreignModel, identityModel, testMetadata } from '../../tools/onnx/test-models.js';
 
 const image = (channels: number | string = 1) => [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', channels, 'H', 'W'] }];
 const out = (channels: number | string = 1) => [{ name: 'denoised', isTensor: true, type: 'float32', shape: ['N', channels, 'H', 'W'] }];

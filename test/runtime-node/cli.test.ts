@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../runtime-node/denoise-cli.js';
 import { gpuDeviceNodes } from '../../runtime-node/gpu-nodes.js';
-import { boxBlurModel, foreignModel, halfSizeModel, identityModel } from './test-models.js';
+import { boxBlurModel, foreignModel, halfSizeModel, identityModel } from '../../tools/onnx/test-models.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'denoise-cli-test-'));
 const at = (...parts: string[]) => path.join(root, ...parts);
@@ -73,7 +73,7 @@ function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** The built `denoise` bin in a child process (signals, the working folder and the environment are its own). */
 function denoiseBin(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(process.execPath, [path.resolve('dist/runtime-node/cli.js'), ...args], { encoding: 'utf8', cwd: options.cwd ?? root, env: options.env ?? process.env, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [path.resolve('runtime-node/bin/denoise.js'), ...args], { encoding: 'utf8', cwd: options.cwd ?? root, env: options.env ?? process.env, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -245,7 +245,7 @@ describe('denoise CLI: bad calls', () => {
   it.skipIf(!canMountReadOnly())('a subfolder on a read-only file system: says so, not a raw ENOENT', () => {
     const ro = mkdtempSync(path.join(tmpdir(), 'denoise-ro-'));
     const target = path.join(ro, 'a', 'b', 'out.png');
-    const cli = path.resolve('dist/runtime-node/cli.js');
+    const cli = path.resolve('runtime-node/bin/denoise.js');
     const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "${ro}" && exec "${process.execPath}" "${cli}" "${at('in', 'grey.png')}" -o "${target}" --model "${blurModel}"`], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`error: cannot write ${target}: ${ro} is on a read-only file system`);
@@ -261,7 +261,7 @@ describe('denoise CLI: bad calls', () => {
     writeFileSync(identity, identityModel());
     const out = path.join(dir, 'out');
     mkdirSync(out);
-    const child = spawn(process.execPath, [path.resolve('dist/runtime-node/cli.js'), big, '-o', path.join(out, 'big.png'), '--model', identity]);
+    const child = spawn(process.execPath, [path.resolve('runtime-node/bin/denoise.js'), big, '-o', path.join(out, 'big.png'), '--model', identity]);
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

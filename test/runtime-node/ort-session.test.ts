@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openSession } from '../../runtime-node/ort-session.js';
-import { identityModel } from './test-models.js';
+import { identityModel } from '../../tools/onnx/test-models.js';
 
 describe('ort session: bad calls', () => {
   it('refuses an unknown device, listing the valid ones', async () => {

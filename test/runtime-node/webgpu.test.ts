@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Denoiser } from '../../runtime-node/denoiser.js';
-import { noiseReducerLikeModel, testMetadata } from './test-models.js';
+import { noiseReducerLikeModel, testMetadata } from '../../tools/onnx/test-models.js';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 // Dawn reads the Vulkan driver list when the first WebGPU session starts: set it before any session exists.

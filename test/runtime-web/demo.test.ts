@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGaussianNoise } from '../../runtime-common/noise.js';
 import { Denoiser as NodeDenoiser } from '../../runtime-node/denoiser.js';
-import { type BrowserPage, maxAbsDiff, openBrowserPage } from './browser-harness.js';
+import { type BrowserPage, maxAbsDiff, openBrowserPage } from '../../tools/web/browser-harness.js';
 
 // The page's default model: the shipped photo denoiser.
 const shipped = new Uint8Array(readFileSync('models/photo-denoiser.onnx'));

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planTiles } from '../../runtime-common/denoise-core.js';
 import { Denoiser as NodeDenoiser } from '../../runtime-node/denoiser.js';
-import { halfSizeModel, identityModel, nanModel, noiseReducerLikeModel, testMetadata } from '../runtime-node/test-models.js';
+import { halfSizeModel, identityModel, nanModel, noiseReducerLikeModel, testMetadata } from '../../tools/onnx/test-models.js';
 import { type BrowserPage, fixedInput, maxAbsDiff, openBrowserPage, runInBrowser, runOnNodeCpu } from './browser-harness.js';
 
 type Web = typeof import('../../runtime-web/index.js');

@@ -6,7 +6,7 @@ import { colourToUnit } from '../../runtime-common/image-ops.js';
 import { psnr } from '../../runtime-common/metrics.js';
 import { addGaussianNoise } from '../../runtime-common/noise.js';
 import { Denoiser as NodeDenoiser } from '../../runtime-node/denoiser.js';
-import { type BrowserPage, fixedInput, maxAbsDiff, openBrowserPage } from './browser-harness.js';
+import { type BrowserPage, fixedInput, maxAbsDiff, openBrowserPage } from '../../tools/web/browser-harness.js';
 
 const shipped = new Uint8Array(readFileSync('models/noise-reducer.onnx'));
 const [WIDTH, HEIGHT] = [64, 48];

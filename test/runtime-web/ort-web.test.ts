@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { openSession } from '../../runtime-web/ort-web.js';
-import { identityModel } from '../runtime-node/test-models.js';
+import { identityModel } from '../../tools/onnx/test-models.js';
 
 // onnxruntime-web's own wasm files, where a host would point it (the bundle's ort/ folder does not exist in the sources).
 const ortDist = pathToFileURL(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'))).href + '/';

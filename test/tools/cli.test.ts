@@ -1,6 +1,6 @@
 // The `tools` and `denoise` bins as a user runs them: exit codes and messages.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,11 +9,11 @@ function run(bin: string, ...args: string[]) {
   const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
-const tools = (...args: string[]) => run('dist/tools/cli.js', ...args);
+const tools = (...args: string[]) => run('tools/bin/tools.js', ...args);
 /** `tools` run in a fresh empty folder (so nothing can touch this checkout's runs/); returns the folder too. */
 function toolsIn(...args: string[]) {
   const cwd = mkdtempSync(join(tmpdir(), 'tools-cli-'));
-  const result = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr, cwd };
 }
 const spec = join(process.cwd(), 'models/noise-reducer.json');
@@ -72,8 +72,30 @@ describe('tools summary', () => {
 
 describe('denoise', () => {
   it('prints its help', () => {
-    const r = run('dist/runtime-node/cli.js', '--help');
+    const r = run('runtime-node/bin/denoise.js', '--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/denoise IN\.\.\. \[-o OUT\]/);
+  });
+});
+
+describe('the bins as npm links them', () => {
+  const bins = [
+    ['tools', 'tools/bin/tools.js', 'tools/package.json'],
+    ['denoise', 'runtime-node/bin/denoise.js', 'runtime-node/package.json'],
+  ] as const;
+
+  it.each(bins)('%s: the package.json bin entry is a committed executable with a node shebang', (name, file, manifest) => {
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: Record<string, string> };
+    expect(`${manifest.split('/')[0]}/${pkg.bin[name]}`).toBe(file);
+    expect(statSync(file).mode & 0o111).toBe(0o111);
+    expect(readFileSync(file, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+  });
+
+  it.each(bins)('%s --version: the package version, exit 0, run directly (no node in front)', (_name, file, manifest) => {
+    const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+    const r = spawnSync(file, ['--version'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
   });
 });

@@ -6,8 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { Denoiser, defaultModelPath, packageRoot } from '../../runtime-node/denoiser.js';
-import { NODE_DEVICES, rawOrt } from '../../runtime-node/ort-session.js';
+import { Denoiser, defaultModelPath } from 'onnx-denoiser-node/internal';
+import { denoiseBin, packageRoot } from '../io/package-files.js';
+import { NODE_DEVICES, rawOrt } from 'onnx-denoiser-node/internal';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -21,7 +22,7 @@ const ROUNDS = Number(option('rounds', '3'));
 const DEVICE_LIST = option('devices', '');
 
 const root = packageRoot();
-const cliPath = path.join(root, 'dist', 'runtime-node', 'cli.js');
+const cliPath = denoiseBin();
 const work = mkdtempSync(path.join(tmpdir(), 'node-bench-'));
 const log = (text: string) => process.stdout.write(`${text}\n`);
 const rssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -30,7 +31,7 @@ async function modelFile(): Promise<{ file: string; what: string }> {
   const shipped = defaultModelPath();
   if (existsSync(shipped)) return { file: shipped, what: path.relative(root, shipped) };
   // No trained model yet: the same network with seeded random weights (the speed does not depend on the weights).
-  const { noiseReducerLikeModel, testMetadata } = await import('../../test/runtime-node/test-models.js');
+  const { noiseReducerLikeModel, testMetadata } = await import('../onnx/test-models.js');
   const spec = readFileSync(path.join(root, 'models', 'noise-reducer.json'), 'utf8');
   const file = path.join(work, 'noise-reducer-random.onnx');
   writeFileSync(file, noiseReducerLikeModel(1, 1, testMetadata(1, { spec, size_multiple: '4' })));

@@ -11,7 +11,7 @@ import { buildModel } from '../model/build-tfjs.js';
 import { parseSpec } from '../spec/spec.js';
 import { packageRoot } from '../io/package-files.js';
 import { initBackend } from '../train/backends.js';
-import { useSwiftShaderWithoutGpu } from '../../runtime-node/gpu-nodes.js';
+import { useSwiftShaderWithoutGpu } from 'onnx-denoiser-node/internal';
 
 /** Every backend `tools train --backend` names, fastest expected first; unavailable ones are listed with why. */
 const BENCH_BACKENDS = ['cuda', 'tensorflow', 'wasm', 'webgpu', 'cpu'];

@@ -5,17 +5,17 @@ import { cpus, freemem, totalmem, platform, release } from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { check } from '../../runtime-common/validate.js';
-import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
-import { packageRoot } from '../io/package-files.js';
+import { check } from 'onnx-denoiser-common';
+import { writeFileAtomic } from 'onnx-denoiser-node/internal';
+import { toolsScript } from '../io/package-files.js';
 import { timestamp } from '../io/timestamp.js';
-import { gpuDeviceNodes } from '../../runtime-node/gpu-nodes.js';
+import { gpuDeviceNodes } from 'onnx-denoiser-node/internal';
 
-/** The benchmarks: name -> compiled script (relative to dist/) and the arguments of a quick run. */
+/** The benchmarks: name -> compiled script (relative to the tools package's dist/) and the arguments of a quick run. */
 const BENCHES = Object.freeze({
-  train: { script: 'tools/bench/train-bench.js', quick: ['--steps', '100', '--repeats', '2'] },
-  node: { script: 'tools/bench/node-bench.js', quick: ['--small', '200', '--size', '2048', '--big-mp', '0', '--rounds', '2'] },
-  web: { script: 'tools/web/bench.js', quick: ['--size', '512', '--webgpu-size', '256', '--seconds', '1'] },
+  train: { script: 'bench/train-bench.js', quick: ['--steps', '100', '--repeats', '2'] },
+  node: { script: 'bench/node-bench.js', quick: ['--small', '200', '--size', '2048', '--big-mp', '0', '--rounds', '2'] },
+  web: { script: 'web/bench.js', quick: ['--size', '512', '--webgpu-size', '256', '--seconds', '1'] },
 } as const);
 
 type BenchName = keyof typeof BENCHES;
@@ -61,7 +61,7 @@ export function machineDescription(): [string, string][] {
 }
 
 function runBench(name: BenchName, quick: boolean): Promise<{ code: number | null; output: string; seconds: number }> {
-  const script = path.join(packageRoot(), 'dist', BENCHES[name].script);
+  const script = toolsScript(BENCHES[name].script);
   check(existsSync(script), 'a built project (npm run build)', `the ${name} bench`, script);
   return new Promise((resolve) => {
     const started = performance.now();

@@ -1,5 +1,5 @@
 // Shared pieces of the command-line tools: option parsing helpers and the error-to-exit-code policy.
-import { check } from '../../runtime-common/validate.js';
+import { check } from 'onnx-denoiser-common';
 
 /** Parses `HxW` or `N` (square) into [height, width]; `name` is the flag for the error message. */
 export function parseSize(value: unknown, name: string): [number, number] {

@@ -3,7 +3,9 @@ import type { CommandModule } from 'yargs';
 import { countParams } from '../spec/spec.js';
 import { emitOnnx, irVersionFor } from '../onnx/emit.js';
 import { exportOnnxFile, measureFp16Error, type ExportRequest } from '../onnx/export.js';
-import { DEFAULT_OPSET } from '../onnx/onnx-graph.js';
+import { DEFAULT_OPSET, type StaticShape } from '../onnx/onnx-graph.js';
+import { check, checkInteger } from 'onnx-denoiser-common';
+import { parseSize } from './cli-helpers.js';
 
 interface ExportArgs {
   run?: string;
@@ -15,10 +17,18 @@ interface ExportArgs {
   opset: number;
   fp16: boolean;
   'symmetric-pads': boolean;
+  static?: string;
+  batch?: number;
   force: boolean;
 }
 
 const number = (n: number) => n.toLocaleString('en-US');
+
+/** `--static HxW` (or N for a square) with `--batch`, as a fixed input shape. */
+function staticShapeOf(value: string, batch: number | undefined): StaticShape {
+  const [height, width] = parseSize(value, '--static');
+  return { batch: checkInteger(batch ?? 1, '--batch', { min: 1, max: 65536 }), height, width };
+}
 
 /** The `export-onnx` command. */
 export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
@@ -35,10 +45,14 @@ export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
       .option('opset', { type: 'number', default: DEFAULT_OPSET, describe: 'ONNX opset: 17 (IR 8), 18 (IR 8), 19 (IR 9), 20 (IR 9) or 21 (IR 10)' })
       .option('fp16', { type: 'boolean', default: false, describe: 'float16 weights and arithmetic, float32 input and output; reports size and error against float32' })
       .option('symmetric-pads', { type: 'boolean', default: false, describe: 'ConvTranspose with symmetric pads plus a Slice (keeps ORT CUDA on the GPU)' })
+      .option('static', { type: 'string', describe: 'a fixed input shape HxW (e.g. 28x28): no Shape op and no computed pads, for OpenCV DNN and other static-shape consumers' })
+      .option('batch', { type: 'number', describe: 'batch size of --static (default 1)' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing output file' }) as never,
   handler: async (args) => {
     // The opset is checked before any file is read.
     irVersionFor(args.opset, '--opset');
+    check(args.batch === undefined || args.static !== undefined, '--batch only with --static', '--batch', args.batch);
+    const staticShape = args.static === undefined ? undefined : staticShapeOf(args.static, args.batch);
     const request: ExportRequest = {
       run: args.run,
       spec: args.spec,
@@ -49,14 +63,16 @@ export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
       opset: args.opset,
       fp16: args.fp16,
       symmetricPads: args['symmetric-pads'],
+      staticShape,
       force: args.force,
     };
     let fp16Line = '';
     const result = await exportOnnxFile(request, async ({ spec, weights, emitted, noise, training, weightsSource }) => {
       if (!args.fp16) return;
       // Measured before the write, so a failure leaves no file.
-      const fp32 = emitOnnx(spec, weights, { opset: args.opset, symmetricPads: args['symmetric-pads'], noise, training, source: weightsSource });
-      const error = await measureFp16Error(fp32.bytes, emitted.bytes, spec);
+      const fp32 = emitOnnx(spec, weights, { opset: args.opset, symmetricPads: args['symmetric-pads'], staticShape, noise, training, source: weightsSource });
+      // A static model takes its one shape only.
+      const error = staticShape ? await measureFp16Error(fp32.bytes, emitted.bytes, spec, [staticShape.height, staticShape.width], staticShape.batch) : await measureFp16Error(fp32.bytes, emitted.bytes, spec);
       const share = Math.round((100 * emitted.bytes.length) / fp32.bytes.length);
       fp16Line =
         `  fp16: ${number(emitted.bytes.length)} bytes against ${number(fp32.bytes.length)} for fp32 (${share}%); ` +
@@ -67,7 +83,9 @@ export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
     const lines = [
       `wrote ${result.out} (${number(emitted.bytes.length)} bytes, ${m.precision}, opset ${args.opset}, IR ${irVersionFor(args.opset)})`,
       `  network: ${spec.name}, ${number(countParams(spec))} parameters; weights: ${result.weightsSource}`,
-      `  input "${spec.input.name}" float32 [N, ${m.channels}, H, W] -> output "${emitted.model.graph!.output![0]!.name}" float32 [N, ${m.channels}, H, W], values in [0, 1]; any H and W (padded inside to a multiple of ${m.sizeMultiple})`,
+      staticShape
+        ? `  input "${spec.input.name}" float32 [${staticShape.batch}, ${m.channels}, ${staticShape.height}, ${staticShape.width}] -> output "${emitted.model.graph!.output![0]!.name}" of the same fixed shape, values in [0, 1]; static: no Shape op, for OpenCV DNN and other static-shape consumers`
+        : `  input "${spec.input.name}" float32 [N, ${m.channels}, H, W] -> output "${emitted.model.graph!.output![0]!.name}" float32 [N, ${m.channels}, H, W], values in [0, 1]; any H and W (padded inside to a multiple of ${m.sizeMultiple})`,
     ];
     if (m.noise) lines.push(`  trained for: ${m.noise.kind} noise, factor ${m.noise.maxFactor === undefined ? m.noise.factor : `${m.noise.factor} to ${m.noise.maxFactor} (blind)`}`);
     if (m.training) {

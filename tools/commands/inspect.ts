@@ -1,7 +1,7 @@
 // `tools inspect model.onnx`: inputs, outputs, opset and IR, producer, metadata, nodes and parameters of an ONNX file.
 import { readFile } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
-import { ValidationError } from '../../runtime-common/validate.js';
+import { ValidationError } from 'onnx-denoiser-common';
 import { formatInspect, inspectOnnx } from '../onnx/inspect.js';
 
 interface InspectArgs {

@@ -1,13 +1,13 @@
 // `tools train`: the tutorial's training with every setting a flag, checked before any work starts.
 import type { CommandModule } from 'yargs';
-import { check, checkInteger, checkNumber, checkOneOf } from '../../runtime-common/validate.js';
+import { check, checkInteger, checkNumber, checkOneOf } from 'onnx-denoiser-common';
 import { checkDatasetName } from '../data/datasets.js';
 import type { PhotoFolderOptions } from '../data/photo-folder.js';
 import { NOISE_KINDS, parseNoiseFactor, type NoiseKind } from '../data/noise.js';
 import { createProgress } from '../report/progress.js';
 import { BACKEND_NAMES } from '../train/backends.js';
 import { latestRun, runTraining, type RunRequest } from '../train/run.js';
-import { removePendingTempFiles } from '../../runtime-node/atomic-file.js';
+import { removePendingTempFiles } from 'onnx-denoiser-node/internal';
 import { CommandExit } from './cli-helpers.js';
 import { DEFAULT_SPEC } from './summary.js';
 

@@ -1,7 +1,7 @@
 // The dataset registry: fashion-mnist (default), mnist, idx:<dir> and folder:<dir> (photo patches), loaded into typed-array image sets.
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { ValidationError, check } from '../../runtime-common/validate.js';
+import { ValidationError, check } from 'onnx-denoiser-common';
 import { downloadFashionMnist, type DownloadOptions } from './download.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnistPackage, type FashionMnistPackageOptions } from './fashion-mnist.js';
 import { readIdxFolder } from './idx.js';

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ValidationError, check, checkObject, checkString } from '../../runtime-common/validate.js';
+import { ValidationError, check, checkObject, checkString } from 'onnx-denoiser-common';
 
 /** The download site the Fashion-MNIST README links to (plain HTTP; integrity comes from the MD5 check). */
 export const FASHION_MNIST_BASE_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/';

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ValidationError, checkInteger } from '../../runtime-common/validate.js';
+import { ValidationError, checkInteger } from 'onnx-denoiser-common';
 import type { Dataset, ImageSet } from './image-set.js';
 
 /** Fashion-MNIST's class names by label. */

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { ValidationError } from '../../runtime-common/validate.js';
+import { ValidationError } from 'onnx-denoiser-common';
 import type { ImageSet } from './image-set.js';
 
 const gunzipAsync = promisify(gunzip);

@@ -1,5 +1,5 @@
 // Image sets as flat typed arrays (NHWC bytes + labels), the Dataset shape, and float batch extraction.
-import { check, checkInteger, checkObject, invalid } from '../../runtime-common/validate.js';
+import { check, checkInteger, checkObject, invalid } from 'onnx-denoiser-common';
 
 /**
  * A set of images as one flat byte array, never arrays of arrays, so 70,000 images load in a blink.

@@ -1,5 +1,5 @@
 // Noise kinds as data (gaussian, salt-pepper, poisson), applied to [0,1] Float32Arrays from a seeded Rng.
-import { type RangeOptions, check, checkNumber, invalid } from '../../runtime-common/validate.js';
+import { type RangeOptions, check, checkNumber, invalid } from 'onnx-denoiser-common';
 import { Rng } from './rng.js';
 
 /**

@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { check, checkInteger, ValidationError } from '../../runtime-common/validate.js';
+import { check, checkInteger, ValidationError } from 'onnx-denoiser-common';
 import type { Dataset, ImageSet } from './image-set.js';
 import { Rng } from './rng.js';
 

@@ -5,8 +5,8 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { check, ValidationError } from '../../runtime-common/validate.js';
-import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
+import { check, ValidationError } from 'onnx-denoiser-common';
+import { writeFileAtomic } from 'onnx-denoiser-node/internal';
 
 const run = promisify(execFile);
 

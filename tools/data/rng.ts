@@ -2,7 +2,7 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
-import { check, checkInteger, checkObject, invalid } from '../../runtime-common/validate.js';
+import { check, checkInteger, checkObject, invalid } from 'onnx-denoiser-common';
 
 /** The generator behind {@link Rng}; recorded in every {@link RngState}. */
 export const RNG_ALGORITHM = 'xoroshiro128plus';

@@ -1,5 +1,5 @@
 // Classical denoisers to measure models against: Gaussian blur (separable) and the 3x3 median on float images in [0, 1], with the image check and border rule the classical/ filters share.
-import { check, checkNumber } from '../../runtime-common/validate.js';
+import { check, checkNumber } from 'onnx-denoiser-common';
 
 /** An image of interleaved float samples in [0, 1] (HWC). */
 export interface FloatImage {

@@ -1,11 +1,11 @@
 // `tools eval`'s engine on a dataset's test split: PSNR and SSIM of noisy inputs, classical baselines and ONNX models over noise levels, with tables and grids; the image-folder listing.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { psnr, ssim } from '../../runtime-common/metrics.js';
-import { decodeDenoiserMetadata, describeNoise } from '../../runtime-common/model-metadata.js';
-import { check, invalid } from '../../runtime-common/validate.js';
-import { Denoiser, type NodeDevice } from '../../runtime-node/denoiser.js';
-import { IMAGE_EXTENSIONS } from '../../runtime-node/image-file.js';
+import { psnr, ssim } from 'onnx-denoiser-common';
+import { decodeDenoiserMetadata, describeNoise } from 'onnx-denoiser-common/model-metadata';
+import { check, invalid } from 'onnx-denoiser-common';
+import { createDenoiser, type Denoiser, type NodeDevice } from 'onnx-denoiser-node/internal';
+import { IMAGE_EXTENSIONS } from 'onnx-denoiser-node/internal';
 import { applyNoise, type NoiseKind } from '../data/noise.js';
 import { Rng } from '../data/rng.js';
 import { toFloatBatch, type ImageSet } from '../data/image-set.js';
@@ -143,7 +143,7 @@ export async function evaluate(request: EvalRequest): Promise<EvalResult> {
   check(images.length > 0, 'at least one image', 'images', images.length);
   const opened: { denoiser: Denoiser; file: string; label?: string }[] = [];
   try {
-    for (const m of models) opened.push({ denoiser: await Denoiser.create({ model: m.file, device: request.device }, { model: '--model' }), file: m.file, label: m.label });
+    for (const m of models) opened.push({ denoiser: await createDenoiser({ model: m.file, device: request.device }, { model: '--model' }), file: m.file, label: m.label });
     const results: LevelResult[] = [];
     const uniform = new Set(images.map((i) => `${i.width}x${i.height}x${i.channels}`)).size === 1;
     const gridSide = Math.min(96, ...images.slice(0, GRID_COLUMNS).map((i) => Math.min(i.width, i.height)));

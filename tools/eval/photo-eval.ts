@@ -1,10 +1,10 @@
 // `tools eval --images`: clean photos with seeded 8-bit Gaussian noise (sigma on the 0..255 scale), tuned classical baselines and ONNX models, in RGB and grey: PSNR, SSIM, colour shift, time.
 import path from 'node:path';
 import sharp from 'sharp';
-import { psnr, ssim } from '../../runtime-common/metrics.js';
-import { check, checkInteger } from '../../runtime-common/validate.js';
-import { Denoiser, type NodeDevice } from '../../runtime-node/denoiser.js';
-import { type FilePixels, readImage } from '../../runtime-node/image-file.js';
+import { psnr, ssim } from 'onnx-denoiser-common';
+import { check, checkInteger } from 'onnx-denoiser-common';
+import { createDenoiser, type Denoiser, type NodeDevice } from 'onnx-denoiser-node/internal';
+import { type FilePixels, readImage } from 'onnx-denoiser-node/internal';
 import { applyNoise } from '../data/noise.js';
 import { Rng } from '../data/rng.js';
 import { imageGrid } from '../report/pictures.js';
@@ -227,7 +227,7 @@ export async function evaluatePhotos(request: PhotoEvalRequest): Promise<PhotoEv
   check(photos.length > 0, 'at least one photo', 'photos', photos.length);
   const opened: { denoiser: Denoiser; file: string; label?: string }[] = [];
   try {
-    for (const m of models) opened.push({ denoiser: await Denoiser.create({ model: m.file, device: request.device }, { model: '--model' }), file: m.file, label: m.label });
+    for (const m of models) opened.push({ denoiser: await createDenoiser({ model: m.file, device: request.device }, { model: '--model' }), file: m.file, label: m.label });
     const modelName = (o: (typeof opened)[number]) => o.label ?? o.denoiser.model.name ?? path.basename(o.file);
     const results: PhotoColourResult[] = [];
     for (const colour of colours) {

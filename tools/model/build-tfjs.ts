@@ -1,7 +1,7 @@
 // Spec -> tf.LayersModel, with layer names from the spec and weights read and written by spec names.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { ValidationError } from '../../runtime-common/validate.js';
+import { ValidationError } from 'onnx-denoiser-common';
 import type { Activation, LayerKindName, LayerSpec } from '../spec/layer-registry.js';
 import { weightDefs, type NetworkSpec } from '../spec/spec.js';
 

@@ -1,6 +1,6 @@
 // safetensors files: an 8-byte little-endian header length, a JSON header, then raw little-endian tensor data (F32 here).
 import { readFile } from 'node:fs/promises';
-import { describeValue, ValidationError } from '../../runtime-common/validate.js';
+import { describeValue, ValidationError } from 'onnx-denoiser-common';
 import type { WeightTensor } from './build-tfjs.js';
 
 /** The one dtype this project stores (float32); other dtypes are rejected with a clear error. */

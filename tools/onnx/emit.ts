@@ -11,8 +11,8 @@ import {
   type NoiseInfo,
   type Precision,
   type TrainingSummary,
-} from '../../runtime-common/model-metadata.js';
-import { check, checkInteger, checkString, invalid, ValidationError } from '../../runtime-common/validate.js';
+} from 'onnx-denoiser-common/model-metadata';
+import { check, checkInteger, checkString, invalid, ValidationError } from 'onnx-denoiser-common';
 import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
 import {
   activationOf,
@@ -25,7 +25,7 @@ import {
   type Padding,
 } from '../spec/layer-registry.js';
 import { inferShapes, sizeMultiple, weightDefs, type NetworkSpec } from '../spec/spec.js';
-import { attr, DataType, DEFAULT_OPSET, GraphBuilder, imageValueInfo, OPSET_IR_VERSIONS } from './onnx-graph.js';
+import { attr, DataType, DEFAULT_OPSET, GraphBuilder, imageValueInfo, OPSET_IR_VERSIONS, type StaticShape } from './onnx-graph.js';
 import { structureProblems } from './structure.js';
 
 const { onnx } = onnxProto;
@@ -47,6 +47,12 @@ export interface EmitOptions {
    * provider runs it on the GPU (it hands asymmetric-pad ConvTranspose back to the CPU).
    */
   symmetricPads?: boolean;
+  /**
+   * A fixed input shape instead of free N, H and W: the graph then holds no Shape op and no computed pads (the padding
+   * to the size multiple is worked out here and written as Slice and Concat of constant indices), which is what
+   * static-shape consumers such as OpenCV's DNN module load. Such a model takes exactly this shape.
+   */
+  staticShape?: StaticShape;
   /** Name of the output tensor. Default `denoised`. */
   outputName?: string;
   /** The noise the weights were trained against, when known. */
@@ -126,6 +132,8 @@ export interface EmitContext {
   graph: GraphBuilder;
   precision: Precision;
   symmetricPads: boolean;
+  /** A static-shape export: write ops static-shape consumers (OpenCV DNN) load, e.g. Clip as Relu arithmetic. */
+  staticShape: boolean;
   /** The initializer name of a layer's weight (`<layer>.<suffix>`), or undefined when the layer has none (no bias). */
   weight(layer: LayerSpec, suffix: string): string | undefined;
   /** The tensor a layer's linear part writes: the layer's name when its activation is linear. */
@@ -190,6 +198,23 @@ function noWeights(layer: LayerSpec, suffix: string): never {
 /** Clip's min and max inputs (opset 11+), typed like the data: `<layer>/clip_min`, `<layer>/clip_max`. */
 function clipBounds(g: GraphBuilder, layer: string, min: number, max: number, precision: Precision): [string, string] {
   return [g.floatInitializer(`${layer}/clip_min`, [], [min], precision), g.floatInitializer(`${layer}/clip_max`, [], [max], precision)];
+}
+
+/**
+ * `min(max(x, min), max)` writing `out`: a Clip node, or with `asRelu` (static-shape exports: OpenCV DNN 4.6 takes
+ * Clip only in its opset-6 form and no Min or Max with constants) `min + Relu(x - min) - Relu(x - max)`, which for
+ * min 0 is `Relu(x) - Relu(x - max)`, exact in float32 for |x| < 2^24.
+ */
+function clipNode(g: GraphBuilder, x: string, layer: string, out: string, min: number, max: number, precision: Precision, asRelu: boolean): string {
+  if (!asRelu) return g.node('Clip', `${layer}/Clip`, [x, ...clipBounds(g, layer, min, max, precision)], [out]);
+  const lo = min === 0 ? undefined : g.floatInitializer(`${layer}/clip_min`, [1], [min], precision);
+  const hi = g.floatInitializer(`${layer}/clip_max`, [1], [max], precision);
+  const shifted = lo === undefined ? x : g.node('Sub', `${layer}/Sub_min`, [x, lo], [`${layer}/minus_min`]);
+  const above = g.node('Relu', `${layer}/Relu_min`, [shifted], [`${layer}/above_min`]);
+  const over = g.node('Relu', `${layer}/Relu_max`, [g.node('Sub', `${layer}/Sub_max`, [x, hi], [`${layer}/minus_max`])], [`${layer}/above_max`]);
+  if (lo === undefined) return g.node('Sub', `${layer}/Sub_clip`, [above, over], [out], [], `Clip(0, ${max}) as Relu(x) - Relu(x - ${max})`);
+  const kept = g.node('Sub', `${layer}/Sub_clip`, [above, over], [`${layer}/clipped_from_min`]);
+  return g.node('Add', `${layer}/Add_min`, [kept, lo], [out], [], `Clip(${min}, ${max}) as ${min} + Relu(x - ${min}) - Relu(x - ${max})`);
 }
 
 /** One emitter per registry kind; the mapped type makes a kind without an emitter a compile error. */
@@ -284,7 +309,7 @@ export const ONNX_EMITTERS: { readonly [K in LayerKindName]: LayerEmitter<K> } =
   clip: {
     weight: noWeights,
     emit(layer, [x], ctx) {
-      return ctx.graph.node('Clip', `${layer.name}/Clip`, [x!, ...clipBounds(ctx.graph, layer.name, layer.min, layer.max, ctx.precision)], [layer.name]);
+      return clipNode(ctx.graph, x!, layer.name, layer.name, layer.min, layer.max, ctx.precision, ctx.staticShape);
     },
   },
 });
@@ -293,14 +318,14 @@ export const ONNX_EMITTERS: { readonly [K in LayerKindName]: LayerEmitter<K> } =
 const SELU_SCALE = 1.0507009873554804934193349852946;
 const SELU_SCALE_ALPHA = 1.7580993408473768599402175208123;
 
-type ActivationEmitter = (g: GraphBuilder, x: string, layer: string, out: string, precision: Precision) => string;
+type ActivationEmitter = (g: GraphBuilder, x: string, layer: string, out: string, precision: Precision, staticShape: boolean) => string;
 
 /** One ONNX rendering per TF.js activation; the mapped type makes a missing one a compile error. */
 export const ACTIVATION_EMITTERS: { readonly [A in Activation]: ActivationEmitter } = Object.freeze({
   linear: (_g, x) => x,
   relu: (g, x, layer, out) => g.node('Relu', `${layer}/Relu`, [x], [out]),
   // TF.js min(6, relu(x)); Clip takes min and max as inputs since opset 11, typed like x.
-  relu6: (g, x, layer, out, precision) => g.node('Clip', `${layer}/Clip`, [x, ...clipBounds(g, layer, 0, 6, precision)], [out]),
+  relu6: (g, x, layer, out, precision, staticShape) => clipNode(g, x, layer, out, 0, 6, precision, staticShape),
   elu: (g, x, layer, out) => g.node('Elu', `${layer}/Elu`, [x], [out], [attr.float('alpha', 1)]),
   selu: (g, x, layer, out) => g.node('Selu', `${layer}/Selu`, [x], [out], [attr.float('alpha', SELU_SCALE_ALPHA / SELU_SCALE), attr.float('gamma', SELU_SCALE)]),
   sigmoid: (g, x, layer, out) => g.node('Sigmoid', `${layer}/Sigmoid`, [x], [out]),
@@ -350,6 +375,17 @@ export function checkStaticPads(spec: NetworkSpec, multiple: number): void {
   }
 }
 
+/** Checks a fixed input shape: positive integer batch, height and width. */
+export function checkStaticShape(shape: unknown, name: string): StaticShape {
+  const s = shape as Partial<StaticShape> | null;
+  check(typeof s === 'object' && s !== null, 'an object { batch, height, width }', name, shape);
+  return {
+    batch: checkInteger(s.batch, `${name}.batch`, { min: 1, max: 65536 }),
+    height: checkInteger(s.height, `${name}.height`, { min: 1, max: 65536 }),
+    width: checkInteger(s.width, `${name}.width`, { min: 1, max: 65536 }),
+  };
+}
+
 /** sha256 (hex) of the spec text and each weight initializer's name and stored bytes, in spec weight order. */
 export function contentHash(specText: string, initializers: Iterable<{ name: string; bytes: Uint8Array }>): string {
   const hash = createHash('sha256');
@@ -396,6 +432,7 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
     );
   }
   checkStaticPads(spec, multiple);
+  const fixed = options.staticShape === undefined ? undefined : checkStaticShape(options.staticShape, 'staticShape');
 
   const g = new GraphBuilder();
   const input = g.claim(spec.input.name);
@@ -414,7 +451,23 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   let hw: string | undefined;
   let x = input;
   const p = spec.input.name;
-  if (multiple > 1) {
+  const fixedPads = fixed ? [(multiple - (fixed.height % multiple)) % multiple, (multiple - (fixed.width % multiple)) % multiple] : [0, 0];
+  if (fixed) {
+    // Edge replication with constant indices: the last row (column) sliced off and concatenated `pad` times.
+    [2, 3].forEach((axis, i) => {
+      const pad = fixedPads[i]!;
+      if (pad === 0) return;
+      const size = i === 0 ? fixed.height : fixed.width;
+      const name = axis === 2 ? 'bottom' : 'right';
+      const edge = g.node(
+        'Slice',
+        `${p}/Slice_${name}_edge`,
+        [x, g.int64Initializer(`${p}/${name}_edge_starts`, [size - 1]), g.int64Initializer(`${p}/${name}_edge_ends`, [size]), g.int64Initializer(`${p}/${name}_edge_axes`, [axis])],
+        [`${p}/${name}_edge`],
+      );
+      x = g.node('Concat', `${p}/Concat_${name}`, [x, ...Array.from({ length: pad }, () => edge)], [`${p}/padded_${name}`], [attr.int('axis', axis)], `pads ${pad} at the ${name} by repeating the edge, up to a multiple of ${multiple}`);
+    });
+  } else if (multiple > 1) {
     const shape = g.node('Shape', `${p}/Shape`, [input], [`${p}/shape`]);
     const axes = g.int64Initializer(`${p}/hw_axes`, [2, 3]);
     hw = g.node('Gather', `${p}/Gather`, [shape, axes], [`${p}/hw`], [attr.int('axis', 0)]);
@@ -434,10 +487,12 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   const ctx: EmitContext = {
     graph: g,
     precision,
-    symmetricPads: options.symmetricPads ?? false,
+    // Static-shape consumers (OpenCV DNN) refuse asymmetric ConvTranspose pads: a static export always pads symmetrically.
+    symmetricPads: (options.symmetricPads ?? false) || fixed !== undefined,
+    staticShape: fixed !== undefined,
     weight: (layer, suffix) => (weightNames.has(`${layer.name}.${suffix}`) ? `${layer.name}.${suffix}` : undefined),
     linearOutput: (layer) => (activationOf(layer) === 'linear' ? layer.name : `${layer.name}/linear`),
-    activate: (layer, linear) => ACTIVATION_EMITTERS[activationOf(layer)](g, linear, layer.name, layer.name, precision),
+    activate: (layer, linear) => ACTIVATION_EMITTERS[activationOf(layer)](g, linear, layer.name, layer.name, precision, fixed !== undefined),
   };
   for (const layer of spec.layers) {
     const emitter = ONNX_EMITTERS[layer.kind] as LayerEmitter<LayerKindName>;
@@ -447,10 +502,22 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   // Epilogue: back to float32, crop to the input's H and W; the last node writes the output.
   const o = outputName;
   let y = tensors.get(spec.output)!;
-  if (precision === 'float16') y = g.node('Cast', `${o}/Cast`, [y], [hw ? `${o}/float32` : o], [attr.int('to', DataType.FLOAT)]);
+  const fixedCrop = fixed !== undefined && (fixedPads[0]! > 0 || fixedPads[1]! > 0);
+  if (precision === 'float16') y = g.node('Cast', `${o}/Cast`, [y], [hw || fixedCrop ? `${o}/float32` : o], [attr.int('to', DataType.FLOAT)]);
   if (hw) {
     const starts = g.int64Initializer(`${o}/crop_starts`, [0, 0]);
     y = g.node('Slice', `${o}/Slice`, [y, starts, hw, `${p}/hw_axes`], [o], [], 'crops the padded H and W back to the input size');
+  } else if (fixed && fixedCrop) {
+    const axes = [2, 3].filter((_, i) => fixedPads[i]! > 0);
+    const ends = [fixed.height, fixed.width].filter((_, i) => fixedPads[i]! > 0);
+    y = g.node(
+      'Slice',
+      `${o}/Slice`,
+      [y, g.int64Initializer(`${o}/crop_starts`, axes.map(() => 0)), g.int64Initializer(`${o}/crop_ends`, ends), g.int64Initializer(`${o}/crop_axes`, axes)],
+      [o],
+      [],
+      'crops the padded H and W back to the input size',
+    );
   }
   if (y !== o) g.node('Identity', `${o}/Identity`, [y], [o]);
 
@@ -480,8 +547,8 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   const props = encodeDenoiserMetadata(metadata, specText);
 
   const pkg = packageInfo();
-  const sizeNote = multiple > 1 ? `; inside, H and W are padded up to a multiple of ${multiple} by edge replication and the output is cropped back` : '';
-  const ioDoc = `float32 [N, ${spec.input.channels}, H, W], values in [0, 1]`;
+  const sizeNote = fixed ? '' : multiple > 1 ? `; inside, H and W are padded up to a multiple of ${multiple} by edge replication and the output is cropped back` : '';
+  const ioDoc = fixed ? `float32 [${fixed.batch}, ${spec.input.channels}, ${fixed.height}, ${fixed.width}] (a fixed shape), values in [0, 1]` : `float32 [N, ${spec.input.channels}, H, W], values in [0, 1]`;
   const model: Onnx.IModelProto = {
     irVersion,
     opsetImport: [{ domain: '', version: opset }],
@@ -490,15 +557,15 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
     domain: MODEL_DOMAIN,
     modelVersion,
     docString:
-      `${spec.description || spec.name}. Input "${spec.input.name}" and output "${outputName}": ${ioDoc}, any H and W${sizeNote}. ` +
-      `Emitted by ${pkg.name} ${pkg.version} from the layer spec "${spec.name}" (opset ${opset}, ${precision}${ctx.symmetricPads ? ', symmetric ConvTranspose pads' : ''}).`,
+      `${spec.description || spec.name}. Input "${spec.input.name}" and output "${outputName}": ${ioDoc}${fixed ? '' : ', any H and W'}${sizeNote}. ` +
+      `Emitted by ${pkg.name} ${pkg.version} from the layer spec "${spec.name}" (opset ${opset}, ${precision}${ctx.symmetricPads ? ', symmetric ConvTranspose pads' : ''}${fixed ? ', static shape' : ''}).`,
     graph: {
       name: spec.name,
       docString: spec.layers.map((l) => `${l.name}: ${l.kind} ${(LAYER_KINDS[l.kind] as unknown as LayerKindDef).describe(l)}`).join('; '),
       node: g.nodes,
       initializer: g.initializers,
-      input: [imageValueInfo(spec.input.name, spec.input.channels, DataType.FLOAT, `noisy image, ${ioDoc}`)],
-      output: [imageValueInfo(outputName, spec.input.channels, DataType.FLOAT, `denoised image, ${ioDoc}, same shape as the input`)],
+      input: [imageValueInfo(spec.input.name, spec.input.channels, DataType.FLOAT, `noisy image, ${ioDoc}`, fixed)],
+      output: [imageValueInfo(outputName, spec.input.channels, DataType.FLOAT, `denoised image, ${ioDoc}, same shape as the input`, fixed)],
     },
     metadataProps: Object.entries(props).map(([key, value]) => ({ key, value })),
   };

@@ -1,14 +1,15 @@
 // Export from files: a training run folder (or runs/latest) or a spec with weights, to an ONNX file written atomically.
 import { lstat, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { NoiseInfo, TrainingSummary } from '../../runtime-common/model-metadata.js';
-import { check, checkInteger, ValidationError } from '../../runtime-common/validate.js';
-import { writeFileAtomic } from '../../runtime-node/atomic-file.js';
+import type { NoiseInfo, TrainingSummary } from 'onnx-denoiser-common/model-metadata';
+import { check, checkInteger, ValidationError } from 'onnx-denoiser-common';
+import { writeFileAtomic } from 'onnx-denoiser-node/internal';
 import type { WeightTensor } from '../model/build-tfjs.js';
 import { readSafetensors } from '../model/safetensors.js';
 import { loadSpec, type NetworkSpec } from '../spec/spec.js';
 import { checkpointEpoch, weightsEpoch } from '../train/run-epochs.js';
 import { emitOnnx, type EmittedModel } from './emit.js';
+import type { StaticShape } from './onnx-graph.js';
 
 /** Where training keeps its runs, and the file naming the latest one. */
 export const RUNS_DIR = 'runs';
@@ -32,11 +33,13 @@ export interface ExportRequest {
   randomWeights?: boolean;
   /** Seed of the random initial weights (default 1). */
   seed?: number;
-  /** Output file; default `model.onnx` (`model.fp16.onnx` with fp16) beside the weights, or `<spec name>.onnx` beside the spec for random weights. */
+  /** Output file; default `model.onnx` (`model.fp16.onnx` with fp16, `model.28x28.onnx` with a static 28x28 shape) beside the weights, or `<spec name>.onnx` beside the spec for random weights. */
   out?: string;
   opset?: number;
   fp16?: boolean;
   symmetricPads?: boolean;
+  /** A fixed input shape (for OpenCV DNN and other static-shape consumers); the default name gets `.<H>x<W>` before `.onnx`. */
+  staticShape?: StaticShape;
   /** Replace an existing output file. */
   force?: boolean;
 }
@@ -152,7 +155,8 @@ async function randomInitialWeights(spec: NetworkSpec, seed: number): Promise<Ma
  * combinations with the standard messages. Nothing is written.
  */
 export async function resolveExportInputs(request: ExportRequest): Promise<ExportInputs> {
-  const suffix = request.fp16 ? '.fp16.onnx' : '.onnx';
+  const shape = request.staticShape ? `.${request.staticShape.batch > 1 ? `${request.staticShape.batch}x` : ''}${request.staticShape.height}x${request.staticShape.width}` : '';
+  const suffix = `${shape}${request.fp16 ? '.fp16' : ''}.onnx`;
   const usesSpec = request.spec !== undefined;
   check(!(usesSpec && request.run !== undefined), 'either --run or --spec, not both', '--run', request.run);
   check(request.weights === undefined || usesSpec, '--weights only with --spec (a run folder has its own weights)', '--weights', request.weights);
@@ -243,6 +247,7 @@ export async function exportOnnxFile(request: ExportRequest, beforeWrite?: (resu
     opset: request.opset,
     fp16: request.fp16,
     symmetricPads: request.symmetricPads,
+    staticShape: request.staticShape,
     noise: inputs.noise,
     training: inputs.training,
     source: inputs.weightsSource,
@@ -266,7 +271,7 @@ export interface PrecisionReport {
  * provider (through the runtime's session module) and compares the outputs.
  */
 export async function measureFp16Error(fp32: Uint8Array, fp16: Uint8Array, spec: NetworkSpec, dims: [number, number] = [64, 64], count = 4): Promise<PrecisionReport> {
-  const { openSession } = await import('../../runtime-node/ort-session.js');
+  const { openSession } = await import('onnx-denoiser-node/internal');
   const shape = [count, spec.input.channels, dims[0], dims[1]];
   const input = new Float32Array(shape.reduce((a, b) => a * b, 1));
   let state = 12345;

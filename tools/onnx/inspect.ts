@@ -1,6 +1,6 @@
 // What an ONNX file holds: inputs, outputs, opset and IR, producer, metadata (via the shared reader), nodes and parameters.
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
-import { decodeDenoiserMetadata, decodeOnnxModel, describeNoise, int64ToNumber, type DenoiserMetadata, type OnnxModelSummary, type TensorSummary } from '../../runtime-common/model-metadata.js';
+import { decodeDenoiserMetadata, decodeOnnxModel, describeNoise, int64ToNumber, type DenoiserMetadata, type OnnxModelSummary, type TensorSummary } from 'onnx-denoiser-common/model-metadata';
 import { parseSpec, weightDefs } from '../spec/spec.js';
 import { contentHash } from './emit.js';
 import { structureProblems } from './structure.js';

@@ -1,6 +1,6 @@
 // A small ONNX graph builder over onnx-proto: unique tensor and node names, typed initializers, attribute helpers.
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
-import type { Precision } from '../../runtime-common/model-metadata.js';
+import type { Precision } from 'onnx-denoiser-common/model-metadata';
 import { toFloat16 } from './float16.js';
 
 const { onnx } = onnxProto;
@@ -106,8 +106,18 @@ export class GraphBuilder {
   }
 }
 
-/** A graph input or output: [N, C, H, W] with N, H, W free, marked as an image (ONNX type denotation). */
-export function imageValueInfo(name: string, channels: number, elemType: number, docString: string): Onnx.IValueInfoProto {
+/** A fixed input shape: batch, height and width (the channels are the spec's). */
+export interface StaticShape {
+  batch: number;
+  height: number;
+  width: number;
+}
+
+/**
+ * A graph input or output: [N, C, H, W] with N, H, W free (or fixed by `shape`), marked as an image (ONNX type
+ * denotation).
+ */
+export function imageValueInfo(name: string, channels: number, elemType: number, docString: string, shape?: StaticShape): Onnx.IValueInfoProto {
   return {
     name,
     docString,
@@ -117,10 +127,10 @@ export function imageValueInfo(name: string, channels: number, elemType: number,
         elemType,
         shape: {
           dim: [
-            { dimParam: 'N', denotation: 'DATA_BATCH' },
+            shape ? { dimValue: shape.batch, denotation: 'DATA_BATCH' } : { dimParam: 'N', denotation: 'DATA_BATCH' },
             { dimValue: channels, denotation: 'DATA_CHANNEL' },
-            { dimParam: 'H', denotation: 'DATA_FEATURE' },
-            { dimParam: 'W', denotation: 'DATA_FEATURE' },
+            shape ? { dimValue: shape.height, denotation: 'DATA_FEATURE' } : { dimParam: 'H', denotation: 'DATA_FEATURE' },
+            shape ? { dimValue: shape.width, denotation: 'DATA_FEATURE' } : { dimParam: 'W', denotation: 'DATA_FEATURE' },
           ],
         },
       },

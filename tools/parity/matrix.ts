@@ -1,13 +1,13 @@
 // The parity matrix: one fixed set of inputs through every runtime path, each compared with TF.js (the training backend).
 import * as tf from '@tensorflow/tfjs-core';
-import { Denoiser } from '../../runtime-node/denoiser.js';
-import { useSwiftShaderWithoutGpu } from '../../runtime-node/gpu-nodes.js';
+import { Denoiser } from 'onnx-denoiser-node/internal';
+import { useSwiftShaderWithoutGpu } from 'onnx-denoiser-node/internal';
 import { buildModel, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { emitOnnx } from '../onnx/emit.js';
 import { Rng } from '../data/rng.js';
 import { sizeMultiple, type NetworkSpec } from '../spec/spec.js';
 import { initBackend } from '../train/backends.js';
-import { openBrowserPage, runInBrowser, type BrowserPage } from '../../test/runtime-web/browser-harness.js';
+import { openBrowserPage, runInBrowser, type BrowserPage } from '../web/browser-harness.js';
 
 /** One network with its weights, as trained. */
 export interface ParityModel {

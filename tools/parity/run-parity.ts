@@ -5,7 +5,7 @@ import { parseSafetensors } from '../model/safetensors.js';
 import { loadSpec } from '../spec/spec.js';
 import { packageRoot } from '../io/package-files.js';
 import { parityTable, runParityMatrix, type ParityModel } from './matrix.js';
-import { SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
+import { SHIPPED_MODELS } from 'onnx-denoiser-common';
 
 /** The shipped models (runtime-common/shipped-models.ts) with their training run folders: `models/<name>.onnx` + `models/<name>-training/`. */
 export async function shippedParityModels(): Promise<ParityModel[]> {

@@ -1,6 +1,6 @@
 // Pictures a person would rather look at than read: labelled image grids and line charts, as PNG via sharp.
 import sharp from 'sharp';
-import { check, checkInteger } from '../../runtime-common/validate.js';
+import { check, checkInteger } from 'onnx-denoiser-common';
 
 /** One labelled row of a grid: images of `height` x `width` x `channels`, values in [0, 1], HWC order. */
 export interface GridRow {

@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
-import { addGaussianNoise } from '../../runtime-common/noise.js';
+import { addGaussianNoise } from 'onnx-denoiser-common';
 
 const require = createRequire(import.meta.url);
 const GRID = 8;

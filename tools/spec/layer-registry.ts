@@ -1,5 +1,5 @@
 // The one registry of layer kinds: keys, documented defaults, validation, shapes and weights per kind.
-import { check, checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid } from '../../runtime-common/validate.js';
+import { check, checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid } from 'onnx-denoiser-common';
 
 /** Activations a layer may apply after its linear part (TF.js identifiers; each maps to ONNX ops). */
 export const ACTIVATIONS = Object.freeze([

@@ -8,7 +8,7 @@ import {
   checkString,
   invalid,
   ValidationError,
-} from '../../runtime-common/validate.js';
+} from 'onnx-denoiser-common';
 import { layerKind, type LayerSpec, type Shape, type WeightDef } from './layer-registry.js';
 
 /** The value of every spec's `format` key. */

@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkOneOf, ValidationError } from '../../runtime-common/validate.js';
+import { checkOneOf, ValidationError } from 'onnx-denoiser-common';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 /** Initialises one TF.js backend, makes it the active one and describes what runs. */

@@ -1,7 +1,7 @@
 // The training loop: the tutorial's Adam + MSE on noisy/clean pairs, per-epoch validation, resumable state.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { meanPsnr } from '../../runtime-common/metrics.js';
+import { meanPsnr } from 'onnx-denoiser-common';
 import { buildModel, getWeights, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { weightDefs, type NetworkSpec } from '../spec/spec.js';
 import { applyNoiseToImages, shareGreyNoise, type NoiseKind } from '../data/noise.js';

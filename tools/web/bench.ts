@@ -2,8 +2,8 @@
 // Run: npm run bench:web [-- --size 1024] [--webgpu-size 1024] [--seconds 2] [--devices webgpu,wasm]
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Denoiser as NodeDenoiser } from '../../runtime-node/denoiser.js';
-import { type BrowserPage, openBrowserPage, serveBytes } from '../../test/runtime-web/browser-harness.js';
+import { Denoiser as NodeDenoiser } from 'onnx-denoiser-node/internal';
+import { type BrowserPage, openBrowserPage, serveBytes } from './browser-harness.js';
 import { buildWeb, projectRoot } from './build.js';
 
 function option(name: string, fallback: string): string {
@@ -26,7 +26,7 @@ async function model(): Promise<{ bytes: Uint8Array; what: string }> {
   const root = projectRoot();
   const shipped = path.join(root, 'models', 'noise-reducer.onnx');
   if (existsSync(shipped)) return { bytes: new Uint8Array(readFileSync(shipped)), what: 'models/noise-reducer.onnx' };
-  const { noiseReducerLikeModel, testMetadata } = await import('../../test/runtime-node/test-models.js');
+  const { noiseReducerLikeModel, testMetadata } = await import('../onnx/test-models.js');
   const spec = readFileSync(path.join(root, 'models', 'noise-reducer.json'), 'utf8');
   return { bytes: noiseReducerLikeModel(1, 1, testMetadata(1, { spec, size_multiple: '4' })), what: 'noise-reducer architecture with random weights (models/noise-reducer.onnx not made yet)' };
 }
@@ -63,7 +63,7 @@ async function rate(step: () => Promise<unknown>, seconds: number, warmup: numbe
 async function browserRate(harness: BrowserPage, modelPath: string, device: string, inputPath: string, job: Job, warmup: number): Promise<{ perSecond: number; device: string; adapter?: string }> {
   return harness.page.evaluate(
     async ({ modelPath, device, inputPath, job, seconds, warmup }) => {
-      type Web = typeof import('../../runtime-web/index.js');
+      type Web = typeof import('onnx-denoiser-web');
       const { Denoiser } = (window as unknown as { runtimeWeb: Web }).runtimeWeb;
       const cache = ((window as unknown as { benchDenoisers?: Map<string, ReturnType<Web['Denoiser']['create']>> }).benchDenoisers ??= new Map());
       if (!cache.has(device)) cache.set(device, Denoiser.create({ model: modelPath, device: device as 'webgpu' | 'wasm' }));

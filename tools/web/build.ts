@@ -6,8 +6,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { packageRoot } from '../../runtime-node/package-root.js';
-import { SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
+import { packageRoot } from '../io/package-files.js';
+import { SHIPPED_MODELS } from 'onnx-denoiser-common';
 
 /** The folder holding package.json and models/ (the package root). */
 export const projectRoot = packageRoot;
@@ -42,19 +42,29 @@ export interface WebBuildOptions {
   outDir?: string;
   /** Compute gzipped sizes too (slow for the 28 MB wasm binary: about a second). */
   sizes?: boolean;
+  /** Build the demo page and its sample too (default true; the onnx-denoiser-web package ships without them). */
+  demo?: boolean;
+  /** File name of the library bundle (default `runtime-web.js`). */
+  libraryName?: string;
+  /** Write linked source maps (default true). */
+  sourcemap?: boolean;
 }
+
+/** Where the onnx-denoiser-web package's prebuilt module goes, and its name: what `<script type="module">` loads. */
+export const PACKAGE_BROWSER_DIR = path.join('runtime-web', 'dist', 'browser');
+export const PACKAGE_LIBRARY_NAME = 'onnx-denoiser-web.js';
 
 // Selects onnxruntime-web's build that loads its wasm glue (.mjs) from `env.wasm.wasmPaths` at run time instead of
 // inlining it: the glue then starts its own thread workers from its own URL, never from the library bundle.
 const ORT_CONDITIONS = ['onnxruntime-web-use-extern-wasm'];
 
 /** The demo imports the library as a separate file, so the page runs one copy of it (and of onnxruntime-web). */
-const libraryAsExternal: esbuild.Plugin = {
+const libraryAsExternal = (library: string): esbuild.Plugin => ({
   name: 'runtime-web-library-external',
   setup(build) {
-    build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: `./${WEB_FILES.library}`, external: true }));
+    build.onResolve({ filter: /^\.\.\/index\.js$/ }, () => ({ path: `./${library}`, external: true }));
   },
-};
+});
 
 /** The onnxruntime-web glue files a bundle loads (their names appear in it), each with its wasm binary. */
 function ortFilesUsed(bundle: string): string[] {
@@ -73,10 +83,13 @@ function listFiles(dir: string, prefix = ''): string[] {
  * Builds the browser runtime into `outDir` (default dist/web): `runtime-web.js` (the library, with onnxruntime-web),
  * `index.html` + `demo.js` (the demo page), every shipped model in `models/`, `samples/fashion-grid-clean.png` and
  * `ort/` (onnxruntime-web's wasm glue and binary). The folder is replaced whole once everything is built.
+ * The workspace packages are bundled from their sources (tsconfig.json's "paths").
  */
 export async function buildWeb(options: WebBuildOptions = {}): Promise<BuiltFile[]> {
   const root = projectRoot();
   const outDir = options.outDir ?? webOutDir();
+  const demo = options.demo ?? true;
+  const library = options.libraryName ?? WEB_FILES.library;
   const temp = `${outDir}.tmp-${process.pid}`;
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
@@ -87,24 +100,27 @@ export async function buildWeb(options: WebBuildOptions = {}): Promise<BuiltFile
       platform: 'browser',
       target: 'es2022',
       minify: true,
-      sourcemap: 'linked',
+      sourcemap: options.sourcemap === false ? false : 'linked',
+      tsconfig: path.join(root, 'tsconfig.json'),
       conditions: ORT_CONDITIONS,
       logLevel: 'error',
       absWorkingDir: root,
     };
-    await esbuild.build({ ...common, entryPoints: [path.join(root, 'runtime-web', 'index.ts')], outfile: path.join(temp, WEB_FILES.library) });
-    await esbuild.build({ ...common, entryPoints: [path.join(root, 'runtime-web', 'demo', 'demo.ts')], outfile: path.join(temp, WEB_FILES.demoScript), plugins: [libraryAsExternal] });
-    copyFileSync(path.join(root, 'runtime-web', 'demo', 'index.html'), path.join(temp, WEB_FILES.demoPage));
+    await esbuild.build({ ...common, entryPoints: [path.join(root, 'runtime-web', 'index.ts')], outfile: path.join(temp, library) });
+    if (demo) {
+      await esbuild.build({ ...common, entryPoints: [path.join(root, 'runtime-web', 'demo', 'demo.ts')], outfile: path.join(temp, WEB_FILES.demoScript), plugins: [libraryAsExternal(library)] });
+      copyFileSync(path.join(root, 'runtime-web', 'demo', 'index.html'), path.join(temp, WEB_FILES.demoPage));
+    }
 
     // The package's exports hide package.json: find dist/ from the file its `require` entry resolves to.
     const ortDist = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
     mkdirSync(path.join(temp, WEB_FILES.ortFolder));
-    for (const name of ortFilesUsed(readFileSync(path.join(temp, WEB_FILES.library), 'utf8'))) {
+    for (const name of ortFilesUsed(readFileSync(path.join(temp, library), 'utf8'))) {
       copyFileSync(path.join(ortDist, name), path.join(temp, WEB_FILES.ortFolder, name));
     }
     for (const [from, to] of [
       ...Object.values(SHIPPED_MODELS).map((m) => [`models/${m.file}`, `models/${m.file}`] as const),
-      ['models/samples/fashion-grid-clean.png', WEB_FILES.sample],
+      ...(demo ? [['models/samples/fashion-grid-clean.png', WEB_FILES.sample] as const] : []),
     ] as const) {
       const source = path.join(root, from);
       if (!existsSync(source)) throw new Error(`${from} is missing: the web build ships it`);
@@ -129,10 +145,16 @@ function kb(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} kB`;
 }
 
+/** Builds the onnx-denoiser-web package's prebuilt folder (runtime-web/dist/browser): the module, ort/ and models/, no demo. */
+export function buildWebPackage(options: Pick<WebBuildOptions, 'sizes'> = {}): Promise<BuiltFile[]> {
+  return buildWeb({ ...options, outDir: path.join(projectRoot(), PACKAGE_BROWSER_DIR), demo: false, libraryName: PACKAGE_LIBRARY_NAME, sourcemap: false });
+}
+
 async function main(): Promise<void> {
   const start = performance.now();
-  const files = await buildWeb({ sizes: true });
-  const out = path.relative(process.cwd(), webOutDir()) || '.';
+  const forPackage = process.argv.includes('--package');
+  const files = forPackage ? await buildWebPackage({ sizes: true }) : await buildWeb({ sizes: true });
+  const out = path.relative(process.cwd(), forPackage ? path.join(projectRoot(), PACKAGE_BROWSER_DIR) : webOutDir()) || '.';
   process.stdout.write(`built ${out}/ in ${((performance.now() - start) / 1000).toFixed(1)} s\n`);
   process.stdout.write(`  ${'file'.padEnd(44)} ${'size'.padStart(10)} ${'gzip'.padStart(10)}\n`);
   for (const f of files) process.stdout.write(`  ${f.file.padEnd(44)} ${kb(f.bytes).padStart(10)} ${kb(f.gzipBytes ?? 0).padStart(10)}\n`);

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { openBrowserPage } from '../../test/runtime-web/browser-harness.js';
+import { openBrowserPage } from './browser-harness.js';
 import { buildWeb, projectRoot } from './build.js';
 
 function option(name: string, fallback: string): string {

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResult } from '../../../tools/eval/evaluate.js';
-import { identityModel } from '../../runtime-node/test-models.js';
+import { identityModel } from '../../../tools/onnx/test-models.js';
 
 const work = mkdtempSync(join(tmpdir(), 'eval-cli-'));
 const identity = join(work, 'identity.onnx');
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'eval', ...args], { cwd: work, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'eval', ...args], { cwd: work, encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

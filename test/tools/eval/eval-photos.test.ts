@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { psnr } from '../../../runtime-common/metrics.js';
 import { Rng } from '../../../tools/data/rng.js';
 import type { PhotoEvalResult, PhotoScore } from '../../../tools/eval/photo-eval.js';
-import { identityModel, offsetModel } from '../../runtime-node/test-models.js';
+import { identityModel, offsetModel } from '../../../tools/onnx/test-models.js';
 
 const work = mkdtempSync(join(tmpdir(), 'eval-photos-'));
 const photos = join(work, 'photos');
@@ -17,7 +17,7 @@ const W = 40;
 const H = 32;
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'eval', ...args], { cwd: work, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'eval', ...args], { cwd: work, encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -198,7 +198,7 @@ describe('the emitted model', () => {
     expect(OPSET_IR_VERSIONS).toEqual({ 17: 8, 18: 8, 19: 9, 20: 9, 21: 10 });
     const { model } = decodeOnnxModel(emitOnnx(seed, weights).bytes, 'm');
     expect(model.graphName).toBe('noise-reducer');
-    expect(model.producerName).toBe('onnx-denoiser');
+    expect(model.producerName).toBe('onnx-denoiser-tools');
     expect(model.producerVersion).toBe(packageInfo().version);
     expect(model.domain).toBe('onnx-denoiser');
     expect(model.modelVersion).toBe(1);

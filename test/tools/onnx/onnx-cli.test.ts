@@ -10,7 +10,7 @@ import { loadSpec, serializeSpec, type NetworkSpec } from '../../../tools/spec/s
 import { randomWeights } from './parity-helpers.js';
 
 const { onnx } = onnxProto;
-const BIN = resolve('dist/tools/cli.js');
+const BIN = resolve('tools/bin/tools.js');
 const SPEC = resolve('models/noise-reducer.json');
 
 function tools(args: string[], cwd = process.cwd()) {
@@ -142,7 +142,7 @@ describe('inspect', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('IR version 8, opset ai.onnx 17');
-    expect(r.stdout).toMatch(/producer onnx-denoiser \d+\.\d+\.\d+; domain onnx-denoiser; model version 1/);
+    expect(r.stdout).toMatch(/producer onnx-denoiser-tools \d+\.\d+\.\d+; domain onnx-denoiser; model version 1/);
     expect(r.stdout).toMatch(/inputs:\n {2}image {2}FLOAT \[N, 1, H, W\]\noutputs:\n {2}denoised {2}FLOAT \[N, 1, H, W\]/);
     expect(r.stdout).toMatch(/Image\.NominalPixelRange +Normalized_0_1/);
     expect(r.stdout).toContain('content hash: matches the spec and weights');

@@ -12,7 +12,7 @@ import { SIGNAL_ECHO_MS } from '../../../tools/commands/train.js';
 const work = mkdtempSync(join(tmpdir(), 'train-cli-'));
 
 function train(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'train', '--quiet', ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  const r = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'train', '--quiet', ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const spec = join(process.cwd(), 'models/noise-reducer.json');
@@ -35,7 +35,7 @@ function expectSameTensors(a: string, b: string) {
 
 /** A training run in the background, as a user starts it (no --quiet: plain progress lines, as off a terminal). */
 function startTrain(...args: string[]) {
-  const child = spawn(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'train', ...args], { cwd: work, env: { ...process.env, FORCE_COLOR: '0' } });
+  const child = spawn(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'train', ...args], { cwd: work, env: { ...process.env, FORCE_COLOR: '0' } });
   let stderr = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   child.stderr.on('data', (chunk: Buffer) => {
@@ -276,7 +276,7 @@ describe('tools train: stopped, killed and torn runs', () => {
     for (const name of readdirSync(full)) copyFileSync(join(full, name), join(torn, name));
     for (const name of ['weights.safetensors', 'history.json', 'card.md', 'loss.png', 'samples.png']) copyFileSync(join(one, name), join(torn, name));
     const exportCwd = mkdtempSync(join(tmpdir(), 'torn-export-'));
-    const exported = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'export-onnx', '--run', torn], { cwd: exportCwd, encoding: 'utf8' });
+    const exported = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'export-onnx', '--run', torn], { cwd: exportCwd, encoding: 'utf8' });
     expect(exported.status).toBe(1);
     expect(exported.stderr).toContain(`the weights hold epoch 1, checkpoint.safetensors epoch 2 (it was stopped while writing its files); run "tools train --resume ${torn}" to bring them up to date`);
     expect(existsSync(join(torn, 'model.onnx'))).toBe(false);
@@ -289,7 +289,7 @@ describe('tools train: stopped, killed and torn runs', () => {
     expect(readFileSync(join(torn, 'card.md'), 'utf8')).toContain('| 2 |');
     // Now whole: a second --resume says it is finished, and the export goes through.
     expect(train('--resume', torn, '--backend', 'wasm').stderr).toMatch(/which finished 2 of 2 \(raise --epochs to continue\)/);
-    const again = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'export-onnx', '--run', torn], { cwd: exportCwd, encoding: 'utf8' });
+    const again = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'export-onnx', '--run', torn], { cwd: exportCwd, encoding: 'utf8' });
     expect(again.status, again.stderr).toBe(0);
   });
 });

@@ -11,7 +11,7 @@ const work = mkdtempSync(join(tmpdir(), 'train-webgpu-'));
 const quick = ['--spec', join(process.cwd(), 'models/noise-reducer.json'), '--dataset', 'mnist', '--limit', '64', '--batch-size', '16', '--epochs', '2', '--seed', '5', '--quiet'];
 
 function train(env: Record<string, string>, ...args: string[]) {
-  const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/tools/cli.js'), 'train', ...quick, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'train', ...quick, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, ...env } });
   return { code: r.status, stderr: r.stderr };
 }
 const history = (dir: string) => JSON.parse(readFileSync(join(work, dir, 'history.json'), 'utf8')) as EpochRecord[];

@@ -1,5 +1,5 @@
 // The bilateral filter (Tomasi and Manduchi 1998): a spatial Gaussian times a Gaussian of the colour distance over all channels.
-import { checkInteger, checkNumber, checkOneOf } from '../../../runtime-common/validate.js';
+import { checkInteger, checkNumber, checkOneOf } from 'onnx-denoiser-common';
 import { checkFloatImage, type FloatImage, padReflect } from '../baselines.js';
 
 /** Colour distances of {@link bilateralFilter}: Euclidean over the channels, or OpenCV's sum of absolute differences. */

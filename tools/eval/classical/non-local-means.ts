@@ -1,5 +1,5 @@
 // Non-local means (Buades, Coll and Morel 2005), the fast form: one box-filtered difference image per search offset, each offset pair done once.
-import { check, checkInteger, checkNumber } from '../../../runtime-common/validate.js';
+import { check, checkInteger, checkNumber } from 'onnx-denoiser-common';
 import { checkFloatImage, type FloatImage, padReflect } from '../baselines.js';
 
 /** Parameters of {@link nonLocalMeans}. */

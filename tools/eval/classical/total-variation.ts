@@ -1,5 +1,5 @@
 // Total-variation denoising (Rudin-Osher-Fatemi) by Chambolle's projection algorithm, as skimage's denoise_tv_chambolle, with colour channels coupled or apart.
-import { checkBoolean, checkInteger, checkNumber } from '../../../runtime-common/validate.js';
+import { checkBoolean, checkInteger, checkNumber } from 'onnx-denoiser-common';
 import { checkFloatImage, type FloatImage } from '../baselines.js';
 
 /** Parameters of {@link totalVariation}. */

@@ -1,5 +1,5 @@
 // Wavelet denoising: an orthogonal Daubechies transform, BayesShrink soft thresholds per subband, cycle spinning, colour in YCbCr.
-import { check, checkInteger, checkNumber, checkOneOf } from '../../../runtime-common/validate.js';
+import { check, checkInteger, checkNumber, checkOneOf } from 'onnx-denoiser-common';
 import { checkFloatImage, type FloatImage } from '../baselines.js';
 
 /** Orthogonal wavelets by name: their scaling (low-pass reconstruction) filters, PyWavelets' `rec_lo`. */

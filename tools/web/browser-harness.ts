@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { Denoiser as NodeDenoiser } from '../../runtime-node/denoiser.js';
-import { WEB_FILES, webOutDir } from '../../tools/web/build.js';
-import { startStaticServer, type StaticServer } from '../../tools/web/static-server.js';
+import { Denoiser as NodeDenoiser } from 'onnx-denoiser-node/internal';
+import { WEB_FILES, webOutDir } from './build.js';
+import { startStaticServer, type StaticServer } from './static-server.js';
 
 /** Debian's chromium (never a downloaded browser); CHROMIUM_PATH overrides. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -155,7 +155,7 @@ export async function runInBrowser(harness: BrowserPage, run: BrowserRun): Promi
   const inputPath = serveBytes(harness, new Uint8Array(run.input.buffer, run.input.byteOffset, run.input.byteLength), 'input.f32');
   const result = await harness.page.evaluate(
     async ({ modelPath, inputPath, dims, device, repeat }) => {
-      type Web = typeof import('../../runtime-web/index.js');
+      type Web = typeof import('onnx-denoiser-web');
       const web = (window as unknown as { runtimeWeb: Web }).runtimeWeb;
       const cache = ((window as unknown as { harnessDenoisers?: Map<string, ReturnType<Web['Denoiser']['create']>> }).harnessDenoisers ??= new Map());
       const key = `${device} ${modelPath}`;

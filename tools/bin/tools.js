@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The `tools` bin: committed executable (npm and git keep its mode), running the compiled command line.
+import '../dist/cli.js';
