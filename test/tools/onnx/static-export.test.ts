@@ -67,7 +67,7 @@ describe('static-shape export', () => {
       for (const [n, h, w] of [[1, 28, 28], [1, 27, 31], [2, 30, 18]] as const) {
         const dims = [n, c, h, w];
         const input = uniforms(h * 1000 + w, n * c * h * w);
-        const main = await run(m.onnx, input, dims);
+        const main = await run(m.onnx!, input, dims);
         for (const fp16 of [false, true]) {
           const fixed = emitOnnx(m.spec, m.weights, { staticShape: { batch: n, height: h, width: w }, fp16 });
           const reference = fp16 ? await run(emitOnnx(m.spec, m.weights, { fp16 }).bytes, input, dims) : main;
