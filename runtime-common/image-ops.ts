@@ -14,6 +14,12 @@ export interface PixelImage<T extends PixelArray = PixelArray> {
   channels: number;
 }
 
+/**
+ * The image a denoiser returns for `I`: the same array kind, per member of a union (so a `PixelImage<Uint8Array> |
+ * PixelImage<Uint16Array>`, as image files decode to, comes back as that union).
+ */
+export type SameKind<I extends PixelImage> = I extends PixelImage<infer T> ? PixelImage<T> : never;
+
 /** The value range `[low, high]` a model expects its input in (and returns its output in). */
 export type ValueRange = readonly [number, number];
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from 'onnx-denoiser-common';
 import { checkDeviceName } from 'onnx-denoiser-common';
-import { checkPixelImage, type PixelArray, type PixelImage } from 'onnx-denoiser-common';
+import { checkPixelImage, type PixelArray, type PixelImage, type SameKind } from 'onnx-denoiser-common';
 import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from 'onnx-denoiser-common';
 import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from 'onnx-denoiser-common';
 import { check, checkInteger, checkKnownKeys, checkObject, ValidationError } from 'onnx-denoiser-common';
@@ -151,18 +151,18 @@ export class Denoiser {
   }
 
   /** Denoises one image; resolves to a new image of the same size, channels and array kind (alpha untouched). */
-  async denoise<T extends PixelArray>(image: PixelImage<T>): Promise<PixelImage<T>> {
+  async denoise<I extends PixelImage>(image: I): Promise<SameKind<I>> {
     this.#checkLive();
     checkPixelImage(image, 'image');
-    return denoiseImage(image, this.model, this.#infer, this.tiles);
+    return (await denoiseImage(image as PixelImage<PixelArray>, this.model, this.#infer, this.tiles)) as SameKind<I>;
   }
 
   /** Denoises several images, stacking same-size small ones into one model run; results keep the input order. */
-  async denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[]): Promise<PixelImage<T>[]> {
+  async denoiseBatch<I extends PixelImage>(images: readonly I[]): Promise<SameKind<I>[]> {
     this.#checkLive();
     check(Array.isArray(images), 'an array of images', 'images', images);
     images.forEach((image, i) => checkPixelImage(image, `images[${i}]`));
-    return denoiseBatch(images, this.model, this.#infer, { ...this.tiles, maxBatchValues: this.#maxBatchValues });
+    return (await denoiseBatch(images as readonly PixelImage<PixelArray>[], this.model, this.#infer, { ...this.tiles, maxBatchValues: this.#maxBatchValues })) as SameKind<I>[];
   }
 
   /** Runs the model on an NCHW tensor as it is (no pixel conversion): for benchmarks and tests. */

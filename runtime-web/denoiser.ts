@@ -1,11 +1,12 @@
 // The browser library: `Denoiser.create(...)` loads an ONNX denoiser on WebGPU or wasm; `denoise` takes browser images and returns ImageData.
 import { checkTileSettings, denoiseImage, type InferFunction, type TileSettings } from 'onnx-denoiser-common';
 import { checkDeviceName } from 'onnx-denoiser-common';
-import { checkPixelImage, type PixelArray, type PixelImage } from 'onnx-denoiser-common';
+import { checkPixelImage, type PixelArray, type PixelImage, type SameKind } from 'onnx-denoiser-common';
 import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from 'onnx-denoiser-common';
 import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from 'onnx-denoiser-common';
 import { check, checkKnownKeys, checkObject, ValidationError } from 'onnx-denoiser-common';
 import { readPixels, toImageData } from './browser-image.js';
+import { assetsUrl } from './assets.js';
 import { fetchBytes } from './fetch-bytes.js';
 import { openSession, SessionModelError, WEB_DEVICES, type WebSession } from './ort-web.js';
 
@@ -48,9 +49,9 @@ export interface DenoiseOptions {
 const OPTION_KEYS = ['model', 'device', 'tile', 'overlap', 'onProgress', 'signal'] as const;
 const DENOISE_KEYS = ['onProgress', 'signal'] as const;
 
-/** URL of a shipped model as the build lays it out: `models/<file>` next to the bundle (default `photo-denoiser`). */
+/** URL of a shipped model as the build lays it out: `models/<file>` next to the bundle, or under {@link setAssetsUrl}'s folder (default `photo-denoiser`). */
 export function defaultModelUrl(name = DEFAULT_MODEL_NAME, argument = 'model'): string {
-  return new URL(`models/${shippedModel(name, argument).file}`, import.meta.url).href;
+  return new URL(`models/${shippedModel(name, argument).file}`, assetsUrl()).href;
 }
 
 function checkCallbacks(options: { onProgress?: unknown; signal?: unknown }, name: string): void {
@@ -160,11 +161,11 @@ export class Denoiser {
   }
 
   /** Denoises raw pixels (the shared PixelImage); resolves to a new image of the same size, channels and array kind. */
-  async denoisePixels<T extends PixelArray>(image: PixelImage<T>, options: DenoiseOptions = {}): Promise<PixelImage<T>> {
+  async denoisePixels<I extends PixelImage>(image: I, options: DenoiseOptions = {}): Promise<SameKind<I>> {
     this.#checkLive();
     this.#checkDenoiseOptions(options);
     checkPixelImage(image, 'image');
-    return this.#run(image, options);
+    return (await this.#run(image as PixelImage<PixelArray>, options)) as SameKind<I>;
   }
 
   /** Runs the model on an NCHW tensor as it is (no pixel conversion): for benchmarks and tests. */

@@ -6,6 +6,7 @@ export { type BrowserImage, checkBrowserImage, loadImage, readPixels, toImageDat
 export { denoiseWithNoise, type NoisyRun } from './synthetic-noise.js';
 export { DEFAULT_SEED, DENOISE_IMAGE_ATTRIBUTES, type DenoiseDoneDetail, type DenoiseErrorDetail, type DenoiseImageElement, defineDenoiseImage } from './denoise-image-element.js';
 export { ORT_FILES_FOLDER, WEB_DEVICES } from './ort-web.js';
+export { assetsUrl, setAssetsUrl } from './assets.js';
 export { checkDeviceName, deviceNames } from 'onnx-denoiser-common';
 export type { PixelArray, PixelImage } from 'onnx-denoiser-common';
 export type { ModelInfo } from 'onnx-denoiser-common';

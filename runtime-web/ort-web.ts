@@ -1,5 +1,6 @@
 // The one file that imports onnxruntime-web: the browser device table, WebGPU adapter checks, where the wasm files live, session creation and serialized runs.
 import * as ort from 'onnxruntime-web';
+import { assetsUrl } from './assets.js';
 import { chooseDevice, defineDevices, DeviceUnavailableError } from 'onnx-denoiser-common';
 import { serialized } from 'onnx-denoiser-common';
 import type { ModelOutput, TensorDescription } from 'onnx-denoiser-common';
@@ -23,6 +24,13 @@ export const ORT_FILES_FOLDER = 'ort/';
 let configured = false;
 
 /**
+ * onnxruntime-web's one wasm instance runs one session at a time: runs of two sessions that interleave (two models
+ * on one page, e.g. a Denoiser and a <denoise-image>) fail with "Session mismatch" or "Session already started".
+ * Every session on the page queues its runs here.
+ */
+const pageQueue = serialized((task: () => Promise<unknown>) => task());
+
+/**
  * Points onnxruntime-web at the wasm files served next to this bundle (never a CDN), once, unless the host page
  * already set `ort.env.wasm.wasmPaths`: ort.env is the host's (the log level too; each session quiets its own
  * expected warnings, such as "some nodes were not assigned to the preferred execution providers").
@@ -30,7 +38,7 @@ let configured = false;
 function configure(): void {
   if (configured) return;
   configured = true;
-  if (ort.env.wasm.wasmPaths === undefined) ort.env.wasm.wasmPaths = new URL(ORT_FILES_FOLDER, import.meta.url).href;
+  if (ort.env.wasm.wasmPaths === undefined) ort.env.wasm.wasmPaths = new URL(ORT_FILES_FOLDER, assetsUrl()).href;
 }
 
 interface GpuAdapterLike {
@@ -137,11 +145,12 @@ export async function openSession(model: Uint8Array, device: string, argument = 
     skipped: choice.skipped,
     inputs: session.inputMetadata.map(describe),
     outputs: session.outputMetadata.map(describe),
-    run: serialized(async (inputName: string, outputName: string, input: Float32Array, dims: readonly number[]) => {
-      const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
-      const output = result[outputName]!;
-      return { data: output.data, dims: output.dims };
-    }),
+    run: (inputName: string, outputName: string, input: Float32Array, dims: readonly number[]) =>
+      pageQueue(async () => {
+        const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
+        const output = result[outputName]!;
+        return { data: output.data, dims: output.dims };
+      }) as ReturnType<WebSession['run']>,
     release: () => session.release(),
   };
 }

@@ -28,7 +28,7 @@ export async function denoiseWithNoise<T extends PixelImage>(denoiser: Denoiser,
   checkInteger(seed, 'seed', { min: 0, max: 2 ** 32 - 1 });
   const input = noise > 0 ? addGaussianNoise(clean, noise, seed) : clean;
   const start = performance.now();
-  const denoised = (await denoiser.denoisePixels(input, options)) as T;
+  const denoised = (await denoiser.denoisePixels(input, options)) as unknown as T;
   const ms = performance.now() - start;
   if (noise === 0) return { input, denoised, ms };
   const reference = colourToUnit(clean).values;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planTiles } from '../../runtime-common/denoise-core.js';
 import { Denoiser as NodeDenoiser } from '../../runtime-node/denoiser.js';
 import { halfSizeModel, identityModel, nanModel, noiseReducerLikeModel, testMetadata } from '../../tools/onnx/test-models.js';
-import { type BrowserPage, fixedInput, maxAbsDiff, openBrowserPage, runInBrowser, runOnNodeCpu } from './browser-harness.js';
+import { type BrowserPage, fixedInput, maxAbsDiff, openBrowserPage, runInBrowser, runOnNodeCpu } from '../../tools/web/browser-harness.js';
 
 type Web = typeof import('../../runtime-web/index.js');
 const shipped = new Uint8Array(readFileSync('models/noise-reducer.onnx'));
@@ -289,6 +289,20 @@ describe('runtime-web Denoiser', () => {
     );
     expect(maxAbsDiff(out, expected)).toBeLessThanOrEqual(1);
     expect(out.filter((_, i) => i % 4 === 3)).toEqual(Array.from(rgba.filter((_, i) => i % 4 === 3)));
+  });
+
+  it('two models on one page run at once: each call gets its own model\'s result (one queue for the page)', async () => {
+    const result = await harness.page.evaluate(async () => {
+      const { Denoiser } = (window as unknown as { runtimeWeb: Web }).runtimeWeb;
+      const [a, b] = await Promise.all([Denoiser.create({ model: '/t/shipped.onnx', device: 'wasm' }), Denoiser.create({ model: '/t/test-model.onnx', device: 'wasm' })]);
+      const input = new Float32Array(2 * 64 * 64).map((_, i) => ((i * 37) % 101) / 100);
+      const alone = [await a.runTensor(input, [2, 1, 64, 64]), await b.runTensor(input, [2, 1, 64, 64])];
+      const runs = await Promise.all(Array.from({ length: 6 }, (_, k) => (k % 2 ? b : a).runTensor(input, [2, 1, 64, 64])));
+      const same = runs.map((r, k) => r.every((v, i) => v === alone[k % 2]![i]));
+      await Promise.all([a.dispose(), b.dispose()]);
+      return same;
+    });
+    expect(result).toEqual([true, true, true, true, true, true]);
   });
 
   it('reports the model download in bytes, and cancels between tiles; the denoiser works on after a cancel', async () => {

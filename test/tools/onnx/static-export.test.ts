@@ -21,7 +21,10 @@ const REFUSED_OPS = ['Shape', 'Gather', 'Mod', 'Pad', 'Expand', 'Range', 'NonZer
 async function run(bytes: Uint8Array, input: Float32Array, dims: number[]): Promise<Float32Array> {
   const session = await openSession(bytes, { device: 'cpu', threads: 1 });
   try {
-    return await session.run(session.inputs[0]!.name, session.outputs[0]!.name, input, dims);
+    const output = await session.run(session.inputs[0]!.name, session.outputs[0]!.name, input, dims);
+    expect(output.dims).toEqual(dims);
+    expect(output.data).toBeInstanceOf(Float32Array);
+    return output.data as Float32Array;
   } finally {
     await session.release();
   }

@@ -1,0 +1,26 @@
+// A consumer of onnx-denoiser-node outside the repository (.ci/run copies this folder to an empty one, installs the
+// packed tarballs and compiles it with tsc, strict, module nodenext): denoise a file, check a typed error.
+import { writeFile } from 'node:fs/promises';
+import { Denoiser, DEFAULT_MODEL_NAME, encodeImage, type PixelImage, readImage, SHIPPED_MODELS, ValidationError } from 'onnx-denoiser-node';
+
+const [input, output] = process.argv.slice(2);
+if (!input || !output) throw new Error('usage: node dist/main.js IN OUT');
+
+const denoiser = await Denoiser.create({ model: 'noise-reducer', device: 'cpu' });
+const { image } = await readImage(input, { grey: true });
+const clean = await denoiser.denoise(image);
+await writeFile(output, await encodeImage(clean, output));
+
+// Raw pixels in, the same array kind out.
+const tiny: PixelImage<Float32Array> = { data: new Float32Array(28 * 28).fill(0.5), width: 28, height: 28, channels: 1 };
+const out: PixelImage<Float32Array> = await denoiser.denoise(tiny);
+
+let message = '';
+try {
+  await Denoiser.create({ tile: -1 });
+} catch (error) {
+  if (!(error instanceof ValidationError)) throw error;
+  message = error.message;
+}
+await denoiser.dispose();
+console.log(JSON.stringify({ device: denoiser.device, input: [image.width, image.height, image.channels], output: [clean.width, clean.height], tiny: out.data.length, models: Object.keys(SHIPPED_MODELS), defaultModel: DEFAULT_MODEL_NAME, message }));
