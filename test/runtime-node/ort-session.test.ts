@@ -33,7 +33,7 @@ describe('ort session', () => {
     // In a plain Node process, as a host application runs (vitest's module loading would hide a change).
     const script = [
       `import * as ort from ${JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve('onnxruntime-node')).href)};`,
-      `import { openSession } from ${JSON.stringify(pathToFileURL(path.resolve('dist/runtime-node/ort-session.js')).href)};`,
+      `import { openSession } from ${JSON.stringify(pathToFileURL(path.resolve('runtime-node/dist/ort-session.js')).href)};`,
       "ort.env.logLevel = 'fatal';",
       `const session = await openSession(new Uint8Array(${JSON.stringify(Array.from(identityModel()))}), { device: 'cpu' });`,
       'console.log(JSON.stringify({ logLevel: ort.env.logLevel, device: session.device }));',
