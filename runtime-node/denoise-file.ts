@@ -1,9 +1,7 @@
 // One image file through the denoiser: read, optional demo noise, denoise, write atomically, metrics against a reference, comparison picture.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { colourToUnit, type PixelImage } from 'onnx-denoiser-common';
-import { mse, psnrFromMse, ssim } from 'onnx-denoiser-common';
-import { addGaussianNoise } from 'onnx-denoiser-common';
+import { colourToUnit, type PixelImage, mse, psnrFromMse, ssim, addGaussianNoise } from 'onnx-denoiser-common';
 import { writeFileAtomic, WriteFailure } from './atomic-file.js';
 import { comparisonPicture, type Panel } from './compare.js';
 import type { Denoiser } from './denoiser.js';

@@ -1,12 +1,31 @@
 // The Node library: `Denoiser.create(...)` loads an ONNX denoiser on a device; `denoise` and `denoiseBatch` work on raw pixel buffers.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from 'onnx-denoiser-common';
-import { checkDeviceName } from 'onnx-denoiser-common';
-import { checkPixelImage, type PixelArray, type PixelImage, type SameKind } from 'onnx-denoiser-common';
-import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from 'onnx-denoiser-common';
-import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from 'onnx-denoiser-common';
-import { check, checkInteger, checkKnownKeys, checkObject, ValidationError } from 'onnx-denoiser-common';
+import {
+  checkTileSettings,
+  denoiseBatch,
+  denoiseImage,
+  type InferFunction,
+  type TileSettings,
+  checkDeviceName,
+  checkPixelImage,
+  type PixelArray,
+  type PixelImage,
+  type SameKind,
+  checkModelOutput,
+  describeModel,
+  ModelFormatError,
+  type ModelInfo,
+  readOnnxMetadata,
+  DEFAULT_MODEL_NAME,
+  isModelName,
+  shippedModel,
+  check,
+  checkInteger,
+  checkKnownKeys,
+  checkObject,
+  ValidationError,
+} from 'onnx-denoiser-common';
 import { NODE_DEVICES, type NodeSession, openSession } from './ort-session.js';
 import { packageRoot } from './package-root.js';
 

@@ -2,8 +2,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
-import type { PixelImage } from 'onnx-denoiser-common';
-import { checkInteger, ValidationError } from 'onnx-denoiser-common';
+import { type PixelImage, checkInteger, ValidationError } from 'onnx-denoiser-common';
 
 /** Pixels as files hold them: 8-bit or 16-bit samples. */
 export type FilePixels = PixelImage<Uint8Array> | PixelImage<Uint16Array>;

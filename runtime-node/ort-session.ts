@@ -3,10 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { chooseDevice, defineDevices, DeviceUnavailableError } from 'onnx-denoiser-common';
-import { serialized } from 'onnx-denoiser-common';
+import { chooseDevice, defineDevices, DeviceUnavailableError, serialized, type ModelOutput, type TensorDescription } from 'onnx-denoiser-common';
 import { gpuDeviceNodes } from './gpu-nodes.js';
-import type { ModelOutput, TensorDescription } from 'onnx-denoiser-common';
 
 /** Node devices: name -> execution providers. `auto` tries CUDA, then WebGPU, then the CPU. */
 export const NODE_DEVICES = defineDevices(

@@ -1,7 +1,5 @@
 // Browser images (ImageData, ImageBitmap, <img>, <canvas>, files and URLs) to the shared PixelImage and back to ImageData.
-import type { PixelImage } from 'onnx-denoiser-common';
-import { pixelPeak } from 'onnx-denoiser-common';
-import { check, describeValue, ValidationError } from 'onnx-denoiser-common';
+import { type PixelImage, pixelPeak, check, describeValue, ValidationError } from 'onnx-denoiser-common';
 import { fetchBytes } from './fetch-bytes.js';
 
 /** The image kinds {@link readPixels} and `Denoiser.denoise` take. */

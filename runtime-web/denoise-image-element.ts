@@ -1,7 +1,5 @@
 // The <denoise-image> custom element: loads `src`, adds optional synthetic noise, denoises it and shows input and result in its shadow DOM; events progress, done, error; no exception escapes.
-import { isModelName } from 'onnx-denoiser-common';
-import { checkDeviceName } from 'onnx-denoiser-common';
-import { invalid } from 'onnx-denoiser-common';
+import { isModelName, checkDeviceName, invalid } from 'onnx-denoiser-common';
 import { loadImage, readPixels, toImageData } from './browser-image.js';
 import { type DenoiseProgress, Denoiser, defaultModelUrl, type WebDevice } from './denoiser.js';
 import { resolveUrl } from './fetch-bytes.js';

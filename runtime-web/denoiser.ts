@@ -1,10 +1,27 @@
 // The browser library: `Denoiser.create(...)` loads an ONNX denoiser on WebGPU or wasm; `denoise` takes browser images and returns ImageData.
-import { checkTileSettings, denoiseImage, type InferFunction, type TileSettings } from 'onnx-denoiser-common';
-import { checkDeviceName } from 'onnx-denoiser-common';
-import { checkPixelImage, type PixelArray, type PixelImage, type SameKind } from 'onnx-denoiser-common';
-import { checkModelOutput, describeModel, ModelFormatError, type ModelInfo, readOnnxMetadata } from 'onnx-denoiser-common';
-import { DEFAULT_MODEL_NAME, isModelName, shippedModel } from 'onnx-denoiser-common';
-import { check, checkKnownKeys, checkObject, ValidationError } from 'onnx-denoiser-common';
+import {
+  checkTileSettings,
+  denoiseImage,
+  type InferFunction,
+  type TileSettings,
+  checkDeviceName,
+  checkPixelImage,
+  type PixelArray,
+  type PixelImage,
+  type SameKind,
+  checkModelOutput,
+  describeModel,
+  ModelFormatError,
+  type ModelInfo,
+  readOnnxMetadata,
+  DEFAULT_MODEL_NAME,
+  isModelName,
+  shippedModel,
+  check,
+  checkKnownKeys,
+  checkObject,
+  ValidationError,
+} from 'onnx-denoiser-common';
 import { readPixels, toImageData } from './browser-image.js';
 import { assetsUrl } from './assets.js';
 import { fetchBytes } from './fetch-bytes.js';

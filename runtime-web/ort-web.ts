@@ -1,9 +1,7 @@
 // The one file that imports onnxruntime-web: the browser device table, WebGPU adapter checks, where the wasm files live, session creation and serialized runs.
 import * as ort from 'onnxruntime-web';
 import { assetsUrl } from './assets.js';
-import { chooseDevice, defineDevices, DeviceUnavailableError } from 'onnx-denoiser-common';
-import { serialized } from 'onnx-denoiser-common';
-import type { ModelOutput, TensorDescription } from 'onnx-denoiser-common';
+import { chooseDevice, defineDevices, DeviceUnavailableError, serialized, type ModelOutput, type TensorDescription } from 'onnx-denoiser-common';
 
 /**
  * Browser devices: name -> execution providers. `auto` tries WebGPU (when `navigator.gpu` gives an adapter), then

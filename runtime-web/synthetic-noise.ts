@@ -1,9 +1,5 @@
 // Denoising a clean picture for demos: seeded Gaussian noise first, then the model, timed and scored (PSNR against the clean picture).
-import type { PixelImage } from 'onnx-denoiser-common';
-import { colourToUnit } from 'onnx-denoiser-common';
-import { psnr } from 'onnx-denoiser-common';
-import { addGaussianNoise } from 'onnx-denoiser-common';
-import { checkInteger, checkNumber } from 'onnx-denoiser-common';
+import { type PixelImage, colourToUnit, psnr, addGaussianNoise, checkInteger, checkNumber } from 'onnx-denoiser-common';
 import type { DenoiseOptions, Denoiser } from './denoiser.js';
 
 /** What {@link denoiseWithNoise} produced. */

@@ -6,9 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { Denoiser, defaultModelPath } from 'onnx-denoiser-node/internal';
+import { Denoiser, defaultModelPath, NODE_DEVICES, rawOrt } from 'onnx-denoiser-node/internal';
 import { denoiseBin, packageRoot } from '../io/package-files.js';
-import { NODE_DEVICES, rawOrt } from 'onnx-denoiser-node/internal';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);

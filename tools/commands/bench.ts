@@ -6,10 +6,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { check } from 'onnx-denoiser-common';
-import { writeFileAtomic } from 'onnx-denoiser-node/internal';
+import { writeFileAtomic, gpuDeviceNodes } from 'onnx-denoiser-node/internal';
 import { toolsScript } from '../io/package-files.js';
 import { timestamp } from '../io/timestamp.js';
-import { gpuDeviceNodes } from 'onnx-denoiser-node/internal';
 
 /** The benchmarks: name -> compiled script (relative to the tools package's dist/) and the arguments of a quick run. */
 const BENCHES = Object.freeze({

@@ -2,14 +2,11 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { check, checkInteger, invalid } from 'onnx-denoiser-common';
-import { NODE_DEVICES } from 'onnx-denoiser-node/internal';
-import { checkDeviceName } from 'onnx-denoiser-common';
-import { writeFileAtomic } from 'onnx-denoiser-node/internal';
+import { check, checkInteger, invalid, checkDeviceName, DEFAULT_MODEL_NAME, isModelName, SHIPPED_MODELS } from 'onnx-denoiser-common';
+import { NODE_DEVICES, writeFileAtomic } from 'onnx-denoiser-node/internal';
 import { checkDatasetName, loadDataset } from '../data/datasets.js';
 import { limitImageSet } from '../data/image-set.js';
 import { checkNoiseFactor, checkNoiseKind, NOISE_KIND_NAMES } from '../data/noise.js';
-import { DEFAULT_MODEL_NAME, isModelName, SHIPPED_MODELS } from 'onnx-denoiser-common';
 import { evaluate, imageSetToFloat, markdownTable } from '../eval/evaluate.js';
 import { COLOUR_MODES, type ColourMode, DEFAULT_SIGMAS, DEFAULT_TUNE_SIDE, evaluatePhotos, loadPhotos } from '../eval/photo-eval.js';
 import { photoGridName, photoReport, photoScoreTable } from '../eval/photo-report.js';

@@ -1,11 +1,9 @@
 // `tools eval`'s engine on a dataset's test split: PSNR and SSIM of noisy inputs, classical baselines and ONNX models over noise levels, with tables and grids; the image-folder listing.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { psnr, ssim } from 'onnx-denoiser-common';
+import { psnr, ssim, check, invalid } from 'onnx-denoiser-common';
 import { decodeDenoiserMetadata, describeNoise } from 'onnx-denoiser-common/model-metadata';
-import { check, invalid } from 'onnx-denoiser-common';
-import { createDenoiser, type Denoiser, type NodeDevice } from 'onnx-denoiser-node/internal';
-import { IMAGE_EXTENSIONS } from 'onnx-denoiser-node/internal';
+import { createDenoiser, type Denoiser, type NodeDevice, IMAGE_EXTENSIONS } from 'onnx-denoiser-node/internal';
 import { applyNoise, type NoiseKind } from '../data/noise.js';
 import { Rng } from '../data/rng.js';
 import { toFloatBatch, type ImageSet } from '../data/image-set.js';

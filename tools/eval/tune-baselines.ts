@@ -1,6 +1,5 @@
 // The classical baselines as data for `tools eval --images`: each one's label, how it runs with its parameters, and the search that tunes them to the best PSNR.
-import { psnr } from 'onnx-denoiser-common';
-import { check } from 'onnx-denoiser-common';
+import { psnr, check } from 'onnx-denoiser-common';
 import { type FloatImage, gaussianBlur, goldenMax } from './baselines.js';
 import { bilateralFilter, bilateralRadius } from './classical/bilateral.js';
 import { nonLocalMeans } from './classical/non-local-means.js';

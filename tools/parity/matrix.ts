@@ -1,7 +1,6 @@
 // The parity matrix: one fixed set of inputs through every runtime path, each compared with TF.js (the training backend).
 import * as tf from '@tensorflow/tfjs-core';
-import { Denoiser } from 'onnx-denoiser-node/internal';
-import { useSwiftShaderWithoutGpu } from 'onnx-denoiser-node/internal';
+import { Denoiser, useSwiftShaderWithoutGpu } from 'onnx-denoiser-node/internal';
 import { buildModel, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { emitOnnx } from '../onnx/emit.js';
 import { Rng } from '../data/rng.js';
