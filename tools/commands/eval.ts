@@ -23,6 +23,7 @@ interface EvalArgs {
   colour?: string;
   baselines?: string;
   maxSide?: number;
+  crop?: number;
   tuneSide?: number;
   limit?: number;
   seed: number;
@@ -45,6 +46,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('sigmas', { type: 'string', describe: `--images: Gaussian noise sigmas on the 0..255 scale, comma-separated (default ${DEFAULT_SIGMAS.join(',')})` })
       .option('colour', { type: 'string', describe: `--images: colour modes, ${COLOUR_MODES.join(',')} (default both; grey photos are scored in grey only)` })
       .option('baselines', { type: 'string', describe: `--images: classical baselines, ${BASELINE_NAMES.join(',')} or none (default all)` })
+      .option('crop', { type: 'number', describe: '--images: score the centre square of at most NxN pixels of each photo, at its own scale (after --max-side; default: whole photos)' })
       .option('max-side', { type: 'number', describe: '--images: downscale photos whose longer side is over N pixels (default: none)' })
       .option('tune-side', { type: 'number', describe: `--images: side of the centre crops the baselines are tuned on (default ${DEFAULT_TUNE_SIDE})` })
       .option('limit', { type: 'number', describe: 'score only the first N images (photos)' })
@@ -54,7 +56,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON instead of the table' }) as never,
   handler: async (args) => {
     if (args.images !== undefined) return photoHandler(args);
-    for (const [value, name] of [[args.sigmas, '--sigmas'], [args.colour, '--colour'], [args.baselines, '--baselines'], [args.maxSide, '--max-side'], [args.tuneSide, '--tune-side']] as const) {
+    for (const [value, name] of [[args.sigmas, '--sigmas'], [args.colour, '--colour'], [args.baselines, '--baselines'], [args.maxSide, '--max-side'], [args.crop, '--crop'], [args.tuneSide, '--tune-side']] as const) {
       check(value === undefined, 'no value without --images (photos only)', name, value);
     }
     const noise = checkNoiseKind(args.noise, '--noise');
@@ -148,6 +150,7 @@ async function photoHandler(args: EvalArgs): Promise<void> {
   const colours = args.colour === undefined ? [...COLOUR_MODES] : parseList<ColourMode>(args.colour, COLOUR_MODES, '--colour', false);
   const baselines = args.baselines === undefined ? [...BASELINE_NAMES] : parseList<BaselineName>(args.baselines, BASELINE_NAMES, '--baselines', true);
   const maxSide = args.maxSide === undefined ? undefined : checkInteger(args.maxSide, '--max-side', { min: 16 });
+  const crop = args.crop === undefined ? undefined : checkInteger(args.crop, '--crop', { min: 16 });
   const tuneSide = args.tuneSide === undefined ? DEFAULT_TUNE_SIDE : checkInteger(args.tuneSide, '--tune-side', { min: 8 });
   const limit = args.limit === undefined ? undefined : checkInteger(args.limit, '--limit', { min: 1 });
   const seed = checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 31 - 1 });
@@ -156,14 +159,14 @@ async function photoHandler(args: EvalArgs): Promise<void> {
   const out = args.out ?? path.join('runs', `eval-${timestamp()}`);
   const say = (text: string) => process.stderr.write(`${text}\n`);
 
-  const photos = await loadPhotos(args.images!, { limit, maxSide, colours });
+  const photos = await loadPhotos(args.images!, { limit, maxSide, crop, colours });
   check(
     photos.some((p) => colours.some((c) => p[c] !== undefined)),
     'a colour mode the photos have (every photo in the folder is grey)',
     '--colour',
     args.colour,
   );
-  const source = `${photos.length} photo(s) from ${args.images}${maxSide ? ` (longer side at most ${maxSide} px)` : ''}`;
+  const source = `${photos.length} photo(s) from ${args.images}${maxSide ? ` (longer side at most ${maxSide} px)` : ''}${crop ? ` (centre ${crop}x${crop} crops)` : ''}`;
   say(`eval: ${source}; gaussian σ ${sigmas.join(', ')} (0..255); ${colours.join(' and ')}; baselines ${baselines.join(', ') || 'none'}; ${models.length} model(s) on ${device}`);
   await mkdir(out, { recursive: true });
   const result = await evaluatePhotos({

@@ -38,6 +38,8 @@ export interface LoadPhotosOptions {
   limit?: number;
   /** Downscale photos whose longer side exceeds this (sharp, Lanczos 3) before anything else. */
   maxSide?: number;
+  /** Then cut each photo to its centre square of at most this side (native scale, bounded time). */
+  crop?: number;
   colours: readonly ColourMode[];
   /** The option that named the folder, for messages (default "--images"). */
   argument?: string;
@@ -81,8 +83,8 @@ export async function loadPhotos(dir: string, options: LoadPhotosOptions): Promi
     const { image } = await readImage(file);
     const colour = image.channels >= 3;
     const photo: Photo = { name };
-    if (colour && options.colours.includes('rgb')) photo.rgb = toFloat(await downscale(image, options.maxSide));
-    if (options.colours.includes('grey')) photo.grey = toFloat(await downscale(colour ? (await readImage(file, { grey: true })).image : image, options.maxSide));
+    if (colour && options.colours.includes('rgb')) photo.rgb = cropTo(toFloat(await downscale(image, options.maxSide)), options.crop);
+    if (options.colours.includes('grey')) photo.grey = cropTo(toFloat(await downscale(colour ? (await readImage(file, { grey: true })).image : image, options.maxSide)), options.crop);
     photos.push(photo);
   }
   return photos;
@@ -107,6 +109,9 @@ export function colourShift(output: FloatImage, clean: FloatImage): number {
   }
   return worst * 255;
 }
+
+/** {@link centreCrop} when a side is given, else the image itself. */
+const cropTo = (image: FloatImage, side: number | undefined): FloatImage => (side === undefined ? image : centreCrop(image, side));
 
 /** A central square of at most `side` pixels. */
 export function centreCrop(image: FloatImage, side: number): FloatImage {

@@ -55,6 +55,7 @@ describe('tools eval --images: bad calls', () => {
     [['--images', 'photos', '--levels', '0.1,2'], 'Expected comma-separated factors from 0 to 1 such as 0.1,0.2 (sigma / 255) with --images for --levels but received "0.1,2"'],
     [['--images', 'photos', '--noise', 'poisson'], 'Expected "gaussian" with --images (photos take --sigmas) for --noise but received "poisson"'],
     [['--images', 'photos', '--max-side', '4'], 'Expected an integer >= 16 for --max-side but received 4'],
+    [['--images', 'photos', '--crop', '8'], 'Expected an integer >= 16 for --crop but received 8'],
     [['--sigmas', '10'], 'Expected no value without --images (photos only) for --sigmas but received "10"'],
     [['--images', 'empty'], 'Expected a folder with image files (.png, .jpg, .jpeg, .webp, .tif, .tiff, .avif, .gif) for --images but received "empty"'],
     [['--images', 'missing'], 'Expected a readable folder of images for --images but received "missing"'],
@@ -159,7 +160,7 @@ describe('tools eval --images', () => {
     expect(defaults.colours.map((c) => c.colour)).toEqual(['rgb', 'grey']);
     expect(r.stderr).toContain('baselines none');
     const help = run('--help').stdout.replace(/\s+/g, ' ');
-    for (const option of ['--sigmas', '--colour', '--baselines', '--max-side', '--tune-side']) expect(help).toContain(option);
+    for (const option of ['--sigmas', '--colour', '--baselines', '--max-side', '--crop', '--tune-side']) expect(help).toContain(option);
     expect(help).toContain('bilateral,tv,nlm,wavelet,blur or none');
   });
 
@@ -180,5 +181,9 @@ describe('tools eval --images', () => {
     const rgb = (JSON.parse(none.stdout) as PhotoEvalResult).colours[0]!;
     expect(rgb.sigmas.map((s) => s.sigma)).toEqual([25.5]);
     expect(rgb.sigmas[0]!.scores.map((s) => s.method)).toEqual(['noisy input', 'identity.onnx']);
+    // --crop: the centre 16x16 of each photo at its own scale.
+    const cropped = run('--images', 'photos', '--model', 'identity.onnx', '--colour', 'grey', '--baselines', 'none', '--sigmas', '20', '--limit', '2', '--crop', '16', '--json', '--out', 'crop');
+    expect(cropped.code, cropped.stderr).toBe(0);
+    expect((JSON.parse(cropped.stdout) as PhotoEvalResult).colours[0]!.megapixels).toBeCloseTo((2 * 16 * 16) / 1e6, 12);
   });
 });
