@@ -212,6 +212,16 @@ async function writePictures(dir: string, spec: NetworkSpec, trainer: Trainer, d
   await writeFileAtomic(join(dir, RUN_FILES.samples), grid, { overwrite: true });
 }
 
+/** The card's words for the noise options beyond kind and factor. */
+function noiseExtras(noise: TrainSettings['noise']): string {
+  const parts = [
+    noise.cleanShare ? `${Math.round(noise.cleanShare * 100)}% of images left clean` : '',
+    noise.quantize ? 'noisy inputs rounded to 8 bits' : '',
+    noise.greyShared ? 'grey images with one noise for all channels' : '',
+  ].filter(Boolean);
+  return parts.length ? `; ${parts.join(', ')}` : '';
+}
+
 function card(spec: NetworkSpec, config: Record<string, unknown>, history: EpochRecord[]): string {
   const last = history.at(-1);
   const settings = config.settings as TrainSettings;
@@ -223,7 +233,8 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
     spec.description,
     '',
     `- data: ${data.name} (${data.train} train / ${data.test} validation images); ${data.split}`,
-    `- noise: ${settings.noise.kind}, ${settings.noise.maxFactor === undefined ? `factor ${settings.noise.factor}` : `factor drawn per image from ${settings.noise.factor} to ${settings.noise.maxFactor} (blind)`}`,
+    `- noise: ${settings.noise.kind}, ${settings.noise.maxFactor === undefined ? `factor ${settings.noise.factor}` : `factor drawn per image from ${settings.noise.factor} to ${settings.noise.maxFactor} (blind)`}${noiseExtras(settings.noise)}`,
+    ...(typeof config.initialWeights === 'string' ? [`- started from the weights of ${config.initialWeights}`] : []),
     `- training: Adam (lr ${settings.learningRate}${settings.lrSchedule === 'cosine' ? ', cosine schedule down to 2%' : ''}), MSE, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
     `- backend: ${(config.backend as BackendInfo).description}`,
     last ? `- final validation: MSE ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB (noisy input ${last.noisyPsnr.toFixed(2)} dB)` : '- no epoch finished',
