@@ -75,8 +75,8 @@ export function boxBlurModel(channels = 1, metadata: TestMetadata = testMetadata
   );
 }
 
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
-function randoms(seed: number, count: number): Float32Array {
+/** `count` numbers `map(u)` for mulberry32's uniforms u in [0, 1) (computed in double before the float32 store). */
+function mulberry32(seed: number, count: number, map: (u: number) => number): Float32Array {
   let state = seed >>> 0;
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {
@@ -84,9 +84,19 @@ function randoms(seed: number, count: number): Float32Array {
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+    out[i] = map(((t ^ (t >>> 14)) >>> 0) / 4294967296);
   }
   return out;
+}
+
+/** Deterministic numbers in [0, 1) (mulberry32): test inputs and weights, the same for a seed on every machine. */
+export function uniforms(seed: number, count: number): Float32Array {
+  return mulberry32(seed, count, (u) => u);
+}
+
+/** Deterministic numbers in [-1, 1) from the same generator. */
+function randoms(seed: number, count: number): Float32Array {
+  return mulberry32(seed, count, (u) => u * 2 - 1);
 }
 
 /**

@@ -5,24 +5,13 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import { buildModel, setWeights, type WeightTensor } from '../../../tools/model/build-tfjs.js';
 import { parseSpec, weightDefs, type NetworkSpec } from '../../../tools/spec/spec.js';
+import { uniforms } from '../../../tools/onnx/test-models.js';
+
+export { uniforms };
 
 /** Puts TF.js on its pure-JS `cpu` backend (the reference). */
 export async function initTf(): Promise<void> {
   await tf.setBackend('cpu');
-}
-
-/** Deterministic numbers in [0, 1) (mulberry32). */
-export function uniforms(seed: number, count: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return out;
 }
 
 /**
