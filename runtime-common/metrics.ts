@@ -16,6 +16,20 @@ export function mse(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return sum / a.length;
 }
 
+/**
+ * Colour shift: the largest |mean(output_c) - mean(reference_c)| over the `channels` interleaved channels, in
+ * 8-bit levels (a change of the mean, not an error: opposite errors within a channel cancel). Values in [0, peak].
+ */
+export function colourShift(output: ArrayLike<number>, reference: ArrayLike<number>, channels: number, peak = 1): number {
+  let worst = 0;
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let i = c; i < output.length; i += channels) sum += output[i]! - reference[i]!;
+    worst = Math.max(worst, Math.abs(sum / (output.length / channels)));
+  }
+  return (worst / peak) * 255;
+}
+
 /** PSNR in dB for a mean squared error and a peak value (1 for images in [0, 1]); Infinity when identical. */
 export function psnrFromMse(meanSquaredError: number, peak = 1): number {
   return meanSquaredError === 0 ? Infinity : 10 * Math.log10((peak * peak) / meanSquaredError);

@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readModelMetadata } from '../../runtime-common/model-metadata.js';
-import { psnr } from '../../runtime-common/metrics.js';
+import { colourShift, psnr } from '../../runtime-common/metrics.js';
+
+/** The colour shift of 8-bit pixels, in levels. */
+const shift = (a: Uint8Array, b: Uint8Array, channels: number) => colourShift(a, b, channels, 255);
 import { DEFAULT_MODEL_NAME, SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
 import { Denoiser } from '../../runtime-node/denoiser.js';
 import { Rng } from '../../tools/data/rng.js';
@@ -37,16 +40,6 @@ afterAll(async () => {
   await denoiser?.dispose();
 });
 
-/** The largest |mean(a_c) - mean(b_c)| over the channels, in 8-bit levels. */
-function shift(a: Uint8Array, b: Uint8Array, channels: number): number {
-  let worst = 0;
-  for (let c = 0; c < channels; c++) {
-    let sum = 0;
-    for (let i = c; i < a.length; i += channels) sum += a[i]! - b[i]!;
-    worst = Math.max(worst, Math.abs(sum / (a.length / channels)));
-  }
-  return worst;
-}
 
 /** clip(x + sigma * N(0, 1), 0, 255) rounded to 8 bits, from the project's seeded generator. */
 function addNoise(data: Uint8Array, sigma: number, seed: number): Uint8Array {

@@ -1,6 +1,6 @@
 // Metrics: MSE, PSNR and SSIM against values worked out by hand and a brute-force SSIM.
 import { describe, expect, it } from 'vitest';
-import { meanPsnr, mse, psnr, psnrFromMse, ssim } from '../../runtime-common/metrics.js';
+import { colourShift, meanPsnr, mse, psnr, psnrFromMse, ssim } from '../../runtime-common/metrics.js';
 
 describe('metrics: bad calls', () => {
   it('rejects arrays of different or zero length', () => {
@@ -113,5 +113,24 @@ describe('ssim', () => {
     const a255 = a.map((v) => v * 255);
     const b255 = b.map((v) => v * 255);
     expect(ssim(a255, b255, width, height, { channels, peak: 255 })).toBeCloseTo(bruteForceSsim(a, b, width, height, channels), 10);
+  });
+});
+
+describe('colourShift', () => {
+  it('is the largest per-channel mean difference in 8-bit levels', () => {
+    // Two RGB pixels: R differs by +0.01 and +0.03 (mean 0.02 = 5.1 levels), G by -0.04 and 0 (-5.1), B by 0.
+    const ref = new Float32Array([0.5, 0.5, 0.5, 0.2, 0.2, 0.2]);
+    const out = new Float32Array([0.51, 0.46, 0.5, 0.23, 0.2, 0.2]);
+    expect(colourShift(out, ref, 3)).toBeCloseTo(5.1, 4);
+    expect(colourShift(ref, ref, 3)).toBe(0);
+    // Opposite errors within one channel cancel: a shift is a change of the mean, not an error.
+    expect(colourShift(new Float32Array([0.625, 0.375]), new Float32Array([0.5, 0.5]), 1)).toBe(0);
+    // Interleaved RGB: channel means move by +1, +0.5 and -3 levels.
+    const rgbClean = Float32Array.from([0.1, 0.2, 0.3, 0.5, 0.6, 0.7]);
+    const rgbOut = Float32Array.from([0.1 + 2 / 255, 0.2, 0.3 - 3 / 255, 0.5, 0.6 + 1 / 255, 0.7 - 3 / 255]);
+    expect(colourShift(rgbOut, rgbClean, 3)).toBeCloseTo(3, 4);
+    expect(colourShift(rgbClean, rgbClean, 3)).toBe(0);
+    // 8-bit samples with peak 255: a mean change of 2 levels in the one channel.
+    expect(colourShift(new Uint8Array([10, 20]), new Uint8Array([8, 18]), 1, 255)).toBe(2);
   });
 });

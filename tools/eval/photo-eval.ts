@@ -1,7 +1,7 @@
 // `tools eval --images`: clean photos with seeded 8-bit Gaussian noise (sigma on the 0..255 scale), tuned classical baselines and ONNX models, in RGB and grey: PSNR, SSIM, colour shift, time.
 import path from 'node:path';
 import sharp from 'sharp';
-import { psnr, ssim, check, checkInteger } from 'onnx-denoiser-common';
+import { colourShift, psnr, ssim, check, checkInteger } from 'onnx-denoiser-common';
 import { createDenoiser, type Denoiser, type NodeDevice, type FilePixels, readImage } from 'onnx-denoiser-node/internal';
 import { applyNoise } from '../data/noise.js';
 import { Rng } from '../data/rng.js';
@@ -97,18 +97,6 @@ export function addPhotoNoise(image: FloatImage, sigma: number, rng: Rng): Float
   return { ...image, data };
 }
 
-/** The largest |mean(output_c) - mean(clean_c)| over the channels, in 8-bit levels (x 255). */
-export function colourShift(output: FloatImage, clean: FloatImage): number {
-  const { channels } = clean;
-  const n = clean.width * clean.height;
-  let worst = 0;
-  for (let c = 0; c < channels; c++) {
-    let difference = 0;
-    for (let p = 0; p < n; p++) difference += output.data[p * channels + c]! - clean.data[p * channels + c]!;
-    worst = Math.max(worst, Math.abs(difference / n));
-  }
-  return worst * 255;
-}
 
 /** {@link centreCrop} when a side is given, else the image itself. */
 const cropTo = (image: FloatImage, side: number | undefined): FloatImage => (side === undefined ? image : centreCrop(image, side));
@@ -208,7 +196,7 @@ function meanScores(outputs: readonly FloatImage[], clean: readonly FloatImage[]
       ssimSum += ssim(out.data, reference.data, reference.width, reference.height, { channels: reference.channels });
       ssimCount++;
     }
-    shiftSum += colourShift(out, reference);
+    shiftSum += colourShift(out.data, reference.data, reference.channels);
   });
   // Every photo counts or SSIM is not reported: a mean over some photos would not compare with the other columns.
   return { psnr: psnrSum / clean.length, ssim: ssimCount === clean.length ? ssimSum / ssimCount : null, colourShift: shiftSum / clean.length };

@@ -1,7 +1,7 @@
 // The training loop: the tutorial's Adam + MSE on noisy/clean pairs, per-epoch validation, resumable state.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { meanPsnr } from 'onnx-denoiser-common';
+import { colourShift, meanPsnr } from 'onnx-denoiser-common';
 import { buildModel, getWeights, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { weightDefs, type NetworkSpec } from '../spec/spec.js';
 import { applyNoiseToImages, shareGreyNoise, type NoiseKind } from '../data/noise.js';
@@ -123,16 +123,6 @@ export interface TrainerOptions {
 
 const VALIDATION_BATCH = 500;
 
-/** The largest |mean(output_c) - mean(reference_c)| over the channels c of interleaved (NHWC) images, in 8-bit levels. */
-export function colourShift(output: Float32Array, reference: Float32Array, channels: number): number {
-  let worst = 0;
-  for (let c = 0; c < channels; c++) {
-    let sum = 0;
-    for (let i = c; i < output.length; i += channels) sum += output[i]! - reference[i]!;
-    worst = Math.max(worst, Math.abs((sum / (output.length / channels)) * 255));
-  }
-  return worst;
-}
 /** Validation noise comes from its own stream so every epoch (and every resume) sees the same noisy images. */
 const VALIDATION_SEED_OFFSET = 0x5eed;
 
