@@ -11,6 +11,7 @@ import { DEFAULT_MODEL_NAME, SHIPPED_MODELS } from '../../runtime-common/shipped
 import { Denoiser } from '../../runtime-node/denoiser.js';
 import { Rng } from '../../tools/data/rng.js';
 import { gaussianBlur, goldenMax } from '../../tools/eval/baselines.js';
+import { addPhotoNoise } from '../../tools/eval/photo-eval.js';
 
 const FIXTURES = 'test/fixtures/photos';
 const PHOTOS = ['Garden-crop.png', 'ColorfulCups-crop.png', 'coffee-crop.png', 'camera-crop.png'];
@@ -41,10 +42,9 @@ afterAll(async () => {
 });
 
 
-/** clip(x + sigma * N(0, 1), 0, 255) rounded to 8 bits, from the project's seeded generator. */
-function addNoise(data: Uint8Array, sigma: number, seed: number): Uint8Array {
-  const rng = new Rng(seed);
-  return Uint8Array.from(data, (v) => Math.min(255, Math.max(0, Math.round(v + sigma * rng.nextNormal()))));
+/** The evaluation's noise (clip(x + sigma/255 N(0, 1), 0, 1) rounded to 8 bits, seeded) on 8-bit pixels. */
+function addNoise(p: Photo, sigma: number, seed: number): Uint8Array {
+  return Uint8Array.from(addPhotoNoise(toFloat(p, p.data), sigma, new Rng(seed)).data, (v) => Math.round(v * 255));
 }
 
 const toFloat = (p: Photo, data: Uint8Array) => ({ data: Float32Array.from(data, (v) => v / 255), width: p.width, height: p.height, channels: p.channels });
@@ -86,7 +86,7 @@ describe('photo-denoiser', () => {
   it('beats the Gaussian blur at its best sigma by 0.5 dB at sigma 15 and 25, in colour and grey, shifting colour by at most 3 levels (clipped noise alone shifts the mean by about 2 at sigma 25)', async () => {
     for (const sigma of [15, 25]) {
       for (const [i, p] of photos.entries()) {
-        const noisy = addNoise(p.data, sigma, 100 * sigma + i);
+        const noisy = addNoise(p, sigma, 100 * sigma + i);
         const clean = toFloat(p, p.data).data;
         const blur = goldenMax((s) => psnr(gaussianBlur(toFloat(p, noisy), s).data, clean), 0.3, 4).value;
         const out = await denoiser.denoise({ data: noisy, width: p.width, height: p.height, channels: p.channels });
