@@ -17,9 +17,13 @@ afterAll(async () => {
   await harness?.close();
 });
 
+// WebGPU runs on SwiftShader here (CPU-emulated): the photo model's first run on a 2-core CI machine, next to other
+// suites, has been seen to take over 30 s (playwright's default wait).
+const SETTLE_MS = 150_000;
+
 /** Waits until the page settles (done or error) and returns what it shows. */
 async function settled(): Promise<Record<string, string>> {
-  await harness.page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''));
+  await harness.page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: SETTLE_MS });
   return harness.page.evaluate(() => {
     const text = (id: string) => document.getElementById(id)!.textContent ?? '';
     return {
@@ -59,7 +63,7 @@ describe('demo page: bad calls', () => {
     await harness.page.click('#sample');
     expect((await settled()).status).toBe(badModel.status);
     expect(harness.pageErrors).toEqual([]);
-  });
+  }, 4 * SETTLE_MS);
 });
 
 describe('demo page', () => {
@@ -90,7 +94,7 @@ describe('demo page', () => {
     mkdirSync('test-output', { recursive: true });
     await harness.page.screenshot({ path: 'test-output/demo-page.png' });
     expect(harness.pageErrors).toEqual([]);
-  });
+  }, 2 * SETTLE_MS);
 
   it('shows a picked file that is no picture as a clear error, keeps working: a dropped picture, wasm, no noise', async () => {
     await harness.page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture\n') });
@@ -115,8 +119,8 @@ describe('demo page', () => {
 
     await harness.page.locator('#noise').fill('0');
     await harness.page.locator('#noise').dispatchEvent('change');
-    await harness.page.waitForFunction(() => document.getElementById('stat-psnr')!.textContent!.startsWith('no synthetic noise'));
+    await harness.page.waitForFunction(() => document.getElementById('stat-psnr')!.textContent!.startsWith('no synthetic noise'), null, { timeout: SETTLE_MS });
     expect((await settled()).state).toBe('done');
     expect(harness.pageErrors).toEqual([]);
-  });
+  }, 4 * SETTLE_MS);
 });

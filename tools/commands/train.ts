@@ -27,6 +27,7 @@ interface TrainArgs {
   quiet: boolean;
   download: boolean;
   'lr-schedule': string;
+  loss: string;
   'clean-share': number;
   quantize: boolean;
   'grey-shared-noise': boolean;
@@ -49,6 +50,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   const cleanShare = checkNumber(args['clean-share'], '--clean-share', { min: 0, max: 1 });
   check(args['init-weights'] === undefined || args.resume === undefined, 'either --init-weights or --resume, not both', '--init-weights', args['init-weights']);
   const lrSchedule = checkOneOf(args['lr-schedule'], '--lr-schedule', ['constant', 'cosine'] as const);
+  const loss = checkOneOf(args.loss, '--loss', ['mse', 'psnr'] as const);
   const photo: PhotoFolderOptions = {};
   if (args.patches !== undefined) photo.trainPatches = checkInteger(args.patches, '--patches', { min: 1, max: 10_000_000 });
   if (args['patch-size'] !== undefined) photo.patch = checkInteger(args['patch-size'], '--patch-size', { min: 8, max: 1024 });
@@ -60,7 +62,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   return {
     specPath: args.spec,
     dataset: args.dataset,
-    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}), ...(args['grey-shared-noise'] ? { greyShared: true } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}) },
+    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}), ...(args['grey-shared-noise'] ? { greyShared: true } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}), ...(loss === 'psnr' ? { loss } : {}) },
     ...(Object.keys(photo).length ? { photoFolder: photo } : {}),
     ...(args['init-weights'] !== undefined ? { initWeights: args['init-weights'] } : {}),
     limit: args.limit,
@@ -94,6 +96,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('quantize', { type: 'boolean', default: false, describe: 'round noisy inputs to 8 bits, as saved image files are' })
       .option('init-weights', { type: 'string', describe: 'start from these weights (a weights.safetensors, or a run folder) instead of random ones: fine-tuning' })
       .option('lr-schedule', { type: 'string', default: 'constant', describe: 'constant, or cosine: per batch from --lr down to 2% of it at the last batch' })
+      .option('loss', { type: 'string', default: 'mse', describe: 'mse, or psnr: the mean of the images\' 10 log10(MSE), so every noise level of a blind run counts on the dB scale (clean and light noise are not over-smoothed)' })
       .option('patches', { type: 'number', describe: 'folder:<dir> only: training patches per epoch, cut afresh each epoch (default 20000)' })
       .option('patch-size', { type: 'number', describe: 'folder:<dir> only: patch side in pixels (default 48)' })
       .option('limit', { type: 'number', describe: 'use at most N training and N validation images' })

@@ -188,12 +188,13 @@ async function removeStaleTempFiles(dir: string): Promise<string[]> {
 }
 
 
-async function writePictures(dir: string, spec: NetworkSpec, trainer: Trainer, data: Dataset): Promise<void> {
+async function writePictures(dir: string, spec: NetworkSpec, trainer: Trainer, data: Dataset, settings: TrainSettings): Promise<void> {
   const history = trainer.records;
   if (history.length > 0) {
+    // The psnr loss is in dB, not on the MSE axis: only validation MSE is drawn then.
     const chart = await lineChart(
       [
-        { name: 'train loss', points: history.map((r) => [r.epoch, r.trainLoss]) },
+        ...(settings.loss === 'psnr' ? [] : [{ name: 'train loss', points: history.map((r): [number, number] => [r.epoch, r.trainLoss]) }]),
         { name: 'validation loss', points: history.map((r) => [r.epoch, r.valLoss]) },
       ],
       { title: `${spec.name}: MSE per epoch`, xLabel: 'epoch', yLabel: 'mean squared error' },
@@ -235,12 +236,12 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
     `- data: ${data.name} (${data.train} train / ${data.test} validation images); ${data.split}`,
     `- noise: ${settings.noise.kind}, ${settings.noise.maxFactor === undefined ? `factor ${settings.noise.factor}` : `factor drawn per image from ${settings.noise.factor} to ${settings.noise.maxFactor} (blind)`}${noiseExtras(settings.noise)}`,
     ...(typeof config.initialWeights === 'string' ? [`- started from the weights of ${config.initialWeights}`] : []),
-    `- training: Adam (lr ${settings.learningRate}${settings.lrSchedule === 'cosine' ? ', cosine schedule down to 2%' : ''}), MSE, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
+    `- training: Adam (lr ${settings.learningRate}${settings.lrSchedule === 'cosine' ? ', cosine schedule down to 2%' : ''}), ${settings.loss === 'psnr' ? 'per-image PSNR loss (mean of 10 log10(MSE + 10^-4.5))' : 'MSE'}, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
     `- backend: ${(config.backend as BackendInfo).description}`,
     last ? `- final validation: MSE ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB (noisy input ${last.noisyPsnr.toFixed(2)} dB)` : '- no epoch finished',
     ...(last?.shift ? [`- colour shift (largest per-channel mean change, 8-bit levels): ${last.shift.noisy.toFixed(2)} on the noisy validation images, ${last.shift.clean.toFixed(2)} on the clean ones given as input`] : []),
     '',
-    '| epoch | train MSE | validation MSE | validation PSNR (dB) | seconds | images/s |',
+    `| epoch | ${settings.loss === 'psnr' ? 'train loss (dB)' : 'train MSE'} | validation MSE | validation PSNR (dB) | seconds | images/s |`,
     '| --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
@@ -258,7 +259,7 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
 async function writeEpochFiles(dir: string, spec: NetworkSpec, trainer: Trainer, data: Dataset, config: Record<string, unknown>, weights: Map<string, WeightTensor>): Promise<void> {
   const epochs = trainer.completedEpochs;
   await writeFileAtomic(join(dir, RUN_FILES.history), `${JSON.stringify(trainer.records, null, 2)}\n`, { overwrite: true });
-  await writePictures(dir, spec, trainer, data);
+  await writePictures(dir, spec, trainer, data, config.settings as TrainSettings);
   await writeFileAtomic(join(dir, RUN_FILES.card), card(spec, config, [...trainer.records]), { overwrite: true });
   await writeFileAtomic(join(dir, RUN_FILES.weights), serializeSafetensors(weights, { format: 'onnx-denoiser/weights', spec: spec.name, layout: 'TF: conv2d kernels [kh, kw, in, out], conv2dTranspose kernels [kh, kw, out, in]', epochs: String(epochs) }), { overwrite: true });
   // Only runs with weights become the latest: export and --resume read it.

@@ -31,6 +31,25 @@ export interface TrainSettings {
   noise: NoiseSettings;
   /** Learning-rate schedule over the whole run: `constant` (the tutorial's; the default) or `cosine` (per batch, from `learningRate` down to 2% of it). */
   lrSchedule?: 'constant' | 'cosine';
+  /**
+   * Training loss: `mse` (the tutorial's; the default) or `psnr`: the mean over images of 10 log10(MSE_i + floor),
+   * minus each image's PSNR. Blind training over a range of noise levels with plain MSE is ruled by the noisiest
+   * images (their errors are largest), so the model over-smooths clean and lightly noisy ones; the per-image log puts
+   * every noise level on the dB scale the model is judged on. See {@link PSNR_LOSS_FLOOR}.
+   */
+  loss?: 'mse' | 'psnr';
+}
+
+/** The MSE floor of the `psnr` loss (45 dB): an image already cleaner than this weighs no more than one at 45 dB. */
+export const PSNR_LOSS_FLOOR = 10 ** -4.5;
+
+/** The training loss of `settings` for a batch (NHWC); see {@link TrainSettings.loss}. */
+export function trainingLoss(settings: Pick<TrainSettings, 'loss'>, clean: tf.Tensor4D, output: tf.Tensor): tf.Scalar {
+  if ((settings.loss ?? 'mse') === 'mse') return tf.losses.meanSquaredError(clean, output) as tf.Scalar;
+  return tf.tidy(() => {
+    const perImage = tf.mean(tf.squaredDifference(clean, output), [1, 2, 3]);
+    return tf.mul(tf.mean(tf.log(tf.add(perImage, PSNR_LOSS_FLOOR))), 10 / Math.LN10) as tf.Scalar;
+  });
 }
 
 /** The learning rate at `progress` (0 at the first batch, 1 after the last) of a run; see {@link TrainSettings.lrSchedule}. */
@@ -257,7 +276,7 @@ export class Trainer {
       const next = tf.tidy(() => {
         const xs = tf.tensor4d(noisyView, shape);
         const ys = tf.tensor4d(cleanView, shape);
-        const loss = this.optimizer.minimize(() => tf.losses.meanSquaredError(ys, this.model.apply(xs, { training: true }) as tf.Tensor), true, this.variables)!;
+        const loss = this.optimizer.minimize(() => trainingLoss(settings, ys, this.model.apply(xs, { training: true }) as tf.Tensor), true, this.variables)!;
         // Weighted by batch size so the epoch mean is per image even with a short last batch.
         return tf.add(lossSum, tf.mul(loss, n)) as tf.Scalar;
       });

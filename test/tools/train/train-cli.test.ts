@@ -71,6 +71,7 @@ describe('tools train: bad calls leave no run folder', () => {
     [['--spec', 'missing.json'], /Cannot read spec file missing\.json/],
     [['--backend', 'cuda'], /Expected a TF\.js backend that loads for --backend but received "cuda": @tensorflow\/tfjs-node-gpu/],
     [['--out', ''], /Expected a folder path for --out but received ""/],
+    [['--loss', 'l1'], /Expected one of "mse", "psnr" for --loss but received "l1"/],
   ])('%j', (args, pattern) => {
     const out = join(work, `bad-${Math.random().toString(36).slice(2)}`);
     const r = train(...quick, '--out', out, ...args);
