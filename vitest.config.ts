@@ -9,7 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^onnx-denoiser-common$/, replacement: source('./runtime-common/index.ts') },
-      { find: /^onnx-denoiser-common\/model-metadata$/, replacement: source('./runtime-common/model-metadata.ts') },
+      { find: /^onnx-denoiser-common\/onnx-model$/, replacement: source('./runtime-common/onnx-model.ts') },
       { find: /^onnx-denoiser-node$/, replacement: source('./runtime-node/index.ts') },
       { find: /^onnx-denoiser-node\/internal$/, replacement: source('./runtime-node/internal.ts') },
       { find: /^onnx-denoiser-web$/, replacement: source('./runtime-web/index.ts') },

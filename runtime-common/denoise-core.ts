@@ -11,7 +11,7 @@ import {
   regionToPlanes,
 } from './image-ops.js';
 import type { ModelInfo } from './model-info.js';
-import { blendWeights, planAxis, type Span } from './tiling.js';
+import { blendWeights, DEFAULT_RECEPTIVE_FIELD, planAxis, type Span } from './tiling.js';
 import { checkInteger, ValidationError } from './validate.js';
 
 /** Runs the model on one NCHW float32 tensor and resolves to the output tensor's data (same shape). */
@@ -29,15 +29,12 @@ export interface DenoiseHooks {
 export interface TileSettings {
   /** Tile side in pixels: tiles are at most this plus the overlap; 0 runs every image whole. */
   tile: number;
-  /** Overlap between neighbouring tiles in pixels; undefined: twice the receptive-field radius plus 2 (32 when unknown). */
+  /** Overlap between neighbouring tiles in pixels; undefined: twice the receptive-field radius plus 2 (DEFAULT_RECEPTIVE_FIELD's when the model does not state one). */
   overlap?: number;
 }
 
 /** Default tile side: 512 px (plus the overlap), where onnxruntime's CPU provider runs fastest per pixel. */
 export const DEFAULT_TILES: Readonly<TileSettings> = Object.freeze({ tile: 512, overlap: undefined });
-
-/** Overlap used when the receptive field is unknown. */
-export const FALLBACK_OVERLAP = 32;
 
 /** The tiling actually used for an image: tile spans per axis and the margin dropped at inner tile edges. */
 export interface TilePlan {
@@ -59,10 +56,9 @@ export function checkTileSettings(settings: Partial<TileSettings> | undefined, n
 
 const alignUp = (value: number, align: number) => Math.ceil(value / align) * align;
 
-/** The overlap a model gets by default: room for the receptive field on both sides plus a 2 px ramp, aligned. */
+/** The overlap a model gets by default: room for its receptive field (or DEFAULT_RECEPTIVE_FIELD) on both sides plus a 2 px ramp, aligned. */
 export function defaultOverlap(model: Pick<ModelInfo, 'sizeMultiple' | 'receptiveField'>): number {
-  const radius = model.receptiveField?.radius;
-  return radius === undefined ? FALLBACK_OVERLAP : alignUp(2 * radius + 2, model.sizeMultiple);
+  return alignUp(2 * (model.receptiveField ?? DEFAULT_RECEPTIVE_FIELD).radius + 2, model.sizeMultiple);
 }
 
 /** Plans the tiles for a `width` x `height` image (one tile when it fits or tiling is off). */
@@ -71,8 +67,7 @@ export function planTiles(width: number, height: number, model: Pick<ModelInfo, 
   if (settings.tile === 0 || model.fixedSize) return { rows: [{ start: 0, end: height }], columns: [{ start: 0, end: width }], overlap: 0, margin: 0 };
   const overlap = settings.overlap ?? defaultOverlap(model);
   const tile = Math.max(alignUp(settings.tile, align), overlap + align);
-  // Without a known receptive field, drop a quarter of the overlap on each side and ramp over the middle half.
-  const margin = model.receptiveField?.radius ?? Math.floor(overlap / 4);
+  const margin = (model.receptiveField ?? DEFAULT_RECEPTIVE_FIELD).radius;
   if (width <= tile + overlap && height <= tile + overlap) return { rows: [{ start: 0, end: height }], columns: [{ start: 0, end: width }], overlap, margin };
   const axis = { tile, overlap, align };
   return { rows: planAxis(height, axis), columns: planAxis(width, axis), overlap, margin };

@@ -1,10 +1,11 @@
 // onnx-denoiser-common: the contract both runtimes share (validation, devices as data, pixels <-> NCHW, tiling and blending, the model reader, the shipped-model table, noise, metrics, the run queue). No Node-only or browser-only imports.
-// The emitter's metadata encoder/decoder (onnx-proto based, used by the tools) is the separate entry `onnx-denoiser-common/model-metadata`.
+// The onnx-proto decoding of whole ONNX files (model summary, for the tools) is the separate entry `onnx-denoiser-common/onnx-model`.
 export * from './denoise-core.js';
 export * from './devices.js';
 export * from './image-ops.js';
 export * from './metrics.js';
 export * from './model-info.js';
+export * from './model-metadata.js';
 export * from './noise.js';
 export * from './serial.js';
 export * from './shipped-models.js';

@@ -1,7 +1,10 @@
-// What a runtime needs to know about a denoiser model: its tensors, channels, value range, size multiple and receptive field, from its I/O and metadata_props.
-import { receptiveField, type ReceptiveField } from './tiling.js';
+// What a runtime needs to know about a denoiser model: its tensors, channels, value range, size multiple and receptive field, from its I/O and metadata_props (read by model-metadata.ts).
+import { defaultOverlap } from './denoise-core.js';
 import type { ValueRange } from './image-ops.js';
-import { ValidationError } from './validate.js';
+import { decodeDenoiserMetadata, METADATA_KEYS, ModelFormatError, type DenoiserMetadata } from './model-metadata.js';
+import { DEFAULT_RECEPTIVE_FIELD, type ReceptiveField } from './tiling.js';
+
+export { ModelFormatError } from './model-metadata.js';
 
 /** A model input or output as a session reports it (the shape of onnxruntime's `ValueMetadata`). */
 export interface TensorDescription {
@@ -21,9 +24,9 @@ export interface ModelInfo {
   channels: number;
   /** The value range of the model's input and output (e.g. [0, 1]). */
   valueRange: ValueRange;
-  /** Tile starts are aligned to this: the network's total stride (1 when unknown). */
+  /** Tile starts are aligned to this: metadata "size_multiple", a multiple of every stride in the network (1 when not stated). */
   sizeMultiple: number;
-  /** The network's receptive field when its spec is in the metadata. */
+  /** Metadata "receptive_field"; undefined when the model does not state it (tiling then assumes DEFAULT_RECEPTIVE_FIELD). */
   receptiveField: ReceptiveField | undefined;
   /** [height, width] when the model's input fixes them (then only images of that size are taken, untiled). */
   fixedSize?: readonly [number, number];
@@ -31,11 +34,10 @@ export interface ModelInfo {
   name: string | undefined;
   /** Every metadata_props entry as stored. */
   metadata: Readonly<Record<string, string>>;
-}
-
-/** Thrown for a file that is not an ONNX model, or an ONNX model that is not an image denoiser. */
-export class ModelFormatError extends ValidationError {
-  override name = 'ModelFormatError';
+  /** The onnx-denoiser metadata, typed; undefined for a foreign model. */
+  denoiserMetadata?: DenoiserMetadata;
+  /** What the runtime assumes because the model does not say, for people (a CLI prints them; the libraries never log). */
+  warnings: readonly string[];
 }
 
 /** One model run's output as onnxruntime gives it: the tensor's data and dimensions. */
@@ -138,53 +140,13 @@ export function readOnnxMetadata(bytes: Uint8Array, source: string): Record<stri
   return metadata;
 }
 
-function lcm(a: number, b: number): number {
-  let x = a;
-  let y = b;
-  while (y) [x, y] = [y, x % y];
-  return (a / x) * b;
-}
-
-function parseRange(text: string | undefined): ValueRange | undefined {
-  if (text === undefined) return undefined;
-  let values: unknown;
-  try {
-    values = JSON.parse(text);
-  } catch {
-    values = text.split(/[,\s]+/).filter(Boolean).map(Number);
-  }
-  if (Array.isArray(values) && values.length === 2 && values.every((v) => typeof v === 'number' && Number.isFinite(v)) && values[1] > values[0]) {
-    return [values[0], values[1]];
-  }
-  const object = values as { min?: unknown; max?: unknown } | null;
-  if (object && typeof object.min === 'number' && typeof object.max === 'number' && object.max > object.min) return [object.min, object.max];
-  return undefined;
-}
-
-function parseSpec(metadata: Record<string, string>): unknown {
-  for (const key of ['spec', 'onnx-denoiser/spec', 'layer_spec']) {
-    const text = metadata[key];
-    if (text === undefined) continue;
-    try {
-      return JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-function positiveInteger(text: string | undefined): number | undefined {
-  const value = text === undefined ? NaN : Number(text);
-  return Number.isInteger(value) && value >= 1 ? value : undefined;
-}
-
 /**
  * Describes a denoiser from its session's inputs and outputs and its metadata_props: one float32 input and one
- * float32 output of rank 4 ([N, C, H, W], same C). Channels come from the input's shape (or the metadata when the
- * shape leaves C open); the value range from `value_range` (default [0, 1]); the size multiple from
- * `size_multiple` or the spec's strides; the receptive field from the spec (`spec` holds its JSON).
- * @throws ModelFormatError naming `source` for a model that is no image denoiser.
+ * float32 output of rank 4 ([N, C, H, W], same C). onnx-denoiser metadata is read strictly (decodeDenoiserMetadata);
+ * a foreign model may state `channels`, `value_range`, `size_multiple` and `receptive_field`, read the same way.
+ * Channels come from the input's shape (or the metadata when the shape leaves C open); the value range defaults to
+ * [0, 1] and the size multiple to 1; without a receptive field, `warnings` says what tiling assumes.
+ * @throws ModelFormatError naming `source` for a model that is no image denoiser, or a missing or invalid metadata value.
  */
 export function describeModel(inputs: readonly TensorDescription[], outputs: readonly TensorDescription[], metadata: Record<string, string>, source: string): ModelInfo {
   const fail = (received: string) => new ModelFormatError(`Expected an image denoiser (one float32 input and one float32 output [N, C, H, W]) for ${source} but received ${received}`, source);
@@ -197,33 +159,38 @@ export function describeModel(inputs: readonly TensorDescription[], outputs: rea
       throw fail(`${tensor === input ? 'input' : 'output'} ${describe([tensor])}`);
     }
   }
+  const stated = decodeDenoiserMetadata(metadata, source, { foreign: 'accept' });
+  const own = 'foreign' in stated ? undefined : stated;
   const fromShape = typeof input.shape?.[1] === 'number' ? (input.shape[1] as number) : undefined;
-  const fromMetadata = positiveInteger(metadata.channels);
-  if (fromShape !== undefined && fromMetadata !== undefined && fromShape !== fromMetadata) throw fail(`input channels ${fromShape} but metadata channels ${fromMetadata}`);
-  const channels = fromShape ?? fromMetadata;
+  if (fromShape !== undefined && stated.channels !== undefined && fromShape !== stated.channels) throw fail(`input channels ${fromShape} but metadata channels ${stated.channels}`);
+  const channels = fromShape ?? stated.channels;
   if (channels === undefined) throw fail(`an input whose channel count is neither fixed in its shape nor in the metadata (${describe([input])})`);
   const outChannels = output.shape?.[1];
   if (typeof outChannels === 'number' && outChannels !== channels) throw fail(`${channels} input channels but ${outChannels} output channels`);
-  const rangeText = metadata.value_range ?? metadata.valueRange;
-  const valueRange = parseRange(rangeText);
-  if (rangeText !== undefined && valueRange === undefined) throw fail(`metadata value_range ${JSON.stringify(rangeText)} (expected [low, high] with low < high)`);
-  const spec = parseSpec(metadata);
-  const field = receptiveField(spec);
-  // Tile alignment must satisfy both the stated multiple and the strides the spec shows: their least common multiple.
-  const sizeMultiple = lcm(positiveInteger(metadata.size_multiple ?? metadata.sizeMultiple) ?? 1, field?.stride ?? 1);
-  const name = typeof (spec as { name?: unknown } | undefined)?.name === 'string' ? (spec as { name: string }).name : metadata.name;
+  const sizeMultiple = stated.sizeMultiple ?? 1;
+  const receptiveField = stated.receptiveField;
   const [, , h, w] = input.shape ?? [];
   const fixedSize = typeof h === 'number' && typeof w === 'number' ? ([h, w] as const) : undefined;
+  const warnings: string[] = [];
+  // A fixed-size model runs untiled: its receptive field does not matter.
+  if (receptiveField === undefined && !fixedSize) {
+    const key = `metadata "${METADATA_KEYS.receptiveField}"`;
+    const why = own ? `is an export of format version ${own.formatVersion}, without ${key} (export it again to add it)` : `does not state its receptive field (${key})`;
+    const { low, high } = DEFAULT_RECEPTIVE_FIELD;
+    warnings.push(`${source} ${why}: tiling assumes [${low}, ${high}] and overlaps tiles by ${defaultOverlap({ sizeMultiple, receptiveField })} px unless told otherwise; seams may show if the network sees farther`);
+  }
   return {
     source,
     ...(fixedSize ? { fixedSize } : {}),
     inputName: input.name,
     outputName: output.name,
     channels,
-    valueRange: valueRange ?? [0, 1],
+    valueRange: stated.valueRange ?? [0, 1],
     sizeMultiple,
-    receptiveField: field,
-    name,
+    receptiveField,
+    name: stated.name,
     metadata: Object.freeze({ ...metadata }),
+    ...(own ? { denoiserMetadata: own } : {}),
+    warnings: Object.freeze(warnings),
   };
 }

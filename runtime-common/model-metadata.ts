@@ -1,19 +1,27 @@
-// Denoiser model metadata: the metadata_props keys the ONNX emitter writes and the typed reader both runtimes use (browser-safe: onnx-proto only).
-import onnxProto, { type onnx as Onnx } from 'onnx-proto';
-import { ModelFormatError } from './model-info.js';
-import { describeValue, invalid } from './validate.js';
+// Denoiser model metadata: the metadata_props keys the ONNX emitter writes and the one reader of them, for both runtimes and the tools (no dependencies: runs in a browser).
+import { receptiveFieldOf, type ReceptiveField } from './tiling.js';
+import { checkOneOf, describeValue, invalid, ValidationError } from './validate.js';
 
-const { onnx } = onnxProto;
+/** Thrown for a file that is not an ONNX model, or an ONNX model that is not an image denoiser. */
+export class ModelFormatError extends ValidationError {
+  override name = 'ModelFormatError';
+}
 
 /** The value of the `format` key in every model the emitter writes. */
 export const MODEL_FORMAT = 'onnx-denoiser/model';
 
-/** Metadata format versions this reader understands. */
-export const MODEL_FORMAT_VERSIONS = Object.freeze([1] as const);
+/**
+ * Metadata format versions this reader understands. Version 2 adds `receptive_field`, which version 1 exports lack:
+ * the runtimes tile those with DEFAULT_RECEPTIVE_FIELD and a warning.
+ */
+export const MODEL_FORMAT_VERSIONS = Object.freeze([1, 2] as const);
+
+/** The version the emitter writes. */
+export const MODEL_FORMAT_VERSION = 2;
 
 /**
- * The metadata_props keys, by field. Values are strings: numbers in decimal, the spec as JSON, the value range as
- * "low,high". `Image.*` are the ONNX image metadata convention (onnx/docs/MetadataProps.md).
+ * The metadata_props keys, by field. Values are strings: numbers in decimal, the spec as JSON, the value range and
+ * the receptive field as "low,high". `Image.*` are the ONNX image metadata convention (onnx/docs/MetadataProps.md).
  */
 export const METADATA_KEYS = Object.freeze({
   format: 'format',
@@ -23,6 +31,7 @@ export const METADATA_KEYS = Object.freeze({
   channels: 'channels',
   valueRange: 'value_range',
   sizeMultiple: 'size_multiple',
+  receptiveField: 'receptive_field',
   layout: 'layout',
   precision: 'precision',
   noiseKind: 'noise_kind',
@@ -103,8 +112,10 @@ export interface DenoiserMetadata {
   channels: number;
   /** Values of the input and output, [low, high]. */
   valueRange: [number, number];
-  /** The graph pads H and W up to a multiple of this internally; callers may align tiles to it. */
+  /** The graph pads H and W up to a multiple of this internally, a multiple of every stride: tiles start at multiples of it. */
   sizeMultiple: number;
+  /** Input offsets an output pixel depends on (format version 2 on; absent in version 1 exports). */
+  receptiveField?: ReceptiveField;
   layout: 'NCHW';
   precision: Precision;
   noise?: NoiseInfo;
@@ -114,52 +125,9 @@ export interface DenoiserMetadata {
   image: ImageMetadata;
 }
 
-/** A tensor of a graph's inputs or outputs: element type name and dims (numbers, or names for free dims). */
-export interface TensorSummary {
-  name: string;
-  /** e.g. `FLOAT`, `FLOAT16`. */
-  type: string;
-  dims: (number | string)[];
-}
-
-/** The model-level facts of an ONNX file. */
-export interface OnnxModelSummary {
-  irVersion: number;
-  /** Every opset import; the default domain is written as "ai.onnx". */
-  opsets: { domain: string; version: number }[];
-  /** The default-domain opset, or 0 when none is imported. */
-  opset: number;
-  producerName: string;
-  producerVersion: string;
-  domain: string;
-  modelVersion: number;
-  docString: string;
-  graphName: string;
-  inputs: TensorSummary[];
-  outputs: TensorSummary[];
-  /** metadata_props as stored. */
-  metadataProps: Record<string, string>;
-}
-
-/** {@link readModelMetadata}'s result. */
-export interface ModelMetadata {
-  model: OnnxModelSummary;
-  metadata: DenoiserMetadata;
-}
-
 /** The `Image.BitmapPixelFormat` for a channel count (ONNX defines Gray8, Rgb8, Rgba8; none for 2 channels). */
 export function bitmapPixelFormat(channels: number): string | undefined {
   return ({ 1: 'Gray8', 3: 'Rgb8', 4: 'Rgba8' } as Record<number, string>)[channels];
-}
-
-/** Converts a protobufjs int64 (number or Long) to a number. */
-export function int64ToNumber(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (value && typeof value === 'object' && 'low' in value && 'high' in value) {
-    const { low, high, unsigned } = value as { low: number; high: number; unsigned?: boolean };
-    return (unsigned ? high >>> 0 : high) * 2 ** 32 + (low >>> 0);
-  }
-  return value === null || value === undefined ? 0 : Number(value);
 }
 
 /**
@@ -176,6 +144,7 @@ export function encodeDenoiserMetadata(metadata: DenoiserMetadata, specText: str
     [K.channels]: String(metadata.channels),
     [K.valueRange]: metadata.valueRange.map(String).join(','),
     [K.sizeMultiple]: String(metadata.sizeMultiple),
+    ...(metadata.receptiveField ? { [K.receptiveField]: `${metadata.receptiveField.low},${metadata.receptiveField.high}` } : {}),
     [K.layout]: metadata.layout,
     [K.precision]: metadata.precision,
   };
@@ -200,17 +169,31 @@ export function encodeDenoiserMetadata(metadata: DenoiserMetadata, specText: str
 const NUMBER_TEXT = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 
 /**
- * Reads the typed metadata from metadata_props, validating each value; errors name the key and `source`.
- * @throws ModelFormatError for props without the onnx-denoiser format key (a foreign model) or with invalid values.
+ * What a foreign model (one without `format` = "onnx-denoiser/model") states of the keys a runtime needs; absent
+ * keys are left out. Each is read and checked as in an onnx-denoiser model.
  */
-export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, source: string): DenoiserMetadata {
-  const K = METADATA_KEYS;
-  const where = (key: string) => `metadata "${key}" of ${source}`;
-  const bad = (accepted: string, key: string, received: unknown = props[key]) => new ModelFormatError(invalid(accepted, where(key), received).message, source);
-  if (props[K.format] !== MODEL_FORMAT) {
-    const found = props[K.format] === undefined ? 'a model without it' : `format ${describeValue(props[K.format])}`;
-    throw new ModelFormatError(`Expected an onnx-denoiser model (metadata "${K.format}" = "${MODEL_FORMAT}") for ${source} but received ${found}`, source);
-  }
+export interface ForeignMetadata {
+  /** Marks a foreign model: onnx-denoiser metadata has no such field. */
+  foreign: true;
+  name?: string;
+  channels?: number;
+  valueRange?: [number, number];
+  sizeMultiple?: number;
+  receptiveField?: ReceptiveField;
+}
+
+/** Options for {@link decodeDenoiserMetadata}. */
+export interface DecodeOptions {
+  /**
+   * `refuse` (default): a model without the onnx-denoiser format key is an error naming that key. `accept`: it is
+   * read as {@link ForeignMetadata} (the runtimes run foreign [N, C, H, W] models).
+   */
+  foreign?: 'refuse' | 'accept';
+}
+
+/** The key readers of one model's metadata_props: each value checked, every error naming the key and the source. */
+function keyReader(props: Readonly<Record<string, string>>, source: string) {
+  const bad = (accepted: string, key: string, received: unknown = props[key]) => new ModelFormatError(invalid(accepted, `metadata "${key}" of ${source}`, received).message, source);
   const text = (key: string, required: boolean): string | undefined => {
     const value = props[key];
     if (value === undefined || value === '') {
@@ -228,15 +211,70 @@ export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, 
   };
   const integer = (key: string, required: boolean, min: number, max = Infinity) =>
     number(key, required, (n) => Number.isInteger(n) && n >= min && n <= max, max === Infinity ? `an integer >= ${min}` : `an integer >= ${min} and <= ${max}`);
+  /** "low,high" (a bracketed JSON pair "[low, high]" too) as two numbers passing `test`. */
+  const pair = (key: string, required: boolean, test: (low: number, high: number) => boolean, accepted: string): [number, number] | undefined => {
+    const value = text(key, required);
+    if (value === undefined) return undefined;
+    const inner = /^\s*\[(.*)\]\s*$/.exec(value)?.[1] ?? value;
+    const parts = inner.split(',').map((p) => (NUMBER_TEXT.test(p.trim()) ? Number(p) : NaN));
+    if (parts.length !== 2 || !parts.every(Number.isFinite) || !test(parts[0]!, parts[1]!)) throw bad(accepted, key);
+    return [parts[0]!, parts[1]!];
+  };
+  const K = METADATA_KEYS;
+  return {
+    bad,
+    text,
+    number,
+    integer,
+    channels: (required: boolean) => integer(K.channels, required, 1, 4),
+    sizeMultiple: (required: boolean) => integer(K.sizeMultiple, required, 1),
+    valueRange: (required: boolean) => pair(K.valueRange, required, (low, high) => low < high, '"low,high" (or "[low, high]") with low < high'),
+    receptiveField: (required: boolean): ReceptiveField | undefined => {
+      const field = pair(K.receptiveField, required, (low, high) => Number.isInteger(low) && Number.isInteger(high) && low <= 0 && high >= 0, '"low,high": integers with low <= 0 <= high');
+      return field && receptiveFieldOf(field[0], field[1]);
+    },
+  };
+}
+
+/**
+ * The one reader of a model's metadata_props, for the runtimes and the tools: onnx-denoiser metadata is read
+ * strictly (every required key present, every value valid, errors naming the key and `source`); a model without it
+ * is refused naming the `format` key, or with `foreign: 'accept'` read as {@link ForeignMetadata}.
+ * @throws ModelFormatError for a refused foreign model or an invalid or missing value.
+ */
+export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, source: string, options?: { foreign?: 'refuse' }): DenoiserMetadata;
+export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, source: string, options: DecodeOptions): DenoiserMetadata | ForeignMetadata;
+export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, source: string, options: DecodeOptions = {}): DenoiserMetadata | ForeignMetadata {
+  const K = METADATA_KEYS;
+  const foreign = checkOneOf(options.foreign ?? 'refuse', 'options.foreign', ['refuse', 'accept'] as const);
+  const read = keyReader(props, source);
+  const { bad, text, number, integer } = read;
+  if (props[K.format] !== MODEL_FORMAT) {
+    if (foreign === 'refuse') {
+      const found = props[K.format] === undefined ? 'a model without it' : `format ${describeValue(props[K.format])}`;
+      throw new ModelFormatError(`Expected an onnx-denoiser model (metadata "${K.format}" = "${MODEL_FORMAT}") for ${source} but received ${found}`, source);
+    }
+    const stated: ForeignMetadata = { foreign: true };
+    const name = text(K.name, false);
+    if (name !== undefined) stated.name = name;
+    const channels = read.channels(false);
+    if (channels !== undefined) stated.channels = channels;
+    const valueRange = read.valueRange(false);
+    if (valueRange !== undefined) stated.valueRange = valueRange;
+    const sizeMultiple = read.sizeMultiple(false);
+    if (sizeMultiple !== undefined) stated.sizeMultiple = sizeMultiple;
+    const receptiveField = read.receptiveField(false);
+    if (receptiveField !== undefined) stated.receptiveField = receptiveField;
+    return stated;
+  }
 
   const formatVersion = integer(K.formatVersion, true, 1)!;
   if (!(MODEL_FORMAT_VERSIONS as readonly number[]).includes(formatVersion)) throw bad(`a supported format version (${MODEL_FORMAT_VERSIONS.join(', ')})`, K.formatVersion);
-  const channels = integer(K.channels, true, 1, 4)!;
-  const sizeMultiple = integer(K.sizeMultiple, true, 1)!;
-
-  const rangeParts = text(K.valueRange, true)!.split(',');
-  const valueRange = rangeParts.map((p) => (NUMBER_TEXT.test(p.trim()) ? Number(p) : NaN));
-  if (valueRange.length !== 2 || !valueRange.every(Number.isFinite) || !(valueRange[0]! < valueRange[1]!)) throw bad('"low,high" with low < high', K.valueRange);
+  const channels = read.channels(true)!;
+  const sizeMultiple = read.sizeMultiple(true)!;
+  const valueRange = read.valueRange(true)!;
+  // Version 1 exports predate the key: they load, and the runtimes say what they assume instead.
+  const receptiveField = read.receptiveField(formatVersion >= 2);
 
   let spec: unknown;
   try {
@@ -266,8 +304,9 @@ export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, 
     name,
     spec: s as SpecJson,
     channels,
-    valueRange: [valueRange[0]!, valueRange[1]!],
+    valueRange,
     sizeMultiple,
+    ...(receptiveField ? { receptiveField } : {}),
     layout: 'NCHW',
     precision: precision as Precision,
     contentHash,
@@ -301,64 +340,3 @@ export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, 
   return result;
 }
 
-function elementTypeName(type: number | null | undefined): string {
-  const names = onnx.TensorProto.DataType as unknown as Record<number, string>;
-  return (type !== null && type !== undefined && names[type]) || `type ${type}`;
-}
-
-function tensorSummary(value: Onnx.IValueInfoProto): TensorSummary {
-  const tensor = value.type?.tensorType;
-  return {
-    name: value.name ?? '',
-    type: tensor ? elementTypeName(tensor.elemType) : 'not a tensor',
-    dims: (tensor?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? int64ToNumber(d.dimValue) : '?')),
-  };
-}
-
-/**
- * Decodes ONNX bytes (with onnx-proto, so it runs in a browser too) into the proto and its model-level summary.
- * @throws ModelFormatError naming `source` for bytes that are no ONNX model (empty, truncated, foreign, no graph).
- */
-export function decodeOnnxModel(bytes: Uint8Array, source: string): { proto: Onnx.ModelProto; model: OnnxModelSummary } {
-  let proto: Onnx.ModelProto;
-  try {
-    proto = onnx.ModelProto.decode(bytes);
-  } catch (error) {
-    throw new ModelFormatError(`Expected an ONNX model file for ${source} but received bytes that are not one (${(error as Error).message})`, source);
-  }
-  const irVersion = int64ToNumber(proto.irVersion);
-  if (!proto.graph || irVersion < 1) {
-    const what = bytes.length === 0 ? 'an empty file' : !proto.graph ? 'bytes without an ONNX graph' : 'a graph without an IR version';
-    throw new ModelFormatError(`Expected an ONNX model file for ${source} but received ${what}`, source);
-  }
-  const opsets = (proto.opsetImport ?? []).map((o) => ({ domain: o.domain || 'ai.onnx', version: int64ToNumber(o.version) }));
-  const metadataProps: Record<string, string> = {};
-  for (const entry of proto.metadataProps ?? []) metadataProps[entry.key ?? ''] = entry.value ?? '';
-  return {
-    proto,
-    model: {
-      irVersion,
-      opsets,
-      opset: opsets.find((o) => o.domain === 'ai.onnx')?.version ?? 0,
-      producerName: proto.producerName ?? '',
-      producerVersion: proto.producerVersion ?? '',
-      domain: proto.domain ?? '',
-      modelVersion: int64ToNumber(proto.modelVersion),
-      docString: proto.docString ?? '',
-      graphName: proto.graph.name ?? '',
-      inputs: (proto.graph.input ?? []).map(tensorSummary),
-      outputs: (proto.graph.output ?? []).map(tensorSummary),
-      metadataProps,
-    },
-  };
-}
-
-/**
- * Reads an onnx-denoiser model's facts and typed metadata from its bytes.
- * @throws ModelFormatError naming `source` for a file that is no ONNX model, a foreign ONNX model (no onnx-denoiser
- * metadata) or invalid metadata values (the message names the key).
- */
-export function readModelMetadata(bytes: Uint8Array, source: string): ModelMetadata {
-  const { model } = decodeOnnxModel(bytes, source);
-  return { model, metadata: decodeDenoiserMetadata(model.metadataProps, source) };
-}

@@ -1,4 +1,4 @@
-// Tiling for any image size in bounded memory: aligned overlapping tiles, linear blending ramps, and the receptive field that sizes the overlap.
+// Tiling for any image size in bounded memory: aligned overlapping tiles, linear blending ramps, and the receptive field type that sizes the overlap.
 import { check, checkInteger } from './validate.js';
 
 /** A tile's extent along one axis: `[start, end)`. */
@@ -80,88 +80,23 @@ export function blendWeights(spans: readonly Span[], margin: number): Float32Arr
   return weights;
 }
 
-/** Where an output pixel's inputs lie, in input pixels relative to it: `[low, high]`, and the network's total stride. */
+/** Where an output pixel's inputs lie, in input pixels relative to it: `[low, high]` on either axis. */
 export interface ReceptiveField {
   /** Most negative input offset an output pixel can depend on (<= 0). */
   low: number;
   /** Most positive input offset an output pixel can depend on (>= 0). */
   high: number;
-  /** max(-low, high), rounded up: the margin a tile must drop at an inner edge to match whole-image inference. */
+  /** max(-low, high): the margin a tile must drop at an inner edge to match whole-image inference. */
   radius: number;
-  /** The largest downsampling inside the network (product of strides): tile starts must be multiples of it. */
-  stride: number;
 }
 
-interface Interval {
-  /** Input pixels per pixel of this tensor. */
-  scale: number;
-  low: number;
-  high: number;
+/** The receptive field `[low, high]` with its radius. */
+export function receptiveFieldOf(low: number, high: number): ReceptiveField {
+  return { low, high, radius: Math.max(-low, high) };
 }
-
-function pair(value: unknown, fallback: number): [number, number] {
-  if (value === undefined) return [fallback, fallback];
-  if (typeof value === 'number') return [value, value];
-  if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number')) return [value[0], value[1]];
-  throw new Error(`not a number or [height, width] pair: ${JSON.stringify(value)}`);
-}
-
-/** Kinds that compute each output pixel from the same pixel of every input (the spec's merge and clip layers). */
-const POINTWISE_KINDS = new Set(['add', 'subtract', 'concat', 'clip']);
 
 /**
- * A conservative receptive field for a layer-spec network (the JSON of `models/*.json`): `conv2d` and
- * `conv2dTranspose` layers with `kernelSize`, `strides` and `padding` ("same" pads may sit on either side;
- * "valid" pads nothing), and the pointwise kinds `add`, `subtract`, `concat` and `clip`, whose inputs (all at one
- * scale) each reach their own span: a merge takes the widest span over its inputs, so over every path through a
- * skip-connected graph. Per axis the larger of height and width is used. Returns undefined when the spec cannot be
- * read this way (an unknown kind, inputs at different scales, an output not at the input's scale).
+ * What tiling assumes for a model that does not state its receptive field (a foreign model or an export before
+ * format version 2): radius 32, half again the widest shipped network's 21 (tiles then overlap by 2 * 32 + 2 = 66 px, aligned up).
  */
-export function receptiveField(spec: unknown): ReceptiveField | undefined {
-  try {
-    const s = spec as { input?: { name?: string }; layers?: unknown[]; output?: string };
-    if (!s || !Array.isArray(s.layers) || s.layers.length === 0) return undefined;
-    const inputName = s.input?.name ?? 'image';
-    const tensors = new Map<string, Interval>([[inputName, { scale: 1, low: 0, high: 0 }]]);
-    let previous = inputName;
-    let stride = 1;
-    for (const raw of s.layers) {
-      const layer = raw as { name?: string; kind?: string; inputs?: string[]; kernelSize?: unknown; strides?: unknown; padding?: string };
-      if (typeof layer.name !== 'string') return undefined;
-      const inputs = (layer.inputs ?? [previous]).map((name) => tensors.get(name));
-      if (inputs.length === 0 || inputs.some((i) => i === undefined)) return undefined;
-      const ins = inputs as Interval[];
-      // Scales are products and quotients of strides: equal up to float rounding.
-      if (ins.some((i) => Math.abs(i.scale - ins[0]!.scale) > 1e-9 * ins[0]!.scale)) return undefined;
-      let out: Interval = { scale: ins[0]!.scale, low: Math.min(...ins.map((i) => i.low)), high: Math.max(...ins.map((i) => i.high)) };
-      if (layer.kind === 'conv2d' || layer.kind === 'conv2dTranspose') {
-        if (ins.length !== 1) return undefined;
-        const k = Math.max(...pair(layer.kernelSize, 1));
-        const st = Math.max(...pair(layer.strides, 1));
-        const same = layer.padding === 'same';
-        // "same": the begin pad is between 0 and floor((k - 1) / 2) depending on the input size; "valid": 0.
-        const padMax = same ? Math.floor((k - 1) / 2) : 0;
-        const { scale, low, high } = out;
-        if (layer.kind === 'conv2d') {
-          // Output q reads inputs st*q - pad + [0, k-1].
-          out = { scale: scale * st, low: low - scale * padMax, high: high + scale * (k - 1) };
-        } else {
-          // Output o = st*i + kk - pad reads inputs i in [(o + pad - k + 1) / st, (o + pad) / st].
-          out = { scale: scale / st, low: low + (scale * (-(k - 1))) / st, high: high + (scale * padMax) / st };
-        }
-      } else if (!POINTWISE_KINDS.has(layer.kind ?? '')) {
-        return undefined;
-      }
-      stride = Math.max(stride, out.scale);
-      tensors.set(layer.name, out);
-      previous = layer.name;
-    }
-    const final = tensors.get(s.output ?? previous);
-    if (!final || final.scale !== 1) return undefined;
-    const low = Math.floor(final.low);
-    const high = Math.ceil(final.high);
-    return { low, high, radius: Math.max(-low, high), stride: Math.round(stride) };
-  } catch {
-    return undefined;
-  }
-}
+export const DEFAULT_RECEPTIVE_FIELD: Readonly<ReceptiveField> = Object.freeze(receptiveFieldOf(-32, 32));

@@ -161,7 +161,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     .option('threads', { type: 'number', describe: 'CPU threads for onnxruntime (default: one per core)' })
     .option('concurrency', { type: 'number', default: Math.max(2, Math.min(4, availableParallelism())), describe: 'files in flight at once (decoding and encoding overlap with inference)' })
     .option('tile', { type: 'number', default: 512, describe: 'tile side in pixels for large images, plus the overlap (0: whole image at once)' })
-    .option('overlap', { type: 'number', describe: 'overlap between tiles in pixels (default: twice the receptive-field radius plus 2, or 32)' })
+    .option('overlap', { type: 'number', describe: 'overlap between tiles in pixels (default: twice the receptive-field radius plus 2; 66 for a model that does not state its field)' })
     .option('add-noise', { type: 'number', describe: 'add Gaussian noise of this standard deviation (0..1) first: a demo on clean images' })
     .option('seed', { type: 'number', default: 1, describe: 'seed for --add-noise' })
     .option('compare', { type: 'string', describe: 'write a side-by-side PNG (noisy, denoised, reference): a file, or a folder for several inputs' })
@@ -228,6 +228,8 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     }, { device: '--device', model: '--model' });
     const skipped = denoiser.skipped.length ? ` (auto skipped ${denoiser.skipped.join('; ')})` : '';
     stderr.write(`denoise: ${jobs.length} file${jobs.length === 1 ? '' : 's'} on ${denoiser.device}${skipped}, model ${denoiser.model.source}\n`);
+    // What the runtime assumes about the model (a receptive field it does not state): the library reports, the CLI tells.
+    for (const warning of denoiser.model.warnings) stderr.write(`warning: ${warning}\n`);
 
     const useBar = args.progress && !args.json && jobs.length > 1 && stderr.isTTY === true;
     // cli-progress is loaded only when a bar is shown (it is not needed for one file or piped output).
@@ -279,6 +281,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
       failed: failed.length,
       device: denoiser.device,
       skippedDevices: denoiser.skipped,
+      modelWarnings: denoiser.model.warnings,
       seconds: Number(seconds.toFixed(3)),
     };
     if (args.json) stdout.write(`${JSON.stringify(summary)}\n`);

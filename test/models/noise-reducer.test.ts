@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readModelMetadata } from '../../runtime-common/model-metadata.js';
+import { readModelMetadata } from '../../runtime-common/onnx-model.js';
 import { checkWeights, type WeightTensor } from '../../tools/model/build-tfjs.js';
 import { parseSafetensors } from '../../tools/model/safetensors.js';
 import { emitOnnx } from '../../tools/onnx/emit.js';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readModelMetadata } from '../../runtime-common/model-metadata.js';
+import { readModelMetadata } from '../../runtime-common/onnx-model.js';
 import { colourShift, psnr } from '../../runtime-common/metrics.js';
 
 /** The colour shift of 8-bit pixels, in levels. */

@@ -1,10 +1,10 @@
 // The shared denoising algorithm with a model written in JS: tiles against whole images, channel plans, batches, value ranges.
 import { describe, expect, it } from 'vitest';
-import { checkTileSettings, denoiseBatch, denoiseImage, type InferFunction, planTiles } from '../../runtime-common/denoise-core.js';
+import { checkTileSettings, defaultOverlap, denoiseBatch, denoiseImage, type InferFunction, planTiles } from '../../runtime-common/denoise-core.js';
 import type { ModelInfo } from '../../runtime-common/model-info.js';
 
 function model(overrides: Partial<ModelInfo> = {}): ModelInfo {
-  return { source: 'js', inputName: 'image', outputName: 'denoised', channels: 1, valueRange: [0, 1], sizeMultiple: 1, receptiveField: undefined, name: undefined, metadata: {}, ...overrides };
+  return { source: 'js', inputName: 'image', outputName: 'denoised', channels: 1, valueRange: [0, 1], sizeMultiple: 1, receptiveField: undefined, name: undefined, metadata: {}, warnings: [], ...overrides };
 }
 
 /** A 5x5 box blur with zero padding, per plane, as brute-force loops: a network with receptive-field radius 2. */
@@ -82,11 +82,22 @@ describe('denoise core: bad calls', () => {
 });
 
 describe('denoise core', () => {
+  it('sizes the overlap and margin from the stated receptive field, or from the stated default [-32, 32] without one', () => {
+    const stated = model({ sizeMultiple: 4, receptiveField: { low: -7, high: 7, radius: 7 } });
+    // 2 * 7 + 2 = 16, already a multiple of 4; without a field 2 * 32 + 2 = 66, aligned up to 68.
+    expect(defaultOverlap(stated)).toBe(16);
+    expect(defaultOverlap(model({ sizeMultiple: 4 }))).toBe(68);
+    expect(planTiles(2000, 300, stated, { tile: 512 })).toMatchObject({ overlap: 16, margin: 7 });
+    expect(planTiles(2000, 300, model({ sizeMultiple: 4 }), { tile: 512 })).toMatchObject({ overlap: 68, margin: 32 });
+    // A given overlap wins; the margin stays the field's (blendWeights caps it to leave a ramp).
+    expect(planTiles(2000, 300, model(), { tile: 512, overlap: 20 })).toMatchObject({ overlap: 20, margin: 32 });
+  });
+
   it('tiles equal whole-image inference everywhere when the margin covers the receptive field', async () => {
     const width = 157;
     const height = 131;
     const image = { data: pattern(width * height, 1), width, height, channels: 1 };
-    const info = model({ receptiveField: { low: -2, high: 2, radius: 2, stride: 1 } });
+    const info = model({ receptiveField: { low: -2, high: 2, radius: 2 } });
     const whole = await denoiseImage(image, info, boxBlur5, { tile: 0, overlap: 0 });
     const plan = planTiles(width, height, info, { tile: 48, overlap: 12 });
     expect(plan.rows.length).toBeGreaterThan(2);

@@ -1,10 +1,26 @@
-// Model description: metadata_props read from the ONNX bytes, foreign models refused, value range and size multiple.
+// Model description: metadata_props read from the ONNX bytes, non-denoisers refused, the one metadata reader's values (strict for onnx-denoiser models), the receptive-field warning.
 import { describe, expect, it } from 'vitest';
 import { checkModelOutput, describeModel, readOnnxMetadata } from '../../runtime-common/model-info.js';
+import { encodeDenoiserMetadata, type DenoiserMetadata } from '../../runtime-common/model-metadata.js';
 import { foreignModel, identityModel, testMetadata } from '../../tools/onnx/test-models.js';
 
 const image = (channels: number | string = 1) => [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', channels, 'H', 'W'] }];
 const out = (channels: number | string = 1) => [{ name: 'denoised', isTensor: true, type: 'float32', shape: ['N', channels, 'H', 'W'] }];
+
+const spec = { format: 'onnx-denoiser/spec', version: 1, name: 'tiny', description: '', input: { name: 'image', channels: 1 }, layers: [], output: 'a' };
+const own: DenoiserMetadata = {
+  formatVersion: 2,
+  name: 'tiny',
+  spec,
+  channels: 1,
+  valueRange: [0, 1],
+  sizeMultiple: 4,
+  receptiveField: { low: -7, high: 7, radius: 7 },
+  layout: 'NCHW',
+  precision: 'float32',
+  contentHash: 'ab'.repeat(32),
+  image: {},
+};
 
 describe('model info: bad calls', () => {
   it('refuses bytes that are not an ONNX model', () => {
@@ -22,7 +38,20 @@ describe('model info: bad calls', () => {
     expect(() => describeModel(image('C'), out('C'), {}, 'm')).toThrow(/neither fixed in its shape nor in the metadata/);
     expect(() => describeModel(image(1), out(3), {}, 'm')).toThrow(/1 input channels but 3 output channels/);
     expect(() => describeModel(image(1), out(), { channels: '3' }, 'm')).toThrow(/input channels 1 but metadata channels 3/);
-    expect(() => describeModel(image(1), out(), { value_range: '[1, 0]' }, 'm')).toThrow(/metadata value_range "\[1, 0\]"/);
+  });
+
+  it('refuses invalid values a foreign model states, naming the key', () => {
+    expect(() => describeModel(image(1), out(), { value_range: '[1, 0]' }, 'm')).toThrow('Expected "low,high" (or "[low, high]") with low < high for metadata "value_range" of m but received "[1, 0]"');
+    expect(() => describeModel(image(1), out(), { size_multiple: '0' }, 'm')).toThrow('Expected an integer >= 1 for metadata "size_multiple" of m but received "0"');
+    expect(() => describeModel(image(1), out(), { receptive_field: '3,5' }, 'm')).toThrow('Expected "low,high": integers with low <= 0 <= high for metadata "receptive_field" of m but received "3,5"');
+  });
+
+  it('reads onnx-denoiser metadata strictly: a missing or invalid key is named', () => {
+    const { content_sha256: _, ...noHash } = encodeDenoiserMetadata(own);
+    expect(() => describeModel(image(1), out(), noHash, 'm.onnx')).toThrow('Expected a non-empty value for metadata "content_sha256" of m.onnx but received undefined');
+    const { receptive_field: __, ...noField } = encodeDenoiserMetadata(own);
+    expect(() => describeModel(image(1), out(), noField, 'm.onnx')).toThrow('Expected a non-empty value for metadata "receptive_field" of m.onnx but received undefined');
+    expect(() => describeModel(image(1), out(), { ...encodeDenoiserMetadata(own), value_range: 'all' }, 'm.onnx')).toThrow(/for metadata "value_range" of m.onnx but received "all"$/);
   });
 });
 
@@ -54,16 +83,36 @@ describe('model info', () => {
     expect(readOnnxMetadata(foreignModel(), 'f')).toEqual({});
   });
 
-  it('describes a model: channels, range, size multiple, receptive field from the spec', () => {
-    const spec = JSON.stringify({ name: 'tiny', layers: [{ name: 'c', kind: 'conv2d', kernelSize: 3, strides: 2, padding: 'same' }, { name: 'd', kind: 'conv2dTranspose', kernelSize: 3, strides: 2, padding: 'same' }] });
-    const info = describeModel(image(), out(), { value_range: '0, 255', size_multiple: '3', spec }, 'm.onnx');
-    expect(info).toMatchObject({ source: 'm.onnx', inputName: 'image', outputName: 'denoised', channels: 1, valueRange: [0, 255], name: 'tiny' });
-    // lcm(3, the spec's stride 2) = 6
-    expect(info.sizeMultiple).toBe(6);
-    expect(info.receptiveField?.stride).toBe(2);
-    const plain = describeModel(image('C'), out('C'), { channels: '3', value_range: '{"min":-1,"max":1}' }, 'm');
-    expect(plain).toMatchObject({ channels: 3, valueRange: [-1, 1], sizeMultiple: 1, receptiveField: undefined });
+  it('describes an onnx-denoiser model from its metadata: range, size multiple, receptive field, the typed metadata, no warning', () => {
+    const info = describeModel(image(), out(), encodeDenoiserMetadata(own), 'm.onnx');
+    expect(info).toMatchObject({ source: 'm.onnx', inputName: 'image', outputName: 'denoised', channels: 1, valueRange: [0, 1], sizeMultiple: 4, name: 'tiny' });
+    expect(info.receptiveField).toEqual({ low: -7, high: 7, radius: 7 });
+    expect(info.denoiserMetadata).toEqual(own);
+    expect(info.warnings).toEqual([]);
+  });
+
+  it('describes a foreign model from what it states, with defaults for the rest', () => {
+    const info = describeModel(image(), out(), { value_range: '0, 255', size_multiple: '3', receptive_field: '-2,3', name: 'theirs', spec: 'not read' }, 'm.onnx');
+    expect(info).toMatchObject({ channels: 1, valueRange: [0, 255], sizeMultiple: 3, receptiveField: { low: -2, high: 3, radius: 3 }, name: 'theirs', warnings: [] });
+    expect(info.denoiserMetadata).toBeUndefined();
+    const plain = describeModel(image('C'), out('C'), { channels: '3', value_range: '[-1,1]' }, 'm');
+    expect(plain).toMatchObject({ channels: 3, valueRange: [-1, 1], sizeMultiple: 1, receptiveField: undefined, name: undefined });
     expect(plain.fixedSize).toBeUndefined();
     expect(describeModel([{ name: 'x', type: 'float32', shape: [1, 1, 28, 28] }], out(), {}, 'm').fixedSize).toEqual([28, 28]);
+  });
+
+  it('warns, with the default it tiles with, when a model does not state its receptive field', () => {
+    expect(describeModel(image(), out(), {}, 'their.onnx').warnings).toEqual([
+      'their.onnx does not state its receptive field (metadata "receptive_field"): tiling assumes [-32, 32] and overlaps tiles by 66 px unless told otherwise; seams may show if the network sees farther',
+    ]);
+    // Aligned up to the size multiple; an export from before format version 2 is told how to get the key.
+    const { receptive_field: _, ...old } = encodeDenoiserMetadata({ ...own, formatVersion: 1 });
+    const info = describeModel(image(), out(), old, 'old.onnx');
+    expect(info.receptiveField).toBeUndefined();
+    expect(info.warnings).toEqual([
+      'old.onnx is an export of format version 1, without metadata "receptive_field" (export it again to add it): tiling assumes [-32, 32] and overlaps tiles by 68 px unless told otherwise; seams may show if the network sees farther',
+    ]);
+    // A fixed-size model runs untiled: nothing to warn about.
+    expect(describeModel([{ name: 'x', type: 'float32', shape: [1, 1, 28, 28] }], out(), {}, 'm').warnings).toEqual([]);
   });
 });

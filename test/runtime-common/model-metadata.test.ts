@@ -1,20 +1,18 @@
-// The shared metadata reader: foreign, corrupt and invalid models rejected naming the source and key; round trips; browser-safe.
+// The one metadata reader: foreign, corrupt and invalid models rejected naming the source and key; foreign models read when accepted; round trips; browser-safe.
 import { build } from 'esbuild';
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError } from '../../runtime-common/model-info.js';
 import {
   bitmapPixelFormat,
   decodeDenoiserMetadata,
-  decodeOnnxModel,
   encodeDenoiserMetadata,
   describeNoise,
-  int64ToNumber,
   MODEL_FORMAT,
-  readModelMetadata,
+  ModelFormatError,
   type DenoiserMetadata,
 } from '../../runtime-common/model-metadata.js';
+import { decodeOnnxModel, int64ToNumber, readModelMetadata } from '../../runtime-common/onnx-model.js';
 
 const { onnx } = onnxProto;
 
@@ -29,12 +27,13 @@ const spec = {
 };
 
 const full: DenoiserMetadata = {
-  formatVersion: 1,
+  formatVersion: 2,
   name: 'tiny',
   spec,
   channels: 1,
   valueRange: [0, 1],
   sizeMultiple: 4,
+  receptiveField: { low: -3, high: 4, radius: 4 },
   layout: 'NCHW',
   precision: 'float16',
   noise: { kind: 'gaussian', factor: 0.4 },
@@ -94,14 +93,19 @@ describe('readModelMetadata: bad files', () => {
   });
 
   it.each([
-    ['format_version', '2', 'a supported format version (1)'],
+    ['format_version', '3', 'a supported format version (1, 2)'],
     ['format_version', 'one', 'an integer >= 1'],
     ['channels', '0', 'an integer >= 1 and <= 4'],
     ['channels', '1.5', 'an integer >= 1 and <= 4'],
     ['size_multiple', '', 'a non-empty value'],
     ['size_multiple', '4px', 'an integer >= 1'],
-    ['value_range', '1,0', '"low,high" with low < high'],
-    ['value_range', '0;1', '"low,high" with low < high'],
+    ['value_range', '1,0', '"low,high" (or "[low, high]") with low < high'],
+    ['value_range', '0;1', '"low,high" (or "[low, high]") with low < high'],
+    ['value_range', '[0,1', '"low,high" (or "[low, high]") with low < high'],
+    ['receptive_field', '', 'a non-empty value'],
+    ['receptive_field', '-3', '"low,high": integers with low <= 0 <= high'],
+    ['receptive_field', '-2.5,2', '"low,high": integers with low <= 0 <= high'],
+    ['receptive_field', '1,4', '"low,high": integers with low <= 0 <= high'],
     ['spec', '{not json', 'the layer spec as JSON'],
     ['spec', '{"format":"keras"}', 'a layer spec (JSON with format "onnx-denoiser/spec", name, input, layers, output)'],
     ['layout', 'NHWC', '"NCHW"'],
@@ -127,6 +131,16 @@ describe('readModelMetadata: bad files', () => {
     expect(errorOf(() => decodeDenoiserMetadata(noKind, 'm')).message).toBe('Expected a value only with metadata "noise_kind" for metadata "noise_factor" of m but received "0.4"');
     const { noise_factor: __, ...noFactor } = props;
     expect(errorOf(() => decodeDenoiserMetadata(noFactor, 'm')).message).toBe('Expected a non-empty value for metadata "noise_factor" of m but received undefined');
+  });
+
+  it('rejects a version 2 model without metadata "receptive_field", naming it', () => {
+    const { receptive_field: _, ...props } = encodeDenoiserMetadata(full);
+    expect(errorOf(() => decodeDenoiserMetadata(props, 'm')).message).toBe('Expected a non-empty value for metadata "receptive_field" of m but received undefined');
+  });
+
+  it('rejects invalid values of a foreign model it accepts, and a bad foreign option', () => {
+    expect(errorOf(() => decodeDenoiserMetadata({ channels: '9' }, 'f', { foreign: 'accept' })).message).toBe('Expected an integer >= 1 and <= 4 for metadata "channels" of f but received "9"');
+    expect(() => decodeDenoiserMetadata({}, 'f', { foreign: 'maybe' as never })).toThrow('Expected one of "refuse", "accept" for options.foreign but received "maybe"');
   });
 
   it('rejects a blind range whose top is below its bottom', () => {
@@ -157,8 +171,22 @@ describe('readModelMetadata', () => {
     const { noise: _, training: __, ...minimal } = full;
     const minimalMeta = { ...minimal, image: {} } as DenoiserMetadata;
     const props = encodeDenoiserMetadata(minimalMeta);
-    expect(Object.keys(props)).toEqual(['format', 'format_version', 'name', 'spec', 'channels', 'value_range', 'size_multiple', 'layout', 'precision', 'content_sha256']);
+    expect(Object.keys(props)).toEqual(['format', 'format_version', 'name', 'spec', 'channels', 'value_range', 'size_multiple', 'receptive_field', 'layout', 'precision', 'content_sha256']);
     expect(decodeDenoiserMetadata(props, 'm')).toEqual(minimalMeta);
+  });
+
+  it('reads a version 1 export, which predates "receptive_field", without one', () => {
+    const { receptiveField: _, ...v1 } = { ...full, formatVersion: 1 };
+    const props = encodeDenoiserMetadata(v1);
+    expect(props).not.toHaveProperty('receptive_field');
+    expect(decodeDenoiserMetadata(props, 'm')).toEqual(v1);
+  });
+
+  it('with foreign: "accept", reads what a foreign model states of the keys a runtime needs, and strict metadata as ever', () => {
+    expect(decodeDenoiserMetadata({ author: 'someone' }, 'f', { foreign: 'accept' })).toEqual({ foreign: true });
+    const stated = { format: 'other', name: 'theirs', channels: '3', value_range: '[0, 255]', size_multiple: '8', receptive_field: '-20,20', spec: '{not json' };
+    expect(decodeDenoiserMetadata(stated, 'f', { foreign: 'accept' })).toEqual({ foreign: true, name: 'theirs', channels: 3, valueRange: [0, 255], sizeMultiple: 8, receptiveField: { low: -20, high: 20, radius: 20 } });
+    expect(decodeDenoiserMetadata(encodeDenoiserMetadata(full), 'm', { foreign: 'accept' })).toEqual(full);
   });
 
   it('names standard pixel formats and converts int64s', () => {
@@ -168,18 +196,12 @@ describe('readModelMetadata', () => {
     expect(decodeOnnxModel(model({}, { irVersion: 10 }), 'm').model.irVersion).toBe(10);
   });
 
-  it('bundles for the browser (no Node built-ins) and reads a model inside a bare JS realm', async () => {
-    const result = await build({
-      entryPoints: ['runtime-common/model-metadata.ts'],
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      globalName: 'metadataReader',
-      write: false,
-      logLevel: 'silent',
-    });
-    const code = result.outputFiles[0]!.text;
+  it('bundles for the browser (no Node built-ins) and reads a model inside a bare JS realm; the reader itself needs no onnx-proto', async () => {
+    const bundle = async (entry: string) =>
+      (await build({ entryPoints: [entry], bundle: true, platform: 'browser', format: 'iife', globalName: 'metadataReader', write: false, logLevel: 'silent' })).outputFiles[0]!.text;
+    const code = await bundle('runtime-common/onnx-model.ts');
     expect(code).not.toMatch(/require\(["']node:|onnxruntime/);
+    expect(await bundle('runtime-common/model-metadata.ts')).not.toMatch(/protobuf|onnx-proto|require\(/);
     // A realm with only the JS built-ins plus TextEncoder/TextDecoder, as a browser page has: no require, process or Buffer.
     const context = vm.createContext({ TextDecoder, TextEncoder });
     vm.runInContext(code, context);

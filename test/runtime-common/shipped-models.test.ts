@@ -1,7 +1,7 @@
 // The shipped-model table both runtimes read: names vs paths, unknown names listing the valid ones, every file present.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readModelMetadata } from '../../runtime-common/model-metadata.js';
+import { readModelMetadata } from '../../runtime-common/onnx-model.js';
 import { DEFAULT_MODEL_NAME, isModelName, SHIPPED_MODELS, shippedModel } from '../../runtime-common/shipped-models.js';
 
 

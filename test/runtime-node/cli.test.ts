@@ -358,6 +358,8 @@ describe('denoise CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${at('in', 'grey.png')} -> ${at('single', 'grey.webp')}: 40x30 grey 8-bit`);
     expect(r.stderr).toMatch(/denoise: 1 file on cpu/);
+    // The blur model states no receptive field: the library's warning is printed, once.
+    expect(r.stderr.match(/^warning: .*$/gm)).toEqual([`warning: ${blurModel} does not state its receptive field (metadata "receptive_field"): tiling assumes [-32, 32] and overlaps tiles by 66 px unless told otherwise; seams may show if the network sees farther`]);
     expect(r.stderr).toMatch(/denoised 1 of 1 file in/);
     expect((await sharp(at('single', 'grey.webp')).metadata()).format).toBe('webp');
     const batch = await denoise(at('in', 'grey.png'), at('in', 'rgb.jpg'), '-o', at('pair'), '--model', blurModel, '--concurrency', '1');

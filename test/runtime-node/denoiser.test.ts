@@ -187,11 +187,17 @@ describe('Denoiser', () => {
     expect(Array.from((await bytes.denoise(image)).data)).toEqual([200]);
   });
 
-  it('tiles large images to within 1e-6 of whole-image inference (noise-reducer shape, odd size, default overlap)', async () => {
-    const model = noiseReducerLikeModel(5, 1, testMetadata(1, { spec, size_multiple: '4' }));
+  it('tiles large images to within 1e-6 of whole-image inference (noise-reducer shape, odd size, overlap from the receptive field in its metadata)', async () => {
+    const model = noiseReducerLikeModel(5);
     const tiled = await create({ model, device: 'cpu', tile: 96 });
     const whole = await create({ model, device: 'cpu', tile: 0 });
-    expect(tiled.model.receptiveField).toEqual({ low: -10, high: 11, radius: 11, stride: 4 });
+    // Metadata "receptive_field" -7,7: overlap 2 * 7 + 2 = 16, and 7 px dropped at inner tile edges, no more.
+    expect(tiled.model.receptiveField).toEqual({ low: -7, high: 7, radius: 7 });
+    expect(tiled.model.warnings).toEqual([]);
+    // Without the key: the stated default and a warning, on the model info for the caller to show.
+    const unstated = await create({ model: noiseReducerLikeModel(5, 1, testMetadata(1, { size_multiple: '4' })), device: 'cpu', tile: 96 });
+    expect(unstated.model.receptiveField).toBeUndefined();
+    expect(unstated.model.warnings).toEqual([expect.stringMatching(/^model bytes does not state its receptive field \(metadata "receptive_field"\): tiling assumes \[-32, 32\] and overlaps tiles by 68 px/)]);
     const width = 301;
     const height = 203;
     const data = new Float32Array(width * height).map((_, i) => ((i * 7919) % 1009) / 1009);

@@ -30,10 +30,9 @@ async function modelFile(): Promise<{ file: string; what: string }> {
   const shipped = defaultModelPath();
   if (existsSync(shipped)) return { file: shipped, what: path.relative(root, shipped) };
   // No trained model yet: the same network with seeded random weights (the speed does not depend on the weights).
-  const { noiseReducerLikeModel, testMetadata } = await import('../onnx/test-models.js');
-  const spec = readFileSync(path.join(root, 'models', 'noise-reducer.json'), 'utf8');
+  const { noiseReducerLikeModel } = await import('../onnx/test-models.js');
   const file = path.join(work, 'noise-reducer-random.onnx');
-  writeFileSync(file, noiseReducerLikeModel(1, 1, testMetadata(1, { spec, size_multiple: '4' })));
+  writeFileSync(file, noiseReducerLikeModel(1));
   return { file, what: 'noise-reducer architecture with random weights (models/noise-reducer.onnx not made yet)' };
 }
 

@@ -4,7 +4,7 @@ import { countParams } from '../spec/spec.js';
 import { emitOnnx, irVersionFor } from '../onnx/emit.js';
 import { exportOnnxFile, measureFp16Error, type ExportRequest } from '../onnx/export.js';
 import { DEFAULT_OPSET, type StaticShape } from '../onnx/onnx-graph.js';
-import { check, checkInteger } from 'onnx-denoiser-common';
+import { check, checkInteger, defaultOverlap } from 'onnx-denoiser-common';
 import { parseSize } from './cli-helpers.js';
 
 interface ExportArgs {
@@ -87,6 +87,8 @@ export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
         ? `  input "${spec.input.name}" float32 [${staticShape.batch}, ${m.channels}, ${staticShape.height}, ${staticShape.width}] -> output "${emitted.model.graph!.output![0]!.name}" of the same fixed shape, values in [0, 1]; static: no Shape op, for OpenCV DNN and other static-shape consumers`
         : `  input "${spec.input.name}" float32 [N, ${m.channels}, H, W] -> output "${emitted.model.graph!.output![0]!.name}" float32 [N, ${m.channels}, H, W], values in [0, 1]; any H and W (padded inside to a multiple of ${m.sizeMultiple})`,
     ];
+    const field = m.receptiveField;
+    lines.push(`  receptive field: [${field.low}, ${field.high}] (the runtimes' default tile overlap: ${defaultOverlap({ sizeMultiple: m.sizeMultiple, receptiveField: field })} px)`);
     if (m.noise) lines.push(`  trained for: ${m.noise.kind} noise, factor ${m.noise.maxFactor === undefined ? m.noise.factor : `${m.noise.factor} to ${m.noise.maxFactor} (blind)`}`);
     if (m.training) {
       const t = m.training;

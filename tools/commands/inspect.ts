@@ -9,7 +9,7 @@ interface InspectArgs {
   json: boolean;
 }
 
-/** The `inspect` command. Exit 1 when the file cannot be read as ONNX, or its structure or content hash is wrong. */
+/** The `inspect` command. Exit 1 when the file cannot be read as ONNX, or its structure, content hash or receptive field is wrong. */
 export const inspectCommand: CommandModule<object, InspectArgs> = {
   command: 'inspect <model>',
   describe: 'Describe an ONNX model: inputs, outputs, opset, producer, metadata, nodes and parameters',
@@ -32,5 +32,10 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
     // Thrown after the report is printed: the CLI turns it into "error: ..." and exit 1.
     if (report.structure.length > 0) throw new ValidationError(`Expected a well-formed graph for ${args.model} but received one with ${report.structure.length} problem(s) (listed above)`, 'model');
     if (report.hashMatches === false) throw new ValidationError(`Expected a content hash matching the spec and weights for ${args.model} but received ${report.metadata!.contentHash}, which does not match (changed after export)`, 'model');
+    const stated = report.metadata?.receptiveField;
+    const field = report.specField;
+    if (stated && field && (stated.low !== field.low || stated.high !== field.high)) {
+      throw new ValidationError(`Expected metadata "receptive_field" ${field.low},${field.high} (what the spec works out) for ${args.model} but received ${stated.low},${stated.high}: the runtimes would tile it with the wrong overlap`, 'model');
+    }
   },
 };

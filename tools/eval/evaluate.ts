@@ -1,8 +1,7 @@
 // `tools eval`'s engine on a dataset's test split: PSNR and SSIM of noisy inputs, classical baselines and ONNX models over noise levels, with tables and grids; the image-folder listing.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { psnr, ssim, check, invalid } from 'onnx-denoiser-common';
-import { decodeDenoiserMetadata, describeNoise } from 'onnx-denoiser-common/model-metadata';
+import { psnr, ssim, check, describeNoise, invalid } from 'onnx-denoiser-common';
 import { createDenoiser, type Denoiser, type NodeDevice, IMAGE_EXTENSIONS } from 'onnx-denoiser-node/internal';
 import { applyNoise, type NoiseKind } from '../data/noise.js';
 import { Rng } from '../data/rng.js';
@@ -93,12 +92,8 @@ export async function listImageFiles(dir: string, argument = '--images'): Promis
 
 /** "gaussian 0.4" (or a blind range) from the model's metadata; "unknown" for a model that records none. */
 export function trainedFor(denoiser: Denoiser): string {
-  try {
-    const { noise } = decodeDenoiserMetadata(denoiser.model.metadata, denoiser.model.source);
-    return noise ? describeNoise(noise) : 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  const noise = denoiser.model.denoiserMetadata?.noise;
+  return noise ? describeNoise(noise) : 'unknown';
 }
 
 function scoreImages(method: string, output: FloatImage[], clean: FloatImage[], note?: string): Score {

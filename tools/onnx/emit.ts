@@ -6,25 +6,33 @@ import { fileURLToPath } from 'node:url';
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import {
   bitmapPixelFormat,
+  check,
+  checkInteger,
+  checkString,
   encodeDenoiserMetadata,
+  invalid,
+  MODEL_FORMAT_VERSION,
+  ValidationError,
   type DenoiserMetadata,
   type NoiseInfo,
   type Precision,
   type TrainingSummary,
-} from 'onnx-denoiser-common/model-metadata';
-import { check, checkInteger, checkString, invalid, ValidationError } from 'onnx-denoiser-common';
+} from 'onnx-denoiser-common';
 import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
 import {
   activationOf,
+  convPads,
+  convTransposePads,
   LAYER_KIND_NAMES,
   LAYER_KINDS,
+  tfSamePads,
   type Activation,
   type LayerKindDef,
   type LayerKindName,
   type LayerSpec,
   type Padding,
 } from '../spec/layer-registry.js';
-import { inferShapes, sizeMultiple, weightDefs, type NetworkSpec } from '../spec/spec.js';
+import { inferShapes, lcm, receptiveField, sizeMultiple, weightDefs, type NetworkSpec } from '../spec/spec.js';
 import { attr, DataType, DEFAULT_OPSET, GraphBuilder, imageValueInfo, OPSET_IR_VERSIONS, type StaticShape } from './onnx-graph.js';
 import { structureProblems } from './structure.js';
 
@@ -70,8 +78,8 @@ export interface EmittedModel {
   /** The serialised ModelProto. */
   bytes: Uint8Array;
   model: Onnx.IModelProto;
-  /** The typed metadata written into metadata_props. */
-  metadata: DenoiserMetadata;
+  /** The typed metadata written into metadata_props (always with the receptive field). */
+  metadata: DenoiserMetadata & Required<Pick<DenoiserMetadata, 'receptiveField'>>;
   /** metadata_props as written. */
   props: Record<string, string>;
 }
@@ -88,36 +96,6 @@ export function packageInfo(): { name: string; version: string } {
     dir = path.dirname(dir);
   }
   return { name: 'onnx-denoiser', version: '0.0.0' };
-}
-
-/** TF 'same' pads [begin, end] along one axis for a known input size: the odd extra pad goes at the end. */
-export function tfSamePads(size: number, kernel: number, stride: number): [number, number] {
-  const total = Math.max((Math.ceil(size / stride) - 1) * stride + kernel - size, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
-}
-
-/**
- * Conv pads [begin, end] along one axis, exact for every input size that is a multiple of the stride: then
- * ceil(in / s) = in / s and TF's total pad (in/s - 1) * s + k - in = k - s does not depend on the size.
- */
-export function convPads(kernel: number, stride: number, padding: Padding): [number, number] {
-  if (padding === 'valid') return [0, 0];
-  const total = Math.max(kernel - stride, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
-}
-
-/**
- * ConvTranspose pads [begin, end] and output_padding along one axis, exact for every input size. The full transposed
- * output is s * (in - 1) + k long. TF 'same' keeps in * s: it is the gradient of a 'same' Conv over in * s values,
- * whose pad k - s (when k >= s) is split floor / ceil, so the full output loses floor((k - s) / 2) at the begin and
- * the rest at the end (k3 s2: [0, 1]). TF 'valid' keeps in * s + max(k - s, 0): nothing is cut. When k < s both are
- * s - k longer than the full output: ONNX output_padding adds those at the end (TF leaves them zero before the bias).
- */
-export function convTransposePads(kernel: number, stride: number, padding: Padding): { pads: [number, number]; outputPadding: number } {
-  if (kernel < stride) return { pads: [0, 0], outputPadding: stride - kernel };
-  if (padding === 'valid') return { pads: [0, 0], outputPadding: 0 };
-  const total = kernel - stride;
-  return { pads: [Math.floor(total / 2), total - Math.floor(total / 2)], outputPadding: 0 };
 }
 
 /** A kernel or bias in ONNX layout, with a note on the layout change for the initializer's doc_string. */
@@ -406,8 +384,9 @@ function checkFinite(weights: ReadonlyMap<string, WeightTensor>, source: string)
 
 /**
  * Emits the spec with the given TF-layout weights as an ONNX model: input `<spec input>` float32 [N, C, H, W] in [0, 1]
- * with N, H, W free; output (`denoised`) the same shape. Inside, H and W are padded up to the spec's size multiple
- * (edge replication) and the result is cropped back, so any size can be fed directly.
+ * with N, H, W free; output (`denoised`) the same shape. Inside, H and W are padded up to the size multiple (the
+ * spec's, made a multiple of every stride; edge replication) and the result is cropped back, so any size can be fed
+ * directly. The metadata states that multiple and the receptive field the layer registry works out, for tiling.
  * @throws ValidationError for an unknown layer kind, an unsupported opset, weights that do not fit the spec (naming the
  * tensor and both shapes), non-finite weights, or a spec without a size multiple.
  */
@@ -424,13 +403,16 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   check(outputName !== spec.input.name && !spec.layers.some((l) => l.name === outputName), 'a name that neither the input nor a layer uses', 'outputName', outputName);
   checkWeights(spec, weights, source);
   checkFinite(weights, source);
-  const multiple = sizeMultiple(spec);
-  if (multiple === null) {
+  const keepsSize = sizeMultiple(spec);
+  if (keepsSize === null) {
     throw new ValidationError(
       `Expected a spec whose output keeps the input size for inputs that are multiples of some size (see tools summary) for spec "${spec.name}" but received one whose output size differs from its input size for every multiple up to 256`,
       'spec',
     );
   }
+  const field = receptiveField(spec);
+  // Tiles start at multiples of the size multiple: it must also hold every stride, so each tile sees one stride phase.
+  const multiple = lcm(keepsSize, field.stride);
   checkStaticPads(spec, multiple);
   const fixed = options.staticShape === undefined ? undefined : checkStaticShape(options.staticShape, 'staticShape');
 
@@ -526,13 +508,14 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
     specText,
     defs.map((d) => ({ name: d.name, bytes: g.initializers.find((t) => t.name === d.name)!.rawData as Uint8Array })),
   );
-  const metadata: DenoiserMetadata = {
-    formatVersion: 1,
+  const metadata: EmittedModel['metadata'] = {
+    formatVersion: MODEL_FORMAT_VERSION,
     name: spec.name,
     spec: JSON.parse(specText),
     channels: spec.input.channels,
     valueRange: [0, 1],
     sizeMultiple: multiple,
+    receptiveField: { low: field.low, high: field.high, radius: field.radius },
     layout: 'NCHW',
     precision,
     contentHash: hash,

@@ -1,8 +1,7 @@
 // Export from files: a training run folder (or runs/latest) or a spec with weights, to an ONNX file written atomically.
 import { lstat, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { NoiseInfo, TrainingSummary } from 'onnx-denoiser-common/model-metadata';
-import { check, checkInteger, ValidationError } from 'onnx-denoiser-common';
+import { check, checkInteger, ValidationError, type NoiseInfo, type TrainingSummary } from 'onnx-denoiser-common';
 import { writeFileAtomic } from 'onnx-denoiser-node/internal';
 import type { WeightTensor } from '../model/build-tfjs.js';
 import { readSafetensors } from '../model/safetensors.js';

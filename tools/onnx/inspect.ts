@@ -1,7 +1,8 @@
 // What an ONNX file holds: inputs, outputs, opset and IR, producer, metadata (via the shared reader), nodes and parameters.
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
-import { decodeDenoiserMetadata, decodeOnnxModel, describeNoise, int64ToNumber, type DenoiserMetadata, type OnnxModelSummary, type TensorSummary } from 'onnx-denoiser-common/model-metadata';
-import { parseSpec, weightDefs } from '../spec/spec.js';
+import { decodeDenoiserMetadata, describeNoise, type DenoiserMetadata } from 'onnx-denoiser-common';
+import { decodeOnnxModel, int64ToNumber, type OnnxModelSummary, type TensorSummary } from 'onnx-denoiser-common/onnx-model';
+import { parseSpec, receptiveField, weightDefs } from '../spec/spec.js';
 import { contentHash } from './emit.js';
 import { structureProblems } from './structure.js';
 
@@ -45,6 +46,8 @@ export interface InspectReport {
   structure: string[];
   /** Whether the metadata's content hash matches the spec and initializers (undefined when it cannot be checked). */
   hashMatches?: boolean;
+  /** The receptive field the layer registry works out for the spec in the metadata (undefined when it does not parse). */
+  specField?: { low: number; high: number };
 }
 
 const FLOAT_TYPES = new Set(['FLOAT', 'FLOAT16', 'DOUBLE', 'BFLOAT16']);
@@ -115,6 +118,8 @@ export function inspectOnnx(bytes: Uint8Array, source: string): InspectReport {
       const byName = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
       const tensors = weightDefs(spec).map((d) => ({ name: d.name, bytes: byName.get(d.name)?.rawData ?? new Uint8Array() }));
       report.hashMatches = contentHash(model.metadataProps.spec!, tensors) === report.metadata.contentHash;
+      const { low, high } = receptiveField(spec);
+      report.specField = { low, high };
     } catch {
       report.hashMatches = undefined;
     }
@@ -148,6 +153,10 @@ export function formatInspect(report: InspectReport): string {
     const m = report.metadata;
     lines.push(`  -> ${m.name}: ${m.channels} channel(s), values ${m.valueRange.join('..')}, size multiple ${m.sizeMultiple}, ${m.precision}` + (m.noise ? `, trained for ${describeNoise(m.noise)} noise` : ', no training noise recorded'));
     lines.push(`  content hash: ${report.hashMatches === undefined ? 'not checked (the spec in the metadata does not parse)' : report.hashMatches ? 'matches the spec and weights' : 'DOES NOT MATCH the spec and weights'}`);
+    const stated = m.receptiveField ? `[${m.receptiveField.low}, ${m.receptiveField.high}]` : `not stated (format version ${m.formatVersion}: the runtimes tile with a default and warn)`;
+    const field = report.specField;
+    const check = !field || !m.receptiveField ? '' : field.low === m.receptiveField.low && field.high === m.receptiveField.high ? ', as the spec works out' : `, BUT THE SPEC WORKS OUT [${field.low}, ${field.high}]`;
+    lines.push(`  receptive field: ${stated}${check}`);
   } else {
     lines.push(`  (no onnx-denoiser metadata: ${report.metadataError})`);
   }

@@ -1,6 +1,6 @@
 // A small ONNX graph builder over onnx-proto: unique tensor and node names, typed initializers, attribute helpers.
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
-import type { Precision } from 'onnx-denoiser-common/model-metadata';
+import type { Precision } from 'onnx-denoiser-common';
 import { toFloat16 } from './float16.js';
 
 const { onnx } = onnxProto;

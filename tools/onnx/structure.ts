@@ -1,6 +1,6 @@
 // Structural checks of an ONNX model: unique names, topological order, every initializer and node used, opset/IR pairing.
 import type { onnx as Onnx } from 'onnx-proto';
-import { int64ToNumber } from 'onnx-denoiser-common/model-metadata';
+import { int64ToNumber } from 'onnx-denoiser-common/onnx-model';
 import { OPSET_IR_VERSIONS } from './onnx-graph.js';
 
 /**

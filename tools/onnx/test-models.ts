@@ -99,11 +99,17 @@ function randoms(seed: number, count: number): Float32Array {
   return mulberry32(seed, count, (u) => u * 2 - 1);
 }
 
+/** The metadata an export of the noise-reducer states for tiling: size multiple 4, receptive field [-7, 7]. */
+export function noiseReducerLikeMetadata(channels = 1): TestMetadata {
+  return testMetadata(channels, { size_multiple: '4', receptive_field: '-7,7' });
+}
+
 /**
  * The noise-reducer's architecture with seeded random weights: pad H and W up to multiples of 4 (edge), Conv(16, s2) ->
  * Conv(8, s2) -> ConvTranspose(8, s2) -> ConvTranspose(16, s2) -> Conv(C, sigmoid), then crop back: any H, W works.
+ * Its pads are the emitter's (begin 0 for the strided layers), so the receptive field is the tutorial network's.
  */
-export function noiseReducerLikeModel(seed = 1, channels = 1, metadata: TestMetadata = testMetadata(channels, { size_multiple: '4', receptive_field_radius: '11' })): Uint8Array {
+export function noiseReducerLikeModel(seed = 1, channels = 1, metadata: TestMetadata = noiseReducerLikeMetadata(channels)): Uint8Array {
   const layers: { name: string; dims: number[] }[] = [
     { name: 'c1', dims: [16, channels, 3, 3] },
     { name: 'c2', dims: [8, 16, 3, 3] },

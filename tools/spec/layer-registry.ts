@@ -1,4 +1,4 @@
-// The one registry of layer kinds: keys, documented defaults, validation, shapes and weights per kind.
+// The one registry of layer kinds: keys, documented defaults, validation, shapes, weights and receptive-field growth per kind.
 import { check, checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid } from 'onnx-denoiser-common';
 
 /** Activations a layer may apply after its linear part (TF.js identifiers; each maps to ONNX ops). */
@@ -123,6 +123,17 @@ export interface LayerContext {
   at?: string;
 }
 
+/**
+ * Along one axis, where a tensor's pixels sit and what they depend on: pixel p of a tensor at `scale` s sits at input
+ * pixel s * p and depends on input pixels s * p + [low, high]. The network input is { scale 1, low 0, high 0 }.
+ */
+export interface FieldSpan {
+  /** Input pixels per pixel of this tensor, as the exact fraction [numerator, denominator] in lowest terms. */
+  scale: [number, number];
+  low: number;
+  high: number;
+}
+
 /** What the registry knows of one layer kind. Backends (TF.js builder, ONNX emitter) key their own tables by kind. */
 export interface LayerKindDef<L extends LayerSpec = LayerSpec> {
   readonly kind: L['kind'];
@@ -141,6 +152,63 @@ export interface LayerKindDef<L extends LayerSpec = LayerSpec> {
   weights(layer: L, inputs: Shape[]): WeightDef[];
   /** The layer's settings in one short line (`16 3x3/2x2 same relu`), for model docs. */
   describe(layer: L): string;
+  /**
+   * How the layer grows the receptive field along `axis` (0: height, 1: width): its output's span from its inputs'.
+   * A strided kind changes the scale (the size multiple and tile alignment follow from the scales). Exact for the
+   * emitted graph, where every strided "same" conv sees a multiple of its stride (so its pads do not depend on the size).
+   */
+  field(layer: L, inputs: FieldSpan[], axis: 0 | 1, ctx: LayerContext): FieldSpan;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** `[n, d]` in lowest terms. */
+function fraction(n: number, d: number): [number, number] {
+  const g = gcd(n, d);
+  return [n / g, d / g];
+}
+
+/** The inputs' common scale and the union of their spans: what a pointwise or merging kind outputs. */
+function mergedSpan(layer: BaseFields, inputs: FieldSpan[], ctx: LayerContext): FieldSpan {
+  const [n, d] = inputs[0]!.scale;
+  if (inputs.some((i) => i.scale[0] !== n || i.scale[1] !== d)) {
+    const scales = inputs.map((i, k) => `${layer.inputs[k]} (scale ${i.scale[0]}${i.scale[1] === 1 ? '' : `/${i.scale[1]}`})`);
+    throw invalid('input tensors at one scale (the same strides on every path)', `${ctx.where}.inputs`, scales.join(', '));
+  }
+  return { scale: [n, d], low: Math.min(...inputs.map((i) => i.low)), high: Math.max(...inputs.map((i) => i.high)) };
+}
+
+/** TF 'same' pads [begin, end] along one axis for a known input size: the odd extra pad goes at the end. */
+export function tfSamePads(size: number, kernel: number, stride: number): [number, number] {
+  const total = Math.max((Math.ceil(size / stride) - 1) * stride + kernel - size, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/**
+ * Conv pads [begin, end] along one axis, exact for every input size that is a multiple of the stride: then
+ * ceil(in / s) = in / s and TF's total pad (in/s - 1) * s + k - in = k - s does not depend on the size.
+ */
+export function convPads(kernel: number, stride: number, padding: Padding): [number, number] {
+  if (padding === 'valid') return [0, 0];
+  const total = Math.max(kernel - stride, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/**
+ * ConvTranspose pads [begin, end] and output_padding along one axis, exact for every input size. The full transposed
+ * output is s * (in - 1) + k long. TF 'same' keeps in * s: it is the gradient of a 'same' Conv over in * s values,
+ * whose pad k - s (when k >= s) is split floor / ceil, so the full output loses floor((k - s) / 2) at the begin and
+ * the rest at the end (k3 s2: [0, 1]). TF 'valid' keeps in * s + max(k - s, 0): nothing is cut. When k < s both are
+ * s - k longer than the full output: ONNX output_padding adds those at the end (TF leaves them zero before the bias).
+ */
+export function convTransposePads(kernel: number, stride: number, padding: Padding): { pads: [number, number]; outputPadding: number } {
+  if (kernel < stride) return { pads: [0, 0], outputPadding: stride - kernel };
+  if (padding === 'valid') return { pads: [0, 0], outputPadding: 0 };
+  const total = kernel - stride;
+  return { pads: [Math.floor(total / 2), total - Math.floor(total / 2)], outputPadding: 0 };
 }
 
 function checkPair(value: unknown, name: string): [number, number] {
@@ -230,6 +298,14 @@ const conv2d: LayerKindDef<Conv2DLayer> = {
     return layer.useBias ? [kernel, { suffix: 'bias', shape: [layer.filters], layout: '[out]' }] : [kernel];
   },
   describe: describeConv,
+  field(layer, [input], axis): FieldSpan {
+    const k = layer.kernelSize[axis];
+    const st = layer.strides[axis];
+    const begin = convPads(k, st, layer.padding)[0];
+    const [n, d] = input!.scale;
+    // Output q sits at scale * st * q and reads input pixels st * q - begin + [0, k - 1].
+    return { scale: fraction(n * st, d), low: input!.low - (n / d) * begin, high: input!.high + (n / d) * (k - 1 - begin) };
+  },
 };
 
 const conv2dTranspose: LayerKindDef<Conv2DTransposeLayer> = {
@@ -254,6 +330,15 @@ const conv2dTranspose: LayerKindDef<Conv2DTransposeLayer> = {
     return layer.useBias ? [kernel, { suffix: 'bias', shape: [layer.filters], layout: '[out]' }] : [kernel];
   },
   describe: describeConv,
+  field(layer, [input], axis): FieldSpan {
+    const k = layer.kernelSize[axis];
+    const st = layer.strides[axis];
+    const begin = convTransposePads(k, st, layer.padding).pads[0];
+    const [n, d] = input!.scale;
+    const out = n / (d * st);
+    // Output o = st * i + kk - begin (kk in [0, k - 1]) sits at out * o; its inputs i sit at out * (o + begin - kk).
+    return { scale: fraction(n, d * st), low: input!.low + out * (begin - (k - 1)), high: input!.high + out * begin };
+  },
 };
 
 /** `name (HxWxC)` for each input, free sizes as H and W: what a merge layer received. */
@@ -296,6 +381,7 @@ function elementwiseKind<L extends AddLayer | SubtractLayer>(kind: L['kind'], di
     },
     weights: () => [],
     describe: (layer) => `${layer.inputs.join(` ${operator} `)} ${layer.activation}`,
+    field: (layer, inputs, _axis, ctx) => mergedSpan(layer, inputs, ctx),
   };
 }
 
@@ -325,6 +411,7 @@ const concat: LayerKindDef<ConcatLayer> = {
   },
   weights: () => [],
   describe: (layer) => `channels of ${layer.inputs.join(', ')}`,
+  field: (layer, inputs, _axis, ctx) => mergedSpan(layer, inputs, ctx),
 };
 
 const CLIP_KEYS: Readonly<Record<string, KeyDoc>> = Object.freeze({
@@ -347,6 +434,7 @@ const clip: LayerKindDef<ClipLayer> = {
   outputShape: (_layer, [input]) => ({ ...input! }),
   weights: () => [],
   describe: (layer) => `to [${layer.min}, ${layer.max}]`,
+  field: (_layer, [input]) => ({ scale: [input!.scale[0], input!.scale[1]], low: input!.low, high: input!.high }),
 };
 
 /** The registry: layer kind name -> definition. Frozen; adding a kind means one entry here plus one per backend table. */

@@ -7,9 +7,11 @@ import {
   checkObject,
   checkString,
   invalid,
+  receptiveFieldOf,
+  type ReceptiveField,
   ValidationError,
 } from 'onnx-denoiser-common';
-import { layerKind, type LayerSpec, type Shape, type WeightDef } from './layer-registry.js';
+import { layerKind, type FieldSpan, type LayerSpec, type Shape, type WeightDef } from './layer-registry.js';
 
 /** The value of every spec's `format` key. */
 export const SPEC_FORMAT = 'onnx-denoiser/spec';
@@ -267,4 +269,48 @@ export function sizeMultiple(spec: NetworkSpec): number | null {
     if (ok) return m;
   }
   return null;
+}
+
+/** A network's receptive field with the stride its tiles must be aligned to. */
+export interface NetworkField extends ReceptiveField {
+  /** The least common multiple of every tensor's downsampling: tile starts at multiples of it see one stride phase. */
+  stride: number;
+}
+
+/** The least common multiple of two positive integers. */
+export function lcm(a: number, b: number): number {
+  let [x, y] = [a, b];
+  while (y) [x, y] = [y, x % y];
+  return (a / x) * b;
+}
+
+/**
+ * The receptive field of the emitted graph, from each layer kind's declared growth (LAYER_KINDS[kind].field), per axis
+ * and over every path through merges; `[low, high]` covers both axes (floor and ceil of the exact bounds).
+ * @throws ValidationError naming the layer for a kind the registry does not know or a merge of tensors at different
+ * scales, and for an output at another scale than the input.
+ */
+export function receptiveField(spec: NetworkSpec): NetworkField {
+  let low = 0;
+  let high = 0;
+  let stride = 1;
+  for (const axis of [0, 1] as const) {
+    const spans = new Map<string, FieldSpan>([[spec.input.name, { scale: [1, 1], low: 0, high: 0 }]]);
+    spec.layers.forEach((layer, index) => {
+      const where = `layers[${index}] ("${layer.name}")`;
+      // Every registry kind must declare `field` (LayerKindDef requires it); an unknown kind is refused here.
+      const span = layerKind(layer.kind, `${where}.kind`).field(layer, layer.inputs.map((t) => spans.get(t)!), axis, { where });
+      // A tensor at n/d input pixels per pixel repeats its phase every n input pixels.
+      stride = lcm(stride, span.scale[0]);
+      spans.set(layer.name, span);
+    });
+    const out = spans.get(spec.output)!;
+    if (out.scale[0] !== 1 || out.scale[1] !== 1) {
+      throw invalid('an output at the input\'s scale', 'spec.output', `${spec.output} at scale ${out.scale[0]}/${out.scale[1]}`);
+    }
+    // Bounds are fractions when upsampling does not divide evenly: round outwards.
+    low = Math.min(low, Math.floor(out.low + 1e-9));
+    high = Math.max(high, Math.ceil(out.high - 1e-9));
+  }
+  return { ...receptiveFieldOf(low, high), stride };
 }

@@ -26,9 +26,8 @@ async function model(): Promise<{ bytes: Uint8Array; what: string }> {
   const root = projectRoot();
   const shipped = path.join(root, 'models', 'noise-reducer.onnx');
   if (existsSync(shipped)) return { bytes: new Uint8Array(readFileSync(shipped)), what: 'models/noise-reducer.onnx' };
-  const { noiseReducerLikeModel, testMetadata } = await import('../onnx/test-models.js');
-  const spec = readFileSync(path.join(root, 'models', 'noise-reducer.json'), 'utf8');
-  return { bytes: noiseReducerLikeModel(1, 1, testMetadata(1, { spec, size_multiple: '4' })), what: 'noise-reducer architecture with random weights (models/noise-reducer.onnx not made yet)' };
+  const { noiseReducerLikeModel } = await import('../onnx/test-models.js');
+  return { bytes: noiseReducerLikeModel(1), what: 'noise-reducer architecture with random weights (models/noise-reducer.onnx not made yet)' };
 }
 
 /** A grey test picture: smooth shapes plus speckle, the same for every runtime. */

@@ -1,24 +1,15 @@
 // The emitter's contract: bad calls rejected with the standard message, structure invariants, pads, layouts and metadata.
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeOnnxModel, int64ToNumber, METADATA_KEYS, readModelMetadata } from '../../../runtime-common/model-metadata.js';
+import { METADATA_KEYS } from '../../../runtime-common/model-metadata.js';
+import { decodeOnnxModel, int64ToNumber, readModelMetadata } from '../../../runtime-common/onnx-model.js';
 import { ValidationError } from '../../../runtime-common/validate.js';
 import type { WeightTensor } from '../../../tools/model/build-tfjs.js';
-import {
-  ACTIVATION_EMITTERS,
-  checkStaticPads,
-  convPads,
-  convTransposePads,
-  emitOnnx,
-  ONNX_EMITTERS,
-  packageInfo,
-  permuteKernel,
-  tfSamePads,
-} from '../../../tools/onnx/emit.js';
+import { ACTIVATION_EMITTERS, checkStaticPads, emitOnnx, ONNX_EMITTERS, packageInfo, permuteKernel } from '../../../tools/onnx/emit.js';
 import { float16BytesToFloat32 } from '../../../tools/onnx/float16.js';
 import { OPSET_IR_VERSIONS } from '../../../tools/onnx/onnx-graph.js';
 import { structureProblems } from '../../../tools/onnx/structure.js';
-import { ACTIVATIONS, deconvOutputLength, LAYER_KIND_NAMES } from '../../../tools/spec/layer-registry.js';
+import { ACTIVATIONS, convPads, convTransposePads, deconvOutputLength, LAYER_KIND_NAMES, tfSamePads } from '../../../tools/spec/layer-registry.js';
 import { loadSpec, weightDefs, type NetworkSpec } from '../../../tools/spec/spec.js';
 import { randomWeights, testSpec } from './parity-helpers.js';
 
@@ -360,10 +351,14 @@ describe('metadata', () => {
     const emitted = emitOnnx(seed, weights, { noise, training });
     const { metadata, model } = readModelMetadata(emitted.bytes, 'm.onnx');
     expect(metadata).toEqual(emitted.metadata);
-    expect(metadata).toMatchObject({ name: 'noise-reducer', channels: 1, valueRange: [0, 1], sizeMultiple: 4, layout: 'NCHW', precision: 'float32', noise, training });
+    expect(metadata).toMatchObject({ formatVersion: 2, name: 'noise-reducer', channels: 1, valueRange: [0, 1], sizeMultiple: 4, layout: 'NCHW', precision: 'float32', noise, training });
     expect(metadata.spec).toEqual(JSON.parse(JSON.stringify(seed)));
     expect(metadata.image).toEqual({ bitmapPixelFormat: 'Gray8', colorSpaceGamma: 'SRGB', nominalPixelRange: 'Normalized_0_1' });
     expect(model.metadataProps[METADATA_KEYS.valueRange]).toBe('0,1');
+    // The tutorial network's receptive field, worked out by hand in test/tools/spec/receptive-field.test.ts.
+    expect(model.metadataProps[METADATA_KEYS.receptiveField]).toBe('-7,7');
+    expect(model.metadataProps[METADATA_KEYS.sizeMultiple]).toBe('4');
+    expect(metadata.receptiveField).toEqual({ low: -7, high: 7, radius: 7 });
     expect(model.metadataProps['Image.NominalPixelRange']).toBe('Normalized_0_1');
     expect(metadata.contentHash).toMatch(/^[0-9a-f]{64}$/);
   });

@@ -1,11 +1,14 @@
-// Export from files: argument combinations, run folders and runs/latest, atomic writes that leave nothing behind on errors.
+// Export from files: argument combinations, run folders and runs/latest, atomic writes that leave nothing behind on errors; the receptive field the export states tiles exactly.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readModelMetadata } from '../../../runtime-common/model-metadata.js';
+import { readModelMetadata } from '../../../runtime-common/onnx-model.js';
 import { ValidationError } from '../../../runtime-common/validate.js';
 import { serializeSafetensors } from '../../../tools/model/safetensors.js';
+import { Denoiser } from '../../../runtime-node/denoiser.js';
+import { emitOnnx } from '../../../tools/onnx/emit.js';
 import { exportOnnxFile, latestRunDir, resolveExportInputs, runSummary, type ExportRequest } from '../../../tools/onnx/export.js';
 import { loadSpec, serializeSpec, type NetworkSpec } from '../../../tools/spec/spec.js';
 import { randomWeights } from './parity-helpers.js';
@@ -164,5 +167,36 @@ describe('export', () => {
     const again = await resolveExportInputs({ spec: SPEC, randomWeights: true, seed: 4, fp16: true });
     expect(again.out).toBe(join('models', 'noise-reducer.fp16.onnx'));
     expect(again.weights.get('decoder_output.kernel')!.data).toEqual(random.weights.get('decoder_output.kernel')!.data);
+  });
+
+  it.each([
+    ['residual-denoiser', 1, '-15,15'],
+    ['photo-denoiser', 3, '-21,21'],
+  ])('%s: the runtime tiles the export with the receptive field it states, to within 1e-5 of whole-image inference', async (name, channels, field) => {
+    const net = await loadSpec(`models/${name}.json`);
+    const emitted = emitOnnx(net, randomWeights(net, 3));
+    expect(emitted.props.receptive_field).toBe(field);
+    const width = 157;
+    const height = 131;
+    const data = new Float32Array(width * height * channels).map((_, i) => ((i * 7919) % 1009) / 1009);
+    const image = { data, width, height, channels };
+    const run = async (bytes: Uint8Array, tile: number) => {
+      const d = await Denoiser.create({ model: bytes, device: 'cpu', tile });
+      try {
+        return { out: (await d.denoise(image)).data, model: d.model };
+      } finally {
+        await d.dispose();
+      }
+    };
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    const whole = await run(emitted.bytes, 0);
+    const tiled = await run(emitted.bytes, 48);
+    expect(tiled.model.warnings).toEqual([]);
+    expect(maxDiff(tiled.out, whole.out)).toBeLessThan(1e-5);
+    // The stated field is what keeps tiles exact: claiming a narrower one leaves seams.
+    const { onnx } = onnxProto;
+    const narrow = onnx.ModelProto.decode(emitted.bytes);
+    narrow.metadataProps!.find((p) => p.key === 'receptive_field')!.value = '-3,3';
+    expect(maxDiff((await run(onnx.ModelProto.encode(narrow).finish(), 48)).out, whole.out)).toBeGreaterThan(1e-4);
   });
 });

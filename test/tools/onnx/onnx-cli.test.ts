@@ -134,6 +134,16 @@ describe('inspect: bad calls', () => {
     expect(r.stdout).toContain('content hash: DOES NOT MATCH the spec and weights');
     expect(r.stderr).toMatch(/^error: Expected a content hash matching the spec and weights for .*tampered\.onnx but received [0-9a-f]{64}, which does not match/);
   });
+
+  it('a model whose metadata "receptive_field" is not what its spec works out: exit 1, naming both', () => {
+    const proto = onnx.ModelProto.decode(readFileSync(model));
+    proto.metadataProps!.find((p) => p.key === 'receptive_field')!.value = '-3,3';
+    writeFileSync(join(dir, 'narrow.onnx'), onnx.ModelProto.encode(proto).finish());
+    const r = tools(['inspect', join(dir, 'narrow.onnx')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('receptive field: [-3, 3], BUT THE SPEC WORKS OUT [-7, 7]');
+    expect(r.stderr).toBe(`error: Expected metadata "receptive_field" -7,7 (what the spec works out) for ${join(dir, 'narrow.onnx')} but received -3,3: the runtimes would tile it with the wrong overlap\n`);
+  });
 });
 
 describe('inspect', () => {
@@ -146,6 +156,7 @@ describe('inspect', () => {
     expect(r.stdout).toMatch(/inputs:\n {2}image {2}FLOAT \[N, 1, H, W\]\noutputs:\n {2}denoised {2}FLOAT \[N, 1, H, W\]/);
     expect(r.stdout).toMatch(/Image\.NominalPixelRange +Normalized_0_1/);
     expect(r.stdout).toContain('content hash: matches the spec and weights');
+    expect(r.stdout).toContain('receptive field: [-7, 7], as the spec works out');
     expect(r.stdout).toMatch(/ConvTranspose decoder_deconv1\/ConvTranspose: encoder_conv2, decoder_deconv1\.kernel, decoder_deconv1\.bias -> decoder_deconv1\/linear {2}\{kernel_shape=\[3,3\] strides=\[2,2\] pads=\[0,0,1,1\]/);
     expect(r.stdout).toMatch(/encoder_conv2\.kernel +FLOAT +\[8, 16, 3, 3\] +1,152/);
     expect(r.stdout).toContain('parameters: 3,217 (floating-point initializers)');

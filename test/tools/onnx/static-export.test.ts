@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeOnnxModel } from '../../../runtime-common/model-metadata.js';
+import { decodeOnnxModel } from '../../../runtime-common/onnx-model.js';
 import { openSession } from '../../../runtime-node/ort-session.js';
 import { emitOnnx } from '../../../tools/onnx/emit.js';
 import { TOLERANCES } from '../../../tools/parity/matrix.js';
