@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../runtime-node/denoise-cli.js';
 import { gpuDeviceNodes } from '../../runtime-node/gpu-nodes.js';
 import { boxBlurModel, foreignModel, halfSizeModel, identityModel } from '../../tools/onnx/test-models.js';
+import { skipWithReason } from '../skip-with-reason.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'denoise-cli-test-'));
 const at = (...parts: string[]) => path.join(root, ...parts);
@@ -169,8 +170,12 @@ describe('denoise CLI: bad calls', () => {
     const missingDriver = denoiseBin([at('in', 'grey.png'), '-o', at('w.png'), '--model', blurModel, '--device', 'webgpu'], { env: envWithoutVulkanChoice({ VK_ICD_FILENAMES: '/nonexistent/vk_icd.json' }) });
     expect(missingDriver.code).toBe(1);
     expect(missingDriver.stderr).toBe('error: Expected a device available on this machine for --device but received "webgpu": no Vulkan driver: the file VK_ICD_FILENAMES names (/nonexistent/vk_icd.json) does not exist\n');
-    // Without a GPU device node and with no driver named, Dawn could only fail.
-    if (gpuDeviceNodes().length > 0) return;
+    expect(existsSync(at('w.png'))).toBe(false);
+  });
+
+  it('a named webgpu device on a machine without GPU device nodes says so in one line (skipped where a GPU node exists)', (ctx) => {
+    // With a GPU node and no driver named, Dawn may well start: only its absence makes the failure certain.
+    skipWithReason(ctx, gpuDeviceNodes().length > 0, `this machine has GPU device nodes (${gpuDeviceNodes().join(', ')}), so WebGPU may start`);
     const noGpu = denoiseBin([at('in', 'grey.png'), '-o', at('w.png'), '--model', blurModel, '--device', 'webgpu'], { env: envWithoutVulkanChoice() });
     expect(noGpu.code).toBe(1);
     expect(noGpu.stderr.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^error: Expected a device available on this machine for --device but received "webgpu": no GPU here \(no \/dev\/dri\/renderD\*/)]);
@@ -242,7 +247,8 @@ describe('denoise CLI: bad calls', () => {
     expect(folderIsFile.stderr).toContain(`Expected a folder (several inputs go into a folder) for --output but received "${at('a-file')}"`);
   });
 
-  it.skipIf(!canMountReadOnly())('a subfolder on a read-only file system: says so, not a raw ENOENT', () => {
+  it('a subfolder on a read-only file system: says so, not a raw ENOENT (needs root with unshare)', (ctx) => {
+    skipWithReason(ctx, !canMountReadOnly(), 'unshare cannot mount a read-only file system here (it needs root)');
     const ro = mkdtempSync(path.join(tmpdir(), 'denoise-ro-'));
     const target = path.join(ro, 'a', 'b', 'out.png');
     const cli = path.resolve('runtime-node/bin/denoise.js');

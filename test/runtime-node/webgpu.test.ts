@@ -1,8 +1,9 @@
 // The WebGPU device on SwiftShader (a CPU Vulkan driver): same results as the CPU provider within 1e-4; `auto` passes it over.
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Denoiser } from '../../runtime-node/denoiser.js';
 import { noiseReducerLikeModel, testMetadata } from '../../tools/onnx/test-models.js';
+import { skipWithReason } from '../skip-with-reason.js';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 // Dawn reads the Vulkan driver list when the first WebGPU session starts: set it before any session exists.
@@ -13,13 +14,15 @@ afterAll(async () => {
   await Promise.all(open.map((d) => d.dispose()));
 });
 
-describe.skipIf(!existsSync(SWIFTSHADER))('webgpu (SwiftShader): bad calls', () => {
+describe('webgpu (SwiftShader): bad calls', () => {
+  beforeEach((ctx) => skipWithReason(ctx, !existsSync(SWIFTSHADER), `no SwiftShader Vulkan driver at ${SWIFTSHADER} (Debian: apt-get install chromium libvulkan1)`));
   it('still refuses an unknown device, listing the valid ones', async () => {
     await expect(Denoiser.create({ model, device: 'gpu' as never })).rejects.toThrow('Expected one of "auto", "cpu", "webgpu", "cuda" for options.device but received "gpu"');
   });
 });
 
-describe.skipIf(!existsSync(SWIFTSHADER))('webgpu (SwiftShader)', () => {
+describe('webgpu (SwiftShader)', () => {
+  beforeEach((ctx) => skipWithReason(ctx, !existsSync(SWIFTSHADER), `no SwiftShader Vulkan driver at ${SWIFTSHADER} (Debian: apt-get install chromium libvulkan1)`));
   it('matches the CPU provider within 1e-4, whole and tiled, grey and RGB', async () => {
     const cpu = await Denoiser.create({ model, device: 'cpu', tile: 80, overlap: 32 });
     const gpu = await Denoiser.create({ model, device: 'webgpu', tile: 80, overlap: 32 });

@@ -1,4 +1,4 @@
-// Noise kinds: bad calls, the distributions (gaussian before clipping, salt-pepper fraction, poisson moments), seeds, speed.
+// Noise kinds: bad calls, the distributions (gaussian before clipping, salt-pepper fraction, poisson moments), seeds (speed: npm run bench:noise).
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../runtime-common/validate.js';
 import { NOISE_KINDS, NOISE_KIND_NAMES, POISSON_EXACT_BELOW, applyNoise, applyNoiseToImages, checkNoiseFactor, checkNoiseKind, parseNoiseFactor, samplePoisson, type NoiseKind } from '../../../tools/data/noise.js';
@@ -127,23 +127,6 @@ describe('noise kinds', () => {
       const direct = levels.map((x) => samplePoisson(x * peak, rng) / peak);
       expect(viaTable).toEqual(direct);
     }
-  });
-
-  it('is fast enough to noise a Fashion-MNIST epoch (prints the time, no assertion)', () => {
-    // 10,000 images of byte-level pixels, half of them 0 like Fashion-MNIST; extrapolated to 60,000.
-    const n = 10_000 * 784;
-    const rng = new Rng(1);
-    const x = new Float32Array(n).map(() => (rng.nextFloat() < 0.5 ? 0 : Math.floor(rng.nextFloat() * 256) / 255));
-    const out = new Float32Array(n);
-    const lines: string[] = [];
-    for (const kind of NOISE_KIND_NAMES) {
-      applyNoise(kind, x.subarray(0, 100_000), out.subarray(0, 100_000), 0.4, rng); // warm up the JIT
-      const started = performance.now();
-      applyNoise(kind, x, out, 0.4, rng);
-      const seconds = (performance.now() - started) / 1000;
-      lines.push(`${kind}: ${(seconds * 6).toFixed(2)} s per 60,000 x 784 values`);
-    }
-    process.stdout.write(`noise speed (f = 0.4): ${lines.join('; ')}\n`);
   });
 });
 

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../../../tools/model/safetensors.js';
 import type { EpochRecord } from '../../../tools/train/trainer.js';
 import { SIGNAL_ECHO_MS } from '../../../tools/commands/train.js';
+import { skipWithReason } from '../../skip-with-reason.js';
 
 const work = mkdtempSync(join(tmpdir(), 'train-cli-'));
 
@@ -15,6 +16,20 @@ function train(...args: string[]) {
   const r = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'train', '--quiet', ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Whether this machine lets a child mount a read-only tmpfs in its own mount namespace (root with unshare). */
+function canMountReadOnly(): boolean {
+  const probe = mkdtempSync(join(work, 'ro-probe-'));
+  return spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0"', probe], { stdio: 'ignore' }).status === 0;
+}
+
+/** `tools train` with `folder` made a read-only file system in the child's own mount namespace (needs canMountReadOnly). */
+function trainOnReadOnly(folder: string, ...args: string[]) {
+  const command = [process.execPath, join(process.cwd(), 'tools/bin/tools.js'), 'train', '--quiet', ...args];
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"', folder, ...command], { cwd: work, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 const spec = join(process.cwd(), 'models/noise-reducer.json');
 const quick = ['--spec', spec, '--dataset', 'mnist', '--limit', '256', '--batch-size', '32', '--seed', '3'];
 const history = (dir: string) => JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as EpochRecord[];
@@ -101,15 +116,20 @@ describe('tools train: bad calls leave no run folder', () => {
     expect(existsSync(join(work, 'rgb-run'))).toBe(false);
   });
 
-  it('an unwritable output folder', () => {
+  it('an unwritable output folder (as root: a read-only file system, since root ignores permission bits)', (ctx) => {
     const locked = join(work, 'locked');
     mkdirSync(locked);
-    chmodSync(locked, 0o500);
-    const r = train(...quick, '--out', join(locked, 'run'));
-    // root ignores permission bits; then the run may succeed, and the check is moot.
-    if (process.getuid?.() === 0) return;
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/Expected a writable location for --out/);
+    let r: ReturnType<typeof train>;
+    if (process.getuid?.() === 0) {
+      skipWithReason(ctx, !canMountReadOnly(), 'running as root, where permission bits do not stop a write, and unshare cannot mount a read-only file system here');
+      r = trainOnReadOnly(locked, ...quick, '--out', join(locked, 'run'));
+    } else {
+      chmodSync(locked, 0o500);
+      r = train(...quick, '--out', join(locked, 'run'));
+    }
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`Expected a writable location for --out but received ${join(locked, 'run')} (${locked} is not writable)`);
+    expect(existsSync(join(locked, 'run'))).toBe(false);
   });
 });
 

@@ -3,8 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { EpochRecord } from '../../../tools/train/trainer.js';
+import { skipWithReason } from '../../skip-with-reason.js';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const work = mkdtempSync(join(tmpdir(), 'train-webgpu-'));
@@ -25,7 +26,8 @@ describe('tools train --backend webgpu: bad calls', () => {
   });
 });
 
-describe.skipIf(!existsSync(SWIFTSHADER))('tools train --backend webgpu (SwiftShader)', () => {
+describe('tools train --backend webgpu (SwiftShader)', () => {
+  beforeEach((ctx) => skipWithReason(ctx, !existsSync(SWIFTSHADER), `no SwiftShader Vulkan driver at ${SWIFTSHADER} (Debian: apt-get install chromium libvulkan1)`));
   it('trains: the loss falls, and every epoch matches the wasm path within 1e-4 relative', { timeout: 180_000 }, () => {
     const gpu = train({ VK_ICD_FILENAMES: SWIFTSHADER }, '--backend', 'webgpu', '--out', 'webgpu');
     expect(gpu.code, gpu.stderr).toBe(0);
