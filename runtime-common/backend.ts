@@ -1,0 +1,127 @@
+// What a runtime's one onnxruntime-importing file supplies (a backend), and the shared session opening on it: device resolution, error mapping, queued runs.
+import { chooseDevice, type Devices, DeviceUnavailableError } from './devices.js';
+import type { ModelOutput, TensorDescription } from './model-info.js';
+import { serialized } from './serial.js';
+
+/** The session options every backend gets from the core: the device's execution providers, full graph optimisation, a quiet session log. */
+export interface BaseSessionOptions {
+  executionProviders: readonly string[];
+  graphOptimizationLevel: 'all';
+  /** 3 (errors only) quiets expected warnings such as "some nodes were not assigned to the preferred execution providers"; ort.env stays the host's. */
+  logSeverityLevel: 3;
+}
+
+/** The part of an onnxruntime `InferenceSession` the core uses (onnxruntime-node's and onnxruntime-web's both fit). */
+export interface OrtSessionLike {
+  readonly inputMetadata: readonly TensorDescription[];
+  readonly outputMetadata: readonly TensorDescription[];
+  run(feeds: Record<string, unknown>): Promise<Record<string, ModelOutput>>;
+  release(): Promise<void>;
+}
+
+/** What a backend knows about a device before starting it. */
+export interface DeviceProbe {
+  /** Why the device cannot be used here; undefined: try it. */
+  missing?: string;
+  /** The GPU adapter's name, where the backend found one. */
+  adapter?: string;
+}
+
+/**
+ * One runtime's onnxruntime binding: its device table, checks known before a device starts, session creation and
+ * the input tensor. `S` is what the runtime's callers may set per session (onnxruntime-node: CPU threads).
+ */
+export interface DenoiserBackend<S = undefined> {
+  /** The onnxruntime package, for messages: "onnxruntime-node", "onnxruntime-web". */
+  readonly runtime: string;
+  readonly devices: Readonly<Devices>;
+  /** Checks `device` before starting it; `auto`: whether `auto` is choosing (a backend may pass over a device auto should not take). */
+  probe?(device: string, auto: boolean): DeviceProbe | Promise<DeviceProbe>;
+  /** Creates an onnxruntime session for the model bytes. */
+  createSession(bytes: Uint8Array, options: BaseSessionOptions, settings: S): Promise<OrtSessionLike>;
+  /** The float32 NCHW input tensor of the runtime's `ort.Tensor`. */
+  tensor(data: Float32Array, dims: readonly number[]): unknown;
+  /** Whether a failed start on `device` is the model's fault, beyond the messages {@link isModelError} knows. */
+  modelAtFault?(device: string, message: string): boolean;
+  /** The reason to give for `device` when its session did not start and the model is not at fault; undefined: "<device> failed to start: <first line>". */
+  startFailure?(device: string, message: string, probe: DeviceProbe): string | undefined;
+  /** Queue shared by all of the backend's sessions (onnxruntime-web: one wasm instance per page); default: one queue per session. */
+  queue?<R>(task: () => Promise<R>): Promise<R>;
+}
+
+/** A model loaded on a device, with runs queued one after another. */
+export interface OpenedSession {
+  /** The device that opened. */
+  device: string;
+  /** The GPU adapter's name where the backend reports one. */
+  adapter: string | undefined;
+  /** Devices `auto` tried first, each with why it was skipped. */
+  skipped: string[];
+  inputs: TensorDescription[];
+  outputs: TensorDescription[];
+  /** Runs the model on one float32 NCHW tensor; calls are queued so one session never runs two at once. Check the output with checkModelOutput. */
+  run(inputName: string, outputName: string, input: Float32Array, dims: readonly number[]): Promise<ModelOutput>;
+  release(): Promise<void>;
+}
+
+/** Thrown when onnxruntime cannot load a model on a device that itself works. */
+export class SessionModelError extends Error {
+  override name = 'SessionModelError';
+}
+
+/** Whether an onnxruntime message (node or web) says the model, not the device, is at fault. */
+export function isModelError(message: string): boolean {
+  return /protobuf|Load model|INVALID_GRAPH|INVALID_PROTOBUF|NO_MODEL|model_load|ModelProto|opset|Type Error|ShapeInferenceError|NOT_IMPLEMENTED|No Op registered|Could not find an implementation/i.test(message);
+}
+
+/** The first non-blank line of an error's message, at most 300 characters. */
+export function firstLine(error: unknown): string {
+  const message = (error as Error)?.message ?? String(error);
+  return (message.split('\n').find((l) => l.trim()) ?? message).slice(0, 300);
+}
+
+type Queue = <R>(task: () => Promise<R>) => Promise<R>;
+
+function plainDescription(m: TensorDescription): TensorDescription {
+  return { name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) };
+}
+
+async function start<S>(backend: DenoiserBackend<S>, bytes: Uint8Array, device: string, auto: boolean, settings: S): Promise<{ session: OrtSessionLike; adapter: string | undefined }> {
+  const probe = (await backend.probe?.(device, auto)) ?? {};
+  if (probe.missing) throw new DeviceUnavailableError(probe.missing);
+  const options: BaseSessionOptions = { executionProviders: backend.devices.table[device]!.executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  try {
+    return { session: await backend.createSession(bytes, options, settings), adapter: probe.adapter };
+  } catch (error) {
+    const message = (error as Error)?.message ?? String(error);
+    if (isModelError(message) || backend.modelAtFault?.(device, message)) throw new SessionModelError(firstLine(error));
+    // Log lines start with "[E:onnxruntime:...] ": the reason is what follows.
+    throw new DeviceUnavailableError(backend.startFailure?.(device, message, probe) ?? `${device} failed to start: ${firstLine(error).replace(/^.*?\] /, '')}`);
+  }
+}
+
+/**
+ * Opens `bytes` on `device` of the backend (`auto`: the devices of its auto order in turn, recording why each was
+ * skipped).
+ * @throws ValidationError for an unknown device name or a named device that is unavailable (`argument` names it);
+ * DeviceUnavailableError listing every device's reason when `auto` finds none; SessionModelError for a model
+ * onnxruntime cannot load.
+ */
+export async function openSession<S>(backend: DenoiserBackend<S>, bytes: Uint8Array, device: string, settings: S, argument = 'device'): Promise<OpenedSession> {
+  const choice = await chooseDevice(device, backend.devices, (name) => start(backend, bytes, name, device === 'auto', settings), argument);
+  const { session, adapter } = choice.value;
+  const queue = backend.queue ? backend.queue.bind(backend) : (serialized((task: () => Promise<unknown>) => task()) as Queue);
+  return {
+    device: choice.device,
+    adapter,
+    skipped: choice.skipped,
+    inputs: session.inputMetadata.map(plainDescription),
+    outputs: session.outputMetadata.map(plainDescription),
+    run: (inputName, outputName, input, dims) =>
+      queue(async () => {
+        const output = (await session.run({ [inputName]: backend.tensor(input, dims) }))[outputName]!;
+        return { data: output.data, dims: output.dims };
+      }),
+    release: () => session.release(),
+  };
+}

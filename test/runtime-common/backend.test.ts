@@ -1,0 +1,155 @@
+// The shared session opening on a backend written in JS: device resolution with every reason, error mapping (model or device), queued runs, and the core Denoiser on it.
+import { describe, expect, it } from 'vitest';
+import { type DenoiserBackend, openSession, type OrtSessionLike, SessionModelError } from '../../runtime-common/backend.js';
+import { CoreDenoiser, loadModel, openModel, type OpenedModel } from '../../runtime-common/core-denoiser.js';
+import { defineDevices, DeviceUnavailableError } from '../../runtime-common/devices.js';
+import { identityModel } from '../../tools/onnx/test-models.js';
+
+const DEVICES = defineDevices(
+  {
+    gpu: { executionProviders: ['gpu-ep'], description: 'a GPU' },
+    cpu: { executionProviders: ['cpu-ep'], description: 'the CPU' },
+  },
+  ['gpu', 'cpu'],
+);
+
+/** A session of the identity model whose runs resolve in the order `delays` says, logging when each starts and ends. */
+function fakeSession(log: string[] = [], delays: number[] = []): OrtSessionLike & { released: number } {
+  let runs = 0;
+  return {
+    released: 0,
+    inputMetadata: [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
+    outputMetadata: [{ name: 'denoised', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
+    async run(feeds) {
+      const k = runs++;
+      log.push(`start ${k}`);
+      await new Promise((resolve) => setTimeout(resolve, delays[k] ?? 0));
+      log.push(`end ${k}`);
+      const tensor = feeds.image as { data: Float32Array; dims: number[] };
+      return { denoised: { data: tensor.data, dims: tensor.dims } };
+    },
+    async release() {
+      this.released++;
+    },
+  };
+}
+
+/** A backend whose devices fail or open as `behaviour` says. */
+function fakeBackend(behaviour: Record<string, 'missing' | 'starts' | Error>, extra: Partial<DenoiserBackend> = {}, session = fakeSession()): DenoiserBackend & { created: string[] } {
+  const created: string[] = [];
+  return {
+    runtime: 'fake-ort',
+    devices: DEVICES,
+    created,
+    probe: (device) => (behaviour[device] === 'missing' ? { missing: `no ${device} here` } : { adapter: device === 'gpu' ? 'Fake GPU' : undefined }),
+    async createSession(_bytes, options) {
+      created.push(options.executionProviders.join(','));
+      const outcome = behaviour[options.executionProviders[0] === 'gpu-ep' ? 'gpu' : 'cpu'];
+      if (outcome instanceof Error) throw outcome;
+      return session;
+    },
+    tensor: (data, dims) => ({ data, dims }),
+    ...extra,
+  };
+}
+
+describe('backend sessions: bad calls', () => {
+  it('refuses an unknown device, listing the valid ones', async () => {
+    await expect(openSession(fakeBackend({}), identityModel(), 'tpu', undefined, '--device')).rejects.toThrow('Expected one of "auto", "gpu", "cpu" for --device but received "tpu"');
+  });
+
+  it('a named device that is missing or does not start is an error naming why, never a fallback', async () => {
+    await expect(openSession(fakeBackend({ gpu: 'missing' }), identityModel(), 'gpu', undefined)).rejects.toThrow('Expected a device available on this machine for device but received "gpu": no gpu here');
+    const log = new Error('\n[E:onnxruntime:Default, provider.cc:12] driver crashed\nstack');
+    await expect(openSession(fakeBackend({ gpu: log }), identityModel(), 'gpu', undefined)).rejects.toThrow('Expected a device available on this machine for device but received "gpu": gpu failed to start: driver crashed');
+    const said = fakeBackend({ gpu: new Error('boom') }, { startFailure: (device, message, probe) => `${device} on ${probe.adapter} said ${message}` });
+    await expect(openSession(said, identityModel(), 'gpu', undefined)).rejects.toThrow('received "gpu": gpu on Fake GPU said boom');
+  });
+
+  it('auto collects every device\'s reason when none opens', async () => {
+    const backend = fakeBackend({ gpu: 'missing', cpu: new Error('no memory') });
+    const error = await openSession(backend, identityModel(), 'auto', undefined).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(DeviceUnavailableError);
+    expect((error as Error).message).toBe('no device could be opened: gpu: no gpu here; cpu: cpu failed to start: no memory');
+  });
+
+  it('a model onnxruntime rejects stops auto at once: by its message, or where the backend says so', async () => {
+    const rejected = fakeBackend({ gpu: new Error('Load model from bytes failed: No Op registered for Idontity\nmore') });
+    const error = await openSession(rejected, identityModel(), 'auto', undefined).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(SessionModelError);
+    expect((error as Error).message).toBe('Load model from bytes failed: No Op registered for Idontity');
+    expect(rejected.created).toEqual(['gpu-ep']);
+    const cpuAlwaysThere = fakeBackend({ cpu: new Error('something odd') }, { modelAtFault: (device) => device === 'cpu' });
+    await expect(openSession(cpuAlwaysThere, identityModel(), 'cpu', undefined)).rejects.toThrow(SessionModelError);
+  });
+
+  it('openModel names the runtime for a rejected graph and releases a session whose model is no denoiser', async () => {
+    const rejected = fakeBackend({ cpu: new Error('INVALID_GRAPH: bad') });
+    await expect(openModel(rejected, { bytes: identityModel(), source: 'm.onnx' }, { device: 'cpu', deviceArgument: 'options.device', settings: undefined })).rejects.toThrow(
+      'Expected an ONNX model fake-ort can load for m.onnx but received one it rejects: INVALID_GRAPH: bad',
+    );
+    const session = fakeSession();
+    Object.assign(session, { outputMetadata: [] });
+    await expect(openModel(fakeBackend({ cpu: 'starts' }, {}, session), { bytes: identityModel(), source: 'm.onnx' }, { device: 'cpu', deviceArgument: 'd', settings: undefined })).rejects.toThrow(/Expected an image denoiser/);
+    expect(session.released).toBe(1);
+  });
+
+  it('an aborted signal stops openModel with its reason', async () => {
+    const signal = AbortSignal.abort(new Error('stop'));
+    await expect(openModel(fakeBackend({ cpu: 'starts' }), { bytes: identityModel(), source: 'm' }, { device: 'cpu', deviceArgument: 'd', settings: undefined, signal })).rejects.toThrow('stop');
+  });
+});
+
+describe('backend sessions', () => {
+  it('auto takes the first device that opens, with the reasons of those it skipped, its providers and its adapter', async () => {
+    const backend = fakeBackend({ gpu: 'missing', cpu: 'starts' });
+    const session = await openSession(backend, identityModel(), 'auto', undefined);
+    expect([session.device, session.skipped, session.adapter, backend.created]).toEqual(['cpu', ['gpu: no gpu here'], undefined, ['cpu-ep']]);
+    expect(session.inputs).toEqual([{ name: 'image', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }]);
+    expect((await openSession(fakeBackend({ gpu: 'starts' }), identityModel(), 'auto', undefined)).adapter).toBe('Fake GPU');
+  });
+
+  it('queues the runs of one session; a backend queue serves all of its sessions', async () => {
+    const log: string[] = [];
+    const session = await openSession(fakeBackend({ cpu: 'starts' }, {}, fakeSession(log, [30, 0])), identityModel(), 'cpu', undefined);
+    const input = new Float32Array(4);
+    await Promise.all([session.run('image', 'denoised', input, [1, 1, 2, 2]), session.run('image', 'denoised', input, [1, 1, 2, 2])]);
+    expect(log).toEqual(['start 0', 'end 0', 'start 1', 'end 1']);
+    const tasks: string[] = [];
+    const queued = fakeBackend({ cpu: 'starts' }, { queue: (task) => (tasks.push('queued'), task()) });
+    await (await openSession(queued, identityModel(), 'cpu', undefined)).run('image', 'denoised', input, [1, 1, 2, 2]);
+    expect(tasks).toEqual(['queued']);
+  });
+
+  it('loadModel takes bytes as they are, a bare name as a shipped model and anything else as a location', async () => {
+    const reads: string[] = [];
+    const reader = {
+      shippedLocation: (name: string) => `shipped/${name}.onnx`,
+      read: async (location: string, shipped: boolean) => (reads.push(`${location} ${shipped}`), { bytes: new Uint8Array(1), source: location }),
+    };
+    const bytes = new Uint8Array(2);
+    expect((await loadModel(bytes, 'model', reader)).bytes).toBe(bytes);
+    expect((await loadModel(new ArrayBuffer(3), 'model', reader)).source).toBe('model bytes');
+    await loadModel(undefined, 'model', reader);
+    await loadModel('noise-reducer', 'model', reader);
+    await loadModel('models/x.onnx', 'model', reader);
+    await loadModel(new URL('https://example.invalid/m.onnx'), 'model', reader);
+    expect(reads).toEqual(['shipped/photo-denoiser.onnx true', 'shipped/noise-reducer.onnx true', 'models/x.onnx false', 'https://example.invalid/m.onnx false']);
+  });
+
+  it('the core Denoiser checks every output and refuses calls once disposed', async () => {
+    class Plain extends CoreDenoiser {
+      static async open(backend: DenoiserBackend): Promise<Plain> {
+        const opened: OpenedModel = await openModel(backend, { bytes: identityModel(), source: 'm' }, { device: 'cpu', deviceArgument: 'd', settings: undefined });
+        return new Plain(opened, { tile: 0 });
+      }
+    }
+    const session = fakeSession();
+    const d = await Plain.open(fakeBackend({ cpu: 'starts' }, {}, session));
+    expect(Array.from(await d.runTensor(new Float32Array([1, 2]), [1, 1, 1, 2]))).toEqual([1, 2]);
+    await d.dispose();
+    await d.dispose();
+    expect(session.released).toBe(1);
+    await expect(d.runTensor(new Float32Array(2), [1, 1, 1, 2])).rejects.toThrow('Expected a Denoiser that is not disposed for this call but received one whose dispose() was called (model m): create a new one');
+  });
+});
