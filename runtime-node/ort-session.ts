@@ -1,9 +1,9 @@
-// The one file that imports onnxruntime-node: the device table, availability checks, session creation and serialized runs.
+// The one file that imports onnxruntime-node: the device table, availability checks known before a device starts, and the backend the core Denoiser runs on.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { chooseDevice, defineDevices, DeviceUnavailableError, serialized, type ModelOutput, type TensorDescription } from 'onnx-denoiser-common';
+import { defineDevices, type DenoiserBackend, type OpenedSession, openSession as openBackendSession } from 'onnx-denoiser-common';
 import { gpuDeviceNodes } from './gpu-nodes.js';
 
 /** Node devices: name -> execution providers. `auto` tries CUDA, then WebGPU, then the CPU. */
@@ -87,20 +87,28 @@ function vulkanLoaderInstalled(): boolean {
   return cache.includes(name);
 }
 
-/** Turns an onnxruntime device failure into one short reason. */
-function deviceReason(device: string, error: unknown): string {
-  const message = (error as Error).message ?? String(error);
-  if (device === 'webgpu' && /adapter/i.test(message)) {
+/** onnxruntime-node for the core Denoiser; the settings are the CPU provider's intra-op threads (undefined: one per physical core). */
+export const NODE_BACKEND: DenoiserBackend<number | undefined> = {
+  runtime: 'onnxruntime-node',
+  devices: NODE_DEVICES,
+  probe(device, auto) {
+    if (device === 'cuda') return { missing: cudaMissing() };
+    // Known failures are reported without starting Dawn, which would print its own lines first.
+    if (device === 'webgpu') return { missing: (auto ? softwareVulkanOnly() : undefined) ?? noGpuDeviceNode() ?? vulkanMissing() };
+    return {};
+  },
+  createSession(bytes, options, threads) {
+    const executionProviders = [...options.executionProviders] as ort.InferenceSession.ExecutionProviderConfig[];
+    return ort.InferenceSession.create(bytes, { ...options, executionProviders, ...(threads === undefined ? {} : { intraOpNumThreads: threads }) });
+  },
+  tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+  // The CPU provider is always there: when it does not start, the model is at fault.
+  modelAtFault: (device) => device === 'cpu',
+  startFailure(device, message) {
+    if (device !== 'webgpu' || !/adapter/i.test(message)) return undefined;
     return 'no WebGPU adapter (Dawn found no usable Vulkan driver; without a GPU, install Debian\'s chromium and libvulkan1 and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)';
-  }
-  const line = message.split('\n').find((l) => l.trim()) ?? message;
-  return `${device} failed to start: ${line.replace(/^.*?\] /, '').slice(0, 300)}`;
-}
-
-/** Errors that mean the model (not the device) is at fault. */
-function isModelError(message: string): boolean {
-  return /protobuf|Load model|INVALID_GRAPH|INVALID_PROTOBUF|NO_MODEL|model_load|ModelProto|opset|Type Error|ShapeInferenceError|NOT_IMPLEMENTED|Could not find an implementation/i.test(message);
-}
+  },
+};
 
 /** Options for {@link openSession}. */
 export interface SessionOptions {
@@ -112,67 +120,15 @@ export interface SessionOptions {
   argument?: string;
 }
 
-/** A model loaded on a device, with runs queued one after another. */
-export interface NodeSession {
-  device: string;
-  /** `auto`'s skipped devices with reasons. */
-  skipped: string[];
-  inputs: TensorDescription[];
-  outputs: TensorDescription[];
-  /** Runs the model on one float32 tensor; calls are queued so one session never runs two at once. Check the output with checkModelOutput. */
-  run(inputName: string, outputName: string, input: Float32Array, dims: readonly number[]): Promise<ModelOutput>;
-  release(): Promise<void>;
-}
-
-async function create(model: Uint8Array, device: string, threads: number | undefined, auto: boolean): Promise<ort.InferenceSession> {
-  // ort.env (the process-wide log level) is the host's: the session's own logSeverityLevel quiets expected warnings
-  // such as "some nodes were not assigned to the preferred execution providers".
-  if (device === 'cuda') {
-    const missing = cudaMissing();
-    if (missing) throw new DeviceUnavailableError(missing);
-  }
-  if (device === 'webgpu') {
-    // Known failures are reported without starting Dawn, which would print its own lines first.
-    const reason = (auto ? softwareVulkanOnly() : undefined) ?? noGpuDeviceNode() ?? vulkanMissing();
-    if (reason) throw new DeviceUnavailableError(reason);
-  }
-  const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: [...NODE_DEVICES.table[device]!.executionProviders] as ort.InferenceSession.ExecutionProviderConfig[],
-    logSeverityLevel: 3,
-    graphOptimizationLevel: 'all',
-  };
-  if (threads !== undefined) options.intraOpNumThreads = threads;
-  try {
-    return await ort.InferenceSession.create(model, options);
-  } catch (error) {
-    const message = (error as Error).message ?? String(error);
-    if (device !== 'cpu' && !isModelError(message)) throw new DeviceUnavailableError(deviceReason(device, error));
-    throw error;
-  }
-}
-
 /**
  * Creates an onnxruntime session for `model` on the requested device (`auto`: CUDA when its provider is installed
  * and starts, then WebGPU when a GPU device node and an adapter exist and the adapter is no CPU emulation, then
  * the CPU, recording why each was skipped).
- * @throws ValidationError for an unknown device name or a named device that is unavailable; the onnxruntime error
- * for a model it cannot load.
+ * @throws ValidationError for an unknown device name or a named device that is unavailable; SessionModelError
+ * for a model onnxruntime cannot load.
  */
-export async function openSession(model: Uint8Array, options: SessionOptions): Promise<NodeSession> {
-  const choice = await chooseDevice(options.device, NODE_DEVICES, (device) => create(model, device, options.threads, options.device === 'auto'), options.argument);
-  const session = choice.value;
-  return {
-    device: choice.device,
-    skipped: choice.skipped,
-    inputs: session.inputMetadata.map((m) => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) })),
-    outputs: session.outputMetadata.map((m) => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) })),
-    run: serialized(async (inputName: string, outputName: string, input: Float32Array, dims: readonly number[]) => {
-      const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
-      const output = result[outputName]!;
-      return { data: output.data, dims: output.dims };
-    }),
-    release: () => session.release(),
-  };
+export function openSession(model: Uint8Array, options: SessionOptions): Promise<OpenedSession> {
+  return openBackendSession(NODE_BACKEND, model, options.device, options.threads, options.argument);
 }
 
 /** The raw onnxruntime API for the benchmark's baseline (nothing else should need it). */
