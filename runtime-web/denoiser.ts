@@ -1,31 +1,9 @@
 // The browser library: `Denoiser.create(...)` loads an ONNX denoiser on WebGPU or wasm; `denoise` takes browser images and returns ImageData.
-import {
-  checkTileSettings,
-  denoiseImage,
-  type InferFunction,
-  type TileSettings,
-  checkDeviceName,
-  checkPixelImage,
-  type PixelArray,
-  type PixelImage,
-  type SameKind,
-  checkModelOutput,
-  describeModel,
-  ModelFormatError,
-  type ModelInfo,
-  readOnnxMetadata,
-  DEFAULT_MODEL_NAME,
-  isModelName,
-  shippedModel,
-  check,
-  checkKnownKeys,
-  checkObject,
-  ValidationError,
-} from 'onnx-denoiser-common';
+import { check, checkDenoiserOptions, checkKnownKeys, checkObject, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings } from 'onnx-denoiser-common';
 import { readPixels, toImageData } from './browser-image.js';
 import { assetsUrl } from './assets.js';
 import { fetchBytes } from './fetch-bytes.js';
-import { openSession, SessionModelError, WEB_DEVICES, type WebSession } from './ort-web.js';
+import { WEB_BACKEND, WEB_DEVICES } from './ort-web.js';
 
 /** Device names {@link Denoiser.create} accepts. */
 export type WebDevice = 'auto' | 'webgpu' | 'wasm';
@@ -40,15 +18,11 @@ export interface DenoiseProgress {
 }
 
 /** Options for {@link Denoiser.create}. */
-export interface DenoiserOptions {
+export interface DenoiserOptions extends TileOptions {
   /** A shipped model's name (`noise-reducer`, `residual-denoiser`, ...), the URL of an ONNX model, or its bytes. Default: `photo-denoiser`, copied next to the bundle. */
   model?: string | URL | ArrayBuffer | Uint8Array;
   /** Where to run: `auto` (default) takes WebGPU when `navigator.gpu` gives an adapter, else wasm. */
   device?: WebDevice;
-  /** Tile side in pixels for large images (default 512, plus the overlap; 0 runs every image whole). */
-  tile?: number;
-  /** Overlap between tiles in pixels (default: twice the model's receptive-field radius plus 2, or 32 when unknown). */
-  overlap?: number;
   /** Called as the model downloads (`stage: 'model'`, bytes). */
   onProgress?: (progress: DenoiseProgress) => void;
   /** Cancels the download and session creation. */
@@ -76,17 +50,21 @@ function checkCallbacks(options: { onProgress?: unknown; signal?: unknown }, nam
   check(options.signal === undefined || (typeof AbortSignal !== 'undefined' && options.signal instanceof AbortSignal), 'an AbortSignal', `${name}.signal`, options.signal);
 }
 
-async function modelBytes(model: DenoiserOptions['model'], options: DenoiserOptions): Promise<{ bytes: Uint8Array; source: string }> {
-  if (model instanceof Uint8Array) return { bytes: model, source: 'model bytes' };
-  if (model instanceof ArrayBuffer) return { bytes: new Uint8Array(model), source: 'model bytes' };
-  // A bare name ("residual-denoiser") is a shipped model; anything else is a URL.
-  const url = model === undefined || (typeof model === 'string' && isModelName(model)) ? defaultModelUrl(model ?? DEFAULT_MODEL_NAME, 'options.model') : model;
-  const onProgress = options.onProgress;
-  const { bytes } = await fetchBytes(url, 'model', 'options.model', {
-    signal: options.signal,
-    onProgress: onProgress && ((done, total) => onProgress({ stage: 'model', done, total })),
-  });
-  return { bytes, source: String(url) };
+function checkDenoiseOptions(options: DenoiseOptions): void {
+  checkKnownKeys(checkObject(options, 'options'), 'options', DENOISE_KEYS);
+  checkCallbacks(options, 'options');
+}
+
+/** Models from URLs: shipped ones next to the bundle; the download reports `stage: 'model'` progress and stops on the signal. */
+function urlModels(options: DenoiserOptions): ModelReader {
+  const { onProgress, signal } = options;
+  return {
+    shippedLocation: defaultModelUrl,
+    async read(url, _shipped, argument) {
+      const { bytes } = await fetchBytes(url, 'model', argument, { signal, onProgress: onProgress && ((done, total) => onProgress({ stage: 'model', done, total })) });
+      return { bytes, source: url };
+    },
+  };
 }
 
 /**
@@ -98,33 +76,13 @@ async function modelBytes(model: DenoiserOptions['model'], options: DenoiserOpti
  * const clean = await denoiser.denoise(imageElement); // ImageData
  * ```
  */
-export class Denoiser {
-  /** The device in use: `webgpu` or `wasm`. */
-  readonly device: string;
+export class Denoiser extends CoreDenoiser {
   /** The WebGPU adapter's name when the device is WebGPU. */
   readonly adapter: string | undefined;
-  /** Devices `auto` skipped, each with why. */
-  readonly skipped: readonly string[];
-  /** What the model's tensors and metadata say. */
-  readonly model: ModelInfo;
-  /** Tile side and overlap used for large images. */
-  readonly tiles: TileSettings;
-  readonly #session: WebSession;
-  readonly #infer: InferFunction;
-  #disposed = false;
 
-  private constructor(session: WebSession, model: ModelInfo, tiles: TileSettings) {
-    this.#session = session;
-    this.device = session.device;
-    this.adapter = session.adapter;
-    this.skipped = Object.freeze([...session.skipped]);
-    this.model = model;
-    this.tiles = tiles;
-    // Every run's output is checked: a foreign model may return another shape, or NaN, for its free dimensions.
-    this.#infer = async (input, dims) => {
-      this.#checkLive();
-      return checkModelOutput(model.source, dims, await this.#session.run(model.inputName, model.outputName, input, dims));
-    };
+  private constructor(opened: OpenedModel, tiles: TileSettings) {
+    super(opened, tiles);
+    this.adapter = opened.session.adapter;
   }
 
   /**
@@ -134,8 +92,7 @@ export class Denoiser {
    * aborted.
    */
   static async create(options: DenoiserOptions = {}): Promise<Denoiser> {
-    checkKnownKeys(checkObject(options, 'options'), 'options', OPTION_KEYS);
-    const device = checkDeviceName(options.device ?? 'auto', WEB_DEVICES, 'options.device');
+    const { device, tiles } = checkDenoiserOptions(options, OPTION_KEYS, WEB_DEVICES);
     const { model } = options;
     check(
       model === undefined || model instanceof Uint8Array || model instanceof ArrayBuffer || model instanceof URL || (typeof model === 'string' && model.length > 0),
@@ -144,26 +101,8 @@ export class Denoiser {
       model,
     );
     checkCallbacks(options, 'options');
-    const tiles = checkTileSettings({ tile: options.tile, overlap: options.overlap }, 'options');
-    const { bytes, source } = await modelBytes(model, options);
-    const metadata = readOnnxMetadata(bytes, source);
-    options.signal?.throwIfAborted();
-    let session: WebSession;
-    try {
-      session = await openSession(bytes, device, 'options.device');
-    } catch (error) {
-      if (!(error instanceof SessionModelError)) throw error;
-      throw new ModelFormatError(`Expected an ONNX model onnxruntime-web can load for ${source} but received one it rejects: ${error.message}`, source);
-    }
-    let info: ModelInfo;
-    try {
-      info = describeModel(session.inputs, session.outputs, metadata, source);
-      options.signal?.throwIfAborted();
-    } catch (error) {
-      await session.release();
-      throw error;
-    }
-    return new Denoiser(session, info, tiles);
+    const bytes = await loadModel(model, 'options.model', urlModels(options));
+    return new Denoiser(await openModel(WEB_BACKEND, bytes, { device, deviceArgument: 'options.device', settings: undefined, signal: options.signal }), tiles);
   }
 
   /**
@@ -171,49 +110,20 @@ export class Denoiser {
    * through the model once per pixel, colour ones once per channel.
    */
   async denoise(image: ImageData | ImageBitmap | HTMLImageElement | HTMLCanvasElement, options: DenoiseOptions = {}): Promise<ImageData> {
-    this.#checkLive();
-    this.#checkDenoiseOptions(options);
-    const pixels = readPixels(image, 'image');
-    return toImageData(await this.#run(pixels, options));
+    this.checkLive();
+    checkDenoiseOptions(options);
+    return toImageData(await this.#run(readPixels(image, 'image'), options));
   }
 
   /** Denoises raw pixels (the shared PixelImage); resolves to a new image of the same size, channels and array kind. */
   async denoisePixels<I extends PixelImage>(image: I, options: DenoiseOptions = {}): Promise<SameKind<I>> {
-    this.#checkLive();
-    this.#checkDenoiseOptions(options);
+    this.checkLive();
+    checkDenoiseOptions(options);
     checkPixelImage(image, 'image');
     return (await this.#run(image as PixelImage<PixelArray>, options)) as SameKind<I>;
   }
 
-  /** Runs the model on an NCHW tensor as it is (no pixel conversion): for benchmarks and tests. */
-  async runTensor(input: Float32Array, dims: readonly [number, number, number, number]): Promise<Float32Array> {
-    check(input instanceof Float32Array, 'a Float32Array', 'input', input);
-    const valid = Array.isArray(dims) && dims.length === 4 && dims.every((d) => Number.isInteger(d) && d > 0) && dims.reduce((a, b) => a * b, 1) === input.length;
-    check(valid, `4 positive dimensions whose product is ${input.length}`, 'dims', dims);
-    return this.#infer(input, dims);
-  }
-
-  /** Releases the onnxruntime-web session; calling it again does nothing. Calls after it throw a ValidationError. */
-  async dispose(): Promise<void> {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    await this.#session.release();
-  }
-
-  #checkLive(): void {
-    if (this.#disposed) throw new ValidationError(`Expected a Denoiser that is not disposed for this call but received one whose dispose() was called (model ${this.model.source}): create a new one`, 'denoiser');
-  }
-
-  #checkDenoiseOptions(options: DenoiseOptions): void {
-    checkKnownKeys(checkObject(options, 'options'), 'options', DENOISE_KEYS);
-    checkCallbacks(options, 'options');
-  }
-
-  #run<T extends PixelArray>(image: PixelImage<T>, options: DenoiseOptions): Promise<PixelImage<T>> {
-    const { onProgress, signal } = options;
-    return denoiseImage(image, this.model, this.#infer, this.tiles, {
-      signal,
-      onTile: onProgress && ((done, total) => onProgress({ stage: 'tiles', done, total })),
-    });
+  #run<T extends PixelArray>(image: PixelImage<T>, { onProgress, signal }: DenoiseOptions): Promise<PixelImage<T>> {
+    return this.denoiseChecked(image, { signal, onTile: onProgress && ((done, total) => onProgress({ stage: 'tiles', done, total })) });
   }
 }

@@ -1,7 +1,7 @@
-// The one file that imports onnxruntime-web: the browser device table, WebGPU adapter checks, where the wasm files live, session creation and serialized runs.
+// The one file that imports onnxruntime-web: the browser device table, WebGPU adapter checks, where the wasm files live, and the backend the core Denoiser runs on (one run queue per page).
 import * as ort from 'onnxruntime-web';
 import { assetsUrl } from './assets.js';
-import { chooseDevice, defineDevices, DeviceUnavailableError, serialized, type ModelOutput, type TensorDescription } from 'onnx-denoiser-common';
+import { type DenoiserBackend, defineDevices, type DeviceProbe, firstLine, type OpenedSession, openSession as openBackendSession, serialized } from 'onnx-denoiser-common';
 
 /**
  * Browser devices: name -> execution providers. `auto` tries WebGPU (when `navigator.gpu` gives an adapter), then
@@ -53,79 +53,45 @@ function adapterName(adapter: GpuAdapterLike): string {
   return parts.length ? parts.join(' ') : 'unnamed adapter';
 }
 
-/** Finds a WebGPU adapter or says why there is none. */
-async function findAdapter(): Promise<GpuAdapterLike> {
+/** Finds a WebGPU adapter, or says why there is none. */
+async function probeWebGpu(): Promise<DeviceProbe> {
   const gpu = (globalThis.navigator as (Navigator & { gpu?: GpuLike }) | undefined)?.gpu;
   if (!gpu) {
     const secure = (globalThis as { isSecureContext?: boolean }).isSecureContext;
-    throw new DeviceUnavailableError(
-      secure === false ? 'navigator.gpu is missing: WebGPU needs a secure context (https or localhost)' : 'navigator.gpu is missing: this browser has no WebGPU (or it is turned off)',
-    );
+    return { missing: secure === false ? 'navigator.gpu is missing: WebGPU needs a secure context (https or localhost)' : 'navigator.gpu is missing: this browser has no WebGPU (or it is turned off)' };
   }
   let adapter: GpuAdapterLike | null;
   try {
     adapter = await gpu.requestAdapter();
   } catch (error) {
-    throw new DeviceUnavailableError(`navigator.gpu.requestAdapter() failed: ${(error as Error).message ?? String(error)}`);
+    return { missing: `navigator.gpu.requestAdapter() failed: ${(error as Error).message ?? String(error)}` };
   }
-  if (!adapter) throw new DeviceUnavailableError('navigator.gpu.requestAdapter() gave no adapter (no usable GPU, or WebGPU is blocked for it)');
-  return adapter;
+  if (!adapter) return { missing: 'navigator.gpu.requestAdapter() gave no adapter (no usable GPU, or WebGPU is blocked for it)' };
+  return { adapter: adapterName(adapter) };
 }
 
-/**
- * Errors that mean the model (not the device) is at fault. On wasm, any error of session creation itself ("Can't
- * create a session") is the model's: the runtime did start.
- */
-function isModelError(message: string, device: string): boolean {
-  if (device === 'wasm' && message.includes("Can't create a session")) return true;
-  return /protobuf|Load model|INVALID_GRAPH|INVALID_PROTOBUF|NO_MODEL|model_load|ModelProto|opset|Type Error|ShapeInferenceError|NOT_IMPLEMENTED|No Op registered|Could not find an implementation/i.test(message);
-}
-
-/** First meaningful line of an onnxruntime error. */
-function firstLine(error: unknown): string {
-  const message = (error as Error)?.message ?? String(error);
-  return (message.split('\n').find((l) => l.trim()) ?? message).slice(0, 300);
-}
-
-/** A model loaded on a browser device, with runs queued one after another. */
-export interface WebSession {
-  /** `webgpu` or `wasm`. */
-  device: string;
-  /** The WebGPU adapter's name when the device is WebGPU. */
-  adapter: string | undefined;
-  /** `auto`'s skipped devices with reasons. */
-  skipped: string[];
-  inputs: TensorDescription[];
-  outputs: TensorDescription[];
-  /** Runs the model on one float32 NCHW tensor; calls are queued so one session never runs two at once. Check the output with checkModelOutput. */
-  run(inputName: string, outputName: string, input: Float32Array, dims: readonly number[]): Promise<ModelOutput>;
-  release(): Promise<void>;
-}
-
-/** Thrown when onnxruntime-web cannot load a model on a device that itself works. */
-export class SessionModelError extends Error {
-  override name = 'SessionModelError';
-}
-
-async function create(model: Uint8Array, device: string): Promise<{ session: ort.InferenceSession; adapter: string | undefined }> {
-  configure();
-  const adapter = device === 'webgpu' ? adapterName(await findAdapter()) : undefined;
-  if (device === 'wasm' && typeof WebAssembly === 'undefined') throw new DeviceUnavailableError('this browser has no WebAssembly');
-  try {
-    const session = await ort.InferenceSession.create(model, {
-      executionProviders: [...WEB_DEVICES.table[device]!.executionProviders],
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
-    return { session, adapter };
-  } catch (error) {
-    const line = firstLine(error);
-    if (isModelError(line, device)) throw new SessionModelError(line);
-    if (device === 'webgpu') throw new DeviceUnavailableError(`the WebGPU provider failed to start on ${adapter}: ${line}`);
-    // onnxruntime-web could not start at all (its wasm files missing or blocked): no other device would do better.
-    throw new Error(`onnxruntime-web failed to start (${line}); its wasm files are expected at ${JSON.stringify(ort.env.wasm.wasmPaths)}`);
-  }
-}
+/** onnxruntime-web for the core Denoiser: every session on the page queues its runs on one queue. */
+export const WEB_BACKEND: DenoiserBackend = {
+  runtime: 'onnxruntime-web',
+  devices: WEB_DEVICES,
+  probe(device) {
+    if (device === 'webgpu') return probeWebGpu();
+    return typeof WebAssembly === 'undefined' ? { missing: 'this browser has no WebAssembly' } : {};
+  },
+  createSession(bytes, options) {
+    configure();
+    return ort.InferenceSession.create(bytes, options);
+  },
+  tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+  // On wasm, an error of session creation itself is the model's: the runtime did start.
+  modelAtFault: (device, message) => device === 'wasm' && message.includes("Can't create a session"),
+  startFailure(device, message, probe) {
+    if (device === 'webgpu') return `the WebGPU provider failed to start on ${probe.adapter}: ${firstLine(message)}`;
+    // onnxruntime-web could not start at all: its wasm files missing or blocked.
+    return `onnxruntime-web failed to start (${firstLine(message)}); its wasm files are expected at ${JSON.stringify(ort.env.wasm.wasmPaths)}`;
+  },
+  queue: (task) => pageQueue(task) as ReturnType<typeof task>,
+};
 
 /**
  * Creates an onnxruntime-web session for `model` on `device` (`auto`: WebGPU when an adapter exists and the provider
@@ -133,22 +99,6 @@ async function create(model: Uint8Array, device: string): Promise<{ session: ort
  * @throws ValidationError for an unknown device name or a named device that is unavailable; SessionModelError for
  * a model onnxruntime-web cannot load.
  */
-export async function openSession(model: Uint8Array, device: string, argument = 'device'): Promise<WebSession> {
-  const choice = await chooseDevice(device, WEB_DEVICES, (name) => create(model, name), argument);
-  const { session, adapter } = choice.value;
-  const describe = (m: ort.InferenceSession.ValueMetadata): TensorDescription => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) });
-  return {
-    device: choice.device,
-    adapter,
-    skipped: choice.skipped,
-    inputs: session.inputMetadata.map(describe),
-    outputs: session.outputMetadata.map(describe),
-    run: (inputName: string, outputName: string, input: Float32Array, dims: readonly number[]) =>
-      pageQueue(async () => {
-        const result = await session.run({ [inputName]: new ort.Tensor('float32', input, dims) });
-        const output = result[outputName]!;
-        return { data: output.data, dims: output.dims };
-      }) as ReturnType<WebSession['run']>,
-    release: () => session.release(),
-  };
+export function openSession(model: Uint8Array, device: string, argument = 'device'): Promise<OpenedSession> {
+  return openBackendSession(WEB_BACKEND, model, device, undefined, argument);
 }
