@@ -12,7 +12,7 @@ import { check, checkKnownKeys, checkObject, ValidationError } from './validate.
 export interface TileOptions {
   /** Tile side in pixels for large images (default 512, plus the overlap; 0 runs every image whole). */
   tile?: number;
-  /** Overlap between tiles in pixels (default: twice the model's receptive-field radius plus 2, or 32 when unknown). */
+  /** Overlap between tiles in pixels (default: twice the receptive-field radius plus 2, aligned; the radius of DEFAULT_RECEPTIVE_FIELD, 32, when the model states none). */
   overlap?: number;
 }
 
