@@ -7,7 +7,7 @@ import { readModelMetadata } from '../../runtime-common/onnx-model.js';
 import { checkWeights, type WeightTensor } from '../../tools/model/build-tfjs.js';
 import { parseSafetensors } from '../../tools/model/safetensors.js';
 import { emitOnnx } from '../../tools/onnx/emit.js';
-import { loadSpec, parseSpec, type NetworkSpec } from '../../tools/spec/spec.js';
+import { loadSpec, parseSpec, type NetworkSpec } from '../../tools/layers/spec.js';
 import type { EpochRecord } from '../../tools/train/trainer.js';
 import { compare, initTf, ortSession } from '../tools/onnx/parity-helpers.js';
 

@@ -1,4 +1,4 @@
-// Tiling: aligned overlapping tiles, blending weights that sum to 1, and the stated default receptive field (the field itself is worked out in test/tools/spec/receptive-field.test.ts).
+// Tiling: aligned overlapping tiles, blending weights that sum to 1, and the stated default receptive field (the field itself is worked out in test/tools/layers/receptive-field.test.ts).
 import { describe, expect, it } from 'vitest';
 import { blendWeights, DEFAULT_RECEPTIVE_FIELD, planAxis, receptiveFieldOf } from '../../runtime-common/tiling.js';
 

@@ -8,7 +8,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModel } from '../model/build-tfjs.js';
-import { parseSpec } from '../spec/spec.js';
+import { parseSpec } from '../layers/spec.js';
 import { packageRoot } from '../io/package-files.js';
 import { initBackend } from '../train/backends.js';
 import { useSwiftShaderWithoutGpu } from 'onnx-denoiser-node/internal';

@@ -1,6 +1,6 @@
 // `tools export-onnx`: a training run (default runs/latest) or a spec with weights, emitted as an ONNX model.
 import type { CommandModule } from 'yargs';
-import { countParams } from '../spec/spec.js';
+import { countParams } from '../layers/spec.js';
 import { emitOnnx, irVersionFor } from '../onnx/emit.js';
 import { exportOnnxFile, measureFp16Error, type ExportRequest } from '../onnx/export.js';
 import { DEFAULT_OPSET, type StaticShape } from '../onnx/onnx-graph.js';

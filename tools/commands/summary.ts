@@ -1,7 +1,7 @@
 // `tools summary [spec]`: the Keras-style table of a spec, for a given input size.
 import type { CommandModule } from 'yargs';
 import { formatSummary } from '../model/summary.js';
-import { loadSpec } from '../spec/spec.js';
+import { loadSpec } from '../layers/spec.js';
 import { parseSize } from './cli-helpers.js';
 import { shippedModelFile } from '../io/package-files.js';
 

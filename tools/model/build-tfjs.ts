@@ -2,8 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ValidationError } from 'onnx-denoiser-common';
-import type { Activation, LayerKindName, LayerSpec } from '../spec/layer-registry.js';
-import { weightDefs, type NetworkSpec } from '../spec/spec.js';
+import type { Activation, LayerKindName, LayerSpec } from '../layers/layer-registry.js';
+import { weightDefs, type NetworkSpec } from '../layers/spec.js';
 
 type Builder<K extends LayerKindName> = (layer: Extract<LayerSpec, { kind: K }>, inputs: tfl.SymbolicTensor[], seed: number | undefined) => tfl.SymbolicTensor;
 

@@ -1,6 +1,6 @@
 // Keras-style model summary computed from the spec alone: layer, output shape for an input size, parameters.
-import { LAYER_KINDS } from '../spec/layer-registry.js';
-import { countParams, inferShapes, sizeMultiple, weightDefs, type NetworkSpec } from '../spec/spec.js';
+import { LAYER_KINDS } from '../layers/layer-registry.js';
+import { countParams, inferShapes, sizeMultiple, weightDefs, type NetworkSpec } from '../layers/spec.js';
 
 /** One row of the summary table. */
 export interface SummaryRow {

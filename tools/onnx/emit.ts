@@ -31,8 +31,8 @@ import {
   type LayerKindName,
   type LayerSpec,
   type Padding,
-} from '../spec/layer-registry.js';
-import { inferShapes, lcm, receptiveField, sizeMultiple, weightDefs, type NetworkSpec } from '../spec/spec.js';
+} from '../layers/layer-registry.js';
+import { inferShapes, lcm, receptiveField, sizeMultiple, weightDefs, type NetworkSpec } from '../layers/spec.js';
 import { attr, DataType, DEFAULT_OPSET, GraphBuilder, imageValueInfo, OPSET_IR_VERSIONS, type StaticShape } from './onnx-graph.js';
 import { structureProblems } from './structure.js';
 

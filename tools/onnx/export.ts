@@ -5,7 +5,7 @@ import { check, checkInteger, ValidationError, type NoiseInfo, type TrainingSumm
 import { writeFileAtomic } from 'onnx-denoiser-node/internal';
 import type { WeightTensor } from '../model/build-tfjs.js';
 import { readSafetensors } from '../model/safetensors.js';
-import { loadSpec, type NetworkSpec } from '../spec/spec.js';
+import { loadSpec, type NetworkSpec } from '../layers/spec.js';
 import { checkpointEpoch, weightsEpoch } from '../train/run-epochs.js';
 import { emitOnnx, type EmittedModel } from './emit.js';
 import type { StaticShape } from './onnx-graph.js';

@@ -2,7 +2,7 @@
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { decodeDenoiserMetadata, describeNoise, type DenoiserMetadata } from 'onnx-denoiser-common';
 import { decodeOnnxModel, int64ToNumber, type OnnxModelSummary, type TensorSummary } from 'onnx-denoiser-common/onnx-model';
-import { parseSpec, receptiveField, weightDefs } from '../spec/spec.js';
+import { parseSpec, receptiveField, weightDefs } from '../layers/spec.js';
 import { contentHash } from './emit.js';
 import { structureProblems } from './structure.js';
 

@@ -4,7 +4,7 @@ import { Denoiser, useSwiftShaderWithoutGpu } from 'onnx-denoiser-node/internal'
 import { buildModel, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { emitOnnx } from '../onnx/emit.js';
 import { Rng } from '../data/rng.js';
-import { sizeMultiple, type NetworkSpec } from '../spec/spec.js';
+import { sizeMultiple, type NetworkSpec } from '../layers/spec.js';
 import { initBackend } from '../train/backends.js';
 import { openBrowserPage, runInBrowser, type BrowserPage } from '../web/browser-harness.js';
 

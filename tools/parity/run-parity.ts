@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSafetensors } from '../model/safetensors.js';
-import { loadSpec } from '../spec/spec.js';
+import { loadSpec } from '../layers/spec.js';
 import { packageRoot } from '../io/package-files.js';
 import { parityTable, runParityMatrix, type ParityModel } from './matrix.js';
 import { SHIPPED_MODELS } from 'onnx-denoiser-common';

@@ -13,7 +13,7 @@ import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js'
 import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { imageGrid, lineChart } from '../report/pictures.js';
 import type { Progress } from '../report/progress.js';
-import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../spec/spec.js';
+import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../layers/spec.js';
 import { initBackend, type BackendInfo } from './backends.js';
 import { weightsEpoch } from './run-epochs.js';
 import { Trainer, type EpochRecord, type PartialEpoch, type TrainSettings, type TrainState } from './trainer.js';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { colourShift, meanPsnr } from 'onnx-denoiser-common';
 import { buildModel, getWeights, setWeights, type WeightTensor } from '../model/build-tfjs.js';
-import { weightDefs, type NetworkSpec } from '../spec/spec.js';
+import { weightDefs, type NetworkSpec } from '../layers/spec.js';
 import { applyNoiseToImages, shareGreyNoise, type NoiseKind } from '../data/noise.js';
 import { Rng, type RngState } from '../data/rng.js';
 import { toFloatBatch, type ImageSet } from '../data/image-set.js';

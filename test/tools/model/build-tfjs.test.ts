@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, checkWeights, getWeights, setWeights, type WeightTensor } from '../../../tools/model/build-tfjs.js';
-import { countParams, inferShapes, loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../../../tools/spec/spec.js';
+import { countParams, inferShapes, loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 
 let spec: NetworkSpec;
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../runtime-common/validate.js';
 import { formatSummary, summaryRows } from '../../../tools/model/summary.js';
-import { countParams, loadSpec, parseSpec } from '../../../tools/spec/spec.js';
+import { countParams, loadSpec, parseSpec } from '../../../tools/layers/spec.js';
 
 const spec = parseSpec({
   format: 'onnx-denoiser/spec', version: 1, name: 'skips', input: { name: 'image', channels: 1 },

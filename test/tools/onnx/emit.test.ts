@@ -9,8 +9,8 @@ import { ACTIVATION_EMITTERS, checkStaticPads, emitOnnx, ONNX_EMITTERS, packageI
 import { float16BytesToFloat32 } from '../../../tools/onnx/float16.js';
 import { OPSET_IR_VERSIONS } from '../../../tools/onnx/onnx-graph.js';
 import { structureProblems } from '../../../tools/onnx/structure.js';
-import { ACTIVATIONS, convPads, convTransposePads, deconvOutputLength, LAYER_KIND_NAMES, tfSamePads } from '../../../tools/spec/layer-registry.js';
-import { loadSpec, weightDefs, type NetworkSpec } from '../../../tools/spec/spec.js';
+import { ACTIVATIONS, convPads, convTransposePads, deconvOutputLength, LAYER_KIND_NAMES, tfSamePads } from '../../../tools/layers/layer-registry.js';
+import { loadSpec, weightDefs, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { randomWeights, testSpec } from './parity-helpers.js';
 
 const { onnx } = onnxProto;
@@ -355,7 +355,7 @@ describe('metadata', () => {
     expect(metadata.spec).toEqual(JSON.parse(JSON.stringify(seed)));
     expect(metadata.image).toEqual({ bitmapPixelFormat: 'Gray8', colorSpaceGamma: 'SRGB', nominalPixelRange: 'Normalized_0_1' });
     expect(model.metadataProps[METADATA_KEYS.valueRange]).toBe('0,1');
-    // The tutorial network's receptive field, worked out by hand in test/tools/spec/receptive-field.test.ts.
+    // The tutorial network's receptive field, worked out by hand in test/tools/layers/receptive-field.test.ts.
     expect(model.metadataProps[METADATA_KEYS.receptiveField]).toBe('-7,7');
     expect(model.metadataProps[METADATA_KEYS.sizeMultiple]).toBe('4');
     expect(metadata.receptiveField).toEqual({ low: -7, high: 7, radius: 7 });

@@ -10,7 +10,7 @@ import { serializeSafetensors } from '../../../tools/model/safetensors.js';
 import { Denoiser } from '../../../runtime-node/denoiser.js';
 import { emitOnnx } from '../../../tools/onnx/emit.js';
 import { exportOnnxFile, latestRunDir, resolveExportInputs, runSummary, type ExportRequest } from '../../../tools/onnx/export.js';
-import { loadSpec, serializeSpec, type NetworkSpec } from '../../../tools/spec/spec.js';
+import { loadSpec, serializeSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { randomWeights } from './parity-helpers.js';
 
 const SPEC = 'models/noise-reducer.json';

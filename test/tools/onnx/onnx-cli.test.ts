@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serializeSafetensors } from '../../../tools/model/safetensors.js';
-import { loadSpec, serializeSpec, type NetworkSpec } from '../../../tools/spec/spec.js';
+import { loadSpec, serializeSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { randomWeights } from './parity-helpers.js';
 
 const { onnx } = onnxProto;

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import { buildModel, setWeights, type WeightTensor } from '../../../tools/model/build-tfjs.js';
-import { parseSpec, weightDefs, type NetworkSpec } from '../../../tools/spec/spec.js';
+import { parseSpec, weightDefs, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { uniforms } from '../../../tools/onnx/test-models.js';
 
 export { uniforms };

@@ -1,8 +1,8 @@
 // TF.js (cpu backend) vs onnxruntime-node (CPU, all optimisations) on the emitted model: same weights, same images.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as ort from 'onnxruntime-node';
-import { ACTIVATIONS } from '../../../tools/spec/layer-registry.js';
-import { loadSpec, sizeMultiple, type NetworkSpec } from '../../../tools/spec/spec.js';
+import { ACTIVATIONS } from '../../../tools/layers/layer-registry.js';
+import { loadSpec, sizeMultiple, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { emitOnnx } from '../../../tools/onnx/emit.js';
 import type { WeightTensor } from '../../../tools/model/build-tfjs.js';
 import { compare, initTf, maxAbsDiff, nhwcToNchw, ortRun, ortSession, randomWeights, testSpec, tfPredict, uniforms } from './parity-helpers.js';

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel, setWeights, type WeightTensor } from '../../../tools/model/build-tfjs.js';
-import { parseSpec, weightDefs } from '../../../tools/spec/spec.js';
+import { parseSpec, weightDefs } from '../../../tools/layers/spec.js';
 import { BACKEND_NAMES, initBackend } from '../../../tools/train/backends.js';
 import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from '../../../tools/train/wasm-kernels.js';
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { ValidationError } from '../../../runtime-common/validate.js';
 import { buildModel } from '../../../tools/model/build-tfjs.js';
-import { loadSpec, receptiveField, type NetworkSpec } from '../../../tools/spec/spec.js';
+import { loadSpec, receptiveField, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { testSpec } from '../onnx/parity-helpers.js';
 
 function messageOf(run: () => unknown): string {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../runtime-common/validate.js';
-import type { Conv2DLayer } from '../../../tools/spec/layer-registry.js';
-import { countParams, inferShapes, loadSpec, parseSpec, serializeSpec, sizeMultiple, weightDefs } from '../../../tools/spec/spec.js';
+import type { Conv2DLayer } from '../../../tools/layers/layer-registry.js';
+import { countParams, inferShapes, loadSpec, parseSpec, serializeSpec, sizeMultiple, weightDefs } from '../../../tools/layers/spec.js';
 
 const seedJson = JSON.parse(readFileSync('models/noise-reducer.json', 'utf8'));
 const clone = () => structuredClone(seedJson);
