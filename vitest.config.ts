@@ -1,11 +1,13 @@
 // Vitest configuration: tests live in test/, mirroring the source folders. The workspace packages resolve to their
 // sources (as tsconfig.json's "paths" say), so the tests see every edit without a build.
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig, mergeConfig, type ViteUserConfig } from 'vitest/config';
 
 const source = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
-export default defineConfig({
+// What both projects share. Not through `extends: true`: a project would then inherit maxWorkers from this file,
+// and a project's own maxWorkers wins over the command line's --maxWorkers.
+const shared: ViteUserConfig = {
   resolve: {
     alias: [
       { find: /^onnx-denoiser-common$/, replacement: source('./runtime-common/index.ts') },
@@ -16,11 +18,19 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts', 'test/runtime-web/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+  },
+};
+
+export default defineConfig({
+  test: {
     // Two cores on CI: keep heavy suites (data loading, TF.js) from fighting each other.
     maxWorkers: 2,
+    // A project's global setup runs only when some of its tests do: the web build only for the browser tests.
+    projects: [
+      mergeConfig(shared, { test: { name: 'node', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/runtime-web/**'], globalSetup: ['test/global-setup.ts'] } }),
+      mergeConfig(shared, { test: { name: 'web', include: ['test/runtime-web/**/*.test.ts'], globalSetup: ['test/runtime-web/global-setup.ts'] } }),
+    ],
   },
 });
