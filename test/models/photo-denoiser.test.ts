@@ -9,7 +9,7 @@ import { colourShift, psnr } from '../../runtime-common/metrics.js';
 const shift = (a: Uint8Array, b: Uint8Array, channels: number) => colourShift(a, b, channels, 255);
 import { DEFAULT_MODEL_NAME, SHIPPED_MODELS } from '../../runtime-common/shipped-models.js';
 import { Denoiser } from '../../runtime-node/denoiser.js';
-import { Rng } from '../../tools/data/rng.js';
+import { Rng } from '../../runtime-common/rng.js';
 import { gaussianBlur, goldenMax } from '../../tools/eval/baselines.js';
 import { addPhotoNoise } from '../../tools/eval/photo-eval.js';
 

@@ -1,6 +1,7 @@
 // Metrics: MSE, PSNR and SSIM against values worked out by hand and a brute-force SSIM.
 import { describe, expect, it } from 'vitest';
 import { colourShift, meanPsnr, mse, psnr, psnrFromMse, ssim } from '../../runtime-common/metrics.js';
+import { Rng } from '../../runtime-common/rng.js';
 
 describe('metrics: bad calls', () => {
   it('rejects arrays of different or zero length', () => {
@@ -104,8 +105,8 @@ describe('ssim', () => {
   });
 
   it('matches a brute-force loop over every window, with channels and a peak of 255', () => {
-    let state = 7;
-    const next = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rng = new Rng(7);
+    const next = () => rng.nextFloat();
     const width = 19, height = 14, channels = 2;
     const a = Array.from({ length: width * height * channels }, () => next());
     const b = a.map((v) => Math.min(1, Math.max(0, v + (next() - 0.5) * 0.3)));

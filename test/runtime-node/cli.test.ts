@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../runtime-common/rng.js';
 import { main } from '../../runtime-node/denoise-cli.js';
 import { gpuDeviceNodes } from '../../runtime-node/gpu-nodes.js';
 import { boxBlurModel, foreignModel, halfSizeModel, identityModel } from '../../tools/onnx/test-models.js';
@@ -30,7 +31,11 @@ async function denoise(...args: string[]) {
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
-const sample = (n: number, seed = 1) => new Uint8Array(n).map((_, i) => (((i + seed * 7) * 2654435761) >>> 24));
+/** `n` seeded bytes, the same for a seed on every run. */
+function sample(n: number, seed = 1): Uint8Array {
+  const rng = new Rng(seed);
+  return Uint8Array.from({ length: n }, () => Math.floor(rng.nextFloat() * 256));
+}
 
 async function writeImage(file: string, data: Uint8Array | Uint16Array, width: number, height: number, channels: 1 | 2 | 3 | 4, options: { format?: string; tiff?: object } = {}) {
   const sixteen = data instanceof Uint16Array;

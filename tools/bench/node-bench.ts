@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { Rng } from 'onnx-denoiser-common';
 import { Denoiser, defaultModelPath, NODE_DEVICES, rawOrt } from 'onnx-denoiser-node/internal';
 import { denoiseBin, packageRoot } from '../io/package-files.js';
 
@@ -50,12 +51,11 @@ async function rate(step: () => Promise<unknown>, seconds: number, warmup: numbe
 
 function pattern(width: number, height: number, seed: number): Uint8Array {
   const data = new Uint8Array(width * height);
-  let state = seed * 2654435761;
+  const rng = new Rng(seed);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      state = (state * 1103515245 + 12345) >>> 0;
       const base = 128 + 90 * Math.sin(x / (7 + (seed % 5))) * Math.cos(y / 11);
-      data[y * width + x] = Math.max(0, Math.min(255, Math.round(base + ((state >>> 24) - 128) * 0.3)));
+      data[y * width + x] = Math.max(0, Math.min(255, Math.round(base + (rng.nextFloat() - 0.5) * 76.8)));
     }
   }
   return data;

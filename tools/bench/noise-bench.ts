@@ -1,7 +1,7 @@
 // Noise-kind speed bench: how long each --noise kind takes to noise a Fashion-MNIST epoch (60,000 x 784 values), extrapolated from a sample.
 // Run: npm run bench:noise [-- --images 10000 --factor 0.4 --repeats 3]
 import { NOISE_KIND_NAMES, applyNoise } from '../data/noise.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from 'onnx-denoiser-common';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);

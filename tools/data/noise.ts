@@ -1,6 +1,5 @@
 // Noise kinds as data (gaussian, salt-pepper, poisson), applied to [0,1] Float32Arrays from a seeded Rng.
-import { type RangeOptions, check, checkNumber, invalid } from 'onnx-denoiser-common';
-import { Rng } from './rng.js';
+import { type RangeOptions, check, checkNumber, gaussianNoise, invalid, Rng } from 'onnx-denoiser-common';
 
 /**
  * One noise kind: writes a noisy copy of `input` into `output` (which may be `input` itself, for in-place).
@@ -28,21 +27,9 @@ export interface NoiseKindInfo {
  */
 export const POISSON_EXACT_BELOW = 30;
 
+/** The gaussian kind is runtime-common's {@link gaussianNoise}: training, evaluation and the demos add the same noise. */
 function gaussian(input: Float32Array, output: Float32Array, factor: number, rng: Rng, clip: boolean): void {
-  const n = input.length;
-  if (!clip) {
-    for (let i = 0; i < n; i++) output[i] = input[i] + factor * rng.nextNormal();
-    return;
-  }
-  for (let i = 0; i < n; i++) {
-    // Branchless clamp: about half the pixels are 0, so `v < 0` is a coin flip the CPU mispredicts, and a
-    // branchy clamp (or Math.min/max) cost +70% here. max(v, 0) = (v + |v|) / 2 is exact; min(p, 1) =
-    // 1 - max(1 - p, 0) is exact for p >= 1/2 and within 2^-53 below, and never leaves [0, 1].
-    const v = input[i] + factor * rng.nextNormal();
-    const p = 0.5 * (v + Math.abs(v));
-    const q = 1 - p;
-    output[i] = 1 - 0.5 * (q + Math.abs(q));
-  }
+  gaussianNoise(input, output, factor, rng, { clip });
 }
 
 function saltPepper(input: Float32Array, output: Float32Array, factor: number, rng: Rng): void {

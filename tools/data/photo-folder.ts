@@ -2,9 +2,8 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { check, checkInteger, ValidationError } from 'onnx-denoiser-common';
+import { check, checkInteger, ValidationError, Rng } from 'onnx-denoiser-common';
 import type { Dataset, ImageSet } from './image-set.js';
-import { Rng } from './rng.js';
 
 /** File extensions read as photos. */
 export const PHOTO_EXTENSIONS: readonly string[] = Object.freeze(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.avif']);

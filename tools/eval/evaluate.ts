@@ -1,10 +1,9 @@
 // `tools eval`'s engine on a dataset's test split: PSNR and SSIM of noisy inputs, classical baselines and ONNX models over noise levels, with tables and grids; the image-folder listing.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { psnr, ssim, check, describeNoise, invalid } from 'onnx-denoiser-common';
+import { psnr, ssim, check, describeNoise, invalid, Rng } from 'onnx-denoiser-common';
 import { createDenoiser, type Denoiser, type NodeDevice, IMAGE_EXTENSIONS } from 'onnx-denoiser-node/internal';
 import { applyNoise, type NoiseKind } from '../data/noise.js';
-import { Rng } from '../data/rng.js';
 import { toFloatBatch, type ImageSet } from '../data/image-set.js';
 import { imageGrid } from '../report/pictures.js';
 import { type FloatImage, gaussianBlur, goldenMax, median3x3 } from './baselines.js';

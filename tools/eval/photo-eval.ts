@@ -1,10 +1,9 @@
 // `tools eval --images`: clean photos with seeded 8-bit Gaussian noise (sigma on the 0..255 scale), tuned classical baselines and ONNX models, in RGB and grey: PSNR, SSIM, colour shift, time.
 import path from 'node:path';
 import sharp from 'sharp';
-import { colourShift, psnr, ssim, check, checkInteger } from 'onnx-denoiser-common';
+import { colourShift, psnr, ssim, check, checkInteger, Rng } from 'onnx-denoiser-common';
 import { createDenoiser, type Denoiser, type NodeDevice, type FilePixels, readImage } from 'onnx-denoiser-node/internal';
 import { applyNoise } from '../data/noise.js';
-import { Rng } from '../data/rng.js';
 import { imageGrid } from '../report/pictures.js';
 import type { FloatImage } from './baselines.js';
 import { listImageFiles, type ModelEntry, trainedFor } from './evaluate.js';

@@ -1,7 +1,7 @@
 // Export from files: a training run folder (or runs/latest) or a spec with weights, to an ONNX file written atomically.
 import { lstat, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { check, checkInteger, ValidationError, type NoiseInfo, type TrainingSummary } from 'onnx-denoiser-common';
+import { check, checkInteger, Rng, ValidationError, type NoiseInfo, type TrainingSummary } from 'onnx-denoiser-common';
 import { writeFileAtomic } from 'onnx-denoiser-node/internal';
 import type { WeightTensor } from '../model/build-tfjs.js';
 import { readSafetensors } from '../model/safetensors.js';
@@ -273,12 +273,8 @@ export async function measureFp16Error(fp32: Uint8Array, fp16: Uint8Array, spec:
   const { openSession } = await import('onnx-denoiser-node/internal');
   const shape = [count, spec.input.channels, dims[0], dims[1]];
   const input = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let state = 12345;
-  for (let i = 0; i < input.length; i++) {
-    // A small LCG: the probe only needs to be fixed, not random in any strong sense.
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    input[i] = (state >>> 8) / 2 ** 24;
-  }
+  const rng = new Rng(12345);
+  for (let i = 0; i < input.length; i++) input[i] = rng.nextFloat();
   const outputs: Float32Array[] = [];
   for (const bytes of [fp32, fp16]) {
     const session = await openSession(bytes, { device: 'cpu', threads: 1 });

@@ -1,5 +1,6 @@
 // Small ONNX models for the runtime tests, written with onnx-proto: identity, 3x3 box blur, a shift, the noise-reducer's shape, and broken ones (half size, NaN).
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
+import { Rng } from 'onnx-denoiser-common';
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -75,28 +76,22 @@ export function boxBlurModel(channels = 1, metadata: TestMetadata = testMetadata
   );
 }
 
-/** `count` numbers `map(u)` for mulberry32's uniforms u in [0, 1) (computed in double before the float32 store). */
-function mulberry32(seed: number, count: number, map: (u: number) => number): Float32Array {
-  let state = seed >>> 0;
+/** `count` numbers `map(u)` for the project's seeded uniforms u in [0, 1) (computed in double before the float32 store). */
+function seeded(seed: number, count: number, map: (u: number) => number): Float32Array {
+  const rng = new Rng(seed);
   const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = map(((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
+  for (let i = 0; i < count; i++) out[i] = map(rng.nextFloat());
   return out;
 }
 
-/** Deterministic numbers in [0, 1) (mulberry32): test inputs and weights, the same for a seed on every machine. */
+/** Deterministic numbers in [0, 1] (the project's {@link Rng}; the float32 store may round the top draws to 1): test inputs and weights, the same for a seed on every machine. */
 export function uniforms(seed: number, count: number): Float32Array {
-  return mulberry32(seed, count, (u) => u);
+  return seeded(seed, count, (u) => u);
 }
 
-/** Deterministic numbers in [-1, 1) from the same generator. */
+/** Deterministic numbers in [-1, 1] from the same generator. */
 function randoms(seed: number, count: number): Float32Array {
-  return mulberry32(seed, count, (u) => u * 2 - 1);
+  return seeded(seed, count, (u) => u * 2 - 1);
 }
 
 /** The metadata an export of the noise-reducer states for tiling: size multiple 4, receptive field [-7, 7]. */

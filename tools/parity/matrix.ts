@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Denoiser, useSwiftShaderWithoutGpu } from 'onnx-denoiser-node/internal';
 import { buildModel, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { emitOnnx } from '../onnx/emit.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from 'onnx-denoiser-common';
 import { sizeMultiple, type NetworkSpec } from '../layers/spec.js';
 import { initBackend } from '../train/backends.js';
 import { openBrowserPage, runInBrowser, type BrowserPage } from '../web/browser-harness.js';

@@ -1,11 +1,10 @@
 // The training loop: the tutorial's Adam + MSE on noisy/clean pairs, per-epoch validation, resumable state.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { colourShift, meanPsnr } from 'onnx-denoiser-common';
+import { colourShift, meanPsnr, Rng, type RngState } from 'onnx-denoiser-common';
 import { buildModel, getWeights, setWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { weightDefs, type NetworkSpec } from '../layers/spec.js';
 import { applyNoiseToImages, shareGreyNoise, type NoiseKind } from '../data/noise.js';
-import { Rng, type RngState } from '../data/rng.js';
 import { toFloatBatch, type ImageSet } from '../data/image-set.js';
 
 /** The noise a model is trained against: one factor, or a range drawn per image (`maxFactor`, blind denoising). */

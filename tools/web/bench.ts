@@ -2,6 +2,7 @@
 // Run: npm run bench:web [-- --size 1024] [--webgpu-size 1024] [--seconds 2] [--devices webgpu,wasm]
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Rng } from 'onnx-denoiser-common';
 import { Denoiser as NodeDenoiser } from 'onnx-denoiser-node/internal';
 import { type BrowserPage, openBrowserPage, serveBytes } from './browser-harness.js';
 import { buildWeb, projectRoot } from './build.js';
@@ -33,12 +34,11 @@ async function model(): Promise<{ bytes: Uint8Array; what: string }> {
 /** A grey test picture: smooth shapes plus speckle, the same for every runtime. */
 function picture(width: number, height: number): Uint8Array {
   const data = new Uint8Array(width * height);
-  let state = 12345;
+  const rng = new Rng(12345);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
       const base = 128 + 90 * Math.sin(x / 9) * Math.cos(y / 11);
-      data[y * width + x] = Math.max(0, Math.min(255, Math.round(base + ((state >>> 24) - 128) * 0.4)));
+      data[y * width + x] = Math.max(0, Math.min(255, Math.round(base + (rng.nextFloat() - 0.5) * 102.4)));
     }
   }
   return data;

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { Rng } from 'onnx-denoiser-common';
 import { Denoiser as NodeDenoiser } from 'onnx-denoiser-node/internal';
 import { WEB_FILES, webOutDir } from './build.js';
 import { startStaticServer, type StaticServer } from './static-server.js';
@@ -209,13 +210,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function fixedInput(dims: readonly [number, number, number, number], seed = 1): Float32Array {
   const [n, c, h, w] = dims;
   const out = new Float32Array(n * c * h * w);
-  let state = seed >>> 0;
+  const rng = new Rng(seed);
   for (let i = 0; i < out.length; i++) {
     const x = i % w;
     const y = Math.floor(i / w) % h;
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
     const base = 0.5 + 0.35 * Math.sin(x / 3.1 + seed) * Math.cos(y / 4.7);
-    out[i] = Math.min(1, Math.max(0, base + ((state >>> 24) / 255 - 0.5) * 0.3));
+    out[i] = Math.min(1, Math.max(0, base + (rng.nextFloat() - 0.5) * 0.3));
   }
   return out;
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../runtime-common/validate.js';
 import { NOISE_KINDS, NOISE_KIND_NAMES, POISSON_EXACT_BELOW, applyNoise, applyNoiseToImages, checkNoiseFactor, checkNoiseKind, parseNoiseFactor, samplePoisson, type NoiseKind } from '../../../tools/data/noise.js';
-import { Rng } from '../../../tools/data/rng.js';
+import { Rng } from '../../../runtime-common/rng.js';
 
 const filled = (n: number, value: number) => new Float32Array(n).fill(value);
 

@@ -1,9 +1,11 @@
 // The classical baselines against brute-force loops: a direct 2-D Gaussian convolution and a sorted 3x3 window.
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../../runtime-common/rng.js';
 import { checkFloatImage, gaussianBlur, gaussianTaps, goldenMax, median3x3, padReflect, reflectIndex, type FloatImage } from '../../../tools/eval/baselines.js';
 
 function image(width: number, height: number, channels: number, seed: number): FloatImage {
-  const data = new Float32Array(width * height * channels).map((_, i) => (((i + seed) * 2654435761) >>> 0) / 4294967296);
+  const rng = new Rng(seed);
+  const data = Float32Array.from({ length: width * height * channels }, () => rng.nextFloat());
   return { data, width, height, channels };
 }
 const at = (img: FloatImage, x: number, y: number, c: number) => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { psnr } from '../../../runtime-common/metrics.js';
-import { Rng } from '../../../tools/data/rng.js';
+import { Rng } from '../../../runtime-common/rng.js';
 import type { PhotoEvalResult, PhotoScore } from '../../../tools/eval/photo-eval.js';
 import { identityModel, offsetModel } from '../../../tools/onnx/test-models.js';
 

@@ -1,7 +1,7 @@
 // The pieces of the photo evaluation: 8-bit noise, colour shift, centre crops, and baseline tuning against a fine grid.
 import { describe, expect, it } from 'vitest';
 import { psnr } from '../../../runtime-common/metrics.js';
-import { Rng } from '../../../tools/data/rng.js';
+import { Rng } from '../../../runtime-common/rng.js';
 import { gaussianBlur } from '../../../tools/eval/baselines.js';
 import { addPhotoNoise, centreCrop } from '../../../tools/eval/photo-eval.js';
 import { BASELINE_NAMES, BASELINES, clipImage, tuneBaseline } from '../../../tools/eval/tune-baselines.js';

@@ -1,6 +1,6 @@
 // Small images for the classical-filter tests: seeded random ones, a smooth scene with an edge, and seeded Gaussian noise.
 import type { FloatImage } from '../../../../tools/eval/baselines.js';
-import { Rng } from '../../../../tools/data/rng.js';
+import { Rng } from '../../../../runtime-common/rng.js';
 
 /** Uniform random samples in [0, 1) from a seed. */
 export function randomImage(width: number, height: number, channels: number, seed: number): FloatImage {

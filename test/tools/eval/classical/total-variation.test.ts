@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { psnr } from '../../../../runtime-common/metrics.js';
 import type { FloatImage } from '../../../../tools/eval/baselines.js';
 import { totalVariation, totalVariationDetailed } from '../../../../tools/eval/classical/total-variation.js';
-import { Rng } from '../../../../tools/data/rng.js';
+import { Rng } from '../../../../runtime-common/rng.js';
 import { maxDifference, randomImage, smoothImage, withNoise } from './test-images.js';
 
 /**

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { psnr } from '../../../../runtime-common/metrics.js';
 import { estimateNoiseSigma, waveletDenoise, waveletForward2d, waveletInverse2d, WAVELETS, type WaveletName } from '../../../../tools/eval/classical/wavelet.js';
-import { Rng } from '../../../../tools/data/rng.js';
+import { Rng } from '../../../../runtime-common/rng.js';
 import { maxDifference, randomImage, smoothImage, withNoise } from './test-images.js';
 
 const NAMES = Object.keys(WAVELETS) as WaveletName[];

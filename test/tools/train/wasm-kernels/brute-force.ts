@@ -1,16 +1,12 @@
 // The wasm training kernels' tests share these: seeded inputs, convolution geometries, brute-force references in float64 and the float32 tolerance.
 import { expect } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../../../../runtime-common/rng.js';
 
-/** Deterministic uniform [-1, 1) values (LCG) so every run checks the same numbers. */
+/** Deterministic uniform [-1, 1] values (the project's Rng) so every run checks the same numbers. */
 export function randomValues(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: size }, () => rng.nextFloat() * 2 - 1);
 }
 
 /** One convolution geometry: batch, image, channels, kernel, strides and padding (NHWC, filter [kh, kw, ci, co]). */

@@ -1,8 +1,5 @@
-// Seeded random numbers for shuffling and noise: pure-rand's xoroshiro128+ with floats, normals and a saveable state.
-import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
-import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
-import { check, checkInteger, checkObject, invalid } from 'onnx-denoiser-common';
+// The one seeded random stream: xoroshiro128+ (pure-rand's words and integer draws, bit for bit) with floats, normals, shuffles and a saveable state.
+import { check, checkInteger, checkObject, invalid } from './validate.js';
 
 /** The generator behind {@link Rng}; recorded in every {@link RngState}. */
 export const RNG_ALGORITHM = 'xoroshiro128plus';
@@ -17,7 +14,7 @@ const INV_TWO_POW_32 = 1 / TWO_POW_32;
 export interface RngState {
   /** Always {@link RNG_ALGORITHM}. */
   algorithm: typeof RNG_ALGORITHM;
-  /** pure-rand's `getState()` of the xoroshiro128+ generator: four signed 32-bit integers. */
+  /** The xoroshiro128+ state as four signed 32-bit integers, in the order pure-rand's `getState()` gives them. */
   words: number[];
   /** The cached normal deviate that the next {@link Rng.nextNormal} returns, or null. */
   spareNormal: number | null;
@@ -32,8 +29,8 @@ function fmix32(value: number): number {
 }
 
 /**
- * Four well-mixed state words from a seed (a SplitMix-style stream). pure-rand's own seeding puts the seed
- * almost verbatim into the state, so its first outputs for seeds 1, 2, 3 are nearly identical; mixing first
+ * Four well-mixed state words from a seed (a SplitMix-style stream). Putting the seed almost verbatim into the
+ * state (pure-rand's own seeding) makes the first outputs for seeds 1, 2, 3 nearly identical; mixing first
  * makes neighbouring seeds (seed, seed + 1000, ...) independent from the first draw.
  */
 function seedWords(seed: number): number[] {
@@ -51,14 +48,20 @@ function seedWords(seed: number): number[] {
 }
 
 /**
- * A seeded random stream (pure-rand's xoroshiro128+, mutated in place for speed) with the draws training needs.
+ * The seeded random stream of the whole project: training's shuffles, patches and noise, the evaluations' noise,
+ * the demos' noise and the tests' inputs. Committed models were trained on this exact stream (it was pure-rand's
+ * xoroshiro128+ until the generator moved here, word for word), so a seed gives the same draws as it always did.
  *
  * `nextFloat()` uses one 32-bit draw (resolution 2^-32), so the normal tails stop near 6.7 sigma; that is
  * ample for noise and twice as fast as 53-bit floats. Use {@link Rng.getState} / {@link Rng.fromState} to
  * checkpoint the exact position of the stream.
  */
 export class Rng {
-  private generator: RandomGenerator;
+  // The state in pure-rand's field names and getState() order, so saved states stay valid.
+  private s01 = 0;
+  private s00 = 0;
+  private s11 = 0;
+  private s10 = 0;
   // A boolean plus a number (not number | null) keeps the hot field monomorphic in V8.
   private hasSpare = false;
   private spare = 0;
@@ -66,7 +69,7 @@ export class Rng {
   /** Starts a stream from an integer seed (any safe integer; different seeds give unrelated streams). */
   constructor(seed: number) {
     checkInteger(seed, 'seed', { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER });
-    this.generator = xoroshiro128plusFromState(seedWords(seed));
+    this.setWords(seedWords(seed));
   }
 
   /** Restores a stream saved with {@link Rng.getState}; validates the snapshot. */
@@ -84,20 +87,46 @@ export class Rng {
     const spare = object.spareNormal;
     check(spare === null || (typeof spare === 'number' && Number.isFinite(spare)), 'null or a finite number', 'rng state.spareNormal', spare);
     const rng = new Rng(0);
-    rng.generator = xoroshiro128plusFromState(words as number[]);
+    rng.setWords(words as number[]);
     rng.hasSpare = spare !== null;
     rng.spare = spare ?? 0;
     return rng;
   }
 
+  private setWords(words: readonly number[]): void {
+    [this.s01, this.s00, this.s11, this.s10] = words as [number, number, number, number];
+  }
+
   /** A JSON-safe snapshot of the current position; restoring it replays exactly the same draws. */
   getState(): RngState {
-    return { algorithm: RNG_ALGORITHM, words: [...this.generator.getState()], spareNormal: this.hasSpare ? this.spare : null };
+    return { algorithm: RNG_ALGORITHM, words: [this.s01, this.s00, this.s11, this.s10], spareNormal: this.hasSpare ? this.spare : null };
+  }
+
+  /** The next raw output: a signed 32-bit integer (xoroshiro128+ on two 32-bit halves per 64-bit word). */
+  private next(): number {
+    const out = (this.s00 + this.s10) | 0;
+    const a0 = this.s10 ^ this.s00;
+    const a1 = this.s11 ^ this.s01;
+    const s00 = this.s00;
+    const s01 = this.s01;
+    this.s00 = (s00 << 24) ^ (s01 >>> 8) ^ a0 ^ (a0 << 16);
+    this.s01 = (s01 << 24) ^ (s00 >>> 8) ^ a1 ^ ((a1 << 16) | (a0 >>> 16));
+    this.s10 = (a1 << 5) ^ (a0 >>> 27);
+    this.s11 = (a0 << 5) ^ (a1 >>> 27);
+    return out;
+  }
+
+  /** A uniform integer in [0, size) for 1 <= size <= 2^32, by rejection (unbiased; pure-rand's draw for draw). */
+  private below(size: number): number {
+    const limit = size > 2 ? ~~(TWO_POW_32 / size) * size : TWO_POW_32;
+    let value = this.next() + 2147483648;
+    while (value >= limit) value = this.next() + 2147483648;
+    return value % size;
   }
 
   /** A uniform float in [0, 1), a multiple of 2^-32. */
   nextFloat(): number {
-    return (this.generator.next() >>> 0) * INV_TWO_POW_32;
+    return (this.next() >>> 0) * INV_TWO_POW_32;
   }
 
   /** A standard normal deviate (Marsaglia's polar method; the pair's second value is cached for the next call). */
@@ -120,17 +149,27 @@ export class Rng {
     return u * scale;
   }
 
-  /** A uniform integer in [0, n), unbiased (pure-rand's rejection sampling); n is an integer in [1, 2^53). */
+  /** A uniform integer in [0, n), unbiased (rejection sampling); n is an integer in [1, 2^53). */
   nextInt(n: number): number {
     checkInteger(n, 'n', { min: 1, max: Number.MAX_SAFE_INTEGER });
-    return uniformInt(this.generator, 0, n - 1);
+    if (n <= TWO_POW_32) return this.below(n);
+    // Above 2^32: a high and a low word, both redrawn until the pair is below n (pure-rand's order of draws).
+    const high = Math.floor(n / TWO_POW_32);
+    const low = n % TWO_POW_32;
+    let h: number;
+    let l: number;
+    do {
+      h = this.below(high + 1);
+      l = this.below(TWO_POW_32);
+    } while (h > high || (h === high && l >= low));
+    return h * TWO_POW_32 + l;
   }
 
   /** Shuffles `array` in place (Fisher-Yates) and returns it. Works on plain and typed arrays. */
   shuffle<T extends { length: number; [index: number]: unknown }>(array: T): T {
     if (array === null || typeof array !== 'object' || typeof array.length !== 'number') throw invalid('an array', 'array', array);
     for (let i = array.length - 1; i > 0; i--) {
-      const j = uniformInt(this.generator, 0, i);
+      const j = this.below(i + 1);
       const held = array[i];
       array[i] = array[j];
       array[j] = held;
