@@ -1,4 +1,4 @@
-// The one validation helper: every public boundary reports "Expected <accepted> for <name> but received <value>".
+// The one validation helper: every public boundary reports "Expected <accepted> for <name> but received <value>" (or, for a file it cannot use, "Cannot <doing>: <reason>").
 
 /** Error raised for any invalid argument, option, file or spec; `argument` names what was wrong. */
 export class ValidationError extends Error {
@@ -12,8 +12,24 @@ export class ValidationError extends Error {
   }
 }
 
+/** A received value already put into words (`none`, `an empty file`, `3x4`): error messages show it as it is, unquoted. */
+export class Described {
+  /** The words shown after "but received". */
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+/** Marks `text` as a received value already put into words, for {@link invalid} and {@link check}. */
+export function described(text: string): Described {
+  return new Described(text);
+}
+
 /** Renders a received value for an error message: short, unambiguous, never throws. */
 export function describeValue(value: unknown): string {
+  if (value instanceof Described) return value.text;
   if (value === undefined) return 'undefined';
   if (value === null) return 'null';
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
@@ -30,14 +46,47 @@ export function describeValue(value: unknown): string {
   }
 }
 
-/** Builds the standard error: `Expected <accepted> for <name> but received <value>`. */
-export function invalid(accepted: string, name: string, received: unknown): ValidationError {
-  return new ValidationError(`Expected ${accepted} for ${name} but received ${describeValue(received)}`, name);
+/** What {@link invalid} and {@link check} may add to the standard message. */
+export interface InvalidDetails {
+  /** What went wrong or what to do, after the message and a colon. */
+  hint?: string;
+  /** The error's `argument` when it is not `name` (a flag or a file the message names in more words). */
+  argument?: string;
+}
+
+/**
+ * The standard message, `Expected <accepted> for <name> but received <value>` (then `: <hint>`), for error classes
+ * that are not a {@link ValidationError}; `received` is shown by {@link describeValue}.
+ */
+export function invalidMessage(accepted: string, name: string, received: unknown, hint?: string): string {
+  return `Expected ${accepted} for ${name} but received ${describeValue(received)}${hint === undefined ? '' : `: ${hint}`}`;
+}
+
+/** Builds the standard error: `Expected <accepted> for <name> but received <value>` (then `: <hint>`). */
+export function invalid(accepted: string, name: string, received: unknown, details: InvalidDetails = {}): ValidationError {
+  return new ValidationError(invalidMessage(accepted, name, received, details.hint), details.argument ?? name);
 }
 
 /** Throws the standard error unless `condition` holds. */
-export function check(condition: boolean, accepted: string, name: string, received: unknown): asserts condition {
-  if (!condition) throw invalid(accepted, name, received);
+export function check(condition: boolean, accepted: string, name: string, received: unknown, details?: InvalidDetails): asserts condition {
+  if (!condition) throw invalid(accepted, name, received, details);
+}
+
+/**
+ * The standard error for a file, URL or image that exists as a name but cannot be used: `Cannot <doing>: <reason>`
+ * (`Cannot read model file m.onnx: no such file`). What was wrong is the reason, not a received value.
+ */
+export function cannot(doing: string, reason: string, argument: string): ValidationError {
+  return new ValidationError(`Cannot ${doing}: ${reason}`, argument);
+}
+
+/** Why a file operation failed, in words: `no such file`, `it is a folder`, `permission denied`, else the error's own message. */
+export function fileErrorReason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'it is a folder';
+  if (code === 'EACCES') return 'permission denied';
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Options for {@link checkInteger} and {@link checkNumber}. */
@@ -103,10 +152,7 @@ export function checkObject(value: unknown, name: string): Record<string, unknow
 export function checkKnownKeys(object: Record<string, unknown>, name: string, allowed: readonly string[]): void {
   for (const key of Object.keys(object)) {
     if (!allowed.includes(key)) {
-      throw new ValidationError(
-        `Expected only the keys ${allowed.map((k) => `"${k}"`).join(', ')} for ${name} but received unknown key "${key}"`,
-        `${name}.${key}`,
-      );
+      throw invalid(`only the keys ${allowed.map((k) => `"${k}"`).join(', ')}`, name, described(`unknown key "${key}"`), { argument: `${name}.${key}` });
     }
   }
 }

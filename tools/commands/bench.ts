@@ -9,6 +9,7 @@ import { check } from 'onnx-denoiser-common';
 import { writeFileAtomic, gpuDeviceNodes } from 'onnx-denoiser-node/internal';
 import { toolsScript } from '../io/package-files.js';
 import { timestamp } from '../io/timestamp.js';
+import { RUNS_DIR } from '../train/run-folder.js';
 
 /** The benchmarks: name -> compiled script (relative to the tools package's dist/) and the arguments of a quick run. */
 const BENCHES = Object.freeze({
@@ -87,7 +88,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
   handler: async (args) => {
     const names = (args.only?.length ? args.only : Object.keys(BENCHES)) as BenchName[];
     for (const name of names) check(name in BENCHES, `one of ${Object.keys(BENCHES).map((n) => `"${n}"`).join(', ')}`, 'bench', name);
-    const out = args.out ?? path.join('runs', `bench-${timestamp()}.md`);
+    const out = args.out ?? path.join(RUNS_DIR, `bench-${timestamp()}.md`);
     const sections: string[] = [
       `# onnx-denoiser benchmarks, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${args.quick ? ' (quick)' : ''}`,
       '',

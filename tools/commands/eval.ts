@@ -12,6 +12,7 @@ import { COLOUR_MODES, type ColourMode, DEFAULT_SIGMAS, DEFAULT_TUNE_SIDE, evalu
 import { photoGridName, photoReport, photoScoreTable } from '../eval/photo-report.js';
 import { BASELINE_NAMES, type BaselineName } from '../eval/tune-baselines.js';
 import { timestamp } from '../io/timestamp.js';
+import { RUNS_DIR } from '../train/run-folder.js';
 
 interface EvalArgs {
   model?: string[];
@@ -69,7 +70,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const device = checkDeviceName(args.device, NODE_DEVICES, '--device') as 'auto' | 'cpu' | 'webgpu' | 'cuda';
     const models = modelEntries(args.model);
     checkDatasetName(args.dataset, '--dataset');
-    const out = args.out ?? path.join('runs', `eval-${timestamp()}`);
+    const out = args.out ?? path.join(RUNS_DIR, `eval-${timestamp()}`);
     const say = (text: string) => process.stderr.write(`${text}\n`);
 
     const data = await loadDataset(args.dataset);
@@ -156,7 +157,7 @@ async function photoHandler(args: EvalArgs): Promise<void> {
   const seed = checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 31 - 1 });
   const device = checkDeviceName(args.device, NODE_DEVICES, '--device') as 'auto' | 'cpu' | 'webgpu' | 'cuda';
   const models = modelEntries(args.model);
-  const out = args.out ?? path.join('runs', `eval-${timestamp()}`);
+  const out = args.out ?? path.join(RUNS_DIR, `eval-${timestamp()}`);
   const say = (text: string) => process.stderr.write(`${text}\n`);
 
   const photos = await loadPhotos(args.images!, { limit, maxSide, crop, colours });

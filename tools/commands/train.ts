@@ -6,7 +6,8 @@ import type { PhotoFolderOptions } from '../data/photo-folder.js';
 import { NOISE_KINDS, parseNoiseFactor, type NoiseKind } from '../data/noise.js';
 import { createProgress } from '../report/progress.js';
 import { BACKEND_NAMES } from '../train/backends.js';
-import { latestRun, runTraining, type RunRequest } from '../train/run.js';
+import { runTraining, type RunRequest } from '../train/run.js';
+import { latestRunDir } from '../train/run-folder.js';
 import { removePendingTempFiles } from 'onnx-denoiser-node/internal';
 import { CommandExit } from './cli-helpers.js';
 import { DEFAULT_SPEC } from './summary.js';
@@ -58,7 +59,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   check(!(args.resume !== undefined && args.out !== undefined), 'either --resume or --out, not both', '--out', args.out);
   let resume: string | undefined;
   if (args.out !== undefined) check(args.out.length > 0, 'a folder path', '--out', args.out);
-  if (args.resume !== undefined) resume = args.resume === '' ? await latestRun() : args.resume;
+  if (args.resume !== undefined) resume = args.resume === '' ? await latestRunDir(undefined, { argument: '--resume', otherwise: 'pass --resume DIR' }) : args.resume;
   return {
     specPath: args.spec,
     dataset: args.dataset,

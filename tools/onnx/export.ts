@@ -1,27 +1,14 @@
 // Export from files: a training run folder (or runs/latest) or a spec with weights, to an ONNX file written atomically.
-import { lstat, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { check, checkInteger, Rng, ValidationError, type NoiseInfo, type TrainingSummary } from 'onnx-denoiser-common';
+import { cannot, check, checkInteger, described, invalid, Rng, ValidationError, type NoiseInfo, type TrainingSummary } from 'onnx-denoiser-common';
 import { writeFileAtomic } from 'onnx-denoiser-node/internal';
 import type { WeightTensor } from '../model/build-tfjs.js';
 import { readSafetensors } from '../model/safetensors.js';
 import { loadSpec, type NetworkSpec } from '../layers/spec.js';
-import { checkpointEpoch, weightsEpoch } from '../train/run-epochs.js';
+import { checkpointEpoch, latestRunDir, runFile, RUN_FILES, weightsEpoch } from '../train/run-folder.js';
 import { emitOnnx, type EmittedModel } from './emit.js';
 import type { StaticShape } from './onnx-graph.js';
-
-/** Where training keeps its runs, and the file naming the latest one. */
-export const RUNS_DIR = 'runs';
-
-/**
- * `runs/latest`: a text file holding the latest run folder's path (relative to the working folder training ran in, or
- * absolute), as training writes it: a plain file works on every OS and in every archive, where symlinks do not.
- * A symlink to the folder is accepted too.
- */
-export const LATEST_RUN = path.join(RUNS_DIR, 'latest');
-
-/** Files of a run folder the export reads. */
-export const RUN_FILES = Object.freeze({ spec: 'spec.json', weights: 'weights.safetensors', config: 'config.json', history: 'history.json' });
 
 /** What to export: a run (`run`, or neither `run` nor `spec`: runs/latest) or a spec with `weights` or `randomWeights`. */
 export interface ExportRequest {
@@ -62,32 +49,6 @@ export interface ExportResult extends ExportInputs {
   emitted: EmittedModel;
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The run folder runs/latest points to (text file with the path, or a symlink). */
-export async function latestRunDir(latest = LATEST_RUN): Promise<string> {
-  let info;
-  try {
-    info = await lstat(latest);
-  } catch {
-    throw new ValidationError(`Expected a training run in ${latest} but received none: run "tools train" first, or pass --run DIR or --spec FILE with --weights FILE or --random-weights`, '--run');
-  }
-  if (info.isSymbolicLink() || info.isDirectory()) return latest;
-  const text = (await readFile(latest, 'utf8')).trim();
-  if (!text) throw new ValidationError(`Expected a run folder path in ${latest} but received an empty file`, '--run');
-  // Training writes the path relative to the folder it ran in (normally the project root, the parent of runs/).
-  if (path.isAbsolute(text) || (await exists(text))) return text;
-  const besideRuns = path.join(path.dirname(path.dirname(latest)), text);
-  return (await exists(besideRuns)) ? besideRuns : text;
-}
-
 async function readJson(file: string, what: string): Promise<unknown> {
   let text: string;
   try {
@@ -98,7 +59,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(`Expected JSON for ${what} ${file} but received text that does not parse: ${(error as Error).message}`, file);
+    throw invalid('JSON', `${what} ${file}`, described('text that does not parse'), { hint: (error as Error).message, argument: file });
   }
 }
 
@@ -110,8 +71,8 @@ const finite = (v: unknown): number | undefined => (typeof v === 'number' && Num
  * train, test}}) and history.json ([{epoch, valLoss, valPsnr, noisyPsnr}, ...]); fields that are missing are left out.
  */
 export async function runSummary(dir: string): Promise<{ noise?: NoiseInfo; training?: TrainingSummary }> {
-  const config = await readJson(path.join(dir, RUN_FILES.config), 'the run config');
-  const history = await readJson(path.join(dir, RUN_FILES.history), 'the run history');
+  const config = await readJson(runFile(dir, 'config'), 'the run config');
+  const history = await readJson(runFile(dir, 'history'), 'the run history');
   const result: { noise?: NoiseInfo; training?: TrainingSummary } = {};
   const settings = isObject(config) && isObject(config.settings) ? config.settings : undefined;
   const noise = settings && isObject(settings.noise) ? settings.noise : undefined;
@@ -180,31 +141,30 @@ export async function resolveExportInputs(request: ExportRequest): Promise<Expor
     return { spec, weights: tensors, weightsSource: request.weights!, out: request.out ?? path.join(path.dirname(request.weights!), `model${suffix}`) };
   }
 
-  const runDir = request.run ? request.run : await latestRunDir();
+  const runDir = request.run ? request.run : await latestRunDir(undefined, { argument: '--run', otherwise: 'pass --run DIR or --spec FILE with --weights FILE or --random-weights' });
   let info;
   try {
     info = await stat(runDir);
   } catch {
-    throw new ValidationError(`Expected a training run folder for --run but received ${runDir}, which does not exist`, '--run');
+    throw invalid('a training run folder', '--run', described(`${runDir}, which does not exist`));
   }
   check(info.isDirectory(), 'a training run folder', '--run', runDir);
-  const weightsFile = path.join(runDir, RUN_FILES.weights);
+  const weightsFile = runFile(runDir, 'weights');
   // A run killed after its checkpoint but before its weights were rewritten holds an older epoch's weights.
   const [held, saved] = [await weightsEpoch(runDir), await checkpointEpoch(runDir)];
   if (held !== undefined && saved !== undefined && held !== saved) {
-    throw new ValidationError(
-      `Expected a run whose ${RUN_FILES.weights} holds the epoch its checkpoint does for --run but received ${runDir}: the weights hold epoch ${held}, checkpoint.safetensors epoch ${saved} (it was stopped while writing its files); run "tools train --resume ${runDir}" to bring them up to date`,
-      '--run',
-    );
+    throw invalid(`a run whose ${RUN_FILES.weights} holds the epoch its checkpoint does`, '--run', described(runDir), {
+      hint: `the weights hold epoch ${held}, ${RUN_FILES.checkpoint} epoch ${saved} (it was stopped while writing its files); run "tools train --resume ${runDir}" to bring them up to date`,
+    });
   }
-  const spec = await loadSpec(path.join(runDir, RUN_FILES.spec));
+  const spec = await loadSpec(runFile(runDir, 'spec'));
   const { tensors } = await readSafetensors(weightsFile);
   const summary = await runSummary(runDir);
   return { spec, weights: tensors, weightsSource: weightsFile, ...summary, out: request.out ?? path.join(runDir, `model${suffix}`), runDir };
 }
 
 function outputTaken(file: string): ValidationError {
-  return new ValidationError(`Expected an output path that does not exist (or --force to replace it) for --out but received ${file}, which exists`, '--out');
+  return invalid('an output path that does not exist (or --force to replace it)', '--out', described(`${file}, which exists`));
 }
 
 /** Throws unless `file` may be written: it does not exist, or `force` is set and it is no folder. */
@@ -215,7 +175,7 @@ export async function checkOutputFree(file: string, force: boolean): Promise<voi
   } catch {
     return;
   }
-  if (info.isDirectory()) throw new ValidationError(`Expected a file path for --out but received ${file}, which is a folder`, '--out');
+  if (info.isDirectory()) throw invalid('a file path', '--out', described(`${file}, which is a folder`));
   if (!force) throw outputTaken(file);
 }
 
@@ -230,8 +190,8 @@ export async function writeModelFile(file: string, bytes: Uint8Array, force: boo
     await writeFileAtomic(file, bytes, { overwrite: force });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw outputTaken(file);
-    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new ValidationError(`Expected a file path for --out but received ${file}, which is a folder`, '--out');
-    throw new ValidationError(`Cannot write ${file}: ${(error as Error).message}`, '--out');
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw invalid('a file path', '--out', described(`${file}, which is a folder`));
+    throw cannot(`write ${file}`, (error as Error).message, '--out');
   }
 }
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSafetensors } from '../model/safetensors.js';
 import { loadSpec } from '../layers/spec.js';
+import { runFile } from '../train/run-folder.js';
 import { packageRoot } from '../io/package-files.js';
 import { parityTable, runParityMatrix, type ParityModel } from './matrix.js';
 import { SHIPPED_MODELS } from 'onnx-denoiser-common';
@@ -14,9 +15,10 @@ export async function shippedParityModels(): Promise<ParityModel[]> {
   for (const [name, { file }] of Object.entries(SHIPPED_MODELS)) {
     const run = path.join(models, `${name}-training`);
     const onnx = path.join(models, file);
-    if (!existsSync(path.join(run, 'weights.safetensors')) || !existsSync(onnx)) continue;
-    const spec = await loadSpec(path.join(run, 'spec.json'));
-    const { tensors } = parseSafetensors(readFileSync(path.join(run, 'weights.safetensors')), path.join(run, 'weights.safetensors'));
+    const weights = runFile(run, 'weights');
+    if (!existsSync(weights) || !existsSync(onnx)) continue;
+    const spec = await loadSpec(runFile(run, 'spec'));
+    const { tensors } = parseSafetensors(readFileSync(weights), weights);
     out.push({ name, spec, weights: tensors, onnx: readFileSync(onnx) });
   }
   return out;

@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { ValidationError } from 'onnx-denoiser-common';
+import { described, invalid } from 'onnx-denoiser-common';
 import { loadDataset, type Dataset } from '../data/datasets.js';
 import type { PhotoFolderOptions } from '../data/photo-folder.js';
 import { TEMP_FILE_PATTERN, writeFileAtomic } from 'onnx-denoiser-node/internal';
@@ -15,26 +15,9 @@ import { imageGrid, lineChart } from '../report/pictures.js';
 import type { Progress } from '../report/progress.js';
 import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../layers/spec.js';
 import { initBackend, type BackendInfo } from './backends.js';
-import { weightsEpoch } from './run-epochs.js';
+import { LATEST_FILE, runFile, RUN_FILES, RUNS_DIR, weightsEpoch } from './run-folder.js';
 import { Trainer, type EpochRecord, type PartialEpoch, type TrainSettings, type TrainState } from './trainer.js';
 import { limitImageSet } from '../data/image-set.js';
-
-/** Where runs go and where the pointer to the latest run lives. */
-export const RUNS_DIR = 'runs';
-/** A text file holding the latest run folder's path (a file, not a symlink, so it works on every OS). */
-export const LATEST_FILE = join(RUNS_DIR, 'latest');
-
-/** File names inside a run folder. */
-export const RUN_FILES = Object.freeze({
-  spec: 'spec.json',
-  weights: 'weights.safetensors',
-  checkpoint: 'checkpoint.safetensors',
-  config: 'config.json',
-  history: 'history.json',
-  lossCurve: 'loss.png',
-  samples: 'samples.png',
-  card: 'card.md',
-});
 
 /** What `tools train` was asked for, already validated. */
 export interface RunRequest {
@@ -84,28 +67,17 @@ async function exists(path: string): Promise<boolean> {
 async function checkNewRunDir(dir: string): Promise<void> {
   if (await exists(dir)) {
     const entries = await readdir(dir).catch(() => null);
-    if (entries === null) throw new ValidationError(`Expected a folder for --out but received ${dir}, which is a file`, '--out');
-    if (entries.length > 0) throw new ValidationError(`Expected a new or empty folder for --out but received ${dir}, which holds ${entries.length} entries (use --resume to continue a run)`, '--out');
+    if (entries === null) throw invalid('a folder', '--out', described(`${dir}, which is a file`));
+    if (entries.length > 0) throw invalid('a new or empty folder', '--out', described(`${dir}, which holds ${entries.length} entries (use --resume to continue a run)`));
   }
   let ancestor = resolve(dir);
   while (!(await exists(ancestor))) ancestor = dirname(ancestor);
   try {
     await access(ancestor, constants.W_OK);
   } catch {
-    throw new ValidationError(`Expected a writable location for --out but received ${dir} (${ancestor} is not writable)`, '--out');
+    throw invalid('a writable location', '--out', described(`${dir} (${ancestor} is not writable)`));
   }
-  if (!(await stat(ancestor)).isDirectory()) throw new ValidationError(`Expected a folder path for --out but received ${dir} (${ancestor} is a file)`, '--out');
-}
-
-/** Reads runs/latest; errors say how to make a run first. */
-export async function latestRun(): Promise<string> {
-  try {
-    const dir = (await readFile(LATEST_FILE, 'utf8')).trim();
-    if (dir) return dir;
-  } catch {
-    // fall through
-  }
-  throw new ValidationError(`Expected a training run in ${LATEST_FILE} but received none: run "tools train" first or name a run folder`, LATEST_FILE);
+  if (!(await stat(ancestor)).isDirectory()) throw invalid('a folder path', '--out', described(`${dir} (${ancestor} is a file)`));
 }
 
 function packageVersions(): Record<string, string> {
@@ -139,14 +111,14 @@ async function saveCheckpoint(dir: string, state: TrainState): Promise<void> {
   // Both optional on reading: checkpoints written before them resume as before (beta powers recomputed, epoch boundary).
   if (state.optimizer.betaPowers) metadata.betaPowers = JSON.stringify(state.optimizer.betaPowers);
   if (state.partial) metadata.partial = JSON.stringify(state.partial);
-  await writeFileAtomic(join(dir, RUN_FILES.checkpoint), serializeSafetensors(toTensorMap(state), metadata), { overwrite: true });
+  await writeFileAtomic(runFile(dir, 'checkpoint'), serializeSafetensors(toTensorMap(state), metadata), { overwrite: true });
 }
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** The checkpoint of a run folder, or undefined when it has none yet (stopped before its first save). */
 async function loadCheckpoint(dir: string): Promise<TrainState | undefined> {
-  const path = join(dir, RUN_FILES.checkpoint);
+  const path = runFile(dir, 'checkpoint');
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -154,7 +126,7 @@ async function loadCheckpoint(dir: string): Promise<TrainState | undefined> {
     return undefined;
   }
   const { tensors, metadata } = parseSafetensors(bytes, path);
-  if (metadata.format !== CHECKPOINT_FORMAT) throw new ValidationError(`Expected "${CHECKPOINT_FORMAT}" for the format of ${path} but received ${JSON.stringify(metadata.format)}`, path);
+  if (metadata.format !== CHECKPOINT_FORMAT) throw invalid(`"${CHECKPOINT_FORMAT}"`, `the format of ${path}`, metadata.format, { argument: path });
   const weights = new Map<string, WeightTensor>();
   const slots = new Map<string, WeightTensor>();
   for (const [name, tensor] of tensors) {
@@ -163,11 +135,11 @@ async function loadCheckpoint(dir: string): Promise<TrainState | undefined> {
   }
   const betaPowers = metadata.betaPowers === undefined ? undefined : (JSON.parse(metadata.betaPowers) as unknown);
   if (betaPowers !== undefined && !(Array.isArray(betaPowers) && betaPowers.length === 2 && betaPowers.every(isFiniteNumber))) {
-    throw new ValidationError(`Expected two numbers for betaPowers in ${path} but received ${metadata.betaPowers}`, path);
+    throw invalid('two numbers', `betaPowers in ${path}`, described(String(metadata.betaPowers)), { argument: path });
   }
   const partial = metadata.partial === undefined ? undefined : (JSON.parse(metadata.partial) as PartialEpoch);
   if (partial !== undefined && !(Number.isInteger(partial.batchesDone) && partial.batchesDone >= 0 && isFiniteNumber(partial.lossSum) && Number.isInteger(partial.seen) && isFiniteNumber(partial.seconds) && partial.epochRng)) {
-    throw new ValidationError(`Expected a stopped epoch's progress for partial in ${path} but received ${metadata.partial}`, path);
+    throw invalid("a stopped epoch's progress", `partial in ${path}`, described(String(metadata.partial)), { argument: path });
   }
   return {
     settings: JSON.parse(metadata.settings!) as TrainSettings,
@@ -199,7 +171,7 @@ async function writePictures(dir: string, spec: NetworkSpec, trainer: Trainer, d
       ],
       { title: `${spec.name}: MSE per epoch`, xLabel: 'epoch', yLabel: 'mean squared error' },
     );
-    await writeFileAtomic(join(dir, RUN_FILES.lossCurve), chart, { overwrite: true });
+    await writeFileAtomic(runFile(dir, 'lossCurve'), chart, { overwrite: true });
   }
   const samples = await trainer.samples(10);
   const grid = await imageGrid(
@@ -210,7 +182,7 @@ async function writePictures(dir: string, spec: NetworkSpec, trainer: Trainer, d
     ],
     { height: data.test.height, width: data.test.width, channels: data.test.channels, title: `${spec.name}: the first ${samples.clean.length} test images` },
   );
-  await writeFileAtomic(join(dir, RUN_FILES.samples), grid, { overwrite: true });
+  await writeFileAtomic(runFile(dir, 'samples'), grid, { overwrite: true });
 }
 
 /** The card's words for the noise options beyond kind and factor. */
@@ -258,10 +230,10 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
  */
 async function writeEpochFiles(dir: string, spec: NetworkSpec, trainer: Trainer, data: Dataset, config: Record<string, unknown>, weights: Map<string, WeightTensor>): Promise<void> {
   const epochs = trainer.completedEpochs;
-  await writeFileAtomic(join(dir, RUN_FILES.history), `${JSON.stringify(trainer.records, null, 2)}\n`, { overwrite: true });
+  await writeFileAtomic(runFile(dir, 'history'), `${JSON.stringify(trainer.records, null, 2)}\n`, { overwrite: true });
   await writePictures(dir, spec, trainer, data, config.settings as TrainSettings);
-  await writeFileAtomic(join(dir, RUN_FILES.card), card(spec, config, [...trainer.records]), { overwrite: true });
-  await writeFileAtomic(join(dir, RUN_FILES.weights), serializeSafetensors(weights, { format: 'onnx-denoiser/weights', spec: spec.name, layout: 'TF: conv2d kernels [kh, kw, in, out], conv2dTranspose kernels [kh, kw, out, in]', epochs: String(epochs) }), { overwrite: true });
+  await writeFileAtomic(runFile(dir, 'card'), card(spec, config, [...trainer.records]), { overwrite: true });
+  await writeFileAtomic(runFile(dir, 'weights'), serializeSafetensors(weights, { format: 'onnx-denoiser/weights', spec: spec.name, layout: 'TF: conv2d kernels [kh, kw, in, out], conv2dTranspose kernels [kh, kw, out, in]', epochs: String(epochs) }), { overwrite: true });
   // Only runs with weights become the latest: export and --resume read it.
   await writeFileAtomic(LATEST_FILE, `${relative(process.cwd(), resolve(dir)) || '.'}\n`, { overwrite: true });
 }
@@ -272,9 +244,9 @@ async function writeEpochFiles(dir: string, spec: NetworkSpec, trainer: Trainer,
  * @throws ValidationError naming --init-weights for a missing file or weights that do not fit the spec.
  */
 async function readInitialWeights(source: string, spec: NetworkSpec): Promise<Map<string, WeightTensor>> {
-  const file = (await stat(source).then((s) => s.isDirectory(), () => false)) ? join(source, RUN_FILES.weights) : source;
+  const file = (await stat(source).then((s) => s.isDirectory(), () => false)) ? runFile(source, 'weights') : source;
   const bytes = await readFile(file).catch(() => {
-    throw new ValidationError(`Expected a weights.safetensors file or a run folder holding one for --init-weights but received ${source}`, '--init-weights');
+    throw invalid(`a ${RUN_FILES.weights} file or a run folder holding one`, '--init-weights', described(source));
   });
   const { tensors } = parseSafetensors(bytes, file);
   checkWeights(spec, tensors, file);
@@ -300,11 +272,11 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
 
   if (request.resume !== undefined) {
     dir = request.resume;
-    const configText = await readFile(join(dir, RUN_FILES.config), 'utf8').catch(() => {
-      throw new ValidationError(`Expected a run folder with ${RUN_FILES.config} for --resume but received ${dir}`, '--resume');
+    const configText = await readFile(runFile(dir, 'config'), 'utf8').catch(() => {
+      throw invalid(`a run folder with ${RUN_FILES.config}`, '--resume', described(dir));
     });
     const config = JSON.parse(configText) as { settings: TrainSettings; data: { name: string; limit?: number; photoFolder?: PhotoFolderOptions } };
-    spec = parseSpec(JSON.parse(await readFile(join(dir, RUN_FILES.spec), 'utf8')), join(dir, RUN_FILES.spec));
+    spec = parseSpec(JSON.parse(await readFile(runFile(dir, 'spec'), 'utf8')), runFile(dir, 'spec'));
     resumeState = await loadCheckpoint(dir);
     settings = { ...config.settings, epochs: request.epochsGiven ? request.settings.epochs : config.settings.epochs };
     dataset = config.data.name;
@@ -314,7 +286,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
       // Killed between the checkpoint and the weights: the other files lag behind it and are rewritten from it.
       const held = await weightsEpoch(dir);
       if (held === undefined || held === resumeState.epochsDone) {
-        throw new ValidationError(`Expected a run with epochs left for --resume but received ${dir}, which finished ${resumeState.epochsDone} of ${settings.epochs} (raise --epochs to continue)`, '--resume');
+        throw invalid('a run with epochs left', '--resume', described(`${dir}, which finished ${resumeState.epochsDone} of ${settings.epochs} (raise --epochs to continue)`));
       }
       repairOnly = true;
     }
@@ -337,7 +309,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   const test = limit ? limitImageSet(data.test, limit) : data.test;
   progress.line(`data: ${data.name}, ${train.count} training and ${test.count} validation images of ${train.height}x${train.width}x${train.channels}`);
   if (train.channels !== spec.input.channels) {
-    throw new ValidationError(`Expected a spec whose input has the data's ${train.channels} channel(s) (${data.name}) for --spec but received "${spec.name}" with ${spec.input.channels}`, '--spec');
+    throw invalid(`a spec whose input has the data's ${train.channels} channel(s) (${data.name})`, '--spec', described(`"${spec.name}" with ${spec.input.channels}`));
   }
 
   const config = {
@@ -359,8 +331,8 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   }, shouldStop });
   try {
     await trainer.restoreOptimizer();
-    await writeFileAtomic(join(dir, RUN_FILES.spec), serializeSpec(spec), { overwrite: true });
-    await writeFileAtomic(join(dir, RUN_FILES.config), `${JSON.stringify(config, null, 2)}\n`, { overwrite: true });
+    await writeFileAtomic(runFile(dir, 'spec'), serializeSpec(spec), { overwrite: true });
+    await writeFileAtomic(runFile(dir, 'config'), `${JSON.stringify(config, null, 2)}\n`, { overwrite: true });
     if (repairOnly) {
       await writeEpochFiles(dir, spec, trainer, data, config, resumeState!.weights);
       progress.line(`${dir} had finished ${resumeState!.epochsDone} of ${settings.epochs} epochs but was stopped while writing its files: weights, history, card and pictures now hold epoch ${resumeState!.epochsDone}`);
@@ -400,7 +372,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     return { dir, history: [...trainer.records], interrupted, ...(stopped ? { stopped } : {}), backend };
   } catch (error) {
     // A fresh run that failed before its first checkpoint leaves no folder behind.
-    if (created && !(await exists(join(dir, RUN_FILES.checkpoint)))) await rm(dir, { recursive: true, force: true });
+    if (created && !(await exists(runFile(dir, 'checkpoint')))) await rm(dir, { recursive: true, force: true });
     throw error;
   } finally {
     trainer.dispose();

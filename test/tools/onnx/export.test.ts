@@ -1,5 +1,5 @@
-// Export from files: argument combinations, run folders and runs/latest, atomic writes that leave nothing behind on errors; the receptive field the export states tiles exactly.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+// Export from files: argument combinations, run folders, atomic writes that leave nothing behind on errors; the receptive field the export states tiles exactly.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
@@ -9,7 +9,7 @@ import { ValidationError } from '../../../runtime-common/validate.js';
 import { serializeSafetensors } from '../../../tools/model/safetensors.js';
 import { Denoiser } from '../../../runtime-node/denoiser.js';
 import { emitOnnx } from '../../../tools/onnx/emit.js';
-import { exportOnnxFile, latestRunDir, resolveExportInputs, runSummary, type ExportRequest } from '../../../tools/onnx/export.js';
+import { exportOnnxFile, resolveExportInputs, runSummary, type ExportRequest } from '../../../tools/onnx/export.js';
 import { loadSpec, serializeSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { randomWeights } from './parity-helpers.js';
 
@@ -103,9 +103,8 @@ describe('export: bad calls leave no file', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('names a missing run folder and a missing runs/latest', async () => {
+  it('names a missing run folder', async () => {
     expect(await rejection({ run: '/nonexistent/run' })).toBe('Expected a training run folder for --run but received /nonexistent/run, which does not exist');
-    await expect(latestRunDir(join(tempDir(), 'latest'))).rejects.toThrow(/^Expected a training run in .*latest but received none: run "tools train" first/);
     const run = makeRun(join(tempDir(), 'run'));
     writeFileSync(join(run, 'weights.safetensors'), new Uint8Array(4));
     expect(await rejection({ run })).toMatch(/for the file in .*run\/weights\.safetensors but received 4 byte\(s\)$/);
@@ -137,20 +136,6 @@ describe('export', () => {
     const run = makeRun(join(tempDir(), 'broken'));
     writeFileSync(join(run, 'config.json'), '{');
     expect(await rejection({ run })).toMatch(/^Expected JSON for the run config .*broken\/config\.json but received text that does not parse/);
-  });
-
-  it('finds the latest run from runs/latest (a text file with the path, or a symlink)', async () => {
-    const root = tempDir();
-    const run = makeRun(join(root, 'runs', 'r1'));
-    writeFileSync(join(root, 'runs', 'latest'), `${run}\n`);
-    expect(await latestRunDir(join(root, 'runs', 'latest'))).toBe(run);
-    // A path relative to the project root (the parent of runs/), as training writes it.
-    writeFileSync(join(root, 'runs', 'latest'), 'runs/r1\n');
-    expect(await latestRunDir(join(root, 'runs', 'latest'))).toBe(join(root, 'runs/r1'));
-    const linked = tempDir();
-    mkdirSync(join(linked, 'runs'));
-    symlinkSync(run, join(linked, 'runs', 'latest'));
-    expect(await latestRunDir(join(linked, 'runs', 'latest'))).toBe(join(linked, 'runs', 'latest'));
   });
 
   it('exports a spec with a weights file beside the weights, and random weights beside the spec', async () => {

@@ -69,7 +69,7 @@ describe('export-onnx: bad calls', () => {
     const empty = mkdtempSync(join(tmpdir(), 'onnx-cli-empty-'));
     const r = tools(['export-onnx'], empty);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: Expected a training run in runs\/latest but received none: run "tools train" first/);
+    expect(r.stderr).toMatch(/^error: Expected the path of a training run for runs\/latest but received none: run "tools train" first, or pass --run DIR/);
   });
 
   it('an existing output without --force: exit 1, file untouched', () => {
