@@ -6,7 +6,7 @@ import type { PixelArray, PixelImage } from './image-ops.js';
 import { checkModelOutput, describeModel, type ModelInfo, readOnnxMetadata } from './model-info.js';
 import { ModelFormatError } from './model-metadata.js';
 import { DEFAULT_MODEL_NAME, isModelName } from './shipped-models.js';
-import { check, checkKnownKeys, checkObject, ValidationError } from './validate.js';
+import { check, checkKnownKeys, checkObject, described, invalid, invalidMessage } from './validate.js';
 
 /** The tile options both runtimes' `Denoiser.create` take. */
 export interface TileOptions {
@@ -90,7 +90,7 @@ export async function openModel<S>(backend: DenoiserBackend<S>, { bytes, source 
     session = await openSession(backend, bytes, options.device, options.settings, options.deviceArgument);
   } catch (error) {
     if (!(error instanceof SessionModelError)) throw error;
-    throw new ModelFormatError(`Expected an ONNX model ${backend.runtime} can load for ${source} but received one it rejects: ${error.message}`, source);
+    throw new ModelFormatError(invalidMessage(`an ONNX model ${backend.runtime} can load`, source, described('one it rejects'), error.message), source);
   }
   try {
     const model = describeModel(session.inputs, session.outputs, metadata, source);
@@ -150,7 +150,7 @@ export class CoreDenoiser {
 
   /** Throws the standard error once {@link dispose} was called. */
   protected checkLive(): void {
-    if (this.#disposed) throw new ValidationError(`Expected a Denoiser that is not disposed for this call but received one whose dispose() was called (model ${this.model.source}): create a new one`, 'denoiser');
+    if (this.#disposed) throw invalid('a Denoiser that is not disposed', 'this call', described(`one whose dispose() was called (model ${this.model.source})`), { hint: 'create a new one', argument: 'denoiser' });
   }
 
   /** Denoises one checked image (see denoiseImage). */

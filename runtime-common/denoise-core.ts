@@ -12,7 +12,7 @@ import {
 } from './image-ops.js';
 import type { ModelInfo } from './model-info.js';
 import { blendWeights, DEFAULT_RECEPTIVE_FIELD, planAxis, type Span } from './tiling.js';
-import { checkInteger, ValidationError } from './validate.js';
+import { checkInteger, described, invalid } from './validate.js';
 
 /** Runs the model on one NCHW float32 tensor and resolves to the output tensor's data (same shape). */
 export type InferFunction = (input: Float32Array, dims: readonly [number, number, number, number]) => Promise<Float32Array>;
@@ -77,7 +77,7 @@ export function planTiles(width: number, height: number, model: Pick<ModelInfo, 
 function checkSize(image: PixelImage, model: ModelInfo): void {
   const fixed = model.fixedSize;
   if (fixed && (image.height !== fixed[0] || image.width !== fixed[1])) {
-    throw new ValidationError(`Expected a ${fixed[1]}x${fixed[0]} image (${model.source} has a fixed input size) for image but received ${image.width}x${image.height}`, 'image');
+    throw invalid(`a ${fixed[1]}x${fixed[0]} image (${model.source} has a fixed input size)`, 'image', described(`${image.width}x${image.height}`));
   }
 }
 

@@ -1,5 +1,5 @@
 // Devices as data: a frozen table from device name to execution providers, and `auto`, which tries them in order and says why it skipped each.
-import { ValidationError } from './validate.js';
+import { invalid } from './validate.js';
 
 /** One device a runtime can run on. */
 export interface DeviceEntry {
@@ -36,10 +36,7 @@ export function deviceNames(devices: Devices): string[] {
 export function checkDeviceName(name: unknown, devices: Devices, argument = 'device'): string {
   const names = deviceNames(devices);
   if (typeof name === 'string' && names.includes(name)) return name;
-  throw new ValidationError(
-    `Expected one of ${names.map((n) => `"${n}"`).join(', ')} for ${argument} but received ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`,
-    argument,
-  );
+  throw invalid(`one of ${names.map((n) => `"${n}"`).join(', ')}`, argument, name);
 }
 
 /** What {@link chooseDevice} settled on. */
@@ -70,7 +67,7 @@ export async function chooseDevice<S>(name: string, devices: Devices, open: (dev
       return { device: name, value: await open(name), skipped: [] };
     } catch (error) {
       if (!(error instanceof DeviceUnavailableError)) throw error;
-      throw new ValidationError(`Expected a device available on this machine for ${argument} but received "${name}": ${error.message}`, argument);
+      throw invalid('a device available on this machine', argument, name, { hint: error.message });
     }
   }
   const skipped: string[] = [];

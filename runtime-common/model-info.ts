@@ -2,6 +2,7 @@
 import { defaultOverlap } from './denoise-core.js';
 import type { ValueRange } from './image-ops.js';
 import { decodeDenoiserMetadata, METADATA_KEYS, ModelFormatError, type DenoiserMetadata } from './model-metadata.js';
+import { described, invalidMessage } from './validate.js';
 import { DEFAULT_RECEPTIVE_FIELD, type ReceptiveField } from './tiling.js';
 
 export { ModelFormatError } from './model-metadata.js';
@@ -55,9 +56,9 @@ export function checkModelOutput(source: string, inputDims: readonly number[], o
   const { data, dims } = output;
   const same = dims.length === inputDims.length && dims.every((d, i) => d === inputDims[i]);
   if (!same) {
-    throw new ModelFormatError(`Expected an output of [${inputDims.join(', ')}] (the input's N, C, H, W) from ${source} but received [${dims.join(', ')}]: it is not a denoiser that keeps the image size`, source);
+    throw new ModelFormatError(invalidMessage(`[${inputDims.join(', ')}] (the input's N, C, H, W)`, `the output shape of ${source}`, described(`[${dims.join(', ')}]`), 'it is not a denoiser that keeps the image size'), source);
   }
-  if (!(data instanceof Float32Array)) throw new ModelFormatError(`Expected a float32 output from ${source} but received ${(data as object)?.constructor?.name ?? typeof data}`, source);
+  if (!(data instanceof Float32Array)) throw new ModelFormatError(invalidMessage('float32 values', `the output of ${source}`, described((data as object)?.constructor?.name ?? typeof data)), source);
   let bad = 0;
   let first = -1;
   for (let i = 0; i < data.length; i++) {
@@ -69,7 +70,7 @@ export function checkModelOutput(source: string, inputDims: readonly number[], o
     }
   }
   if (bad > 0) {
-    throw new ModelFormatError(`Expected finite output values from ${source} but received ${data[first]} at index ${first} (${bad} of ${data.length} values not finite)`, source);
+    throw new ModelFormatError(invalidMessage('finite values', `the output of ${source}`, described(`${data[first]} at index ${first} (${bad} of ${data.length} values not finite)`)), source);
   }
   return data;
 }
@@ -132,10 +133,10 @@ export function readOnnxMetadata(bytes: Uint8Array, source: string): Record<stri
       metadata[key] = text;
     });
   } catch (error) {
-    throw new ModelFormatError(`Expected an ONNX model file for ${source} but received bytes that are not one (${(error as Error).message})`, source);
+    throw new ModelFormatError(invalidMessage('an ONNX model file', source, described(`bytes that are not one (${(error as Error).message})`)), source);
   }
   if (!fields.includes(7)) {
-    throw new ModelFormatError(`Expected an ONNX model file for ${source} but received ${bytes.length === 0 ? 'an empty file' : 'a protobuf message without a graph'}`, source);
+    throw new ModelFormatError(invalidMessage('an ONNX model file', source, described(bytes.length === 0 ? 'an empty file' : 'a protobuf message without a graph')), source);
   }
   return metadata;
 }
@@ -149,7 +150,7 @@ export function readOnnxMetadata(bytes: Uint8Array, source: string): Record<stri
  * @throws ModelFormatError naming `source` for a model that is no image denoiser, or a missing or invalid metadata value.
  */
 export function describeModel(inputs: readonly TensorDescription[], outputs: readonly TensorDescription[], metadata: Record<string, string>, source: string): ModelInfo {
-  const fail = (received: string) => new ModelFormatError(`Expected an image denoiser (one float32 input and one float32 output [N, C, H, W]) for ${source} but received ${received}`, source);
+  const fail = (received: string) => new ModelFormatError(invalidMessage('an image denoiser (one float32 input and one float32 output [N, C, H, W])', source, described(received)), source);
   const describe = (list: readonly TensorDescription[]) => list.map((t) => `${t.name}: ${t.type ?? '?'}[${(t.shape ?? []).join(', ')}]`).join(', ');
   if (inputs.length !== 1 || outputs.length !== 1) throw fail(`a model with ${inputs.length} input(s) (${describe(inputs)}) and ${outputs.length} output(s) (${describe(outputs)})`);
   const input = inputs[0]!;

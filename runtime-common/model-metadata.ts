@@ -1,6 +1,6 @@
 // Denoiser model metadata: the metadata_props keys the ONNX emitter writes and the one reader of them, for both runtimes and the tools (no dependencies: runs in a browser).
 import { receptiveFieldOf, type ReceptiveField } from './tiling.js';
-import { checkOneOf, describeValue, invalid, ValidationError } from './validate.js';
+import { checkOneOf, described, describeValue, invalidMessage, ValidationError } from './validate.js';
 
 /** Thrown for a file that is not an ONNX model, or an ONNX model that is not an image denoiser. */
 export class ModelFormatError extends ValidationError {
@@ -193,7 +193,7 @@ export interface DecodeOptions {
 
 /** The key readers of one model's metadata_props: each value checked, every error naming the key and the source. */
 function keyReader(props: Readonly<Record<string, string>>, source: string) {
-  const bad = (accepted: string, key: string, received: unknown = props[key]) => new ModelFormatError(invalid(accepted, `metadata "${key}" of ${source}`, received).message, source);
+  const bad = (accepted: string, key: string, received: unknown = props[key]) => new ModelFormatError(invalidMessage(accepted, `metadata "${key}" of ${source}`, received), source);
   const text = (key: string, required: boolean): string | undefined => {
     const value = props[key];
     if (value === undefined || value === '') {
@@ -252,7 +252,7 @@ export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, 
   if (props[K.format] !== MODEL_FORMAT) {
     if (foreign === 'refuse') {
       const found = props[K.format] === undefined ? 'a model without it' : `format ${describeValue(props[K.format])}`;
-      throw new ModelFormatError(`Expected an onnx-denoiser model (metadata "${K.format}" = "${MODEL_FORMAT}") for ${source} but received ${found}`, source);
+      throw new ModelFormatError(invalidMessage(`an onnx-denoiser model (metadata "${K.format}" = "${MODEL_FORMAT}")`, source, described(found)), source);
     }
     const stated: ForeignMetadata = { foreign: true };
     const name = text(K.name, false);

@@ -1,6 +1,7 @@
 // The ONNX file as onnx-proto decodes it: the model-level summary (IR, opsets, I/O, metadata_props) and the strict metadata read, for the tools (browser-safe: onnx-proto only).
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { decodeDenoiserMetadata, ModelFormatError, type DenoiserMetadata } from './model-metadata.js';
+import { described, invalidMessage } from './validate.js';
 
 const { onnx } = onnxProto;
 
@@ -70,12 +71,12 @@ export function decodeOnnxModel(bytes: Uint8Array, source: string): { proto: Onn
   try {
     proto = onnx.ModelProto.decode(bytes);
   } catch (error) {
-    throw new ModelFormatError(`Expected an ONNX model file for ${source} but received bytes that are not one (${(error as Error).message})`, source);
+    throw new ModelFormatError(invalidMessage('an ONNX model file', source, described(`bytes that are not one (${(error as Error).message})`)), source);
   }
   const irVersion = int64ToNumber(proto.irVersion);
   if (!proto.graph || irVersion < 1) {
     const what = bytes.length === 0 ? 'an empty file' : !proto.graph ? 'bytes without an ONNX graph' : 'a graph without an IR version';
-    throw new ModelFormatError(`Expected an ONNX model file for ${source} but received ${what}`, source);
+    throw new ModelFormatError(invalidMessage('an ONNX model file', source, described(what)), source);
   }
   const opsets = (proto.opsetImport ?? []).map((o) => ({ domain: o.domain || 'ai.onnx', version: int64ToNumber(o.version) }));
   const metadataProps: Record<string, string> = {};

@@ -1,5 +1,5 @@
 // The models the package ships, as data: a name each runtime accepts for `model`, mapped to its file in models/.
-import { ValidationError } from './validate.js';
+import { invalid } from './validate.js';
 
 /** One shipped model. */
 export interface ShippedModel {
@@ -33,5 +33,5 @@ export function shippedModel(name: string, argument = 'model'): Readonly<Shipped
   const entry = Object.hasOwn(SHIPPED_MODELS, name) ? SHIPPED_MODELS[name] : undefined;
   if (entry) return entry;
   const names = Object.keys(SHIPPED_MODELS).map((n) => `"${n}"`).join(', ');
-  throw new ValidationError(`Expected a shipped model name (${names}) or the path or URL of an .onnx file for ${argument} but received ${JSON.stringify(name)}`, argument);
+  throw invalid(`a shipped model name (${names}) or the path or URL of an .onnx file`, argument, name);
 }

@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
-import { deviceNames, DEFAULT_MODEL_NAME, SHIPPED_MODELS, check, checkInteger, checkNumber, ValidationError } from 'onnx-denoiser-common';
+import { deviceNames, DEFAULT_MODEL_NAME, SHIPPED_MODELS, check, checkInteger, checkNumber, described, invalid, ValidationError } from 'onnx-denoiser-common';
 import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile } from './denoise-file.js';
 import { createDenoiser, type Denoiser, type NodeDevice } from './denoiser.js';
 import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXEL_LIMIT, OUTPUT_FORMATS } from './image-file.js';
@@ -217,7 +217,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
       settings.noise = { factor: checkNumber(args.addNoise, '--add-noise', { min: 0, max: 1 }), seed: checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 32 - 1 }) };
     }
     const { jobs, problems } = await planJobs(args);
-    if (jobs.length === 0) throw new ValidationError(`Expected image files (${IMAGE_EXTENSIONS.join(', ')}) in ${args.inputs.join(', ')} but found none`, 'inputs');
+    if (jobs.length === 0) throw invalid(`image files (${IMAGE_EXTENSIONS.join(', ')})`, 'inputs', described(`none in ${args.inputs.join(', ')}`));
 
     denoiser = await createDenoiser({
       model: args.model,

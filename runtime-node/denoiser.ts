@@ -1,7 +1,7 @@
 // The Node library: `Denoiser.create(...)` loads an ONNX denoiser on a device; `denoise` and `denoiseBatch` work on raw pixel buffers.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { check, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings, ValidationError } from 'onnx-denoiser-common';
+import { check, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
 import { NODE_BACKEND, NODE_DEVICES } from './ort-session.js';
 import { packageRoot } from './package-root.js';
 
@@ -52,14 +52,12 @@ const FILE_MODELS: ModelReader = {
     try {
       return { bytes: await readFile(file), source: shipped ? path.relative(process.cwd(), file) || file : file };
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (shipped && code === 'ENOENT') {
-        throw new ValidationError(
-          `No model at ${file}: a shipped model is made by training and exporting its network (npx tools train, then npx tools export-onnx; for a quick try with untrained weights: npx tools export-onnx --spec models/noise-reducer.json --random-weights), or pass a model path for ${argument}`,
-          argument,
-        );
+      const reason = fileErrorReason(error);
+      if (shipped && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+        const how = 'a shipped model is made by training and exporting its network (npx tools train, then npx tools export-onnx; for a quick try with untrained weights: npx tools export-onnx --spec models/noise-reducer.json --random-weights), or pass a model path for ' + argument;
+        throw cannot(`read model file ${file}`, `${reason}; ${how}`, argument);
       }
-      throw new ValidationError(`Cannot read model file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message}`, argument);
+      throw cannot(`read model file ${file}`, reason, argument);
     }
   },
 };

@@ -2,7 +2,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
-import { type PixelImage, checkInteger, ValidationError } from 'onnx-denoiser-common';
+import { type PixelImage, checkInteger, fileErrorReason, invalid, ValidationError } from 'onnx-denoiser-common';
 
 /** Pixels as files hold them: 8-bit or 16-bit samples. */
 export type FilePixels = PixelImage<Uint8Array> | PixelImage<Uint16Array>;
@@ -147,8 +147,7 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
     size = info.size;
   } catch (error) {
     if (error instanceof ImageFileError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw fail(code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message);
+    throw fail(fileErrorReason(error));
   }
   if (size === 0) throw fail('empty file (0 bytes), not an image');
   // Cheap checks first, on the file's first bytes and its header: the format, then the size against the limit.
@@ -221,7 +220,7 @@ export function outputFormat(file: string, argument = 'output'): (typeof OUTPUT_
   const ext = path.extname(file).toLowerCase();
   const format = OUTPUT_FORMATS[ext];
   if (!format) {
-    throw new ValidationError(`Expected an output file ending in ${IMAGE_EXTENSIONS.join(', ')} for ${argument} but received ${JSON.stringify(file)}`, argument);
+    throw invalid(`an output file ending in ${IMAGE_EXTENSIONS.join(', ')}`, argument, file);
   }
   return format;
 }

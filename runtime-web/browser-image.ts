@@ -1,5 +1,5 @@
 // Browser images (ImageData, ImageBitmap, <img>, <canvas>, files and URLs) to the shared PixelImage and back to ImageData.
-import { type PixelImage, pixelPeak, check, describeValue, ValidationError } from 'onnx-denoiser-common';
+import { type PixelImage, pixelPeak, cannot, check, described, describeValue, invalid } from 'onnx-denoiser-common';
 import { fetchBytes } from './fetch-bytes.js';
 
 /** The image kinds {@link readPixels} and `Denoiser.denoise` take. */
@@ -22,11 +22,6 @@ function describeImage(value: unknown): string {
   return describeValue(value);
 }
 
-/** The standard message with the received image described as text (not quoted as a string value). */
-function refuse(accepted: string, name: string, received: string): ValidationError {
-  return new ValidationError(`Expected ${accepted} for ${name} but received ${received}`, name);
-}
-
 /** Width and height of a browser image as drawn at its own size. */
 function imageSize(image: BrowserImage): [number, number] {
   if (isInstance(image, 'HTMLImageElement')) return [(image as HTMLImageElement).naturalWidth, (image as HTMLImageElement).naturalHeight];
@@ -40,16 +35,16 @@ function imageSize(image: BrowserImage): [number, number] {
  */
 export function checkBrowserImage(value: unknown, name = 'image'): BrowserImage {
   const kind = ['ImageData', 'ImageBitmap', 'HTMLImageElement', 'HTMLCanvasElement'].some((k) => isInstance(value, k));
-  if (!kind) throw refuse(KINDS, name, describeImage(value));
+  if (!kind) throw invalid(KINDS, name, described(describeImage(value)));
   const image = value as BrowserImage;
   if (isInstance(image, 'HTMLImageElement')) {
     const img = image as HTMLImageElement;
     if (!(img.complete && img.naturalWidth > 0)) {
-      throw refuse('a loaded <img> (complete, decoded, naturalWidth > 0)', name, `${describeImage(img)}, ${img.complete ? 'which is broken (it did not load or decode)' : 'still loading'}`);
+      throw invalid('a loaded <img> (complete, decoded, naturalWidth > 0)', name, described(`${describeImage(img)}, ${img.complete ? 'which is broken (it did not load or decode)' : 'still loading'}`));
     }
   }
   const [width, height] = imageSize(image);
-  if (!(width > 0 && height > 0)) throw refuse('an image of at least 1x1 pixels', name, describeImage(image));
+  if (!(width > 0 && height > 0)) throw invalid('an image of at least 1x1 pixels', name, described(describeImage(image)));
   return image;
 }
 
@@ -78,7 +73,7 @@ function rgbaOf(image: BrowserImage, name: string): ImageData {
   try {
     return context.getImageData(0, 0, width, height);
   } catch (error) {
-    throw new ValidationError(`Cannot read the pixels of ${name} (${describeImage(image)}): ${(error as Error).message}; a cross-origin image needs CORS (crossorigin="anonymous" and an Access-Control-Allow-Origin header)`, name);
+    throw cannot(`read the pixels of ${name} (${describeImage(image)})`, `${(error as Error).message}; a cross-origin image needs CORS (crossorigin="anonymous" and an Access-Control-Allow-Origin header)`, name);
   }
 }
 
@@ -161,6 +156,6 @@ export async function loadImage(source: string | URL | Blob, options: { signal?:
     return await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch (error) {
     const kind = blob.type ? `${blob.type}, ` : '';
-    throw new ValidationError(`Cannot decode ${label} as an image (${kind}${blob.size} bytes): the browser cannot read it as a picture (${(error as Error).message})`, argument);
+    throw cannot(`decode ${label} as an image (${kind}${blob.size} bytes)`, `the browser cannot read it as a picture (${(error as Error).message})`, argument);
   }
 }

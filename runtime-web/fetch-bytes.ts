@@ -1,5 +1,5 @@
 // Downloads a file (a model, an image) with byte progress and cancellation, turning HTTP and network failures into one clear message.
-import { ValidationError } from 'onnx-denoiser-common';
+import { cannot } from 'onnx-denoiser-common';
 
 /** Byte progress of a download: `total` is undefined when the server does not say (or sends it compressed). */
 export type ByteProgress = (loaded: number, total: number | undefined) => void;
@@ -20,7 +20,7 @@ export async function fetchBytes(url: string | URL, what: string, argument: stri
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
   const href = resolveUrl(url);
-  const fail = (reason: string) => new ValidationError(`Cannot load ${what} ${String(url)}: ${reason}${href !== String(url) ? ` (${href})` : ''}`, argument);
+  const fail = (reason: string) => cannot(`load ${what} ${String(url)}`, `${reason}${href !== String(url) ? ` (${href})` : ''}`, argument);
   let response: Response;
   try {
     response = await fetch(href, { signal });

@@ -122,12 +122,12 @@ export function denoiserContract(name: string, target: () => ContractRuntime): v
       const image = pixels(new Uint8Array(24 * 16).fill(100), 24, 16, 1);
       const half = await create({ model: halfSizeModel() });
       expect(await failure(half.denoise(image))).toBe(
-        "ModelFormatError: Expected an output of [1, 1, 16, 24] (the input's N, C, H, W) from model bytes but received [1, 1, 8, 12]: it is not a denoiser that keeps the image size",
+        "ModelFormatError: Expected [1, 1, 16, 24] (the input's N, C, H, W) for the output shape of model bytes but received [1, 1, 8, 12]: it is not a denoiser that keeps the image size",
       );
       const nan = await create({ model: nanModel() });
-      expect(await failure(nan.denoise(image))).toBe('ModelFormatError: Expected finite output values from model bytes but received NaN at index 0 (384 of 384 values not finite)');
+      expect(await failure(nan.denoise(image))).toBe('ModelFormatError: Expected finite values for the output of model bytes but received NaN at index 0 (384 of 384 values not finite)');
       const tiled = await create({ model: nanModel(), tile: 16, overlap: 4 });
-      expect(await failure(tiled.denoise(pixels(new Uint8Array(64 * 64), 64, 64, 1)))).toMatch(/^ModelFormatError: Expected finite output values from model bytes but received NaN/);
+      expect(await failure(tiled.denoise(pixels(new Uint8Array(64 * 64), 64, 64, 1)))).toMatch(/^ModelFormatError: Expected finite values for the output of model bytes but received NaN/);
     });
 
     it('dispose() twice is harmless; a call after it says so', async () => {

@@ -58,17 +58,17 @@ describe('model info: bad calls', () => {
 describe('checkModelOutput: bad outputs', () => {
   it('refuses an output whose shape is not the input\'s, naming the model', () => {
     const dims = [1, 1, 4, 6];
-    expect(() => checkModelOutput('m.onnx', dims, { data: new Float32Array(6), dims: [1, 1, 2, 3] })).toThrow("Expected an output of [1, 1, 4, 6] (the input's N, C, H, W) from m.onnx but received [1, 1, 2, 3]: it is not a denoiser that keeps the image size");
+    expect(() => checkModelOutput('m.onnx', dims, { data: new Float32Array(6), dims: [1, 1, 2, 3] })).toThrow("Expected [1, 1, 4, 6] (the input's N, C, H, W) for the output shape of m.onnx but received [1, 1, 2, 3]: it is not a denoiser that keeps the image size");
     // The same number of values in another layout is no better.
     expect(() => checkModelOutput('m.onnx', dims, { data: new Float32Array(24), dims: [1, 1, 6, 4] })).toThrow(/received \[1, 1, 6, 4\]/);
     expect(() => checkModelOutput('m.onnx', dims, { data: new Float32Array(24), dims: [1, 24] })).toThrow(/received \[1, 24\]/);
-    expect(() => checkModelOutput('m.onnx', dims, { data: new Int32Array(24), dims })).toThrow('Expected a float32 output from m.onnx but received Int32Array');
+    expect(() => checkModelOutput('m.onnx', dims, { data: new Int32Array(24), dims })).toThrow('Expected float32 values for the output of m.onnx but received Int32Array');
   });
 
   it('refuses NaN and infinite values, saying where the first is and how many there are', () => {
     const dims = [1, 1, 2, 2];
-    expect(() => checkModelOutput('m.onnx', dims, { data: new Float32Array([0.5, NaN, 0.25, NaN]), dims })).toThrow('Expected finite output values from m.onnx but received NaN at index 1 (2 of 4 values not finite)');
-    expect(() => checkModelOutput('m.onnx', dims, { data: new Float32Array([0, 0, 0, -Infinity]), dims })).toThrow('Expected finite output values from m.onnx but received -Infinity at index 3 (1 of 4 values not finite)');
+    expect(() => checkModelOutput('m.onnx', dims, { data: new Float32Array([0.5, NaN, 0.25, NaN]), dims })).toThrow('Expected finite values for the output of m.onnx but received NaN at index 1 (2 of 4 values not finite)');
+    expect(() => checkModelOutput('m.onnx', dims, { data: new Float32Array([0, 0, 0, -Infinity]), dims })).toThrow('Expected finite values for the output of m.onnx but received -Infinity at index 3 (1 of 4 values not finite)');
   });
 });
 

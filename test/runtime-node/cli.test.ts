@@ -191,7 +191,7 @@ describe('denoise CLI: bad calls', () => {
     writeFileSync(at('half.onnx'), halfSizeModel());
     const r = await denoise(at('in'), '-o', at('half-out'), '--model', at('half.onnx'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`error: Expected an output of [1, 1, 30, 40] (the input's N, C, H, W) from ${at('half.onnx')} but received [1, 1, 15, 20]: it is not a denoiser that keeps the image size`);
+    expect(r.stderr).toContain(`error: Expected [1, 1, 30, 40] (the input's N, C, H, W) for the output shape of ${at('half.onnx')} but received [1, 1, 15, 20]: it is not a denoiser that keeps the image size`);
     expect(r.stderr).toMatch(/denoised 0 of 2 files/);
     expect(existsSync(at('half-out')) ? readdirSync(at('half-out')) : []).toEqual([]);
   });

@@ -28,7 +28,7 @@ describe('Denoiser: bad calls', () => {
     await expect(Denoiser.create({ model: path.join(dir, 'none.onnx') })).rejects.toThrow(`Cannot read model file ${path.join(dir, 'none.onnx')}: no such file`);
     await expect(Denoiser.create({ model: dir })).rejects.toThrow(/it is a folder/);
     if (!existsSync(defaultModelPath())) {
-      await expect(Denoiser.create({ device: 'cpu' })).rejects.toThrow(/No model at .*models\/photo-denoiser\.onnx: a shipped model is made by training and exporting .*npx tools export-onnx/);
+      await expect(Denoiser.create({ device: 'cpu' })).rejects.toThrow(/Cannot read model file .*models\/photo-denoiser\.onnx: no such file; a shipped model is made by training and exporting .*npx tools export-onnx/);
     }
   });
 
@@ -64,7 +64,7 @@ describe('Denoiser: bad calls', () => {
     writeFileSync(half, halfSizeModel());
     const image = { data: new Uint8Array(24 * 16).fill(100), width: 24, height: 16, channels: 1 };
     const d = await create({ model: half, device: 'cpu' });
-    await expect(d.denoiseBatch([image, image])).rejects.toThrow(`Expected an output of [2, 1, 16, 24] (the input's N, C, H, W) from ${half} but received [2, 1, 8, 12]`);
+    await expect(d.denoiseBatch([image, image])).rejects.toThrow(`Expected [2, 1, 16, 24] (the input's N, C, H, W) for the output shape of ${half} but received [2, 1, 8, 12]`);
   });
 });
 

@@ -1,13 +1,13 @@
 // Noise-kind speed bench: how long each --noise kind takes to noise a Fashion-MNIST epoch (60,000 x 784 values), extrapolated from a sample.
 // Run: npm run bench:noise [-- --images 10000 --factor 0.4 --repeats 3]
 import { NOISE_KIND_NAMES, applyNoise } from '../data/noise.js';
-import { Rng } from 'onnx-denoiser-common';
+import { check, Rng } from 'onnx-denoiser-common';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   if (at < 0) return fallback;
   const value = Number(process.argv[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} expects a positive number, got ${process.argv[at + 1]}`);
+  check(Number.isFinite(value) && value > 0, 'a positive number', `--${name}`, process.argv[at + 1]);
   return value;
 }
 

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { check } from 'onnx-denoiser-common';
 import { buildModel } from '../model/build-tfjs.js';
 import { parseSpec } from '../layers/spec.js';
 import { packageRoot } from '../io/package-files.js';
@@ -21,7 +22,7 @@ function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   if (at < 0) return fallback;
   const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} expects a non-negative integer, got ${process.argv[at + 1]}`);
+  check(Number.isInteger(value) && value >= 0, 'a non-negative integer', `--${name}`, process.argv[at + 1]);
   return value;
 }
 

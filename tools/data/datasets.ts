@@ -1,7 +1,7 @@
 // The dataset registry: fashion-mnist (default), mnist, idx:<dir> and folder:<dir> (photo patches), loaded into typed-array image sets.
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { ValidationError, check } from 'onnx-denoiser-common';
+import { check, invalid } from 'onnx-denoiser-common';
 import { downloadFashionMnist, type DownloadOptions } from './download.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnistPackage, type FashionMnistPackageOptions } from './fashion-mnist.js';
 import { readIdxFolder } from './idx.js';
@@ -63,7 +63,7 @@ function mnistDataPackage(): { dir: string; version: string } {
 export async function loadDataset(name: string = DEFAULT_DATASET, options: LoadDatasetOptions = {}): Promise<Dataset> {
   checkDatasetName(name);
   if (options.download && name !== 'fashion-mnist') {
-    throw new ValidationError(`Expected the dataset "fashion-mnist" for download (the only one it fetches) but received ${JSON.stringify(name)}`, 'download');
+    throw invalid('the dataset "fashion-mnist"', 'download (the only one it fetches)', name, { argument: 'download' });
   }
   if (name === 'fashion-mnist') {
     if (!options.download) return loadFashionMnistPackage(options.fashionMnist);

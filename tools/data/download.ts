@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ValidationError, check, checkObject, checkString } from 'onnx-denoiser-common';
+import { check, checkObject, checkString, described, invalid } from 'onnx-denoiser-common';
 
 /** The download site the Fashion-MNIST README links to (plain HTTP; integrity comes from the MD5 check). */
 export const FASHION_MNIST_BASE_URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/';
@@ -91,7 +91,7 @@ async function fetchVerified(url: string, file: string, target: string, expected
   }
   if (!response.ok || response.body === null) {
     await response.body?.cancel();
-    throw new ValidationError(`Expected HTTP status 200 for ${url} but received ${response.status} ${response.statusText}`.trimEnd(), url);
+    throw invalid('HTTP status 200', url, described(`${response.status} ${response.statusText}`.trimEnd()));
   }
   const length = Number(response.headers.get('content-length'));
   const totalBytes = Number.isFinite(length) && length > 0 ? length : null;
@@ -113,7 +113,7 @@ async function fetchVerified(url: string, file: string, target: string, expected
     await handle.close();
     const actual = hash.digest('hex');
     if (actual !== expected) {
-      throw new ValidationError(`Expected MD5 ${expected} for ${file} (downloaded from ${url}) but received MD5 ${actual}; the download was discarded`, file);
+      throw invalid(`MD5 ${expected}`, `${file} (downloaded from ${url})`, described(`MD5 ${actual}; the download was discarded`), { argument: file });
     }
     await rename(temp, target);
     options.onProgress?.({ file, phase: 'done', receivedBytes, totalBytes });

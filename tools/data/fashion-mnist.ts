@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ValidationError, checkInteger } from 'onnx-denoiser-common';
+import { checkInteger, described, invalid } from 'onnx-denoiser-common';
 import type { Dataset, ImageSet } from './image-set.js';
 
 /** Fashion-MNIST's class names by label. */
@@ -32,10 +32,6 @@ export interface ParsedRows {
   totalRows: number;
   /** The malformed rows, in file order. */
   dropped: DroppedRow[];
-}
-
-function fail(accepted: string, name: string, received: string): ValidationError {
-  return new ValidationError(`Expected ${accepted} for ${name} but received ${received}`, name);
 }
 
 const SPACE = 0x20, TAB = 0x09, LF = 0x0a, CR = 0x0d, COMMA = 0x2c, COLON = 0x3a, OPEN = 0x5b, CLOSE = 0x5d, ZERO = 0x30, NINE = 0x39;
@@ -133,11 +129,11 @@ export function parseClassRowsJson(text: string, file: string, rowLength: number
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw fail('a JSON file', file, `invalid JSON (${(error as Error).message})`);
+    throw invalid('a JSON file', file, described(`invalid JSON (${(error as Error).message})`));
   }
   const data = (parsed as { data?: unknown } | null)?.data;
   if (typeof parsed !== 'object' || parsed === null || !Array.isArray(data)) {
-    throw fail('an object {"data": [[...], ...]}', file, 'JSON without a "data" array');
+    throw invalid('an object {"data": [[...], ...]}', file, described('JSON without a "data" array'));
   }
   const out = new Uint8Array(data.length * rowLength);
   let used = 0;
@@ -232,11 +228,11 @@ export async function loadFashionMnistPackage(options: FashionMnistPackageOption
       bytes = await readFile(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw fail(`the Fashion-MNIST class file ${label}.json`, dir, code === 'ENOENT' ? 'a folder without it' : `an error reading ${file}: ${(error as Error).message}`);
+      throw invalid(`the Fashion-MNIST class file ${label}.json`, dir, described(code === 'ENOENT' ? 'a folder without it' : `an error reading ${file}: ${(error as Error).message}`));
     }
     const parsed = parseClassRows(bytes, file, ROW_LENGTH);
     if (parsed.validRows < needed) {
-      throw fail(`at least ${needed} valid rows (${testPerClass} test + ${trainPerClass} train)`, file, `${parsed.validRows} (of ${parsed.totalRows} rows, ${parsed.dropped.length} malformed)`);
+      throw invalid(`at least ${needed} valid rows (${testPerClass} test + ${trainPerClass} train)`, file, described(`${parsed.validRows} (of ${parsed.totalRows} rows, ${parsed.dropped.length} malformed)`));
     }
     extra += parsed.validRows - needed;
     testBlocks.push(parsed.pixels.subarray(0, testPerClass * ROW_LENGTH));

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { ValidationError } from 'onnx-denoiser-common';
+import { described, invalid } from 'onnx-denoiser-common';
 import type { ImageSet } from './image-set.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -34,10 +34,6 @@ export interface IdxArray {
   readonly data: Uint8Array;
 }
 
-function fail(accepted: string, name: string, received: string): ValidationError {
-  return new ValidationError(`Expected ${accepted} for ${name} but received ${received}`, name);
-}
-
 function hex(bytes: Uint8Array, count: number): string {
   return Array.from(bytes.subarray(0, count), (b) => b.toString(16).padStart(2, '0')).join(' ') || 'nothing';
 }
@@ -53,32 +49,32 @@ export function isGzip(bytes: Uint8Array): boolean {
  * exactly the product of the dimensions. `file` names the source in every error.
  */
 export function parseIdx(bytes: Uint8Array, file: string, expectedDims?: number): IdxArray {
-  if (bytes.length < 4) throw fail('an IDX file (a 4-byte magic number, then the dimensions)', file, `${bytes.length} bytes`);
+  if (bytes.length < 4) throw invalid('an IDX file (a 4-byte magic number, then the dimensions)', file, described(`${bytes.length} bytes`));
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw fail('an IDX file starting with the bytes 00 00', file, `${hex(bytes, 4)}${isGzip(bytes) ? ' (gzip data)' : ' (not an IDX file)'}`);
+    throw invalid('an IDX file starting with the bytes 00 00', file, described(`${hex(bytes, 4)}${isGzip(bytes) ? ' (gzip data)' : ' (not an IDX file)'}`));
   }
   const type = bytes[2];
   if (type !== 0x08) {
     const known = IDX_TYPE_NAMES[type];
-    throw fail('type code 0x08 (unsigned byte; other IDX element types are not supported)', file, `0x${type.toString(16).padStart(2, '0')} (${known ?? 'not an IDX type'})`);
+    throw invalid('type code 0x08 (unsigned byte; other IDX element types are not supported)', file, described(`0x${type.toString(16).padStart(2, '0')} (${known ?? 'not an IDX type'})`));
   }
   const ndims = bytes[3];
   if (expectedDims !== undefined && ndims !== expectedDims) {
-    throw fail(`${expectedDims} dimension${expectedDims === 1 ? '' : 's'} (an idx${expectedDims} file)`, file, `${ndims}`);
+    throw invalid(`${expectedDims} dimension${expectedDims === 1 ? '' : 's'} (an idx${expectedDims} file)`, file, ndims);
   }
-  if (ndims === 0) throw fail('at least 1 dimension', file, '0');
+  if (ndims === 0) throw invalid('at least 1 dimension', file, 0);
   const header = 4 + 4 * ndims;
-  if (bytes.length < header) throw fail(`a header of ${header} bytes (${ndims} dimension${ndims === 1 ? '' : 's'})`, file, `${bytes.length} bytes`);
+  if (bytes.length < header) throw invalid(`a header of ${header} bytes (${ndims} dimension${ndims === 1 ? '' : 's'})`, file, described(`${bytes.length} bytes`));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let d = 0; d < ndims; d++) dims.push(view.getUint32(4 + 4 * d, false));
-  if (dims.some((size) => size === 0)) throw fail('dimension sizes >= 1', file, dims.join('x'));
+  if (dims.some((size) => size === 0)) throw invalid('dimension sizes >= 1', file, described(dims.join('x')));
   const dataLength = dims.reduce((a, b) => a * b, 1);
   const expected = header + dataLength;
   if (bytes.length !== expected) {
     const surplus = bytes.length - expected;
     const why = surplus < 0 ? 'the file is truncated' : `${surplus} byte${surplus === 1 ? '' : 's'} too many`;
-    throw fail(`${expected} bytes (${header} header bytes and ${dims.join('x')} data bytes)`, file, `${bytes.length} bytes (${why})`);
+    throw invalid(`${expected} bytes (${header} header bytes and ${dims.join('x')} data bytes)`, file, described(`${bytes.length} bytes (${why})`));
   }
   return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + header, dataLength) };
 }
@@ -89,13 +85,13 @@ export async function readIdxFile(path: string, expectedDims?: number): Promise<
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw fail('a readable IDX file', path, `an error: ${(error as Error).message}`);
+    throw invalid('a readable IDX file', path, described(`an error: ${(error as Error).message}`));
   }
   if (isGzip(bytes)) {
     try {
       bytes = await gunzipAsync(bytes);
     } catch (error) {
-      throw fail('a valid gzip stream', path, `a corrupt one (${(error as Error).message})`);
+      throw invalid('a valid gzip stream', path, described(`a corrupt one (${(error as Error).message})`));
     }
   }
   return parseIdx(bytes, path, expectedDims);
@@ -109,7 +105,7 @@ export async function readIdxImageSet(imagesPath: string, labelsPath: string): P
   const images = await readIdxFile(imagesPath, 3);
   const labels = await readIdxFile(labelsPath, 1);
   const [count, height, width] = images.dims;
-  if (labels.dims[0] !== count) throw fail(`${count} labels (one per image in ${imagesPath})`, labelsPath, `${labels.dims[0]}`);
+  if (labels.dims[0] !== count) throw invalid(`${count} labels (one per image in ${imagesPath})`, labelsPath, labels.dims[0]);
   return { pixels: images.data, labels: labels.data, count, height, width, channels: 1 };
 }
 
@@ -120,7 +116,7 @@ async function isFile(path: string): Promise<boolean> {
 /** Finds `<dir>/<name>` or `<dir>/<name>.gz` (raw first), or throws naming both. */
 export async function findIdxFile(dir: string, name: string): Promise<string> {
   for (const candidate of [join(dir, name), join(dir, `${name}.gz`)]) if (await isFile(candidate)) return candidate;
-  throw fail(`a file ${name} or ${name}.gz`, `the IDX folder ${dir}`, 'a folder without either');
+  throw invalid(`a file ${name} or ${name}.gz`, `the IDX folder ${dir}`, described('a folder without either'));
 }
 
 /** The train and test sets of an IDX folder with the official file names, and the files they came from. */
@@ -144,7 +140,7 @@ export async function readIdxFolder(dir: string): Promise<IdxFolder> {
   const train = await readIdxImageSet(files[0], files[1]);
   const test = await readIdxImageSet(files[2], files[3]);
   if (test.height !== train.height || test.width !== train.width) {
-    throw fail(`${train.height}x${train.width} images (as in ${files[0]})`, files[2], `${test.height}x${test.width}`);
+    throw invalid(`${train.height}x${train.width} images (as in ${files[0]})`, files[2], described(`${test.height}x${test.width}`));
   }
   return { train, test, files };
 }

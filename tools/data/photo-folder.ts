@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { check, checkInteger, ValidationError, Rng } from 'onnx-denoiser-common';
+import { check, checkInteger, described, invalid, Rng } from 'onnx-denoiser-common';
 import type { Dataset, ImageSet } from './image-set.js';
 
 /** File extensions read as photos. */
@@ -39,7 +39,7 @@ async function readPhoto(file: string, channels: 1 | 3): Promise<Photo> {
     if (info.channels !== channels) throw new Error(`decoded to ${info.channels} channels`);
     return { file, data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (error) {
-    throw new ValidationError(`Expected a readable photo for ${file} but received one that fails to decode: ${(error as Error).message.split('\n')[0]}`, file);
+    throw invalid('a readable photo', file, described('one that fails to decode'), { hint: (error as Error).message.split('\n')[0] });
   }
 }
 
@@ -113,7 +113,7 @@ export async function loadPhotoFolder(dir: string, options: PhotoFolderOptions =
   const testCount = checkInteger(options.testPatches ?? 1_000, 'testPatches', { min: 1 });
   const every = checkInteger(options.holdOutEvery ?? 5, 'holdOutEvery', { min: 2 });
   const names = await readdir(dir).catch(() => {
-    throw new ValidationError(`Expected a folder of photos for folder:${dir} but received a path that cannot be read as one`, 'dataset');
+    throw invalid('a folder of photos', `folder:${dir}`, described('a path that cannot be read as one'), { argument: 'dataset' });
   });
   // A folder with train/ and val/ subfolders (as `tools photos` writes) is split by them; else every n-th photo is held out.
   const sub = await Promise.all(['train', 'val'].map((d) => readdir(path.join(dir, d)).then((n) => n, () => undefined)));
@@ -128,7 +128,10 @@ export async function loadPhotoFolder(dir: string, options: PhotoFolderOptions =
   }
   const photos = await Promise.all(files.map((f) => readPhoto(f, channels!)));
   const small = photos.filter((p) => p.width < side || p.height < side);
-  if (small.length) throw new ValidationError(`Expected photos of at least ${side}x${side} (the patch size) in folder:${dir} but received ${small.map((p) => `${path.basename(p.file)} (${p.width}x${p.height})`).join(', ')}`, 'dataset');
+  if (small.length) {
+    const sizes = small.map((p) => `${path.basename(p.file)} (${p.width}x${p.height})`).join(', ');
+    throw invalid(`photos of at least ${side}x${side} (the patch size)`, `folder:${dir}`, described(sizes), { argument: 'dataset' });
+  }
   const isTest = (p: Photo, i: number) => (presplit ? path.basename(path.dirname(p.file)) === 'val' : (photos.length - 1 - i) % every === 0);
   const test = photos.filter((p, i) => isTest(p, i));
   const train = photos.filter((p, i) => !isTest(p, i));

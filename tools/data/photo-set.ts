@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { check, ValidationError } from 'onnx-denoiser-common';
+import { check, described, invalid } from 'onnx-denoiser-common';
 import { writeFileAtomic } from 'onnx-denoiser-node/internal';
 
 const run = promisify(execFile);
@@ -86,10 +86,11 @@ async function unpackPackage(name: string, version: string, cache: string, say: 
     try {
       await run('apt-get', ['download', `${name}=${version}`], { cwd: debs });
     } catch (error) {
-      throw new ValidationError(`Expected apt-get to download the Debian package ${name}=${version} but it failed: ${(error as Error).message.split('\n')[0]} (run "apt-get update" first, or put the .deb file in ${debs})`, name);
+      const why = `${(error as Error).message.split('\n')[0]} (run "apt-get update" first, or put the .deb file in ${debs})`;
+      throw invalid('a Debian package apt-get can download', `${name}=${version}`, described('one it failed to download'), { hint: why, argument: name });
     }
     const got = (await readdir(debs)).find((f) => f.startsWith(`${name}_`) && f.endsWith('.deb'));
-    if (!got) throw new ValidationError(`Expected apt-get download to leave ${name}_*.deb in ${debs} but it did not`, name);
+    if (!got) throw invalid(`${name}_*.deb`, `${debs} after apt-get download`, described('a folder without it'), { argument: name });
     deb = path.join(debs, got);
   }
   await rm(root, { recursive: true, force: true });
@@ -115,10 +116,10 @@ export async function assemblePhotoSet(options: AssembleOptions): Promise<Assemb
     if (!roots.has(key)) roots.set(key, await unpackPackage(photo.package, photo.version, options.cache, say));
     const file = path.join(roots.get(key)!, photo.path);
     const bytes = await readFile(file).catch(() => {
-      throw new ValidationError(`Expected ${photo.path} in the package ${key} but it is not there`, photo.name);
+      throw invalid(`a package holding ${photo.path}`, key, described('one without it'), { argument: photo.name });
     });
     const sum = createHash('sha256').update(bytes).digest('hex');
-    if (sum !== photo.sha256) throw new ValidationError(`Expected sha256 ${photo.sha256} for ${photo.path} (${key}) but received ${sum}`, photo.name);
+    if (sum !== photo.sha256) throw invalid(`sha256 ${photo.sha256}`, `${photo.path} (${key})`, described(sum), { argument: photo.name });
     const meta = await sharp(bytes).metadata();
     const width = meta.width ?? 0;
     const height = meta.height ?? 0;

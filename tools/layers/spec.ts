@@ -6,6 +6,9 @@ import {
   checkKnownKeys,
   checkObject,
   checkString,
+  cannot,
+  described,
+  fileErrorReason,
   invalid,
   receptiveFieldOf,
   type ReceptiveField,
@@ -196,13 +199,13 @@ export async function loadSpec(path: string): Promise<NetworkSpec> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ValidationError(`Cannot read spec file ${path}: ${(error as Error).message}`, path);
+    throw cannot(`read spec file ${path}`, fileErrorReason(error), path);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(`Expected JSON for spec file ${path} but received text that does not parse: ${(error as Error).message}`, path);
+    throw invalid('JSON', `spec file ${path}`, described('text that does not parse'), { hint: (error as Error).message, argument: path });
   }
   return parseSpec(json, path);
 }

@@ -1,7 +1,7 @@
 // Spec -> tf.LayersModel, with layer names from the spec and weights read and written by spec names.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { ValidationError } from 'onnx-denoiser-common';
+import { described, invalid } from 'onnx-denoiser-common';
 import type { Activation, LayerKindName, LayerSpec } from '../layers/layer-registry.js';
 import { weightDefs, type NetworkSpec } from '../layers/spec.js';
 
@@ -104,7 +104,7 @@ function layerOf(model: tfl.LayersModel, name: string): tfl.layers.Layer {
   try {
     return model.getLayer(name);
   } catch {
-    throw new ValidationError(`Expected a model with a layer named "${name}" but received one without it`, name);
+    throw invalid(`a layer named "${name}"`, 'the model', described('none'), { argument: name });
   }
 }
 
@@ -134,19 +134,19 @@ export function checkWeights(spec: NetworkSpec, weights: ReadonlyMap<string, Wei
   const defs = weightDefs(spec);
   for (const def of defs) {
     const w = weights.get(def.name);
-    if (!w) throw new ValidationError(`Expected a tensor "${def.name}" of shape ${shapeText(def.shape)} in ${source} but received none`, def.name);
+    if (!w) throw invalid(`shape ${shapeText(def.shape)}`, `tensor "${def.name}" in ${source}`, described('no tensor of that name'), { argument: def.name });
     const same = w.shape.length === def.shape.length && w.shape.every((d, i) => d === def.shape[i]);
     if (!same) {
-      throw new ValidationError(`Expected shape ${shapeText(def.shape)} for tensor "${def.name}" in ${source} but received ${shapeText(w.shape)}`, def.name);
+      throw invalid(`shape ${shapeText(def.shape)}`, `tensor "${def.name}" in ${source}`, described(shapeText(w.shape)), { argument: def.name });
     }
     const size = def.shape.reduce((a, b) => a * b, 1);
     if (w.data.length !== size) {
-      throw new ValidationError(`Expected ${size} values for tensor "${def.name}" in ${source} but received ${w.data.length}`, def.name);
+      throw invalid(`${size} values`, `tensor "${def.name}" in ${source}`, w.data.length, { argument: def.name });
     }
   }
   const known = new Set(defs.map((d) => d.name));
   for (const name of weights.keys()) {
-    if (!known.has(name)) throw new ValidationError(`Expected only the spec's tensors (${[...known].join(', ')}) in ${source} but received an extra tensor "${name}"`, name);
+    if (!known.has(name)) throw invalid(`only the spec's tensors (${[...known].join(', ')})`, source, described(`an extra tensor "${name}"`), { argument: name });
   }
 }
 

@@ -1,6 +1,6 @@
 // safetensors files: an 8-byte little-endian header length, a JSON header, then raw little-endian tensor data (F32 here).
 import { readFile } from 'node:fs/promises';
-import { describeValue, ValidationError } from 'onnx-denoiser-common';
+import { cannot, described, fileErrorReason, invalid } from 'onnx-denoiser-common';
 import type { WeightTensor } from './build-tfjs.js';
 
 /** The one dtype this project stores (float32); other dtypes are rejected with a clear error. */
@@ -14,13 +14,6 @@ export interface Safetensors {
   tensors: Map<string, WeightTensor>;
   metadata: Record<string, string>;
 }
-
-/** The standard message with `received` already rendered (values go through `describeValue`). */
-function fail(accepted: string, what: string, source: string, received: string, argument = source): ValidationError {
-  return new ValidationError(`Expected ${accepted} for ${what} in ${source} but received ${received}`, argument);
-}
-
-const show = describeValue;
 
 function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -38,16 +31,16 @@ function isShape(value: unknown): value is number[] {
 export function serializeSafetensors(tensors: ReadonlyMap<string, WeightTensor>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(metadata)) {
-    if (typeof value !== 'string') throw fail('a string', `metadata "${key}"`, 'safetensors metadata', show(value), key);
+    if (typeof value !== 'string') throw invalid('a string', `metadata "${key}" in safetensors metadata`, value, { argument: key });
   }
   if (Object.keys(metadata).length > 0) header.__metadata__ = { ...metadata };
   let offset = 0;
   for (const [name, tensor] of tensors) {
-    if (name.length === 0 || name === '__metadata__') throw fail('a non-empty tensor name other than "__metadata__"', 'a tensor name', 'safetensors tensors', show(name), 'name');
-    if (!isShape(tensor.shape)) throw fail('a shape of integers >= 0', `tensor "${name}"`, 'safetensors tensors', show(tensor.shape), name);
+    if (name.length === 0 || name === '__metadata__') throw invalid('a non-empty tensor name other than "__metadata__"', 'a tensor name in safetensors tensors', name, { argument: 'name' });
+    if (!isShape(tensor.shape)) throw invalid('a shape of integers >= 0', `tensor "${name}" in safetensors tensors`, tensor.shape, { argument: name });
     const count = elementCount(tensor.shape);
     if (!(tensor.data instanceof Float32Array) || tensor.data.length !== count) {
-      throw fail(`a Float32Array of ${count} values (shape [${tensor.shape.join(', ')}])`, `tensor "${name}"`, 'safetensors tensors', show(tensor.data), name);
+      throw invalid(`a Float32Array of ${count} values (shape [${tensor.shape.join(', ')}])`, `tensor "${name}" in safetensors tensors`, tensor.data, { argument: name });
     }
     header[name] = { dtype: SAFETENSORS_DTYPE, shape: [...tensor.shape], data_offsets: [offset, offset + count * 4] };
     offset += count * 4;
@@ -76,30 +69,30 @@ export function serializeSafetensors(tensors: ReadonlyMap<string, WeightTensor>,
  * the metadata (strings only). Every error names `source` (the file) and, where one is at fault, the tensor.
  */
 export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors {
-  if (bytes.length < 8) throw fail('a safetensors file (8-byte header length, JSON header, data)', 'the file', source, `${bytes.length} byte(s)`);
+  if (bytes.length < 8) throw invalid('a safetensors file (8-byte header length, JSON header, data)', `the file in ${source}`, described(`${bytes.length} byte(s)`), { argument: source });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
   const available = bytes.length - 8;
   if (headerLength < 2n || headerLength > BigInt(Math.min(available, MAX_HEADER_BYTES))) {
-    throw fail(`a header length from 2 to ${Math.min(available, MAX_HEADER_BYTES)} bytes (the file has ${bytes.length})`, 'the header length', source, `${headerLength} (not a safetensors file, or a truncated one)`);
+    throw invalid(`a header length from 2 to ${Math.min(available, MAX_HEADER_BYTES)} bytes (the file has ${bytes.length})`, `the header length in ${source}`, described(`${headerLength} (not a safetensors file, or a truncated one)`), { argument: source });
   }
   const length = Number(headerLength);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + length)));
   } catch (error) {
-    throw fail('a JSON header', 'the header', source, `bytes that do not parse (${(error as Error).message})`);
+    throw invalid('a JSON header', `the header in ${source}`, described(`bytes that do not parse (${(error as Error).message})`), { argument: source });
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw fail('a JSON object', 'the header', source, show(header));
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalid('a JSON object', `the header in ${source}`, header, { argument: source });
   const dataStart = 8 + length;
   const dataLength = bytes.length - dataStart;
 
   const metadata: Record<string, string> = {};
   const rawMetadata = (header as Record<string, unknown>).__metadata__;
   if (rawMetadata !== undefined) {
-    if (typeof rawMetadata !== 'object' || rawMetadata === null || Array.isArray(rawMetadata)) throw fail('an object of strings', '"__metadata__"', source, show(rawMetadata));
+    if (typeof rawMetadata !== 'object' || rawMetadata === null || Array.isArray(rawMetadata)) throw invalid('an object of strings', `"__metadata__" in ${source}`, rawMetadata, { argument: source });
     for (const [key, value] of Object.entries(rawMetadata)) {
-      if (typeof value !== 'string') throw fail('a string', `metadata "${key}"`, source, show(value));
+      if (typeof value !== 'string') throw invalid('a string', `metadata "${key}" in ${source}`, value, { argument: source });
       metadata[key] = value;
     }
   }
@@ -108,19 +101,19 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') continue;
     const what = `tensor "${name}"`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw fail('an object {dtype, shape, data_offsets}', what, source, show(entry), name);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw invalid('an object {dtype, shape, data_offsets}', `${what} in ${source}`, entry, { argument: name });
     const { dtype, shape, data_offsets: offsets, ...rest } = entry as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
-    if (extra !== undefined) throw fail('only the keys "dtype", "shape", "data_offsets"', what, source, `unknown key "${extra}"`, name);
-    if (dtype !== SAFETENSORS_DTYPE) throw fail(`dtype "${SAFETENSORS_DTYPE}" (float32)`, what, source, show(dtype), name);
-    if (!isShape(shape)) throw fail('a shape of integers >= 0', what, source, show(shape), name);
+    if (extra !== undefined) throw invalid('only the keys "dtype", "shape", "data_offsets"', `${what} in ${source}`, described(`unknown key "${extra}"`), { argument: name });
+    if (dtype !== SAFETENSORS_DTYPE) throw invalid(`dtype "${SAFETENSORS_DTYPE}" (float32)`, `${what} in ${source}`, dtype, { argument: name });
+    if (!isShape(shape)) throw invalid('a shape of integers >= 0', `${what} in ${source}`, shape, { argument: name });
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => typeof o === 'number' && Number.isInteger(o) && o >= 0)) {
-      throw fail('data_offsets [begin, end] of integers >= 0', what, source, show(offsets), name);
+      throw invalid('data_offsets [begin, end] of integers >= 0', `${what} in ${source}`, offsets, { argument: name });
     }
     const [begin, end] = offsets as [number, number];
     const size = elementCount(shape) * 4;
-    if (end < begin || end > dataLength) throw fail(`data_offsets within the ${dataLength} data bytes`, what, source, `[${begin}, ${end}] (a truncated file?)`, name);
-    if (end - begin !== size) throw fail(`${size} bytes for shape [${shape.join(', ')}]`, what, source, `${end - begin} bytes (data_offsets [${begin}, ${end}])`, name);
+    if (end < begin || end > dataLength) throw invalid(`data_offsets within the ${dataLength} data bytes`, `${what} in ${source}`, described(`[${begin}, ${end}] (a truncated file?)`), { argument: name });
+    if (end - begin !== size) throw invalid(`${size} bytes for shape [${shape.join(', ')}]`, `${what} in ${source}`, described(`${end - begin} bytes (data_offsets [${begin}, ${end}])`), { argument: name });
     entries.push({ name, shape, begin, end });
   }
 
@@ -130,11 +123,11 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   for (const entry of sorted) {
     if (entry.begin !== covered) {
       const problem = entry.begin < covered ? 'overlaps the tensor before it' : `leaves bytes ${covered}..${entry.begin} unused`;
-      throw fail('tensors that cover the data contiguously', `tensor "${entry.name}"`, source, `data_offsets [${entry.begin}, ${entry.end}], which ${problem}`, entry.name);
+      throw invalid('tensors that cover the data contiguously', `tensor "${entry.name}" in ${source}`, described(`data_offsets [${entry.begin}, ${entry.end}], which ${problem}`), { argument: entry.name });
     }
     covered = entry.end;
   }
-  if (covered !== dataLength) throw fail(`${covered} data bytes (what the header describes)`, 'the data', source, `${dataLength} bytes`);
+  if (covered !== dataLength) throw invalid(`${covered} data bytes (what the header describes)`, `the data in ${source}`, described(`${dataLength} bytes`), { argument: source });
 
   const tensors = new Map<string, WeightTensor>();
   for (const { name, shape, begin, end } of entries) {
@@ -151,9 +144,7 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
   try {
     bytes = await readFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message;
-    throw new ValidationError(`Cannot read weights file ${path}: ${reason}`, path);
+    throw cannot(`read weights file ${path}`, fileErrorReason(error), path);
   }
   return parseSafetensors(bytes, path);
 }

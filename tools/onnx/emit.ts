@@ -9,10 +9,10 @@ import {
   check,
   checkInteger,
   checkString,
+  described,
   encodeDenoiserMetadata,
   invalid,
   MODEL_FORMAT_VERSION,
-  ValidationError,
   type DenoiserMetadata,
   type NoiseInfo,
   type Precision,
@@ -378,7 +378,7 @@ export function contentHash(specText: string, initializers: Iterable<{ name: str
 function checkFinite(weights: ReadonlyMap<string, WeightTensor>, source: string): void {
   for (const [name, tensor] of weights) {
     const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new ValidationError(`Expected finite values for tensor "${name}" in ${source} but received ${tensor.data[bad]} at index ${bad}`, name);
+    if (bad >= 0) throw invalid('finite values', `tensor "${name}" in ${source}`, described(`${tensor.data[bad]} at index ${bad}`), { argument: name });
   }
 }
 
@@ -405,9 +405,11 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   checkFinite(weights, source);
   const keepsSize = sizeMultiple(spec);
   if (keepsSize === null) {
-    throw new ValidationError(
-      `Expected a spec whose output keeps the input size for inputs that are multiples of some size (see tools summary) for spec "${spec.name}" but received one whose output size differs from its input size for every multiple up to 256`,
-      'spec',
+    throw invalid(
+      'a spec whose output keeps the input size for inputs that are multiples of some size (see tools summary)',
+      `spec "${spec.name}"`,
+      described('one whose output size differs from its input size for every multiple up to 256'),
+      { argument: 'spec' },
     );
   }
   const field = receptiveField(spec);

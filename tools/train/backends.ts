@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkOneOf, ValidationError } from 'onnx-denoiser-common';
+import { checkOneOf, invalid } from 'onnx-denoiser-common';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 /** Initialises one TF.js backend, makes it the active one and describes what runs. */
@@ -152,7 +152,7 @@ export async function initBackend(name: string): Promise<BackendInfo> {
       return { name, description: await LOADERS[name]!(), skipped: [] };
     } catch (error) {
       // A named backend that cannot load is an error, never a silent fallback.
-      throw new ValidationError(`Expected a TF.js backend that loads for --backend but received "${name}": ${(error as Error).message}`, '--backend');
+      throw invalid('a TF.js backend that loads', '--backend', name, { hint: (error as Error).message });
     }
   }
   const skipped: string[] = [];

@@ -2,7 +2,7 @@
 // Run: npm run bench:web [-- --size 1024] [--webgpu-size 1024] [--seconds 2] [--devices webgpu,wasm]
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Rng } from 'onnx-denoiser-common';
+import { check, Rng } from 'onnx-denoiser-common';
 import { Denoiser as NodeDenoiser } from 'onnx-denoiser-node/internal';
 import { type BrowserPage, openBrowserPage, serveBytes } from './browser-harness.js';
 import { buildWeb, projectRoot } from './build.js';
@@ -13,7 +13,7 @@ function option(name: string, fallback: string): string {
 }
 function positive(name: string, fallback: string): number {
   const value = Number(option(name, fallback));
-  if (!(Number.isFinite(value) && value > 0)) throw new Error(`Expected a positive number for --${name} but received ${option(name, fallback)}`);
+  check(Number.isFinite(value) && value > 0, 'a positive number', `--${name}`, option(name, fallback));
   return value;
 }
 const SIZE = positive('size', '1024');

@@ -1,6 +1,7 @@
 // `npm run demo:web`: builds the browser runtime and serves the demo page on 127.0.0.1, printing its URL.
 // Run: npm run demo:web [-- --port 8080] (port 0 picks a free one; a busy port falls back to a free one).
 import path from 'node:path';
+import { check } from 'onnx-denoiser-common';
 import { buildWeb, webOutDir } from './build.js';
 import { startStaticServer, type StaticServer } from './static-server.js';
 
@@ -11,7 +12,7 @@ function option(name: string, fallback: string): string {
 
 async function main(): Promise<void> {
   const port = Number(option('port', '8080'));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Expected a port from 0 to 65535 for --port but received ${option('port', '')}`);
+  check(Number.isInteger(port) && port >= 0 && port <= 65535, 'a port from 0 to 65535', '--port', option('port', ''));
   const files = await buildWeb();
   const root = webOutDir();
   const bytes = files.reduce((a, f) => a + f.bytes, 0);

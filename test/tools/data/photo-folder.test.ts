@@ -83,7 +83,7 @@ describe('folder:<dir>: bad calls', () => {
     mkdirSync(one);
     await writePhoto(join(one, 'a.png'), 64, 64, 0, 1);
     await expect(loadPhotoFolder(one)).rejects.toThrow('for folder:' + one + ' but received "1 photo(s)"');
-    await expect(loadPhotoFolder(rgbDir, { patch: 56 })).rejects.toThrow('Expected photos of at least 56x56 (the patch size) in folder:' + rgbDir + ' but received p0.png (60x50), p1.png (70x50)');
+    await expect(loadPhotoFolder(rgbDir, { patch: 56 })).rejects.toThrow('Expected photos of at least 56x56 (the patch size) for folder:' + rgbDir + ' but received p0.png (60x50), p1.png (70x50)');
     const broken = join(root, 'broken');
     mkdirSync(broken);
     await writePhoto(join(broken, 'a.png'), 64, 64, 0, 1);

@@ -48,7 +48,7 @@ describe('photo set: bad calls', () => {
     const bad = { photos: [{ ...photos[0]!, sha256: '0'.repeat(64) }] };
     await expect(assemblePhotoSet({ manifest: bad, out: join(root, 'bad'), cache })).rejects.toThrow(`Expected sha256 ${'0'.repeat(64)} for usr/share/pics/a.jpg (test-photos=1.0) but received ${photos[0]!.sha256}`);
     const missing = { photos: [{ ...photos[0]!, path: 'usr/share/pics/none.jpg' }] };
-    await expect(assemblePhotoSet({ manifest: missing, out: join(root, 'bad'), cache })).rejects.toThrow('Expected usr/share/pics/none.jpg in the package test-photos=1.0 but it is not there');
+    await expect(assemblePhotoSet({ manifest: missing, out: join(root, 'bad'), cache })).rejects.toThrow('Expected a package holding usr/share/pics/none.jpg for test-photos=1.0 but received one without it');
   });
 });
 

@@ -21,7 +21,7 @@ describe('weights by name: bad calls', () => {
   it('rejects a missing tensor, naming it', async () => {
     const weights = await weightsOf(1);
     weights.delete('encoder_conv2.bias');
-    expect(() => checkWeights(spec, weights, 'w.safetensors')).toThrow('Expected a tensor "encoder_conv2.bias" of shape [8] in w.safetensors but received none');
+    expect(() => checkWeights(spec, weights, 'w.safetensors')).toThrow('Expected shape [8] for tensor "encoder_conv2.bias" in w.safetensors but received no tensor of that name');
   });
 
   it('rejects a wrong shape, naming the tensor and both shapes', async () => {

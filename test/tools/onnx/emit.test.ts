@@ -53,7 +53,7 @@ describe('emitOnnx: bad calls', () => {
     expect(messageOf(() => emitOnnx(seed, wrong, { source: 'w.safetensors' }))).toBe('Expected shape [3, 3, 8, 8] for tensor "decoder_deconv1.kernel" in w.safetensors but received [3, 3, 16, 8]');
     const missing = new Map(weights);
     missing.delete('encoder_conv1.bias');
-    expect(messageOf(() => emitOnnx(seed, missing))).toBe('Expected a tensor "encoder_conv1.bias" of shape [16] in weights but received none');
+    expect(messageOf(() => emitOnnx(seed, missing))).toBe('Expected shape [16] for tensor "encoder_conv1.bias" in weights but received no tensor of that name');
   });
 
   it('rejects non-finite weights, naming the tensor and index', () => {
