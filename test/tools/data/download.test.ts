@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../runtime-common/validate.js';
 import { loadDataset } from '../../../tools/data/datasets.js';
 import { DEFAULT_FASHION_MNIST_CACHE, FASHION_MNIST_BASE_URL, FASHION_MNIST_MD5, downloadFashionMnist, md5File, type DownloadProgress } from '../../../tools/data/download.js';
 import { readIdxFolder } from '../../../tools/data/idx.js';
+import { rejectionMessage } from '../../validation-message.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'download-test-'));
 
@@ -62,12 +62,6 @@ afterAll(async () => {
 
 const freshCache = () => mkdtempSync(join(tmp, 'cache-'));
 
-async function messageOf(promise: Promise<unknown>, type: new (...args: never[]) => Error = ValidationError): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(type);
-  return (error as Error).message;
-}
-
 describe('downloadFashionMnist rejects', () => {
   it.each([
     ['an ftp base URL', { baseUrl: 'ftp://example.org/' }, /Expected an http:\/\/ or https:\/\/ URL for baseUrl but received "ftp:\/\/example\.org\/"/],
@@ -77,7 +71,7 @@ describe('downloadFashionMnist rejects', () => {
     ['a file name with a slash', { checksums: { '../x.gz': checksums['train-labels-idx1-ubyte.gz'] } }, /Expected a plain file name .* for a file name in checksums but received "\.\.\/x\.gz"/],
     ['an empty cache folder name', { cacheDir: '' }, /Expected a non-empty string for cacheDir but received ""/],
   ])('%s', async (_, options, pattern) => {
-    expect(await messageOf(downloadFashionMnist({ baseUrl, ...options } as never))).toMatch(pattern);
+    expect(await rejectionMessage(downloadFashionMnist({ baseUrl, ...options } as never))).toMatch(pattern);
   });
 
   it('a server that is not there, naming the URL', async () => {
@@ -86,7 +80,7 @@ describe('downloadFashionMnist rejects', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const cacheDir = freshCache();
-    const message = await messageOf(downloadFashionMnist({ baseUrl: `http://127.0.0.1:${port}/`, checksums, cacheDir }), Error);
+    const message = await rejectionMessage(downloadFashionMnist({ baseUrl: `http://127.0.0.1:${port}/`, checksums, cacheDir }), Error);
     expect(message).toMatch(new RegExp(`^Could not download http://127\\.0\\.0\\.1:${port}/train-images-idx3-ubyte\\.gz: fetch failed`));
     expect(readdirSync(cacheDir)).toEqual([]);
   });
@@ -143,7 +137,7 @@ describe('downloadFashionMnist', () => {
   it('rejects a file whose MD5 does not match, naming both checksums, and leaves nothing in the cache', async () => {
     const cacheDir = freshCache();
     const wrong = { ...checksums, 'train-images-idx3-ubyte.gz': '0123456789abcdef0123456789abcdef' };
-    const message = await messageOf(downloadFashionMnist({ baseUrl, checksums: wrong, cacheDir }));
+    const message = await rejectionMessage(downloadFashionMnist({ baseUrl, checksums: wrong, cacheDir }));
     expect(message).toBe(
       `Expected MD5 0123456789abcdef0123456789abcdef for train-images-idx3-ubyte.gz (downloaded from ${baseUrl}/train-images-idx3-ubyte.gz) ` +
         `but received MD5 ${checksums['train-images-idx3-ubyte.gz']}; the download was discarded`,
@@ -153,7 +147,7 @@ describe('downloadFashionMnist', () => {
 
   it('rejects a 404, naming the URL, and keeps no partial file', async () => {
     const cacheDir = freshCache();
-    const message = await messageOf(downloadFashionMnist({ baseUrl, checksums: { 'missing-idx1-ubyte.gz': checksums['train-labels-idx1-ubyte.gz'] }, cacheDir }));
+    const message = await rejectionMessage(downloadFashionMnist({ baseUrl, checksums: { 'missing-idx1-ubyte.gz': checksums['train-labels-idx1-ubyte.gz'] }, cacheDir }));
     expect(message).toBe(`Expected HTTP status 200 for ${baseUrl}/missing-idx1-ubyte.gz but received 404 Not Found`);
     expect(existsSync(join(cacheDir, 'missing-idx1-ubyte.gz'))).toBe(false);
     expect(readdirSync(cacheDir)).toEqual([]);

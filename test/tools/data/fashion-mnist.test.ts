@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../runtime-common/validate.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnistPackage, parseClassRows, parseClassRowsJson, scanClassRows } from '../../../tools/data/fashion-mnist.js';
 import { toFloatBatch } from '../../../tools/data/image-set.js';
+import { rejectionMessage } from '../../validation-message.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fashion-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,24 +23,18 @@ function writeClasses(name: string, perClass: number, edit: (label: number, rows
   return dir;
 }
 
-async function messageOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ValidationError);
-  return (error as Error).message;
-}
-
 const small = { testPerClass: 2, trainPerClass: 3 };
 
 describe('the Fashion-MNIST loader rejects', () => {
   it('a folder missing a class file', async () => {
     const dir = writeClasses('missing', 5);
     unlinkSync(join(dir, '9.json'));
-    expect(await messageOf(loadFashionMnistPackage({ dir, ...small }))).toBe(`Expected the Fashion-MNIST class file 9.json for ${dir} but received a folder without it`);
+    expect(await rejectionMessage(loadFashionMnistPackage({ dir, ...small }))).toBe(`Expected the Fashion-MNIST class file 9.json for ${dir} but received a folder without it`);
   });
 
   it('a class with too few valid rows, counting the malformed ones', async () => {
     const dir = writeClasses('short', 5, (label, rows) => (label === 4 ? [...rows.slice(0, 4), '[]'] : rows));
-    expect(await messageOf(loadFashionMnistPackage({ dir, ...small }))).toBe(
+    expect(await rejectionMessage(loadFashionMnistPackage({ dir, ...small }))).toBe(
       `Expected at least 5 valid rows (2 test + 3 train) for ${join(dir, '4.json')} but received 4 (of 5 rows, 1 malformed)`,
     );
   });
@@ -52,12 +46,12 @@ describe('the Fashion-MNIST loader rejects', () => {
   ])('a class file with %s', async (_, text, pattern) => {
     const dir = writeClasses('bad-json', 5);
     writeFileSync(join(dir, '3.json'), text);
-    expect(await messageOf(loadFashionMnistPackage({ dir, ...small }))).toMatch(pattern);
+    expect(await rejectionMessage(loadFashionMnistPackage({ dir, ...small }))).toMatch(pattern);
   });
 
   it('bad per-class counts', async () => {
-    expect(await messageOf(loadFashionMnistPackage({ dir: tmp, testPerClass: 0 }))).toBe('Expected an integer >= 1 for testPerClass but received 0');
-    expect(await messageOf(loadFashionMnistPackage({ dir: tmp, trainPerClass: 2.5 }))).toBe('Expected an integer >= 1 for trainPerClass but received 2.5');
+    expect(await rejectionMessage(loadFashionMnistPackage({ dir: tmp, testPerClass: 0 }))).toBe('Expected an integer >= 1 for testPerClass but received 0');
+    expect(await rejectionMessage(loadFashionMnistPackage({ dir: tmp, trainPerClass: 2.5 }))).toBe('Expected an integer >= 1 for trainPerClass but received 2.5');
   });
 });
 

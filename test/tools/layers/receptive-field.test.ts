@@ -2,20 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { ValidationError } from '../../../runtime-common/validate.js';
 import { buildModel } from '../../../tools/model/build-tfjs.js';
 import { loadSpec, receptiveField, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { testSpec } from '../onnx/parity-helpers.js';
-
-function messageOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ValidationError');
-}
+import { thrownMessage } from '../../validation-message.js';
 
 const conv = (name: string, kernelSize: number | [number, number], strides: number | [number, number] = 1, extra: Record<string, unknown> = {}) =>
   ({ name, kind: 'conv2d', filters: 1, kernelSize, strides, padding: 'same', ...extra });
@@ -25,16 +15,16 @@ describe('receptiveField: bad calls', () => {
   it('refuses a layer kind the registry does not know: no silent default', () => {
     const spec = structuredClone(testSpec([conv('a', 3), conv('b', 3)]));
     (spec.layers[1] as { kind: string }).kind = 'maxPool2d';
-    expect(messageOf(() => receptiveField(spec))).toBe('Expected one of "conv2d", "conv2dTranspose", "add", "subtract", "concat", "clip" for layers[1] ("b").kind but received "maxPool2d"');
+    expect(thrownMessage(() => receptiveField(spec))).toBe('Expected one of "conv2d", "conv2dTranspose", "add", "subtract", "concat", "clip" for layers[1] ("b").kind but received "maxPool2d"');
   });
 
   it('refuses a merge of tensors at different scales and an output at another scale, naming them', () => {
     // parseSpec would refuse these shapes already: built by hand to reach the field's own checks.
     const base = testSpec([conv('a', 3, 2), deconv('b', 3, 2)]);
     const merge = { ...base, layers: [base.layers[0]!, { name: 's', kind: 'add', inputs: ['a', 'image'], activation: 'linear' }], output: 's' } as NetworkSpec;
-    expect(messageOf(() => receptiveField(merge))).toBe('Expected input tensors at one scale (the same strides on every path) for layers[1] ("s").inputs but received "a (scale 2), image (scale 1)"');
+    expect(thrownMessage(() => receptiveField(merge))).toBe('Expected input tensors at one scale (the same strides on every path) for layers[1] ("s").inputs but received "a (scale 2), image (scale 1)"');
     const half = { ...base, layers: [base.layers[0]!], output: 'a' } as NetworkSpec;
-    expect(messageOf(() => receptiveField(half))).toBe('Expected an output at the input\'s scale for spec.output but received "a at scale 2/1"');
+    expect(thrownMessage(() => receptiveField(half))).toBe('Expected an output at the input\'s scale for spec.output but received "a at scale 2/1"');
   });
 });
 

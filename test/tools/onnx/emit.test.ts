@@ -3,7 +3,6 @@ import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METADATA_KEYS } from '../../../runtime-common/model-metadata.js';
 import { decodeOnnxModel, int64ToNumber, readModelMetadata } from '../../../runtime-common/onnx-model.js';
-import { ValidationError } from '../../../runtime-common/validate.js';
 import type { WeightTensor } from '../../../tools/model/build-tfjs.js';
 import { ACTIVATION_EMITTERS, checkStaticPads, emitOnnx, ONNX_EMITTERS, packageInfo, permuteKernel } from '../../../tools/onnx/emit.js';
 import { float16BytesToFloat32 } from '../../../tools/onnx/float16.js';
@@ -12,6 +11,7 @@ import { structureProblems } from '../../../tools/onnx/structure.js';
 import { ACTIVATIONS, convPads, convTransposePads, deconvOutputLength, LAYER_KIND_NAMES, tfSamePads } from '../../../tools/layers/layer-registry.js';
 import { loadSpec, weightDefs, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { randomWeights, testSpec } from './parity-helpers.js';
+import { thrownMessage } from '../../validation-message.js';
 
 const { onnx } = onnxProto;
 
@@ -23,26 +23,16 @@ beforeAll(async () => {
   weights = randomWeights(seed, 3);
 });
 
-function messageOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ValidationError');
-}
-
 describe('emitOnnx: bad calls', () => {
   it('rejects an unsupported opset, listing the supported ones', () => {
-    expect(messageOf(() => emitOnnx(seed, weights, { opset: 16 }))).toBe('Expected one of 17, 18, 19, 20, 21 for opset but received 16');
-    expect(messageOf(() => emitOnnx(seed, weights, { opset: 22 }))).toBe('Expected one of 17, 18, 19, 20, 21 for opset but received 22');
+    expect(thrownMessage(() => emitOnnx(seed, weights, { opset: 16 }))).toBe('Expected one of 17, 18, 19, 20, 21 for opset but received 16');
+    expect(thrownMessage(() => emitOnnx(seed, weights, { opset: 22 }))).toBe('Expected one of 17, 18, 19, 20, 21 for opset but received 22');
   });
 
   it('rejects a layer kind without an emitter, naming the layer', () => {
     const spec = structuredClone(seed);
     (spec.layers[1] as { kind: string }).kind = 'dense';
-    expect(messageOf(() => emitOnnx(spec, weights))).toBe(
+    expect(thrownMessage(() => emitOnnx(spec, weights))).toBe(
       'Expected a layer kind the ONNX emitter knows ("conv2d", "conv2dTranspose", "add", "subtract", "concat", "clip") for layers[1] ("encoder_conv2").kind but received "dense"',
     );
   });
@@ -50,10 +40,10 @@ describe('emitOnnx: bad calls', () => {
   it('rejects weights that disagree with the spec, naming the tensor and both shapes', () => {
     const wrong = new Map(weights);
     wrong.set('decoder_deconv1.kernel', { shape: [3, 3, 16, 8], data: new Float32Array(3 * 3 * 16 * 8) });
-    expect(messageOf(() => emitOnnx(seed, wrong, { source: 'w.safetensors' }))).toBe('Expected shape [3, 3, 8, 8] for tensor "decoder_deconv1.kernel" in w.safetensors but received [3, 3, 16, 8]');
+    expect(thrownMessage(() => emitOnnx(seed, wrong, { source: 'w.safetensors' }))).toBe('Expected shape [3, 3, 8, 8] for tensor "decoder_deconv1.kernel" in w.safetensors but received [3, 3, 16, 8]');
     const missing = new Map(weights);
     missing.delete('encoder_conv1.bias');
-    expect(messageOf(() => emitOnnx(seed, missing))).toBe('Expected shape [16] for tensor "encoder_conv1.bias" in weights but received no tensor of that name');
+    expect(thrownMessage(() => emitOnnx(seed, missing))).toBe('Expected shape [16] for tensor "encoder_conv1.bias" in weights but received no tensor of that name');
   });
 
   it('rejects non-finite weights, naming the tensor and index', () => {
@@ -61,23 +51,23 @@ describe('emitOnnx: bad calls', () => {
     const data = Float32Array.from(weights.get('encoder_conv2.kernel')!.data);
     data[5] = NaN;
     bad.set('encoder_conv2.kernel', { shape: [3, 3, 16, 8], data });
-    expect(messageOf(() => emitOnnx(seed, bad, { source: 'w.safetensors' }))).toBe('Expected finite values for tensor "encoder_conv2.kernel" in w.safetensors but received NaN at index 5');
+    expect(thrownMessage(() => emitOnnx(seed, bad, { source: 'w.safetensors' }))).toBe('Expected finite values for tensor "encoder_conv2.kernel" in w.safetensors but received NaN at index 5');
   });
 
   it('rejects an output name that the input or a layer uses', () => {
-    expect(messageOf(() => emitOnnx(seed, weights, { outputName: 'encoder_conv1' }))).toBe('Expected a name that neither the input nor a layer uses for outputName but received "encoder_conv1"');
-    expect(messageOf(() => emitOnnx(seed, weights, { outputName: 'has space' }))).toMatch(/for outputName but received "has space"/);
+    expect(thrownMessage(() => emitOnnx(seed, weights, { outputName: 'encoder_conv1' }))).toBe('Expected a name that neither the input nor a layer uses for outputName but received "encoder_conv1"');
+    expect(thrownMessage(() => emitOnnx(seed, weights, { outputName: 'has space' }))).toMatch(/for outputName but received "has space"/);
   });
 
   it('rejects a spec whose output never keeps the input size', () => {
     const shrinking = testSpec([{ name: 'a', kind: 'conv2d', filters: 1, kernelSize: 3 }]);
-    expect(messageOf(() => emitOnnx(shrinking, randomWeights(shrinking, 1)))).toBe(
+    expect(thrownMessage(() => emitOnnx(shrinking, randomWeights(shrinking, 1)))).toBe(
       'Expected a spec whose output keeps the input size for inputs that are multiples of some size (see tools summary) for spec "t" but received one whose output size differs from its input size for every multiple up to 256',
     );
   });
 
   it('checkStaticPads rejects a multiple under which a strided "same" Conv would see an odd size', () => {
-    expect(messageOf(() => checkStaticPads(seed, 2))).toBe('Expected a layer whose input height is a multiple of its stride 2 for every input padded to a multiple of 2 for layers[1] ("encoder_conv2") but received "height 1"');
+    expect(thrownMessage(() => checkStaticPads(seed, 2))).toBe('Expected a layer whose input height is a multiple of its stride 2 for every input padded to a multiple of 2 for layers[1] ("encoder_conv2") but received "height 1"');
     expect(() => checkStaticPads(seed, 4)).not.toThrow();
   });
 });
