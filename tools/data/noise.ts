@@ -205,8 +205,13 @@ export function applyNoise(kind: NoiseKind, input: Float32Array, output: Float32
 export interface NoiseSettingsLike {
   kind: NoiseKind;
   factor: number;
-  /** When set, each image's factor is drawn uniformly from [factor, maxFactor]. */
+  /** When set, each image's factor is drawn from [factor, maxFactor] (uniformly, unless `power` says otherwise). */
   maxFactor?: number;
+  /**
+   * With a range: the factor is `factor + (maxFactor - factor) * u^power` for u uniform in [0, 1). Above 1, light
+   * noise is drawn more often (2: half the images below a quarter of the range). Default 1 (uniform).
+   */
+  power?: number;
   /** Share of images (0 to 1) left clean, so a blind model also learns to leave a clean photo alone. Default 0. */
   cleanShare?: number;
   /** Round every noisy value to 8 bits (as a saved PNG is), so training inputs look like real files. Default false. */
@@ -251,7 +256,7 @@ export function parseNoiseFactor(kind: NoiseKind, value: unknown, name = 'noise 
 
 /**
  * Applies noise to `count` images of `imageSize` values each: with a range, each image gets its own factor drawn
- * from `rng` (uniform in [factor, maxFactor]) before its noise; without, one call over all of them. With a
+ * from `rng` (in [factor, maxFactor], uniform unless `power` is set) before its noise; without, one call over all of them. With a
  * `cleanShare`, that share of the images (drawn per image) is copied without noise; with `quantize`, every output
  * value is rounded to 8 bits.
  */
@@ -269,7 +274,7 @@ export function applyNoiseToImages(settings: NoiseSettingsLike, input: Float32Ar
         to.set(from);
         continue;
       }
-      const factor = settings.maxFactor === undefined ? settings.factor : settings.factor + (settings.maxFactor - settings.factor) * rng.nextFloat();
+      const factor = settings.maxFactor === undefined ? settings.factor : settings.factor + (settings.maxFactor - settings.factor) * rng.nextFloat() ** (settings.power ?? 1);
       applyNoise(settings.kind, from, to, factor, rng);
     }
   }

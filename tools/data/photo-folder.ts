@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { check, checkInteger, described, invalid, Rng } from 'onnx-denoiser-common';
+import { check, checkInteger, checkNumber, described, invalid, Rng } from 'onnx-denoiser-common';
 import type { Dataset, ImageSet } from './image-set.js';
 
 /** File extensions read as photos. */
@@ -22,6 +22,8 @@ export interface PhotoFolderOptions {
   channels?: 1 | 3;
   /** Seed of the patch positions. Default 1. */
   seed?: number;
+  /** Share of augmented training patches (0 to 1) turned grey, for RGB photos. Default {@link GREY_SHARE}. */
+  greyShare?: number;
 }
 
 interface Photo {
@@ -43,16 +45,16 @@ async function readPhoto(file: string, channels: 1 | 3): Promise<Photo> {
   }
 }
 
-/** Share of augmented training patches turned grey (luma replicated over the channels), so one RGB model serves grey photos. */
+/** Default share of augmented training patches turned grey (luma replicated over the channels), so one RGB model serves grey photos. */
 export const GREY_SHARE = 0.25;
 
 /**
  * Cuts `count` patches at seeded positions, spread over the photos in turn (bigger photos are not favoured), into
  * `into` (or a new set). With `augment`, each patch also gets one of the 8 flips/rotations, a random permutation
- * of its colour channels (so the model cannot learn a colour prior and tint what it sees) and, for
- * {@link GREY_SHARE} of the patches, grey: the Rec. 601 luma in every channel.
+ * of its colour channels (so the model cannot learn a colour prior and tint what it sees) and, for a share
+ * `greyShare` of the patches, grey: the Rec. 601 luma in every channel.
  */
-function cutPatches(photos: readonly Photo[], count: number, side: number, channels: number, rng: Rng, augment: boolean, into?: ImageSet): ImageSet {
+function cutPatches(photos: readonly Photo[], count: number, side: number, channels: number, rng: Rng, augment: boolean, into?: ImageSet, greyShare = GREY_SHARE): ImageSet {
   const size = side * side * channels;
   const pixels = into?.pixels ?? new Uint8Array(count * size);
   const labels = into?.labels ?? new Uint8Array(count);
@@ -67,7 +69,7 @@ function cutPatches(photos: readonly Photo[], count: number, side: number, chann
       patch.set(photo.data.subarray(from, from + side * channels), y * side * channels);
     }
     const out = pixels.subarray(i * size, (i + 1) * size);
-    if (augment) augmentPatch(patch, out, side, channels, rng);
+    if (augment) augmentPatch(patch, out, side, channels, rng, greyShare);
     else out.set(patch);
     labels[i] = p % 256;
   }
@@ -77,10 +79,10 @@ function cutPatches(photos: readonly Photo[], count: number, side: number, chann
 const PERMUTATIONS = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] as const;
 
 /** One dihedral transform (HWC), a channel permutation and maybe grey, from `rng`; see {@link cutPatches}. */
-function augmentPatch(src: Uint8Array, dst: Uint8Array, side: number, channels: number, rng: Rng): void {
+function augmentPatch(src: Uint8Array, dst: Uint8Array, side: number, channels: number, rng: Rng, greyShare: number): void {
   const t = rng.nextInt(8);
   const perm = channels === 3 ? PERMUTATIONS[rng.nextInt(6)]! : [0];
-  const grey = channels === 3 && rng.nextFloat() < GREY_SHARE;
+  const grey = channels === 3 && rng.nextFloat() < greyShare;
   const last = side - 1;
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
@@ -112,6 +114,7 @@ export async function loadPhotoFolder(dir: string, options: PhotoFolderOptions =
   const trainCount = checkInteger(options.trainPatches ?? 20_000, 'trainPatches', { min: 1 });
   const testCount = checkInteger(options.testPatches ?? 1_000, 'testPatches', { min: 1 });
   const every = checkInteger(options.holdOutEvery ?? 5, 'holdOutEvery', { min: 2 });
+  const greyShare = checkNumber(options.greyShare ?? GREY_SHARE, 'greyShare', { min: 0, max: 1 });
   const names = await readdir(dir).catch(() => {
     throw invalid('a folder of photos', `folder:${dir}`, described('a path that cannot be read as one'), { argument: 'dataset' });
   });
@@ -137,19 +140,19 @@ export async function loadPhotoFolder(dir: string, options: PhotoFolderOptions =
   const train = photos.filter((p, i) => !isTest(p, i));
   check(test.length > 0 && train.length > 0, 'photos in both train/ and val/', `folder:${dir}`, `${train.length} and ${test.length}`);
   const seed = options.seed ?? 1;
-  const trainSet = cutPatches(train, trainCount, side, channels, new Rng(seed), true);
+  const trainSet = cutPatches(train, trainCount, side, channels, new Rng(seed), true, undefined, greyShare);
   const megapixels = (list: Photo[]) => (list.reduce((a, p) => a + p.width * p.height, 0) / 1e6).toFixed(1);
   const how = presplit ? 'split by its train/ and val/ folders' : `every ${every}th by name, from the last`;
   return {
     name: `folder:${dir}`,
     source: `${photos.length} photos in ${dir} (${channels === 3 ? 'RGB' : 'grey'})`,
-    split: `${train.length} photos (${megapixels(train)} MP) for training, ${test.length} (${megapixels(test)} MP) held out (${how}: ${test.map((p) => path.basename(p.file)).join(', ')}); ${trainCount} training patches of ${side}x${side} cut afresh each epoch (flips, rotations, channel permutations, ${GREY_SHARE * 100}% grey) and ${testCount} fixed test patches (seed ${seed})`,
+    split: `${train.length} photos (${megapixels(train)} MP) for training, ${test.length} (${megapixels(test)} MP) held out (${how}: ${test.map((p) => path.basename(p.file)).join(', ')}); ${trainCount} training patches of ${side}x${side} cut afresh each epoch (flips, rotations, channel permutations, ${Math.round(greyShare * 1000) / 10}% grey) and ${testCount} fixed test patches (seed ${seed})`,
     train: trainSet,
     test: cutPatches(test, testCount, side, channels, new Rng(seed + 1), false),
     notes: [],
     // Epoch e's patches depend only on the seed and e, so a resumed run sees the same data as an uninterrupted one.
     resampleTrain: (epoch: number) => {
-      cutPatches(train, trainCount, side, channels, new Rng(seed * 7919 + epoch), true, trainSet);
+      cutPatches(train, trainCount, side, channels, new Rng(seed * 7919 + epoch), true, trainSet, greyShare);
     },
   };
 }

@@ -62,6 +62,8 @@ interface PathDef {
   tolerance: number;
   /** Bytes to run: the fp32 model unless this path wants a variant. */
   bytes?: (model: ParityModel) => Uint8Array;
+  /** A GPU path that runs on a CPU emulation here (SwiftShader): it takes {@link MatrixOptions.emulatedCases}. */
+  emulated?: boolean;
   open: () => Promise<{ run: Runner; close: () => Promise<void> } | string>;
 }
 
@@ -115,11 +117,12 @@ function differences(a: Float32Array, b: Float32Array): { max: number; sum: numb
   return { max, sum };
 }
 
-function nodePath(device: 'cpu' | 'webgpu' | 'cuda', label: string, tolerance: number, bytes?: (m: ParityModel) => Uint8Array): PathDef {
+function nodePath(device: 'cpu' | 'webgpu' | 'cuda', label: string, tolerance: number, bytes?: (m: ParityModel) => Uint8Array, emulated = false): PathDef {
   return {
     path: label,
     tolerance,
     bytes,
+    emulated,
     open: async () => {
       const cache = new Map<Uint8Array, Denoiser>();
       // Opening with the first model tells whether the device is there at all.
@@ -137,10 +140,11 @@ function nodePath(device: 'cpu' | 'webgpu' | 'cuda', label: string, tolerance: n
   };
 }
 
-function browserPath(device: 'wasm' | 'webgpu', label: string, tolerance: number, shared: { page?: Promise<BrowserPage> }): PathDef {
+function browserPath(device: 'wasm' | 'webgpu', label: string, tolerance: number, shared: { page?: Promise<BrowserPage> }, emulated = false): PathDef {
   return {
     path: label,
     tolerance,
+    emulated,
     open: async () => {
       try {
         shared.page ??= openBrowserPage();
@@ -167,6 +171,11 @@ export interface MatrixOptions {
   onLine?: (text: string) => void;
   /** Leave out the browser paths (e.g. where no chromium is installed). */
   browser?: boolean;
+  /**
+   * The inputs of the WebGPU paths when they run on a CPU emulation (SwiftShader), a subset of `cases`: there a
+   * batch of 8 at 64x64 through the photo model takes minutes. Default: `cases`.
+   */
+  emulatedCases?: readonly ParityCase[];
 }
 
 /**
@@ -175,8 +184,11 @@ export interface MatrixOptions {
  */
 export async function runParityMatrix(models: readonly ParityModel[], options: MatrixOptions = {}): Promise<PathResult[]> {
   const cases = options.cases ?? PARITY_CASES;
+  const emulatedCases = options.emulatedCases ?? cases;
+  if (emulatedCases.some((e) => !cases.some((c) => c.join('x') === e.join('x')))) throw new Error('emulatedCases must be a subset of cases');
   const say = options.onLine ?? (() => {});
-  const emulated = useSwiftShaderWithoutGpu();
+  // SwiftShader chosen now, or already by an earlier call in this process.
+  const emulated = useSwiftShaderWithoutGpu() ?? (/swiftshader/i.test(process.env.VK_ICD_FILENAMES ?? '') ? 'SwiftShader' : undefined);
   const fp32 = new Map<ParityModel, Uint8Array>();
   const bytesOf = (m: ParityModel) => fp32.get(m) ?? fp32.set(m, m.onnx ?? emitOnnx(m.spec, m.weights).bytes).get(m)!;
   const shared: { page?: Promise<BrowserPage> } = {};
@@ -193,9 +205,9 @@ export async function runParityMatrix(models: readonly ParityModel[], options: M
     nodePath('cpu', 'onnxruntime-node CPU', TOLERANCES.cpu),
     nodePath('cpu', 'onnxruntime-node CPU, symmetric-pads export', TOLERANCES.cpu, (m) => emitOnnx(m.spec, m.weights, { symmetricPads: true }).bytes),
     nodePath('cpu', 'onnxruntime-node CPU, fp16 export', TOLERANCES.fp16, (m) => emitOnnx(m.spec, m.weights, { fp16: true }).bytes),
-    nodePath('webgpu', `onnxruntime-node WebGPU${gpuNote}`, TOLERANCES.webgpu),
+    nodePath('webgpu', `onnxruntime-node WebGPU${gpuNote}`, TOLERANCES.webgpu, undefined, Boolean(emulated)),
     nodePath('cuda', 'onnxruntime-node CUDA', TOLERANCES.cpu),
-    ...(options.browser === false ? [] : [browserPath('wasm', 'onnxruntime-web wasm (chromium)', TOLERANCES.cpu, shared), browserPath('webgpu', `onnxruntime-web WebGPU (chromium${gpuNote})`, TOLERANCES.webgpu, shared)]),
+    ...(options.browser === false ? [] : [browserPath('wasm', 'onnxruntime-web wasm (chromium)', TOLERANCES.cpu, shared), browserPath('webgpu', `onnxruntime-web WebGPU (chromium${gpuNote})`, TOLERANCES.webgpu, shared, Boolean(emulated))]),
   ];
 
   // The reference first, on the training backend, for every model and case.
@@ -226,7 +238,7 @@ export async function runParityMatrix(models: readonly ParityModel[], options: M
         let count = 0;
         try {
           const bytes = def.bytes ? def.bytes(model) : bytesOf(model);
-          for (const [n, h, w] of cases) {
+          for (const [n, h, w] of def.emulated ? emulatedCases : cases) {
             const key = `${model.name} ${n}x${h}x${w}`;
             const dims: [number, number, number, number] = [n, model.spec.input.channels, h, w];
             const out = await opened.run(model, bytes, inputs.get(key)!, dims);

@@ -206,7 +206,7 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
     spec.description,
     '',
     `- data: ${data.name} (${data.train} train / ${data.test} validation images); ${data.split}`,
-    `- noise: ${settings.noise.kind}, ${settings.noise.maxFactor === undefined ? `factor ${settings.noise.factor}` : `factor drawn per image from ${settings.noise.factor} to ${settings.noise.maxFactor} (blind)`}${noiseExtras(settings.noise)}`,
+    `- noise: ${settings.noise.kind}, ${settings.noise.maxFactor === undefined ? `factor ${settings.noise.factor}` : `factor drawn per image from ${settings.noise.factor} to ${settings.noise.maxFactor} (blind${settings.noise.power ? `, as LOW + (HIGH - LOW) u^${settings.noise.power}` : ''})`}${noiseExtras(settings.noise)}`,
     ...(typeof config.initialWeights === 'string' ? [`- started from the weights of ${config.initialWeights}`] : []),
     `- training: Adam (lr ${settings.learningRate}${settings.lrSchedule === 'cosine' ? ', cosine schedule down to 2%' : ''}), ${settings.loss === 'psnr' ? 'per-image PSNR loss (mean of 10 log10(MSE + 10^-4.5))' : 'MSE'}, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
     `- backend: ${(config.backend as BackendInfo).description}`,

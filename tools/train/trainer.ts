@@ -13,6 +13,8 @@ export interface NoiseSettings {
   factor: number;
   /** When set, every image's factor is drawn uniformly from [factor, maxFactor] (validation images too, seeded). */
   maxFactor?: number;
+  /** With a range: factors drawn as `factor + (maxFactor - factor) * u^power`; see applyNoiseToImages. Default 1 (uniform). */
+  power?: number;
   /** Share of images left clean (training and validation); see applyNoiseToImages. */
   cleanShare?: number;
   /** Noisy inputs rounded to 8 bits. */

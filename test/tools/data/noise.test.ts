@@ -163,6 +163,22 @@ describe('blind noise: a factor range drawn per image', () => {
     expect(() => applyNoiseToImages({ kind: 'gaussian', factor: 0.1, maxFactor: 0.2 }, clean.subarray(0, 10), new Float32Array(10), 3, new Rng(1))).toThrow('Expected a whole number of images of 3 values for the noise input length but received 10');
   });
 
+  it('draws light noise more often with a power above 1: f = LOW + (HIGH - LOW) u^p', () => {
+    const size = 2000;
+    const count = 400;
+    const clean = new Float32Array(size * count).fill(0.5);
+    // Each image's realized spread is its factor (0.5 +- 0.1 * z never clips); the median factor is (1/2)^p of the range.
+    const medianSpread = (power?: number) => {
+      const noisy = applyNoiseToImages({ kind: 'gaussian', factor: 0, maxFactor: 0.1, ...(power ? { power } : {}) }, clean, new Float32Array(clean.length), size, new Rng(11));
+      const spreads = Array.from({ length: count }, (_, i) => Math.sqrt(noisy.subarray(i * size, (i + 1) * size).reduce((a, v) => a + (v - 0.5) ** 2, 0) / size)).sort((a, b) => a - b);
+      return (spreads[count / 2 - 1]! + spreads[count / 2]!) / 2;
+    };
+    expect(medianSpread()).toBeCloseTo(0.05, 2);
+    expect(medianSpread(1)).toBeCloseTo(0.05, 2);
+    expect(medianSpread(2)).toBeCloseTo(0.025, 2);
+    expect(medianSpread(0.5)).toBeCloseTo(0.1 * 0.5 ** 0.5, 2);
+  });
+
   it('without a range is the plain noise over the whole batch', () => {
     const clean = new Float32Array(300).fill(0.5);
     const a = applyNoiseToImages({ kind: 'gaussian', factor: 0.2 }, clean, new Float32Array(300), 100, new Rng(8));

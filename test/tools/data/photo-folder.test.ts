@@ -90,6 +90,7 @@ describe('folder:<dir>: bad calls', () => {
     writeFileSync(join(broken, 'b.jpg'), 'not a jpeg');
     await expect(loadPhotoFolder(broken, { patch: 16 })).rejects.toThrow(`Expected a readable photo for ${join(broken, 'b.jpg')} but received one that fails to decode`);
     await expect(loadPhotoFolder(rgbDir, { patch: 4 })).rejects.toThrow('Expected an integer >= 8 and <= 1024 for patch but received 4');
+    await expect(loadPhotoFolder(rgbDir, { patch: 16, greyShare: 1.5 })).rejects.toThrow('Expected a finite number >= 0 and <= 1 for greyShare but received 1.5');
   });
 });
 
@@ -121,6 +122,20 @@ describe('folder:<dir>', () => {
     // 25% grey: 75 expected of 300, binomial sd 7.5.
     expect(seen.grey).toBeGreaterThan(45);
     expect(seen.grey).toBeLessThan(105);
+  });
+
+  it('turns the asked share of training patches grey: none at 0, all at 1, about 60% at 0.6', async () => {
+    const greyCount = async (greyShare: number) => {
+      const data = await loadPhotoFolder(rgbDir, { patch: 16, trainPatches: 200, testPatches: 10, holdOutEvery: 3, seed: 5, greyShare });
+      expect(data.split).toContain(`${greyShare * 100}% grey`);
+      return Array.from({ length: 200 }, (_, i) => undoAugmentation(data.train.pixels, i, 16)!.grey).filter(Boolean).length;
+    };
+    expect(await greyCount(0)).toBe(0);
+    expect(await greyCount(1)).toBe(200);
+    // 120 expected of 200, binomial sd 6.9.
+    const some = await greyCount(0.6);
+    expect(some).toBeGreaterThan(95);
+    expect(some).toBeLessThan(145);
   });
 
   it('splits a folder with train/ and val/ by them, and cuts each epoch afresh, the same for a seed and epoch', async () => {

@@ -87,6 +87,10 @@ describe('tools train: bad calls leave no run folder', () => {
     [['--backend', 'cuda'], /Expected a TF\.js backend that loads for --backend but received "cuda": @tensorflow\/tfjs-node-gpu/],
     [['--out', ''], /Expected a folder path for --out but received ""/],
     [['--loss', 'l1'], /Expected one of "mse", "psnr" for --loss but received "l1"/],
+    [['--noise-power', '2'], /Expected a range LOW:HIGH \(needed by --noise-power\) for --noise-factor but received "0\.4"/],
+    [['--noise-factor', '0:0.2', '--noise-power', '0'], /Expected a finite number > 0 and <= 100 for --noise-power but received 0/],
+    [['--grey-share', '0.5'], /Expected a folder:<dir> dataset with --patches, --patch-size or --grey-share for --dataset but received "mnist"/],
+    [['--grey-share', '2'], /for --grey-share but received 2/],
   ])('%j', (args, pattern) => {
     const out = join(work, `bad-${Math.random().toString(36).slice(2)}`);
     const r = train(...quick, '--out', out, ...args);
