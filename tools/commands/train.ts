@@ -33,6 +33,7 @@ interface TrainArgs {
   quantize: boolean;
   'grey-shared-noise': boolean;
   'init-weights'?: string;
+  'init-identity'?: string;
   patches?: number;
   'patch-size'?: number;
   'grey-share'?: number;
@@ -54,6 +55,9 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   checkOneOf(args.backend, '--backend', BACKEND_NAMES);
   const cleanShare = checkNumber(args['clean-share'], '--clean-share', { min: 0, max: 1 });
   check(args['init-weights'] === undefined || args.resume === undefined, 'either --init-weights or --resume, not both', '--init-weights', args['init-weights']);
+  const identity = args['init-identity'] === undefined ? [] : String(args['init-identity']).split(',').map((n) => n.trim());
+  check(identity.length === 0 || args['init-weights'] !== undefined, 'a run to grow, given with --init-weights', '--init-identity', args['init-identity']);
+  check(identity.every((n) => n !== '') && new Set(identity).size === identity.length, 'a comma-separated list of distinct layer names', '--init-identity', args['init-identity']);
   const lrSchedule = checkOneOf(args['lr-schedule'], '--lr-schedule', ['constant', 'cosine'] as const);
   const loss = checkOneOf(args.loss, '--loss', ['mse', 'psnr'] as const);
   const photo: PhotoFolderOptions = {};
@@ -71,6 +75,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
     settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(power !== 1 ? { power } : {}), ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}), ...(args['grey-shared-noise'] ? { greyShared: true } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}), ...(loss === 'psnr' ? { loss } : {}) },
     ...(Object.keys(photo).length ? { photoFolder: photo } : {}),
     ...(args['init-weights'] !== undefined ? { initWeights: args['init-weights'] } : {}),
+    ...(identity.length ? { initIdentity: identity } : {}),
     limit: args.limit,
     out: args.out,
     backend: args.backend,
@@ -102,6 +107,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('grey-shared-noise', { type: 'boolean', default: false, describe: 'grey images (equal channels) of a colour dataset get one noise for all channels, as a grey photo has when a colour model takes it' })
       .option('quantize', { type: 'boolean', default: false, describe: 'round noisy inputs to 8 bits, as saved image files are' })
       .option('init-weights', { type: 'string', describe: 'start from these weights (a weights.safetensors, or a run folder) instead of random ones: fine-tuning' })
+      .option('init-identity', { type: 'string', describe: 'with --init-weights: comma-separated conv2d layers of the spec that those weights lack (inserted into their network), started as the identity so the deeper network computes what the trained one did' })
       .option('lr-schedule', { type: 'string', default: 'constant', describe: 'constant, or cosine: per batch from --lr down to 2% of it at the last batch' })
       .option('loss', { type: 'string', default: 'mse', describe: 'mse, or psnr: the mean of the images\' 10 log10(MSE), so every noise level of a blind run counts on the dB scale (clean and light noise are not over-smoothed)' })
       .option('patches', { type: 'number', describe: 'folder:<dir> only: training patches per epoch, cut afresh each epoch (default 20000)' })

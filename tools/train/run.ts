@@ -11,6 +11,7 @@ import { TEMP_FILE_PATTERN, writeFileAtomic } from 'onnx-denoiser-node/internal'
 import { timestamp } from '../io/timestamp.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
 import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
+import { identityWeights } from '../model/identity-layers.js';
 import { imageGrid, lineChart } from '../report/pictures.js';
 import type { Progress } from '../report/progress.js';
 import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../layers/spec.js';
@@ -36,6 +37,8 @@ export interface RunRequest {
   download?: boolean;
   /** Fine-tuning: a weights.safetensors file (or a run folder holding one) to start from. */
   initWeights?: string;
+  /** With initWeights: conv2d layers the weights do not have, inserted into that network, that start as the identity. */
+  initIdentity?: string[];
   /** `folder:<dir>` datasets: patch size and patch counts (kept in config.json, reused on resume). */
   photoFolder?: PhotoFolderOptions;
 }
@@ -207,7 +210,7 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
     '',
     `- data: ${data.name} (${data.train} train / ${data.test} validation images); ${data.split}`,
     `- noise: ${settings.noise.kind}, ${settings.noise.maxFactor === undefined ? `factor ${settings.noise.factor}` : `factor drawn per image from ${settings.noise.factor} to ${settings.noise.maxFactor} (blind${settings.noise.power ? `, as LOW + (HIGH - LOW) u^${settings.noise.power}` : ''})`}${noiseExtras(settings.noise)}`,
-    ...(typeof config.initialWeights === 'string' ? [`- started from the weights of ${config.initialWeights}`] : []),
+    ...(typeof config.initialWeights === 'string' ? [`- started from the weights of ${config.initialWeights}${Array.isArray(config.initialIdentity) ? `, with ${(config.initialIdentity as string[]).join(', ')} inserted as the identity` : ''}`] : []),
     `- training: Adam (lr ${settings.learningRate}${settings.lrSchedule === 'cosine' ? ', cosine schedule down to 2%' : ''}), ${settings.loss === 'psnr' ? 'per-image PSNR loss (mean of 10 log10(MSE + 10^-4.5))' : 'MSE'}, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
     `- backend: ${(config.backend as BackendInfo).description}`,
     last ? `- final validation: MSE ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB (noisy input ${last.noisyPsnr.toFixed(2)} dB)` : '- no epoch finished',
@@ -243,12 +246,16 @@ async function writeEpochFiles(dir: string, spec: NetworkSpec, trainer: Trainer,
  * against the spec (names and shapes).
  * @throws ValidationError naming --init-weights for a missing file or weights that do not fit the spec.
  */
-async function readInitialWeights(source: string, spec: NetworkSpec): Promise<Map<string, WeightTensor>> {
+async function readInitialWeights(source: string, spec: NetworkSpec, identity: readonly string[] = []): Promise<Map<string, WeightTensor>> {
   const file = (await stat(source).then((s) => s.isDirectory(), () => false)) ? runFile(source, 'weights') : source;
   const bytes = await readFile(file).catch(() => {
     throw invalid(`a ${RUN_FILES.weights} file or a run folder holding one`, '--init-weights', described(source));
   });
   const { tensors } = parseSafetensors(bytes, file);
+  for (const [name, tensor] of identityWeights(spec, identity, '--init-identity')) {
+    if (tensors.has(name)) throw invalid(`a layer that ${file} does not have (one inserted into its network)`, '--init-identity', described(`"${name.split('.')[0]}", which it has`));
+    tensors.set(name, tensor);
+  }
   checkWeights(spec, tensors, file);
   return tensors;
 }
@@ -296,7 +303,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     spec = await loadSpec(request.specPath);
     dir = request.out ?? join(RUNS_DIR, `${spec.name}-${timestamp()}`);
     await checkNewRunDir(dir);
-    if (request.initWeights !== undefined) initialWeights = await readInitialWeights(request.initWeights, spec);
+    if (request.initWeights !== undefined) initialWeights = await readInitialWeights(request.initWeights, spec, request.initIdentity);
   }
 
   const backend = await initBackend(request.backend);
@@ -317,6 +324,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     spec: spec.name,
     settings,
     ...(request.initWeights !== undefined ? { initialWeights: request.initWeights } : {}),
+    ...(request.initIdentity?.length ? { initialIdentity: request.initIdentity } : {}),
     data: { name: data.name, source: data.source, split: data.split, train: train.count, test: test.count, limit, ...(photoFolder ? { photoFolder } : {}), notes: data.notes },
     backend,
     versions: packageVersions(),

@@ -91,6 +91,8 @@ describe('tools train: bad calls leave no run folder', () => {
     [['--noise-factor', '0:0.2', '--noise-power', '0'], /Expected a finite number > 0 and <= 100 for --noise-power but received 0/],
     [['--grey-share', '0.5'], /Expected a folder:<dir> dataset with --patches, --patch-size or --grey-share for --dataset but received "mnist"/],
     [['--grey-share', '2'], /for --grey-share but received 2/],
+    [['--init-identity', 'extra'], /Expected a run to grow, given with --init-weights for --init-identity but received "extra"/],
+    [['--init-weights', spec.replace('.json', '-training'), '--init-identity', 'encoder_conv2'], /Expected a layer with strides 1 for --init-identity \(layer encoder_conv2\) but received strides 2x2/],
   ])('%j', (args, pattern) => {
     const out = join(work, `bad-${Math.random().toString(36).slice(2)}`);
     const r = train(...quick, '--out', out, ...args);

@@ -1,0 +1,85 @@
+// Identity layers (net2deeper): bad layer choices named, and a grown network computes what the trained one did.
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel, getWeights, setWeights } from '../../../tools/model/build-tfjs.js';
+import { identityWeights } from '../../../tools/model/identity-layers.js';
+import { parseSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
+import { Rng } from '../../../runtime-common/rng.js';
+
+type RawSpec = { layers: Record<string, unknown>[] } & Record<string, unknown>;
+const photoRaw = () => JSON.parse(readFileSync('models/photo-denoiser.json', 'utf8')) as RawSpec;
+
+/** The raw spec with `layer` inserted right after the layer `after`, which later layers now read through it. */
+function insertAfter(raw: RawSpec, after: string, layer: Record<string, unknown>): RawSpec {
+  const at = raw.layers.findIndex((l) => l.name === after);
+  const later = raw.layers.slice(at + 1).map((l) => (Array.isArray(l.inputs) ? { ...l, inputs: (l.inputs as string[]).map((i) => (i === after ? layer.name : i)) } : l));
+  return { ...raw, layers: [...raw.layers.slice(0, at + 1), { ...layer, inputs: [after] }, ...later] };
+}
+
+const identityConv = (name: string, filters: number, extra: Record<string, unknown> = {}) => ({ name, kind: 'conv2d', filters, kernelSize: 3, padding: 'same', activation: 'relu', ...extra });
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('identityWeights: bad calls', () => {
+  const spec = parseSpec(insertAfter(photoRaw(), 'enc0', identityConv('extra', 16)));
+  it('names a layer that is not a conv2d of the spec, listing those that are', () => {
+    expect(() => identityWeights(spec, ['nope'], '--init-identity')).toThrow(/^Expected the name of a conv2d layer of photo-denoiser \(enc0, extra, down1, .*, noise\) for --init-identity but received "nope"$/);
+    expect(() => identityWeights(spec, ['skip1'], '--init-identity')).toThrow('for --init-identity but received "skip1"');
+  });
+
+  it('refuses layers that cannot pass their input through: stride 2, other channel counts, valid padding, even kernels, a relu after a linear layer', () => {
+    expect(() => identityWeights(spec, ['down1'], '--init-identity')).toThrow('Expected a layer with strides 1 for --init-identity (layer down1) but received strides 2x2');
+    expect(() => identityWeights(spec, ['noise'], '--init-identity')).toThrow('Expected a layer with as many filters as input channels (16) for --init-identity (layer noise) but received 3');
+    const plain = { format: 'onnx-denoiser/spec', version: 1, name: 'plain', input: { name: 'image', channels: 1 }, layers: [identityConv('first', 16), { name: 'out', kind: 'conv2d', filters: 1, kernelSize: 3, padding: 'same' }] };
+    const valid = parseSpec(insertAfter(plain, 'first', identityConv('extra', 16, { padding: 'valid' })));
+    expect(() => identityWeights(valid, ['extra'])).toThrow(`Expected a layer with 'same' padding for identity layers (layer extra) but received "valid"`);
+    const even = parseSpec(insertAfter(photoRaw(), 'enc0', identityConv('extra', 16, { kernelSize: 2 })));
+    expect(() => identityWeights(even, ['extra'])).toThrow('Expected a layer with an odd kernel size for identity layers (layer extra) but received kernel 2x2');
+    // skip1 adds without an activation: its output can be negative, and a relu would cut it.
+    const afterAdd = parseSpec(insertAfter(photoRaw(), 'skip1', identityConv('extra', 16)));
+    expect(() => identityWeights(afterAdd, ['extra'])).toThrow('Expected a relu layer whose input comes from a relu layer (non-negative, so the relu keeps it) for identity layers (layer extra) but received input skip1 (linear)');
+    const tanh = parseSpec(insertAfter(photoRaw(), 'enc0', identityConv('extra', 16, { activation: 'tanh' })));
+    expect(() => identityWeights(tanh, ['extra'])).toThrow(`Expected a layer with a 'linear' or 'relu' activation for identity layers (layer extra) but received "tanh"`);
+  });
+});
+
+describe('identityWeights', () => {
+  it('is the identity kernel worked out by hand: 1 at the centre tap from channel c to c, zero bias', () => {
+    const spec = parseSpec(insertAfter(photoRaw(), 'enc0', identityConv('extra', 16)));
+    const weights = identityWeights(spec, ['extra']);
+    const kernel = weights.get('extra.kernel')!;
+    expect(kernel.shape).toEqual([3, 3, 16, 16]);
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) for (let i = 0; i < 16; i++) for (let o = 0; o < 16; o++) {
+      expect(kernel.data[((y * 3 + x) * 16 + i) * 16 + o]).toBe(y === 1 && x === 1 && i === o ? 1 : 0);
+    }
+    expect([...weights.get('extra.bias')!.data]).toEqual(new Array(16).fill(0));
+  });
+
+  it('grows a network deeper without changing its output: relu layers after relu layers and a linear one after an add', async () => {
+    const base: NetworkSpec = parseSpec(photoRaw());
+    let raw = insertAfter(photoRaw(), 'enc0', identityConv('enc0b', 16));
+    raw = insertAfter(raw, 'dec0', identityConv('dec0b', 16));
+    raw = insertAfter(raw, 'skip2', identityConv('skip2b', 32, { activation: 'linear' }));
+    const grown = parseSpec(raw);
+    const trained = await getWeights(buildModel(base, { seed: 5 }), base);
+    const weights = new Map([...trained, ...identityWeights(grown, ['enc0b', 'dec0b', 'skip2b'])]);
+    const small = buildModel(base);
+    setWeights(small, base, trained);
+    const deep = buildModel(grown);
+    setWeights(deep, grown, weights);
+    const rng = new Rng(9);
+    const input = tf.tensor4d(Float32Array.from({ length: 2 * 20 * 24 * 3 }, () => rng.nextFloat()), [2, 20, 24, 3]);
+    const a = (small.predict(input) as tf.Tensor).dataSync();
+    const b = (deep.predict(input) as tf.Tensor).dataSync();
+    let max = 0;
+    for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+    expect(max).toBeLessThan(1e-6);
+    // Not trivially equal: the output depends on the input.
+    expect(Math.abs(a[0]! - a[a.length - 1]!)).toBeGreaterThan(0);
+    tf.dispose(input);
+  });
+});

@@ -1,0 +1,48 @@
+// Identity weights for conv2d layers inserted into a trained network, so it grows deeper without changing what it computes (net2deeper).
+import { check, invalid, described } from 'onnx-denoiser-common';
+import { weightDefs, type NetworkSpec } from '../layers/spec.js';
+import type { Conv2DLayer, LayerSpec } from '../layers/layer-registry.js';
+import type { WeightTensor } from './build-tfjs.js';
+
+/**
+ * Weights that make each named conv2d layer the identity: the kernel's centre tap is 1 from input channel c to
+ * output channel c and every other value (and the bias) is 0, so the layer passes its input through unchanged. A
+ * `relu` layer is the identity only on non-negative inputs, so its input must come from a layer with a `relu`
+ * activation; a `linear` one always is. Such a layer needs stride 1, `same` padding, an odd kernel and as many
+ * filters as input channels.
+ * @param argument the flag or option named in errors.
+ * @throws ValidationError naming `argument` and the layer for a layer that is missing or cannot be the identity.
+ */
+export function identityWeights(spec: NetworkSpec, layerNames: readonly string[], argument = 'identity layers'): Map<string, WeightTensor> {
+  const byName = new Map<string, LayerSpec>(spec.layers.map((l) => [l.name, l]));
+  const convs = spec.layers.filter((l) => l.kind === 'conv2d').map((l) => l.name);
+  const defs = weightDefs(spec);
+  const out = new Map<string, WeightTensor>();
+  for (const name of layerNames) {
+    const layer = byName.get(name);
+    if (layer?.kind !== 'conv2d') throw invalid(`the name of a conv2d layer of ${spec.name} (${convs.join(', ')})`, argument, name);
+    const conv = layer as Conv2DLayer;
+    const [kh, kw] = conv.kernelSize;
+    const kernel = defs.find((d) => d.layer === name && d.name === `${name}.kernel`)!;
+    const inChannels = kernel.shape[2]!;
+    const why = (expected: string, received: unknown) => invalid(expected, `${argument} (layer ${name})`, received);
+    if (conv.strides[0] !== 1 || conv.strides[1] !== 1) throw why('a layer with strides 1', described(`strides ${conv.strides.join('x')}`));
+    if (conv.padding !== 'same') throw why("a layer with 'same' padding", conv.padding);
+    if (kh % 2 === 0 || kw % 2 === 0) throw why('a layer with an odd kernel size', described(`kernel ${kh}x${kw}`));
+    if (conv.filters !== inChannels) throw why(`a layer with as many filters as input channels (${inChannels})`, conv.filters);
+    if (conv.activation !== 'linear') {
+      check(conv.activation === 'relu', "a layer with a 'linear' or 'relu' activation", `${argument} (layer ${name})`, conv.activation);
+      const source = byName.get(conv.inputs[0]!);
+      const activation = source && 'activation' in source ? source.activation : undefined;
+      if (activation !== 'relu') throw why('a relu layer whose input comes from a relu layer (non-negative, so the relu keeps it)', described(`input ${conv.inputs[0]} (${activation ?? 'no activation'})`));
+    }
+    // [kh, kw, in, out] (TF HWIO): 1 at the centre tap from channel c to channel c.
+    const data = new Float32Array(kh * kw * inChannels * conv.filters);
+    const centre = ((kh - 1) / 2) * kw + (kw - 1) / 2;
+    for (let c = 0; c < inChannels; c++) data[(centre * inChannels + c) * conv.filters + c] = 1;
+    out.set(kernel.name, { shape: kernel.shape, data });
+    const bias = defs.find((d) => d.name === `${name}.bias`);
+    if (bias) out.set(bias.name, { shape: bias.shape, data: new Float32Array(bias.shape[0]!) });
+  }
+  return out;
+}
