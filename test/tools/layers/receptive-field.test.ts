@@ -46,11 +46,13 @@ describe('receptiveField', () => {
     expect(receptiveField(await loadSpec('models/residual-denoiser.json'))).toEqual({ low: -15, high: 15, radius: 15, stride: 4 });
   });
 
-  it('works out the photo denoiser by hand: [-21, 21]', async () => {
-    // enc0 [-1, 1] (1); down1 [-1, 3] (2); enc1 [-3, 5] (2); down2 [-3, 9] (4); mid1 [-7, 13]; mid2 [-11, 17] (4);
-    // up2 [-15, 17] (2); skip2 = add(up2, enc1) [-15, 17]; dec1 [-17, 19] (2); up1 [-19, 19] (1); skip1 = add(up1, enc0);
-    // dec0 [-20, 20]; noise [-21, 21]; residual and clip add nothing.
-    expect(receptiveField(await loadSpec('models/photo-denoiser.json'))).toEqual({ low: -21, high: 21, radius: 21, stride: 4 });
+  it('works out the photo denoiser by hand: [-23, 23]', async () => {
+    // enc0 [-1, 1] (1); enc0b [-2, 2] (1); down1 [-2, 4] (2); enc1 [-4, 6] (2); down2 [-4, 10] (4); mid1 [-8, 14];
+    // mid2 [-12, 18] (4); up2 [-16, 18] (2); skip2 = add(up2, enc1) [-16, 18]; dec1 [-18, 20] (2); up1 [-20, 20] (1);
+    // skip1 = add(up1, enc0b); dec0 [-21, 21]; dec0b [-22, 22]; noise [-23, 23]; residual and clip add nothing.
+    expect(receptiveField(await loadSpec('models/photo-denoiser.json'))).toEqual({ low: -23, high: 23, radius: 23, stride: 4 });
+    // Stage 4, before enc0b and dec0b grew in: [-21, 21].
+    expect(receptiveField(await loadSpec('models/photo-denoiser-training/stage4/spec.json'))).toEqual({ low: -21, high: 21, radius: 21, stride: 4 });
   });
 
   it('takes each axis on its own, even kernels, kernels below the stride, and the lcm of the scales as the stride', () => {

@@ -5,11 +5,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, getWeights, setWeights } from '../../../tools/model/build-tfjs.js';
 import { identityWeights } from '../../../tools/model/identity-layers.js';
-import { parseSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
+import { loadSpec, parseSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { Rng } from '../../../runtime-common/rng.js';
 
 type RawSpec = { layers: Record<string, unknown>[] } & Record<string, unknown>;
-const photoRaw = () => JSON.parse(readFileSync('models/photo-denoiser.json', 'utf8')) as RawSpec;
+/** The photo network of stage 4, before stage 5 grew enc0b and dec0b into it. */
+const photoRaw = () => JSON.parse(readFileSync('models/photo-denoiser-training/stage4/spec.json', 'utf8')) as RawSpec;
 
 /** The raw spec with `layer` inserted right after the layer `after`, which later layers now read through it. */
 function insertAfter(raw: RawSpec, after: string, layer: Record<string, unknown>): RawSpec {
@@ -65,6 +66,8 @@ describe('identityWeights', () => {
     raw = insertAfter(raw, 'dec0', identityConv('dec0b', 16));
     raw = insertAfter(raw, 'skip2', identityConv('skip2b', 32, { activation: 'linear' }));
     const grown = parseSpec(raw);
+    // enc0b and dec0b alone give the shipped network (stage 5).
+    expect(parseSpec(insertAfter(insertAfter(photoRaw(), 'enc0', identityConv('enc0b', 16)), 'dec0', identityConv('dec0b', 16))).layers).toEqual((await loadSpec('models/photo-denoiser.json')).layers);
     const trained = await getWeights(buildModel(base, { seed: 5 }), base);
     const weights = new Map([...trained, ...identityWeights(grown, ['enc0b', 'dec0b', 'skip2b'])]);
     const small = buildModel(base);
