@@ -18,9 +18,11 @@ export function gpuDeviceNodes(): string[] {
 
 /**
  * For benches and the parity matrix: points Dawn at SwiftShader when no GPU device node exists and no Vulkan driver
- * is named, so WebGPU paths run on a CPU-only machine. Returns "SwiftShader" when it did, else undefined.
+ * is named, so WebGPU paths run on a CPU-only machine. Returns "SwiftShader" when WebGPU runs on it (set now, or
+ * named already by an earlier call or the user), else undefined.
  */
 export function useSwiftShaderWithoutGpu(): string | undefined {
+  if (process.env.VK_ICD_FILENAMES === SWIFTSHADER_ICD) return 'SwiftShader';
   if (process.platform !== 'linux' || gpuDeviceNodes().length > 0 || process.env.VK_ICD_FILENAMES || !existsSync(SWIFTSHADER_ICD)) return undefined;
   process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   return 'SwiftShader';

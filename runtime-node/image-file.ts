@@ -109,9 +109,19 @@ function sharpReason(error: unknown): string {
   return message.split('\n')[0]!;
 }
 
-/** A sharp failure whose message libvips lost (see readImage). */
-function isUnknownSharpError(error: unknown): boolean {
-  return /^(unknown error)?$/i.test(((error as Error).message ?? '').trim());
+/**
+ * Runs a sharp call, and again (up to twice) while it fails with an empty or "Unknown error" message: libvips keeps
+ * one error buffer for all its threads, so when several files fail at once one failure's message can be taken by
+ * another. Running the call again recovers the real cause; any other failure is thrown at once.
+ */
+async function retryLostSharpError<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= 2 || !/^(unknown error)?$/i.test(((error as Error).message ?? '').trim())) throw error;
+    }
+  }
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -164,7 +174,7 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
   }
   let meta: Metadata;
   try {
-    meta = await sharp(file, inputOptions(0)).metadata();
+    meta = await retryLostSharpError(() => sharp(file, inputOptions(0)).metadata());
   } catch (error) {
     throw fail(sharpReason(error));
   }
@@ -189,15 +199,11 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
   // sharp's raw output keeps only the first band of 8-bit 'b-w': grey + alpha is read as RGBA and narrowed below.
   const greyAlpha8 = grey && !sixteen && meta.hasAlpha === true;
   pipeline = pipeline.toColourspace(grey && !greyAlpha8 ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb');
-  let decoded: { data: Buffer; info: OutputInfo } | undefined;
-  // libvips keeps one error buffer for all its threads: when several files fail at once, a failure's message can be
-  // taken by another and sharp reports "Unknown error". Decoding that file again (up to twice) recovers the real cause.
-  for (let attempt = 0; !decoded; attempt++) {
-    try {
-      decoded = await (sixteen ? pipeline.clone().raw({ depth: 'ushort' }) : pipeline.clone().raw()).toBuffer({ resolveWithObject: true });
-    } catch (error) {
-      if (!(attempt < 2 && isUnknownSharpError(error))) throw fail(sharpReason(error));
-    }
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await retryLostSharpError(() => (sixteen ? pipeline.clone().raw({ depth: 'ushort' }) : pipeline.clone().raw()).toBuffer({ resolveWithObject: true }));
+  } catch (error) {
+    throw fail(sharpReason(error));
   }
   const { data, info } = decoded;
   let pixels: Uint8Array | Uint16Array = sixteen

@@ -36,4 +36,10 @@ describe('gpu nodes', () => {
       expect(process.env.VK_ICD_FILENAMES).toBeUndefined();
     }
   });
+
+  it('says SwiftShader again once it is the named driver (a second call, or the user named it)', () => {
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+    expect(useSwiftShaderWithoutGpu()).toBe('SwiftShader');
+    expect(process.env.VK_ICD_FILENAMES).toBe(SWIFTSHADER_ICD);
+  });
 });

@@ -54,7 +54,7 @@ export const GREY_SHARE = 0.25;
  * of its colour channels (so the model cannot learn a colour prior and tint what it sees) and, for a share
  * `greyShare` of the patches, grey: the Rec. 601 luma in every channel.
  */
-function cutPatches(photos: readonly Photo[], count: number, side: number, channels: number, rng: Rng, augment: boolean, into?: ImageSet, greyShare = GREY_SHARE): ImageSet {
+function cutPatches(photos: readonly Photo[], count: number, side: number, channels: number, rng: Rng, augment: boolean, greyShare: number, into?: ImageSet): ImageSet {
   const size = side * side * channels;
   const pixels = into?.pixels ?? new Uint8Array(count * size);
   const labels = into?.labels ?? new Uint8Array(count);
@@ -140,7 +140,7 @@ export async function loadPhotoFolder(dir: string, options: PhotoFolderOptions =
   const train = photos.filter((p, i) => !isTest(p, i));
   check(test.length > 0 && train.length > 0, 'photos in both train/ and val/', `folder:${dir}`, `${train.length} and ${test.length}`);
   const seed = options.seed ?? 1;
-  const trainSet = cutPatches(train, trainCount, side, channels, new Rng(seed), true, undefined, greyShare);
+  const trainSet = cutPatches(train, trainCount, side, channels, new Rng(seed), true, greyShare);
   const megapixels = (list: Photo[]) => (list.reduce((a, p) => a + p.width * p.height, 0) / 1e6).toFixed(1);
   const how = presplit ? 'split by its train/ and val/ folders' : `every ${every}th by name, from the last`;
   return {
@@ -148,11 +148,11 @@ export async function loadPhotoFolder(dir: string, options: PhotoFolderOptions =
     source: `${photos.length} photos in ${dir} (${channels === 3 ? 'RGB' : 'grey'})`,
     split: `${train.length} photos (${megapixels(train)} MP) for training, ${test.length} (${megapixels(test)} MP) held out (${how}: ${test.map((p) => path.basename(p.file)).join(', ')}); ${trainCount} training patches of ${side}x${side} cut afresh each epoch (flips, rotations, channel permutations, ${Math.round(greyShare * 1000) / 10}% grey) and ${testCount} fixed test patches (seed ${seed})`,
     train: trainSet,
-    test: cutPatches(test, testCount, side, channels, new Rng(seed + 1), false),
+    test: cutPatches(test, testCount, side, channels, new Rng(seed + 1), false, 0),
     notes: [],
     // Epoch e's patches depend only on the seed and e, so a resumed run sees the same data as an uninterrupted one.
     resampleTrain: (epoch: number) => {
-      cutPatches(train, trainCount, side, channels, new Rng(seed * 7919 + epoch), true, trainSet, greyShare);
+      cutPatches(train, trainCount, side, channels, new Rng(seed * 7919 + epoch), true, greyShare, trainSet);
     },
   };
 }

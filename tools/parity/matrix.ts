@@ -187,8 +187,7 @@ export async function runParityMatrix(models: readonly ParityModel[], options: M
   const emulatedCases = options.emulatedCases ?? cases;
   if (emulatedCases.some((e) => !cases.some((c) => c.join('x') === e.join('x')))) throw new Error('emulatedCases must be a subset of cases');
   const say = options.onLine ?? (() => {});
-  // SwiftShader chosen now, or already by an earlier call in this process.
-  const emulated = useSwiftShaderWithoutGpu() ?? (/swiftshader/i.test(process.env.VK_ICD_FILENAMES ?? '') ? 'SwiftShader' : undefined);
+  const emulated = useSwiftShaderWithoutGpu();
   const fp32 = new Map<ParityModel, Uint8Array>();
   const bytesOf = (m: ParityModel) => fp32.get(m) ?? fp32.set(m, m.onnx ?? emitOnnx(m.spec, m.weights).bytes).get(m)!;
   const shared: { page?: Promise<BrowserPage> } = {};
