@@ -59,9 +59,16 @@ export interface OpenedSession {
   skipped: string[];
   inputs: TensorDescription[];
   outputs: TensorDescription[];
-  /** Runs the model on one float32 NCHW tensor; calls are queued so one session never runs two at once. Check the output with checkModelOutput. */
-  run(inputName: string, outputName: string, input: Float32Array, dims: readonly number[]): Promise<ModelOutput>;
+  /** Runs the model on float32 NCHW tensors (the image, and a noise map where the model takes one); calls are queued so one session never runs two at once. Check the output with checkModelOutput. */
+  run(feeds: readonly NamedTensor[], outputName: string): Promise<ModelOutput>;
   release(): Promise<void>;
+}
+
+/** A float32 tensor fed to a model input by name. */
+export interface NamedTensor {
+  name: string;
+  data: Float32Array;
+  dims: readonly number[];
 }
 
 /** Thrown when onnxruntime cannot load a model on a device that itself works. */
@@ -117,9 +124,11 @@ export async function openSession<S>(backend: DenoiserBackend<S>, bytes: Uint8Ar
     skipped: choice.skipped,
     inputs: session.inputMetadata.map(plainDescription),
     outputs: session.outputMetadata.map(plainDescription),
-    run: (inputName, outputName, input, dims) =>
+    run: (feeds, outputName) =>
       queue(async () => {
-        const output = (await session.run({ [inputName]: backend.tensor(input, dims) }))[outputName]!;
+        const tensors: Record<string, unknown> = {};
+        for (const feed of feeds) tensors[feed.name] = backend.tensor(feed.data, feed.dims);
+        const output = (await session.run(tensors))[outputName]!;
         return { data: output.data, dims: output.dims };
       }),
     release: () => session.release(),

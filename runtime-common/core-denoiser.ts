@@ -14,26 +14,56 @@ export interface TileOptions {
   tile?: number;
   /** Overlap between tiles in pixels (default: twice the receptive-field radius plus 2, aligned; the radius of DEFAULT_RECEPTIVE_FIELD, 32, when the model states none). */
   overlap?: number;
+  /**
+   * For a model that takes a noise map (the default `photo-denoiser`): the noise's standard deviation in 8-bit levels
+   * (0 to 255, whatever the image's bit depth), which sets how strongly it denoises; `auto` (default) estimates it
+   * from each image. A blind model refuses a number.
+   */
+  sigma?: number | 'auto';
 }
+
+/** The highest `sigma` accepted: noise this strong leaves little of any 8-bit image. */
+export const MAX_SIGMA = 255;
 
 /** What {@link checkDenoiserOptions} returns. */
 export interface CheckedOptions {
   /** `auto` or a name in the device table. */
   device: string;
   tiles: TileSettings;
+  /** The `sigma` option as a fraction of the full scale (sigma / 255); undefined for `auto`. */
+  noiseLevel: number | undefined;
 }
 
 /**
  * Checks what both runtimes' options share: an object with only the keys `keys`, a device name of `devices`
- * (default `auto`; `deviceArgument` names it in messages) and the tile settings.
+ * (default `auto`; `deviceArgument` names it in messages), the tile settings and `sigma` (`sigmaArgument`).
  * @throws ValidationError naming the first thing that is wrong.
  */
-export function checkDenoiserOptions(options: unknown, keys: readonly string[], devices: Devices, deviceArgument = 'options.device'): CheckedOptions {
+export function checkDenoiserOptions(options: unknown, keys: readonly string[], devices: Devices, deviceArgument = 'options.device', sigmaArgument = 'options.sigma'): CheckedOptions {
   const object = checkObject(options, 'options');
   checkKnownKeys(object, 'options', keys);
   const device = checkDeviceName(object.device ?? 'auto', devices, deviceArgument);
   const tiles = checkTileSettings({ tile: object.tile as number | undefined, overlap: object.overlap as number | undefined }, 'options');
-  return { device, tiles };
+  return { device, tiles, noiseLevel: checkSigma(object.sigma, sigmaArgument) };
+}
+
+/**
+ * Checks a `sigma` option: `auto` (or undefined) gives undefined, a number from 0 to {@link MAX_SIGMA} (8-bit levels)
+ * gives it as a fraction of the full scale.
+ * @throws ValidationError naming `name` otherwise.
+ */
+export function checkSigma(value: unknown, name = 'options.sigma'): number | undefined {
+  if (value === undefined || value === 'auto') return undefined;
+  check(typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_SIGMA, `"auto" or a number from 0 to ${MAX_SIGMA} (8-bit levels)`, name, value);
+  return (value as number) / 255;
+}
+
+/** The noise map of a batch: entry n's level in each of its H x W pixels ([N, 1, H, W]). */
+function noiseMap(levels: Float32Array, dims: readonly [number, number, number, number]): Float32Array {
+  const plane = dims[2] * dims[3];
+  const map = new Float32Array(dims[0] * plane);
+  for (let n = 0; n < dims[0]; n++) map.fill(levels[n]!, n * plane, (n + 1) * plane);
+  return map;
 }
 
 /** A model's bytes and where they came from (a path, a URL, "model bytes"), for messages. */
@@ -75,11 +105,13 @@ export interface OpenModelOptions<S> {
   settings: S;
   /** Checked between the steps: once aborted, the call rejects with its reason. */
   signal?: AbortSignal;
+  /** The checked `sigma` option (a fraction of the full scale, undefined for `auto`) and how messages name it: a blind model refuses a number. */
+  sigma?: { noiseLevel: number | undefined; argument: string };
 }
 
 /**
  * Reads a model's metadata, opens it on the backend and describes it.
- * @throws ModelFormatError for bytes that are not an ONNX denoiser or a graph onnxruntime rejects; ValidationError
+ * @throws ValidationError for a `sigma` a blind model cannot take; ModelFormatError for bytes that are not an ONNX denoiser or a graph onnxruntime rejects; ValidationError
  * for a named device that is unavailable; DeviceUnavailableError when `auto` opens none.
  */
 export async function openModel<S>(backend: DenoiserBackend<S>, { bytes, source }: ModelBytes, options: OpenModelOptions<S>): Promise<OpenedModel> {
@@ -94,6 +126,9 @@ export async function openModel<S>(backend: DenoiserBackend<S>, { bytes, source 
   }
   try {
     const model = describeModel(session.inputs, session.outputs, metadata, source);
+    if (options.sigma?.noiseLevel !== undefined && model.noiseMapName === undefined) {
+      throw invalid(`"auto" for a blind model (${model.name ?? source} takes no noise level)`, options.sigma.argument, options.sigma.noiseLevel * 255);
+    }
     options.signal?.throwIfAborted();
     return { session, model };
   } catch (error) {
@@ -116,29 +151,52 @@ export class CoreDenoiser {
   readonly model: ModelInfo;
   /** Tile side and overlap used for large images. */
   readonly tiles: TileSettings;
+  /** For a model with a noise map: the level every image is told (a fraction of the full scale); undefined: estimated per image. */
+  readonly noiseLevel: number | undefined;
   readonly #session: OpenedSession;
   readonly #infer: InferFunction;
   #disposed = false;
 
-  protected constructor({ session, model }: OpenedModel, tiles: TileSettings) {
+  /** `noiseLevel`: the checked `sigma` option (see {@link checkDenoiserOptions}), already checked against the model by {@link openModel}. */
+  protected constructor({ session, model }: OpenedModel, tiles: TileSettings, noiseLevel?: number) {
     this.#session = session;
     this.device = session.device;
     this.skipped = Object.freeze([...session.skipped]);
     this.model = model;
     this.tiles = tiles;
+    this.noiseLevel = noiseLevel;
     // Every run's output is checked: a foreign model may return another shape, or NaN, for its free dimensions.
-    this.#infer = async (input, dims) => {
+    this.#infer = async (input, dims, levels) => {
       this.checkLive();
-      return checkModelOutput(model.source, dims, await session.run(model.inputName, model.outputName, input, dims));
+      const feeds = [{ name: model.inputName, data: input, dims }];
+      if (model.noiseMapName !== undefined) feeds.push({ name: model.noiseMapName, data: noiseMap(levels!, dims), dims: [dims[0], 1, dims[2], dims[3]] });
+      return checkModelOutput(model.source, dims, await session.run(feeds, model.outputName));
     };
   }
 
-  /** Runs the model on an NCHW tensor as it is (no pixel conversion): for benchmarks and tests. */
-  async runTensor(input: Float32Array, dims: readonly [number, number, number, number]): Promise<Float32Array> {
+  /**
+   * Runs the model on an NCHW tensor as it is (no pixel conversion): for benchmarks and tests. A model with a noise
+   * map needs `noiseLevel`: one level (a fraction of the full scale) for every pixel, or the map itself (N x H x W
+   * values); a blind model takes none.
+   */
+  async runTensor(input: Float32Array, dims: readonly [number, number, number, number], noiseLevel?: number | Float32Array): Promise<Float32Array> {
     check(input instanceof Float32Array, 'a Float32Array', 'input', input);
     const valid = Array.isArray(dims) && dims.length === 4 && dims.every((d) => Number.isInteger(d) && d > 0) && dims.reduce((a, b) => a * b, 1) === input.length;
     check(valid, `4 positive dimensions whose product is ${input.length}`, 'dims', dims);
-    return this.#infer(input, dims);
+    const mapSize = dims[0] * dims[2] * dims[3];
+    if (this.model.noiseMapName === undefined) {
+      check(noiseLevel === undefined, `nothing (${this.model.source} is blind)`, 'noiseLevel', noiseLevel);
+      return this.#infer(input, dims);
+    }
+    const level = typeof noiseLevel === 'number' && Number.isFinite(noiseLevel) && noiseLevel >= 0;
+    check(level || (noiseLevel instanceof Float32Array && noiseLevel.length === mapSize), `a level >= 0 or a Float32Array of ${mapSize} values (N x H x W) for the noise map of ${this.model.source}`, 'noiseLevel', noiseLevel);
+    this.checkLive();
+    const map = level ? new Float32Array(mapSize).fill(noiseLevel as number) : (noiseLevel as Float32Array);
+    const feeds = [
+      { name: this.model.inputName, data: input, dims },
+      { name: this.model.noiseMapName, data: map, dims: [dims[0], 1, dims[2], dims[3]] },
+    ];
+    return checkModelOutput(this.model.source, dims, await this.#session.run(feeds, this.model.outputName));
   }
 
   /** Releases the onnxruntime session; calling it again does nothing. Calls after it throw a ValidationError. */
@@ -148,19 +206,32 @@ export class CoreDenoiser {
     await this.#session.release();
   }
 
+  /**
+   * The noise level of one call: its `sigma` option (checked; named `argument` in messages) or, when undefined, the
+   * Denoiser's. A blind model refuses a number.
+   */
+  protected callNoiseLevel(sigma: unknown, argument = 'options.sigma'): number | undefined {
+    if (sigma === undefined) return this.noiseLevel;
+    const level = checkSigma(sigma, argument);
+    if (level !== undefined && this.model.noiseMapName === undefined) {
+      throw invalid(`"auto" for a blind model (${this.model.name ?? this.model.source} takes no noise level)`, argument, sigma);
+    }
+    return level;
+  }
+
   /** Throws the standard error once {@link dispose} was called. */
   protected checkLive(): void {
     if (this.#disposed) throw invalid('a Denoiser that is not disposed', 'this call', described(`one whose dispose() was called (model ${this.model.source})`), { hint: 'create a new one', argument: 'denoiser' });
   }
 
-  /** Denoises one checked image (see denoiseImage). */
-  protected denoiseChecked<T extends PixelArray>(image: PixelImage<T>, hooks?: DenoiseHooks): Promise<PixelImage<T>> {
+  /** Denoises one checked image (see denoiseImage); `hooks.noiseLevel` as from {@link callNoiseLevel}. */
+  protected denoiseChecked<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
     return denoiseImage(image, this.model, this.#infer, this.tiles, hooks);
   }
 
-  /** Denoises checked images, stacking same-size small ones into runs of at most `maxBatchValues` values (see denoiseBatch). */
-  protected denoiseCheckedBatch<T extends PixelArray>(images: readonly PixelImage<T>[], maxBatchValues: number): Promise<PixelImage<T>[]> {
-    const settings: BatchSettings = { ...this.tiles, maxBatchValues };
+  /** Denoises checked images, stacking same-size small ones into runs of at most `maxBatchValues` values (see denoiseBatch); `noiseLevel` as from {@link callNoiseLevel}. */
+  protected denoiseCheckedBatch<T extends PixelArray>(images: readonly PixelImage<T>[], maxBatchValues: number, noiseLevel = this.noiseLevel): Promise<PixelImage<T>[]> {
+    const settings: BatchSettings = { ...this.tiles, maxBatchValues, noiseLevel };
     return denoiseBatch(images, this.model, this.#infer, settings);
   }
 }

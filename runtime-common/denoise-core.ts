@@ -11,14 +11,23 @@ import {
   regionToPlanes,
 } from './image-ops.js';
 import type { ModelInfo } from './model-info.js';
+import { estimateNoiseLevel } from './noise-level.js';
 import { blendWeights, DEFAULT_RECEPTIVE_FIELD, planAxis, type Span } from './tiling.js';
 import { checkInteger, described, invalid } from './validate.js';
 
-/** Runs the model on one NCHW float32 tensor and resolves to the output tensor's data (same shape). */
-export type InferFunction = (input: Float32Array, dims: readonly [number, number, number, number]) => Promise<Float32Array>;
+/**
+ * Runs the model on one NCHW float32 tensor and resolves to the output tensor's data (same shape). `levels`: for a
+ * model with a noise map, each batch entry's noise level (on the value range's scale), which fills its map.
+ */
+export type InferFunction = (input: Float32Array, dims: readonly [number, number, number, number], levels?: Float32Array) => Promise<Float32Array>;
 
-/** Optional per-call hooks for {@link denoiseImage}: tile progress and cancellation. */
+/** Optional per-call hooks for {@link denoiseImage}: tile progress, cancellation, and the noise level. */
 export interface DenoiseHooks {
+  /**
+   * For a model with a noise map: the noise's standard deviation as a fraction of the full scale (sigma 25 on 0..255
+   * is 25/255); undefined: estimated from the image (estimateNoiseLevel). Ignored by blind models.
+   */
+  noiseLevel?: number;
   /** Called after each model run with the tiles done so far and the tiles in all (1 for an untiled image). */
   onTile?: (done: number, total: number) => void;
   /** Checked before each model run: once aborted, the call rejects with the signal's reason. */
@@ -153,6 +162,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   signal?.throwIfAborted();
   checkSize(image, model);
   const plan = planChannels(image.channels, model.channels);
+  const levels = noiseLevels(model, [image], plan.batch, hooks.noiseLevel);
   const result = output(image);
   copyChannels(image, result, plan.untouched);
   const tiles = planTiles(image.width, image.height, model, settings);
@@ -166,7 +176,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
     const region = { x: 0, y: 0, width, height: image.height };
     const input = new Float32Array(plan.planes.length * width * image.height);
     regionToPlanes(image, plan.planes, region, model.valueRange, input);
-    const values = mergePlanes(await infer(input, dims(image.height, width)), plan, 1, width * image.height);
+    const values = mergePlanes(await infer(input, dims(image.height, width), levels), plan, 1, width * image.height);
     signal?.throwIfAborted();
     planesToPixels(values, destinations, 0, image.height, model.valueRange, result);
     onTile?.(1, 1);
@@ -194,7 +204,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
       if (!input) inputs.set(key, (input = new Float32Array(plan.planes.length * tileHeight * tileWidth)));
       signal?.throwIfAborted();
       regionToPlanes(image, plan.planes, { x: x0, y: y0, width: tileWidth, height: tileHeight }, model.valueRange, input);
-      const values = mergePlanes(await infer(input, dims(tileHeight, tileWidth)), plan, 1, tileHeight * tileWidth);
+      const values = mergePlanes(await infer(input, dims(tileHeight, tileWidth), levels), plan, 1, tileHeight * tileWidth);
       signal?.throwIfAborted();
       accumulateTile(band, bandPlane, width, x0, values, planesOut, tileHeight, wy, columnWeights[c]!);
       onTile?.(r * columns.length + c + 1, totalTiles);
@@ -214,6 +224,19 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
 export interface BatchSettings extends TileSettings {
   /** Most values (N x C x H x W) in one model run when same-size images are stacked. */
   maxBatchValues: number;
+  /** The noise level for every image (see {@link DenoiseHooks.noiseLevel}); undefined: estimated per image. */
+  noiseLevel?: number;
+}
+
+/**
+ * Each batch entry's noise level for a model with a noise map (undefined for a blind one): `given`, or each image's
+ * estimate, repeated for the `entries` batch entries an image takes (its planes, when the model sees one channel).
+ */
+function noiseLevels(model: ModelInfo, images: readonly PixelImage[], entries: number, given: number | undefined): Float32Array | undefined {
+  if (model.noiseMapName === undefined) return undefined;
+  const levels = new Float32Array(images.length * entries);
+  images.forEach((image, i) => levels.fill(given ?? estimateNoiseLevel(image), i * entries, (i + 1) * entries));
+  return levels;
 }
 
 /**
@@ -235,7 +258,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
   for (const indices of groups.values()) {
     const first = images[indices[0]!]!;
     if (indices.length === 1) {
-      results[indices[0]!] = await denoiseImage(first, model, infer, settings);
+      results[indices[0]!] = await denoiseImage(first, model, infer, settings, { noiseLevel: settings.noiseLevel });
       continue;
     }
     checkSize(first, model);
@@ -253,7 +276,8 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
         if (!sameKind(images[index]!.data, first.data)) throw new Error('mixed pixel kinds in one group');
         regionToPlanes(images[index]!, plan.planes, { x: 0, y: 0, width, height }, model.valueRange, input, k * perImage);
       });
-      const raw = await infer(input, [part.length * plan.batch, model.channels, height, width]);
+      const levels = noiseLevels(model, part.map((index) => images[index]!), plan.batch, settings.noiseLevel);
+      const raw = await infer(input, [part.length * plan.batch, model.channels, height, width], levels);
       const values = mergePlanes(raw, plan, part.length, planeSize);
       part.forEach((index, k) => {
         const image = images[index]!;

@@ -21,6 +21,11 @@ export interface ModelInfo {
   source: string;
   inputName: string;
   outputName: string;
+  /**
+   * The model's second input, where it takes one: the noise map, float32 [N, 1, H, W], the noise's standard deviation
+   * per pixel on the value range's scale. The runtimes fill it with a level given per call or estimated per image.
+   */
+  noiseMapName?: string;
   /** C of the [N, C, H, W] input and output. */
   channels: number;
   /** The value range of the model's input and output (e.g. [0, 1]). */
@@ -150,18 +155,25 @@ export function readOnnxMetadata(bytes: Uint8Array, source: string): Record<stri
  * @throws ModelFormatError naming `source` for a model that is no image denoiser, or a missing or invalid metadata value.
  */
 export function describeModel(inputs: readonly TensorDescription[], outputs: readonly TensorDescription[], metadata: Record<string, string>, source: string): ModelInfo {
-  const fail = (received: string) => new ModelFormatError(invalidMessage('an image denoiser (one float32 input and one float32 output [N, C, H, W])', source, described(received)), source);
+  const fail = (received: string) =>
+    new ModelFormatError(invalidMessage('an image denoiser (one float32 input and one float32 output [N, C, H, W], and a noise map input where its metadata names one)', source, described(received)), source);
   const describe = (list: readonly TensorDescription[]) => list.map((t) => `${t.name}: ${t.type ?? '?'}[${(t.shape ?? []).join(', ')}]`).join(', ');
-  if (inputs.length !== 1 || outputs.length !== 1) throw fail(`a model with ${inputs.length} input(s) (${describe(inputs)}) and ${outputs.length} output(s) (${describe(outputs)})`);
-  const input = inputs[0]!;
-  const output = outputs[0]!;
-  for (const tensor of [input, output]) {
-    if (tensor.isTensor === false || (tensor.type !== undefined && tensor.type !== 'float32') || (tensor.shape !== undefined && tensor.shape.length !== 4)) {
-      throw fail(`${tensor === input ? 'input' : 'output'} ${describe([tensor])}`);
-    }
-  }
   const stated = decodeDenoiserMetadata(metadata, source, { foreign: 'accept' });
   const own = 'foreign' in stated ? undefined : stated;
+  const noiseMapName = own?.noiseMap;
+  const imageInputs = inputs.filter((t) => t.name !== noiseMapName);
+  const mapInput = inputs.find((t) => t.name === noiseMapName);
+  if (imageInputs.length !== 1 || outputs.length !== 1 || (noiseMapName !== undefined && !mapInput)) {
+    throw fail(`a model with ${inputs.length} input(s) (${describe(inputs)}) and ${outputs.length} output(s) (${describe(outputs)})`);
+  }
+  const input = imageInputs[0]!;
+  const output = outputs[0]!;
+  for (const tensor of [input, output, ...(mapInput ? [mapInput] : [])]) {
+    if (tensor.isTensor === false || (tensor.type !== undefined && tensor.type !== 'float32') || (tensor.shape !== undefined && tensor.shape.length !== 4)) {
+      throw fail(`${tensor === input ? 'input' : tensor === output ? 'output' : 'noise map'} ${describe([tensor])}`);
+    }
+  }
+  if (mapInput && typeof mapInput.shape?.[1] === 'number' && mapInput.shape[1] !== 1) throw fail(`a noise map with ${mapInput.shape[1]} channels (${describe([mapInput])})`);
   const fromShape = typeof input.shape?.[1] === 'number' ? (input.shape[1] as number) : undefined;
   if (fromShape !== undefined && stated.channels !== undefined && fromShape !== stated.channels) throw fail(`input channels ${fromShape} but metadata channels ${stated.channels}`);
   const channels = fromShape ?? stated.channels;
@@ -185,6 +197,7 @@ export function describeModel(inputs: readonly TensorDescription[], outputs: rea
     ...(fixedSize ? { fixedSize } : {}),
     inputName: input.name,
     outputName: output.name,
+    ...(noiseMapName !== undefined ? { noiseMapName } : {}),
     channels,
     valueRange: stated.valueRange ?? [0, 1],
     sizeMultiple,

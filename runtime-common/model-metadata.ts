@@ -12,12 +12,16 @@ export const MODEL_FORMAT = 'onnx-denoiser/model';
 
 /**
  * Metadata format versions this reader understands. Version 2 adds `receptive_field`, which version 1 exports lack:
- * the runtimes tile those with DEFAULT_RECEPTIVE_FIELD and a warning.
+ * the runtimes tile those with DEFAULT_RECEPTIVE_FIELD and a warning. Version 3 adds `noise_map`: a second input
+ * (older runtimes refuse such a model by its version rather than by its inputs).
  */
-export const MODEL_FORMAT_VERSIONS = Object.freeze([1, 2] as const);
+export const MODEL_FORMAT_VERSIONS = Object.freeze([1, 2, 3] as const);
 
-/** The version the emitter writes. */
+/** The version the emitter writes for a blind model. */
 export const MODEL_FORMAT_VERSION = 2;
+
+/** The version the emitter writes for a model with a noise map. */
+export const MODEL_FORMAT_VERSION_NOISE_MAP = 3;
 
 /**
  * The metadata_props keys, by field. Values are strings: numbers in decimal, the spec as JSON, the value range and
@@ -32,6 +36,7 @@ export const METADATA_KEYS = Object.freeze({
   valueRange: 'value_range',
   sizeMultiple: 'size_multiple',
   receptiveField: 'receptive_field',
+  noiseMap: 'noise_map',
   layout: 'layout',
   precision: 'precision',
   noiseKind: 'noise_kind',
@@ -86,7 +91,7 @@ export interface TrainingSummary {
 export interface SpecJson {
   format: string;
   name: string;
-  input: { name: string; channels: number };
+  input: { name: string; channels: number; noiseMap?: string };
   layers: Record<string, unknown>[];
   output: string;
   [key: string]: unknown;
@@ -116,6 +121,11 @@ export interface DenoiserMetadata {
   sizeMultiple: number;
   /** Input offsets an output pixel depends on (format version 2 on; absent in version 1 exports). */
   receptiveField?: ReceptiveField;
+  /**
+   * The name of the model's second input (format version 3): the noise map, float32 [N, 1, H, W] of the image's N, H
+   * and W, the noise's standard deviation at each pixel on the value range's scale (e.g. 25/255). Absent: blind.
+   */
+  noiseMap?: string;
   layout: 'NCHW';
   precision: Precision;
   noise?: NoiseInfo;
@@ -145,6 +155,7 @@ export function encodeDenoiserMetadata(metadata: DenoiserMetadata, specText: str
     [K.valueRange]: metadata.valueRange.map(String).join(','),
     [K.sizeMultiple]: String(metadata.sizeMultiple),
     ...(metadata.receptiveField ? { [K.receptiveField]: `${metadata.receptiveField.low},${metadata.receptiveField.high}` } : {}),
+    ...(metadata.noiseMap !== undefined ? { [K.noiseMap]: metadata.noiseMap } : {}),
     [K.layout]: metadata.layout,
     [K.precision]: metadata.precision,
   };
@@ -290,6 +301,11 @@ export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, 
     throw bad('a layer spec (JSON with format "onnx-denoiser/spec", name, input, layers, output)', K.spec);
   }
   if (s.input.channels !== channels) throw bad(`a spec whose input has ${channels} channel(s), as metadata "${K.channels}" says`, K.spec, `input.channels ${describeValue(s.input.channels)}`);
+  const noiseMap = text(K.noiseMap, false);
+  if (noiseMap !== undefined && formatVersion < MODEL_FORMAT_VERSION_NOISE_MAP) throw bad(`no value in a format version ${formatVersion} model (noise maps came with version ${MODEL_FORMAT_VERSION_NOISE_MAP})`, K.noiseMap);
+  if (noiseMap !== s.input.noiseMap) {
+    throw bad(noiseMap === undefined ? `a value, the spec's input.noiseMap ${describeValue(s.input.noiseMap)}` : `the spec's input.noiseMap (${describeValue(s.input.noiseMap)})`, K.noiseMap, noiseMap === undefined ? described('none') : noiseMap);
+  }
 
   const layout = text(K.layout, true)!;
   if (layout !== 'NCHW') throw bad('"NCHW"', K.layout);
@@ -307,6 +323,7 @@ export function decodeDenoiserMetadata(props: Readonly<Record<string, string>>, 
     valueRange,
     sizeMultiple,
     ...(receptiveField ? { receptiveField } : {}),
+    ...(noiseMap !== undefined ? { noiseMap } : {}),
     layout: 'NCHW',
     precision: precision as Precision,
     contentHash,

@@ -26,6 +26,7 @@ interface Arguments {
   concurrency: number;
   tile: number;
   overlap?: number;
+  sigma: string;
   addNoise?: number;
   seed: number;
   compare?: string;
@@ -34,6 +35,15 @@ interface Arguments {
   force: boolean;
   maxPixels: number;
   progress: boolean;
+}
+
+/** `--sigma`: "auto", or a number as text (yargs gives strings); anything else is passed on for the library's message. */
+function parseSigma(text: string): number | 'auto' {
+  const value = String(text).trim();
+  if (value === 'auto') return 'auto';
+  const number = value === '' ? NaN : Number(value);
+  check(Number.isFinite(number), '"auto" or a number from 0 to 255 (8-bit levels)', '--sigma', text);
+  return number;
 }
 
 const isFolderPath = (p: string) => p.endsWith('/') || p.endsWith(path.sep);
@@ -162,6 +172,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     .option('concurrency', { type: 'number', default: Math.max(2, Math.min(4, availableParallelism())), describe: 'files in flight at once (decoding and encoding overlap with inference)' })
     .option('tile', { type: 'number', default: 512, describe: 'tile side in pixels for large images, plus the overlap (0: whole image at once)' })
     .option('overlap', { type: 'number', describe: 'overlap between tiles in pixels (default: twice the receptive-field radius plus 2; 66 for a model that does not state its field)' })
+    .option('sigma', { type: 'string', default: 'auto', describe: 'noise level in 8-bit levels (0-255) for models that take one (the default photo-denoiser): higher denoises more; auto estimates it per image' })
     .option('add-noise', { type: 'number', describe: 'add Gaussian noise of this standard deviation (0..1) first: a demo on clean images' })
     .option('seed', { type: 'number', default: 1, describe: 'seed for --add-noise' })
     .option('compare', { type: 'string', describe: 'write a side-by-side PNG (noisy, denoised, reference): a file, or a folder for several inputs' })
@@ -225,7 +236,8 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
       ...(args.threads !== undefined ? { threads: args.threads } : {}),
       tile: args.tile,
       ...(args.overlap !== undefined ? { overlap: args.overlap } : {}),
-    }, { device: '--device', model: '--model' });
+      sigma: parseSigma(args.sigma),
+    }, { device: '--device', model: '--model', sigma: '--sigma' });
     const skipped = denoiser.skipped.length ? ` (auto skipped ${denoiser.skipped.join('; ')})` : '';
     stderr.write(`denoise: ${jobs.length} file${jobs.length === 1 ? '' : 's'} on ${denoiser.device}${skipped}, model ${denoiser.model.source}\n`);
     // What the runtime assumes about the model (a receptive field it does not state): the library reports, the CLI tells.

@@ -1,7 +1,7 @@
 // The Node library: `Denoiser.create(...)` loads an ONNX denoiser on a device; `denoise` and `denoiseBatch` work on raw pixel buffers.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { check, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
+import { check, checkKnownKeys, checkObject, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
 import { NODE_BACKEND, NODE_DEVICES } from './ort-session.js';
 import { packageRoot } from './package-root.js';
 
@@ -9,6 +9,12 @@ export { packageRoot };
 
 /** Device names {@link Denoiser.create} accepts. */
 export type NodeDevice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+
+/** Options for {@link Denoiser.denoise} and {@link Denoiser.denoiseBatch}. */
+export interface DenoiseOptions {
+  /** This call's noise level (see {@link DenoiserOptions.sigma}); default: the Denoiser's. */
+  sigma?: number | 'auto';
+}
 
 /** Options for {@link Denoiser.create}. */
 export interface DenoiserOptions extends TileOptions {
@@ -22,12 +28,13 @@ export interface DenoiserOptions extends TileOptions {
   maxBatchValues?: number;
 }
 
-const OPTION_KEYS = ['model', 'device', 'threads', 'tile', 'overlap', 'maxBatchValues'] as const;
+const OPTION_KEYS = ['model', 'device', 'threads', 'tile', 'overlap', 'sigma', 'maxBatchValues'] as const;
 
 /** How messages name the device and model arguments (default `options.device`, `options.model`). */
 export interface ArgumentNames {
   device?: string;
   model?: string;
+  sigma?: string;
 }
 
 let openWithNames: (options: DenoiserOptions, names: ArgumentNames) => Promise<Denoiser>;
@@ -73,8 +80,8 @@ const FILE_MODELS: ModelReader = {
 export class Denoiser extends CoreDenoiser {
   readonly #maxBatchValues: number;
 
-  private constructor(opened: OpenedModel, tiles: TileSettings, maxBatchValues: number) {
-    super(opened, tiles);
+  private constructor(opened: OpenedModel, tiles: TileSettings, maxBatchValues: number, noiseLevel: number | undefined) {
+    super(opened, tiles, noiseLevel);
     this.#maxBatchValues = maxBatchValues;
   }
 
@@ -95,26 +102,35 @@ export class Denoiser extends CoreDenoiser {
   static async #open(options: DenoiserOptions, names: ArgumentNames): Promise<Denoiser> {
     const deviceArgument = names.device ?? 'options.device';
     const modelArgument = names.model ?? 'options.model';
-    const { device, tiles } = checkDenoiserOptions(options, OPTION_KEYS, NODE_DEVICES, deviceArgument);
+    const sigmaArgument = names.sigma ?? 'options.sigma';
+    const { device, tiles, noiseLevel } = checkDenoiserOptions(options, OPTION_KEYS, NODE_DEVICES, deviceArgument, sigmaArgument);
     const threads = options.threads === undefined ? undefined : checkInteger(options.threads, 'options.threads', { min: 1, max: 1024 });
     check(options.model === undefined || options.model instanceof Uint8Array || (typeof options.model === 'string' && options.model.length > 0), 'a model path or bytes', modelArgument, options.model);
     const maxBatchValues = checkInteger(options.maxBatchValues ?? 2 ** 22, 'options.maxBatchValues', { min: 1 });
     const bytes = await loadModel(options.model, modelArgument, FILE_MODELS);
-    return new Denoiser(await openModel(NODE_BACKEND, bytes, { device, deviceArgument, settings: threads }), tiles, maxBatchValues);
+    const opened = await openModel(NODE_BACKEND, bytes, { device, deviceArgument, settings: threads, sigma: { noiseLevel, argument: sigmaArgument } });
+    return new Denoiser(opened, tiles, maxBatchValues, noiseLevel);
   }
 
   /** Denoises one image; resolves to a new image of the same size, channels and array kind (alpha untouched). */
-  async denoise<I extends PixelImage>(image: I): Promise<SameKind<I>> {
+  async denoise<I extends PixelImage>(image: I, options: DenoiseOptions = {}): Promise<SameKind<I>> {
     this.checkLive();
+    const noiseLevel = this.#callOptions(options);
     checkPixelImage(image, 'image');
-    return (await this.denoiseChecked(image as PixelImage<PixelArray>)) as SameKind<I>;
+    return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel })) as SameKind<I>;
   }
 
   /** Denoises several images, stacking same-size small ones into one model run; results keep the input order. */
-  async denoiseBatch<I extends PixelImage>(images: readonly I[]): Promise<SameKind<I>[]> {
+  async denoiseBatch<I extends PixelImage>(images: readonly I[], options: DenoiseOptions = {}): Promise<SameKind<I>[]> {
     this.checkLive();
+    const noiseLevel = this.#callOptions(options);
     check(Array.isArray(images), 'an array of images', 'images', images);
     images.forEach((image, i) => checkPixelImage(image, `images[${i}]`));
-    return (await this.denoiseCheckedBatch(images as readonly PixelImage<PixelArray>[], this.#maxBatchValues)) as SameKind<I>[];
+    return (await this.denoiseCheckedBatch(images as readonly PixelImage<PixelArray>[], this.#maxBatchValues, noiseLevel)) as SameKind<I>[];
+  }
+
+  #callOptions(options: DenoiseOptions): number | undefined {
+    checkKnownKeys(checkObject(options, 'options'), 'options', ['sigma']);
+    return this.callNoiseLevel(options.sigma);
   }
 }

@@ -35,10 +35,12 @@ export interface DenoiseOptions {
   onProgress?: (progress: DenoiseProgress) => void;
   /** Cancels between tiles: the call rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** This call's noise level (see {@link DenoiserOptions.sigma}); default: the Denoiser's. */
+  sigma?: number | 'auto';
 }
 
-const OPTION_KEYS = ['model', 'device', 'tile', 'overlap', 'onProgress', 'signal'] as const;
-const DENOISE_KEYS = ['onProgress', 'signal'] as const;
+const OPTION_KEYS = ['model', 'device', 'tile', 'overlap', 'sigma', 'onProgress', 'signal'] as const;
+const DENOISE_KEYS = ['onProgress', 'signal', 'sigma'] as const;
 
 /** URL of a shipped model as the build lays it out: `models/<file>` next to the bundle, or under {@link setAssetsUrl}'s folder (default `photo-denoiser`). */
 export function defaultModelUrl(name = DEFAULT_MODEL_NAME, argument = 'model'): string {
@@ -80,8 +82,8 @@ export class Denoiser extends CoreDenoiser {
   /** The WebGPU adapter's name when the device is WebGPU. */
   readonly adapter: string | undefined;
 
-  private constructor(opened: OpenedModel, tiles: TileSettings) {
-    super(opened, tiles);
+  private constructor(opened: OpenedModel, tiles: TileSettings, noiseLevel: number | undefined) {
+    super(opened, tiles, noiseLevel);
     this.adapter = opened.session.adapter;
   }
 
@@ -92,7 +94,7 @@ export class Denoiser extends CoreDenoiser {
    * aborted.
    */
   static async create(options: DenoiserOptions = {}): Promise<Denoiser> {
-    const { device, tiles } = checkDenoiserOptions(options, OPTION_KEYS, WEB_DEVICES);
+    const { device, tiles, noiseLevel } = checkDenoiserOptions(options, OPTION_KEYS, WEB_DEVICES);
     const { model } = options;
     check(
       model === undefined || model instanceof Uint8Array || model instanceof ArrayBuffer || model instanceof URL || (typeof model === 'string' && model.length > 0),
@@ -102,7 +104,8 @@ export class Denoiser extends CoreDenoiser {
     );
     checkCallbacks(options, 'options');
     const bytes = await loadModel(model, 'options.model', urlModels(options));
-    return new Denoiser(await openModel(WEB_BACKEND, bytes, { device, deviceArgument: 'options.device', settings: undefined, signal: options.signal }), tiles);
+    const opened = await openModel(WEB_BACKEND, bytes, { device, deviceArgument: 'options.device', settings: undefined, signal: options.signal, sigma: { noiseLevel, argument: 'options.sigma' } });
+    return new Denoiser(opened, tiles, noiseLevel);
   }
 
   /**
@@ -123,7 +126,8 @@ export class Denoiser extends CoreDenoiser {
     return (await this.#run(image as PixelImage<PixelArray>, options)) as SameKind<I>;
   }
 
-  #run<T extends PixelArray>(image: PixelImage<T>, { onProgress, signal }: DenoiseOptions): Promise<PixelImage<T>> {
-    return this.denoiseChecked(image, { signal, onTile: onProgress && ((done, total) => onProgress({ stage: 'tiles', done, total })) });
+  #run<T extends PixelArray>(image: PixelImage<T>, { onProgress, signal, sigma }: DenoiseOptions): Promise<PixelImage<T>> {
+    const noiseLevel = this.callNoiseLevel(sigma);
+    return this.denoiseChecked(image, { signal, noiseLevel, onTile: onProgress && ((done, total) => onProgress({ stage: 'tiles', done, total })) });
   }
 }

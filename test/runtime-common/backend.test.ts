@@ -113,11 +113,11 @@ describe('backend sessions', () => {
     const log: string[] = [];
     const session = await openSession(fakeBackend({ cpu: 'starts' }, {}, fakeSession(log, [30, 0])), identityModel(), 'cpu', undefined);
     const input = new Float32Array(4);
-    await Promise.all([session.run('image', 'denoised', input, [1, 1, 2, 2]), session.run('image', 'denoised', input, [1, 1, 2, 2])]);
+    await Promise.all([session.run([{ name: 'image', data: input, dims: [1, 1, 2, 2] }], 'denoised'), session.run([{ name: 'image', data: input, dims: [1, 1, 2, 2] }], 'denoised')]);
     expect(log).toEqual(['start 0', 'end 0', 'start 1', 'end 1']);
     const tasks: string[] = [];
     const queued = fakeBackend({ cpu: 'starts' }, { queue: (task) => (tasks.push('queued'), task()) });
-    await (await openSession(queued, identityModel(), 'cpu', undefined)).run('image', 'denoised', input, [1, 1, 2, 2]);
+    await (await openSession(queued, identityModel(), 'cpu', undefined)).run([{ name: 'image', data: input, dims: [1, 1, 2, 2] }], 'denoised');
     expect(tasks).toEqual(['queued']);
   });
 

@@ -1,16 +1,18 @@
 // The one suite every runtime's Denoiser passes (as onnxruntime runs one suite against every backend): bad options and models, bad images and tensors, shapes, tiles, ranges, concurrency, dispose.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelInfo, PixelArray, PixelImage, TileSettings } from '../../runtime-common/index.js';
-import { boxBlurModel, foreignModel, halfSizeModel, identityModel, nanModel, noiseReducerLikeModel, offsetModel, testMetadata } from '../../tools/onnx/test-models.js';
+import { boxBlurModel, foreignModel, halfSizeModel, identityModel, nanModel, noiseMapOffsetModel, noiseReducerLikeModel, offsetModel, testMetadata } from '../../tools/onnx/test-models.js';
+import { estimateNoiseLevel } from '../../runtime-common/noise-level.js';
+import { Rng } from '../../runtime-common/rng.js';
 
 /** A runtime's Denoiser as the suite drives it (the web one through the page). */
 export interface ContractDenoiser {
   readonly device: string;
   readonly model: ModelInfo;
   readonly tiles: TileSettings;
-  /** The runtime's denoise on a PixelImage (node: `denoise`, web: `denoisePixels`). */
-  denoise(image: PixelImage): Promise<PixelImage>;
-  runTensor(input: Float32Array, dims: readonly [number, number, number, number]): Promise<Float32Array>;
+  /** The runtime's denoise on a PixelImage (node: `denoise`, web: `denoisePixels`), with its per-call options. */
+  denoise(image: PixelImage, options?: { sigma?: unknown }): Promise<PixelImage>;
+  runTensor(input: Float32Array, dims: readonly [number, number, number, number], noiseLevel?: number | Float32Array): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
@@ -93,7 +95,7 @@ export function denoiserContract(name: string, target: () => ContractRuntime): v
       expect(await failure(create({ model: new TextEncoder().encode('this is not a model at all, just text') }))).toMatch(/^ModelFormatError: Expected an ONNX model file for model bytes but received bytes that are not one/);
       expect(await failure(create({ model: truncated.subarray(0, truncated.length - 100) }))).toMatch(/^ModelFormatError: Expected an ONNX model file for model bytes but received/);
       expect(await failure(create({ model: new Uint8Array(0) }))).toBe('ModelFormatError: Expected an ONNX model file for model bytes but received an empty file');
-      expect(await failure(create({ model: foreignModel() }))).toMatch(/^ModelFormatError: Expected an image denoiser \(one float32 input and one float32 output \[N, C, H, W\]\) for model bytes but received a model with 2 input\(s\)/);
+      expect(await failure(create({ model: foreignModel() }))).toMatch(/^ModelFormatError: Expected an image denoiser \(one float32 input and one float32 output \[N, C, H, W\], and a noise map input where its metadata names one\) for model bytes but received a model with 2 input\(s\)/);
       const rejected = await failure(create({ model: rejectedModel() }));
       expect(rejected.startsWith(`ModelFormatError: Expected an ONNX model ${runtime} can load for model bytes but received one it rejects: `), rejected).toBe(true);
       expect(rejected).toMatch(/Idontity/);
@@ -128,6 +130,26 @@ export function denoiserContract(name: string, target: () => ContractRuntime): v
       expect(await failure(nan.denoise(image))).toBe('ModelFormatError: Expected finite values for the output of model bytes but received NaN at index 0 (384 of 384 values not finite)');
       const tiled = await create({ model: nanModel(), tile: 16, overlap: 4 });
       expect(await failure(tiled.denoise(pixels(new Uint8Array(64 * 64), 64, 64, 1)))).toMatch(/^ModelFormatError: Expected finite values for the output of model bytes but received NaN/);
+    });
+
+    it('names sigma and what it accepts: at create and per call, a number for a blind model, runTensor without a level', async () => {
+      const expected = (value: string, name = 'options.sigma') => `ValidationError: Expected "auto" or a number from 0 to 255 (8-bit levels) for ${name} but received ${value}`;
+      expect(await failure(target().create({ model: noiseMapOffsetModel(), device: target().device, sigma: -1 }))).toBe(expected('-1'));
+      expect(await failure(target().create({ model: noiseMapOffsetModel(), device: target().device, sigma: 256 }))).toBe(expected('256'));
+      expect(await failure(target().create({ model: noiseMapOffsetModel(), device: target().device, sigma: 'loud' }))).toBe(expected('"loud"'));
+      expect(await failure(target().create({ model: identityModel(), device: target().device, sigma: 10 }))).toBe(
+        'ValidationError: Expected "auto" for a blind model (model bytes takes no noise level) for options.sigma but received 10',
+      );
+      const mapped = await create({ model: noiseMapOffsetModel() });
+      const image = pixels(new Uint8Array(8 * 8 * 3).fill(100), 8, 8, 3);
+      expect(await failure(mapped.denoise(image, { sigma: NaN }))).toBe(expected('NaN'));
+      const blind = await create({ model: identityModel() });
+      expect(await failure(blind.denoise(pixels(new Uint8Array(4), 2, 2, 1), { sigma: 5 }))).toBe('ValidationError: Expected "auto" for a blind model (model bytes takes no noise level) for options.sigma but received 5');
+      expect(await failure(mapped.runTensor(new Float32Array(12), [1, 3, 2, 2]))).toBe(
+        'ValidationError: Expected a level >= 0 or a Float32Array of 4 values (N x H x W) for the noise map of model bytes for noiseLevel but received undefined',
+      );
+      expect(await failure(mapped.runTensor(new Float32Array(12), [1, 3, 2, 2], new Float32Array(3)))).toMatch(/for noiseLevel but received Float32Array\(3\)$/);
+      expect(await failure(blind.runTensor(new Float32Array(4), [1, 1, 2, 2], 0.1))).toBe('ValidationError: Expected nothing (model bytes is blind) for noiseLevel but received 0.1');
     });
 
     it('dispose() twice is harmless; a call after it says so', async () => {
@@ -179,6 +201,35 @@ export function denoiserContract(name: string, target: () => ContractRuntime): v
           }
         }
       }
+    });
+
+    it('feeds a model with a noise map the level: sigma at create, per call, estimated per image (auto), in every tile, in runTensor', async () => {
+      // The model adds the map to the image: each output pixel shows the level it was told.
+      const told = await create({ model: noiseMapOffsetModel(), sigma: 25 });
+      expect(told.model.noiseMapName).toBe('noise_map');
+      const image = pixels(new Uint8Array(9 * 7 * 3).map((_, i) => 40 + (i % 5)), 9, 7, 3);
+      expect(Array.from((await told.denoise(image)).data)).toEqual(Array.from(image.data, (v) => v + 25));
+      expect(Array.from((await told.denoise(image, { sigma: 10 })).data)).toEqual(Array.from(image.data, (v) => v + 10));
+      // Tiles: every tile of a large image gets the same level.
+      const tiled = await create({ model: noiseMapOffsetModel(), sigma: 3, tile: 16, overlap: 4 });
+      const large = pixels(new Uint8Array(50 * 40 * 3).map((_, i) => (i * 13) % 200), 50, 40, 3);
+      expect(Array.from((await tiled.denoise(large)).data)).toEqual(Array.from(large.data, (v) => v + 3));
+      // auto: the estimate of each image (a grey image through the colour model too).
+      const auto = await create({ model: noiseMapOffsetModel() });
+      for (const [width, height, channels] of [[32, 24, 3], [20, 20, 1]] as const) {
+        const rng = new Rng(width);
+        const noisy = pixels(new Uint8Array(width * height * channels).map(() => Math.round(128 + 12 * rng.nextNormal())), width, height, channels);
+        const level = estimateNoiseLevel(noisy);
+        expect(Math.abs(level * 255 - 12)).toBeLessThan(3);
+        const out = await auto.denoise(noisy);
+        for (let i = 0; i < noisy.data.length; i += 17) expect(Math.abs(out.data[i]! - (noisy.data[i]! + level * 255))).toBeLessThanOrEqual(0.5 + 1e-6);
+        // The level the Denoiser was given is overridden by a call's own, "auto" included.
+        expect(Array.from((await told.denoise(noisy, { sigma: 'auto' })).data)).toEqual(Array.from(out.data));
+      }
+      const tensor = await auto.runTensor(new Float32Array(12).fill(0.5), [1, 3, 2, 2], 0.1);
+      expect(Array.from(tensor)).toEqual(new Array(12).fill(0).map(() => expect.closeTo(0.6, 6)));
+      const map = Float32Array.from([0, 0.1, 0.2, 0.3]);
+      expect(Array.from(await auto.runTensor(new Float32Array(12), [1, 3, 2, 2], map))).toEqual([...map, ...map, ...map].map((v) => expect.closeTo(v, 6)));
     });
 
     it('maps pixels into the value range the metadata states, and clamps outputs to the pixel range', async () => {

@@ -32,12 +32,23 @@ describe('model info: bad calls', () => {
 
   it('refuses models that are not image denoisers, saying what they have', () => {
     expect(() => describeModel([{ name: 'a', type: 'int64', shape: [3] }, { name: 'b', type: 'int64', shape: [3] }], [{ name: 'c', type: 'int64', shape: [3] }], {}, 'add.onnx')).toThrow(
-      'Expected an image denoiser (one float32 input and one float32 output [N, C, H, W]) for add.onnx but received a model with 2 input(s) (a: int64[3], b: int64[3]) and 1 output(s) (c: int64[3])',
+      'Expected an image denoiser (one float32 input and one float32 output [N, C, H, W], and a noise map input where its metadata names one) for add.onnx but received a model with 2 input(s) (a: int64[3], b: int64[3]) and 1 output(s) (c: int64[3])',
     );
     expect(() => describeModel([{ name: 'x', type: 'float32', shape: [1, 28, 28] }], out(), {}, 'm')).toThrow(/received input x: float32\[1, 28, 28\]/);
     expect(() => describeModel(image('C'), out('C'), {}, 'm')).toThrow(/neither fixed in its shape nor in the metadata/);
     expect(() => describeModel(image(1), out(3), {}, 'm')).toThrow(/1 input channels but 3 output channels/);
     expect(() => describeModel(image(1), out(), { channels: '3' }, 'm')).toThrow(/input channels 1 but metadata channels 3/);
+  });
+
+  it('takes a second input only where the metadata names it the noise map, of one channel', () => {
+    const mapped: DenoiserMetadata = { ...own, formatVersion: 3, noiseMap: 'noise_map', spec: { ...spec, input: { ...spec.input, noiseMap: 'noise_map' } } };
+    const map = (channels: number | string = 1) => [{ name: 'noise_map', isTensor: true, type: 'float32', shape: ['N', channels, 'H', 'W'] }];
+    const info = describeModel([...map(), ...image()], out(), encodeDenoiserMetadata(mapped), 'm');
+    expect([info.inputName, info.noiseMapName]).toEqual(['image', 'noise_map']);
+    expect(describeModel(image(), out(), encodeDenoiserMetadata(own), 'm').noiseMapName).toBeUndefined();
+    expect(() => describeModel([...image(), ...map()], out(), encodeDenoiserMetadata(own), 'm')).toThrow(/but received a model with 2 input\(s\) \(image: float32\[N, 1, H, W\], noise_map: float32\[N, 1, H, W\]\)/);
+    expect(() => describeModel(image(), out(), encodeDenoiserMetadata(mapped), 'm')).toThrow(/but received a model with 1 input\(s\)/);
+    expect(() => describeModel([...image(), ...map(3)], out(), encodeDenoiserMetadata(mapped), 'm')).toThrow(/but received a noise map with 3 channels \(noise_map: float32\[N, 3, H, W\]\)/);
   });
 
   it('refuses invalid values a foreign model states, naming the key', () => {

@@ -93,7 +93,7 @@ describe('readModelMetadata: bad files', () => {
   });
 
   it.each([
-    ['format_version', '3', 'a supported format version (1, 2)'],
+    ['format_version', '4', 'a supported format version (1, 2, 3)'],
     ['format_version', 'one', 'an integer >= 1'],
     ['channels', '0', 'an integer >= 1 and <= 4'],
     ['channels', '1.5', 'an integer >= 1 and <= 4'],
@@ -143,6 +143,17 @@ describe('readModelMetadata: bad files', () => {
     expect(() => decodeDenoiserMetadata({}, 'f', { foreign: 'maybe' as never })).toThrow('Expected one of "refuse", "accept" for options.foreign but received "maybe"');
   });
 
+  it('rejects a noise map in a version 2 model, one the spec does not name, and a spec map the metadata leaves out', () => {
+    const mapped = { ...full, formatVersion: 3, noiseMap: 'noise_map', spec: { ...spec, input: { ...spec.input, noiseMap: 'noise_map' } } };
+    const props = encodeDenoiserMetadata(mapped);
+    expect(errorOf(() => decodeDenoiserMetadata({ ...props, format_version: '2' }, 'm')).message).toBe(
+      'Expected no value in a format version 2 model (noise maps came with version 3) for metadata "noise_map" of m but received "noise_map"',
+    );
+    expect(errorOf(() => decodeDenoiserMetadata({ ...props, noise_map: 'sigma' }, 'm')).message).toBe('Expected the spec\'s input.noiseMap ("noise_map") for metadata "noise_map" of m but received "sigma"');
+    const { noise_map: _, ...unnamed } = props;
+    expect(errorOf(() => decodeDenoiserMetadata(unnamed, 'm')).message).toBe('Expected a value, the spec\'s input.noiseMap "noise_map" for metadata "noise_map" of m but received none');
+  });
+
   it('rejects a blind range whose top is below its bottom', () => {
     const props = { ...encodeDenoiserMetadata(full), noise_factor_max: '0.1' };
     expect(errorOf(() => decodeDenoiserMetadata(props, 'm')).message).toBe('Expected a number >= metadata "noise_factor" for metadata "noise_factor_max" of m but received "0.1"');
@@ -156,6 +167,13 @@ describe('readModelMetadata', () => {
     expect(summary).toMatchObject({ irVersion: 8, opset: 17, producerName: 'test', producerVersion: '1.2.3', modelVersion: 7, graphName: 'g' });
     expect(summary.inputs).toEqual([{ name: 'image', type: 'FLOAT', dims: ['N', 1, 'H', 'W'] }]);
     expect(summary.metadataProps.format).toBe(MODEL_FORMAT);
+  });
+
+  it('round-trips a model with a noise map (format version 3)', () => {
+    const mapped: DenoiserMetadata = { ...full, formatVersion: 3, noiseMap: 'noise_map', spec: { ...spec, input: { ...spec.input, noiseMap: 'noise_map' } } };
+    const props = encodeDenoiserMetadata(mapped);
+    expect(props.noise_map).toBe('noise_map');
+    expect(decodeDenoiserMetadata(props, 'm')).toEqual(mapped);
   });
 
   it('round-trips the noise range of a blind model and describes it', () => {

@@ -8,7 +8,7 @@ const node: ContractRuntime = {
   runtime: 'onnxruntime-node',
   device: 'cpu',
   deviceNames: deviceNames(NODE_DEVICES),
-  optionKeys: ['model', 'device', 'threads', 'tile', 'overlap', 'maxBatchValues'],
+  optionKeys: ['model', 'device', 'threads', 'tile', 'overlap', 'sigma', 'maxBatchValues'],
   create: (options) => Denoiser.create(options as Parameters<typeof Denoiser.create>[0]),
 };
 

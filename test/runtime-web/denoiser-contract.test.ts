@@ -14,7 +14,11 @@ interface Typed {
 type Reply<T> = { value: T } | { error: { name: string; message: string } };
 
 /** A call on the page's Denoiser: create one (`id` comes back), or one of its methods. */
-type Call = { op: 'create'; options: unknown } | { op: 'denoise'; id: number; image: unknown } | { op: 'runTensor'; id: number; input: unknown; dims: unknown } | { op: 'dispose'; id: number };
+type Call =
+  | { op: 'create'; options: unknown }
+  | { op: 'denoise'; id: number; image: unknown; options?: unknown }
+  | { op: 'runTensor'; id: number; input: unknown; dims: unknown; noiseLevel?: unknown }
+  | { op: 'dispose'; id: number };
 
 const toPage = (value: unknown): unknown => (ArrayBuffer.isView(value) ? { typedArray: value.constructor.name, values: Array.from(value as unknown as ArrayLike<number>) } : value);
 const fromPage = (value: Typed): Float32Array => new (globalThis as unknown as Record<string, new (values: number[]) => Float32Array>)[value.typedArray]!(value.values);
@@ -51,10 +55,10 @@ async function call<T>(request: Call): Promise<T> {
       const d = denoisers[request.id]!;
       if (request.op === 'denoise') {
         const image = request.image as Record<string, unknown>;
-        const out: PixelImage = await d.denoisePixels({ ...image, data: typed(image.data) } as PixelImage);
+        const out: PixelImage = await d.denoisePixels({ ...image, data: typed(image.data) } as PixelImage, request.options as never);
         return { value: { ...out, data: plain(out.data) } };
       }
-      if (request.op === 'runTensor') return { value: plain(await d.runTensor(typed(request.input) as Float32Array, request.dims as never)) };
+      if (request.op === 'runTensor') return { value: plain(await d.runTensor(typed(request.input) as Float32Array, request.dims as never, typed(request.noiseLevel) as never)) };
       await d.dispose();
       return { value: null };
     } catch (e) {
@@ -77,11 +81,11 @@ async function createInPage(options: unknown): Promise<ContractDenoiser> {
     device,
     model,
     tiles,
-    async denoise(image) {
-      const out = await call<PixelImage & { data: Typed }>({ op: 'denoise', id, image: { ...image, data: toPage(image.data) } });
+    async denoise(image, options) {
+      const out = await call<PixelImage & { data: Typed }>({ op: 'denoise', id, image: { ...image, data: toPage(image.data) }, options });
       return { ...out, data: fromPage(out.data) };
     },
-    runTensor: async (input, dims) => fromPage(await call<Typed>({ op: 'runTensor', id, input: toPage(input), dims })),
+    runTensor: async (input, dims, noiseLevel) => fromPage(await call<Typed>({ op: 'runTensor', id, input: toPage(input), dims, noiseLevel: toPage(noiseLevel) })),
     dispose: () => call<void>({ op: 'dispose', id }),
   };
 }
@@ -90,7 +94,7 @@ const web: ContractRuntime = {
   runtime: 'onnxruntime-web',
   device: 'wasm',
   deviceNames: ['auto', 'webgpu', 'wasm'],
-  optionKeys: ['model', 'device', 'tile', 'overlap', 'onProgress', 'signal'],
+  optionKeys: ['model', 'device', 'tile', 'overlap', 'sigma', 'onProgress', 'signal'],
   create: createInPage,
 };
 

@@ -25,7 +25,7 @@ describe('ort-web session', () => {
     try {
       expect(ort.env.wasm.wasmPaths).toBe(ortDist);
       expect(ort.env.logLevel).toBe('fatal');
-      const out = await session.run('image', 'denoised', new Float32Array([0.25, 0.5, 0.75, 1]), [1, 1, 2, 2]);
+      const out = await session.run([{ name: 'image', data: new Float32Array([0.25, 0.5, 0.75, 1]), dims: [1, 1, 2, 2] }], 'denoised');
       expect(out.dims).toEqual([1, 1, 2, 2]);
       expect(Array.from(out.data as Float32Array)).toEqual([0.25, 0.5, 0.75, 1]);
     } finally {

@@ -26,6 +26,7 @@ interface EvalArgs {
   maxSide?: number;
   crop?: number;
   tuneSide?: number;
+  knownSigma: boolean;
   limit?: number;
   seed: number;
   device: string;
@@ -50,6 +51,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('crop', { type: 'number', describe: '--images: score the centre square of at most NxN pixels of each photo, at its own scale (after --max-side; default: whole photos)' })
       .option('max-side', { type: 'number', describe: '--images: downscale photos whose longer side is over N pixels (default: none)' })
       .option('tune-side', { type: 'number', describe: `--images: side of the centre crops the baselines are tuned on (default ${DEFAULT_TUNE_SIDE})` })
+      .option('known-sigma', { type: 'boolean', default: false, describe: '--images: also score models that take a noise level when told the true sigma (by default they estimate it, as denoise does)' })
       .option('limit', { type: 'number', describe: 'score only the first N images (photos)' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the noise' })
       .option('device', { type: 'string', default: 'cpu', describe: 'onnxruntime device for the models: auto, cpu, webgpu, cuda' })
@@ -57,7 +59,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON instead of the table' }) as never,
   handler: async (args) => {
     if (args.images !== undefined) return photoHandler(args);
-    for (const [value, name] of [[args.sigmas, '--sigmas'], [args.colour, '--colour'], [args.baselines, '--baselines'], [args.maxSide, '--max-side'], [args.crop, '--crop'], [args.tuneSide, '--tune-side']] as const) {
+    for (const [value, name] of [[args.sigmas, '--sigmas'], [args.colour, '--colour'], [args.baselines, '--baselines'], [args.maxSide, '--max-side'], [args.crop, '--crop'], [args.tuneSide, '--tune-side'], [args.knownSigma || undefined, '--known-sigma']] as const) {
       check(value === undefined, 'no value without --images (photos only)', name, value);
     }
     const noise = checkNoiseKind(args.noise, '--noise');
@@ -180,6 +182,7 @@ async function photoHandler(args: EvalArgs): Promise<void> {
     device,
     seed,
     tuneSide,
+    knownSigma: args.knownSigma,
     onLine: say,
     onGrid: (colour, sigma, png) => writeFileAtomic(path.join(out, photoGridName(colour, sigma)), png, { overwrite: true }),
   });

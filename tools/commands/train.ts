@@ -38,6 +38,7 @@ interface TrainArgs {
   'patch-size'?: number;
   'grey-share'?: number;
   'noise-power': number;
+  'map-jitter': number;
 }
 
 /** Validates the parsed flags into a run request; every error names its flag. */
@@ -54,6 +55,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   if (args.limit !== undefined) checkInteger(args.limit, '--limit', { min: 1 });
   checkOneOf(args.backend, '--backend', BACKEND_NAMES);
   const cleanShare = checkNumber(args['clean-share'], '--clean-share', { min: 0, max: 1 });
+  const mapJitter = checkNumber(args['map-jitter'], '--map-jitter', { min: 0, max: 1 });
   check(args['init-weights'] === undefined || args.resume === undefined, 'either --init-weights or --resume, not both', '--init-weights', args['init-weights']);
   const identity = args['init-identity'] === undefined ? [] : String(args['init-identity']).split(',').map((n) => n.trim());
   check(identity.length === 0 || args['init-weights'] !== undefined, 'a run to grow, given with --init-weights', '--init-identity', args['init-identity']);
@@ -72,7 +74,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   return {
     specPath: args.spec,
     dataset: args.dataset,
-    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(power !== 1 ? { power } : {}), ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}), ...(args['grey-shared-noise'] ? { greyShared: true } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}), ...(loss === 'psnr' ? { loss } : {}) },
+    settings: { epochs, batchSize, learningRate, seed, noise: { kind: noise, ...factor, ...(power !== 1 ? { power } : {}), ...(cleanShare > 0 ? { cleanShare } : {}), ...(args.quantize ? { quantize: true } : {}), ...(args['grey-shared-noise'] ? { greyShared: true } : {}), ...(mapJitter > 0 ? { mapJitter } : {}) }, ...(lrSchedule === 'cosine' ? { lrSchedule } : {}), ...(loss === 'psnr' ? { loss } : {}) },
     ...(Object.keys(photo).length ? { photoFolder: photo } : {}),
     ...(args['init-weights'] !== undefined ? { initWeights: args['init-weights'] } : {}),
     ...(identity.length ? { initIdentity: identity } : {}),
@@ -108,6 +110,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('quantize', { type: 'boolean', default: false, describe: 'round noisy inputs to 8 bits, as saved image files are' })
       .option('init-weights', { type: 'string', describe: 'start from these weights (a weights.safetensors, or a run folder) instead of random ones: fine-tuning' })
       .option('init-identity', { type: 'string', describe: 'with --init-weights: comma-separated conv2d layers of the spec that those weights lack (inserted into their network), started as the identity so the deeper network computes what the trained one did' })
+      .option('map-jitter', { type: 'number', default: 0, describe: 'specs with a noise map only: the relative error of the noise level the network is told while training (level = f * (1 + J*N(0,1))), so it learns to use an estimated level' })
       .option('lr-schedule', { type: 'string', default: 'constant', describe: 'constant, or cosine: per batch from --lr down to 2% of it at the last batch' })
       .option('loss', { type: 'string', default: 'mse', describe: 'mse, or psnr: the mean of the images\' 10 log10(MSE), so every noise level of a blind run counts on the dB scale (clean and light noise are not over-smoothed)' })
       .option('patches', { type: 'number', describe: 'folder:<dir> only: training patches per epoch, cut afresh each epoch (default 20000)' })

@@ -258,12 +258,14 @@ export function parseNoiseFactor(kind: NoiseKind, value: unknown, name = 'noise 
  * Applies noise to `count` images of `imageSize` values each: with a range, each image gets its own factor drawn
  * from `rng` (in [factor, maxFactor], uniform unless `power` is set) before its noise; without, one call over all of them. With a
  * `cleanShare`, that share of the images (drawn per image) is copied without noise; with `quantize`, every output
- * value is rounded to 8 bits.
+ * value is rounded to 8 bits. `factors`, when given, receives each image's factor (0 for a clean one).
  */
-export function applyNoiseToImages(settings: NoiseSettingsLike, input: Float32Array, output: Float32Array, imageSize: number, rng: Rng): Float32Array {
+export function applyNoiseToImages(settings: NoiseSettingsLike, input: Float32Array, output: Float32Array, imageSize: number, rng: Rng, factors?: Float32Array): Float32Array {
   const cleanShare = settings.cleanShare ?? 0;
-  if (settings.maxFactor === undefined && cleanShare === 0) applyNoise(settings.kind, input, output, settings.factor, rng);
-  else {
+  if (settings.maxFactor === undefined && cleanShare === 0) {
+    applyNoise(settings.kind, input, output, settings.factor, rng);
+    factors?.fill(settings.factor);
+  } else {
     const count = input.length / imageSize;
     check(Number.isInteger(count), `a whole number of images of ${imageSize} values`, 'the noise input length', input.length);
     for (let i = 0; i < count; i++) {
@@ -272,10 +274,12 @@ export function applyNoiseToImages(settings: NoiseSettingsLike, input: Float32Ar
       // The clean draw comes first and only when a share is set, so runs without one keep their exact noise.
       if (cleanShare > 0 && rng.nextFloat() < cleanShare) {
         to.set(from);
+        if (factors) factors[i] = 0;
         continue;
       }
       const factor = settings.maxFactor === undefined ? settings.factor : settings.factor + (settings.maxFactor - settings.factor) * rng.nextFloat() ** (settings.power ?? 1);
       applyNoise(settings.kind, from, to, factor, rng);
+      if (factors) factors[i] = factor;
     }
   }
   if (settings.quantize) for (let i = 0; i < output.length; i++) output[i] = Math.round(output[i]! * 255) / 255;

@@ -178,6 +178,11 @@ export interface PhotoEvalRequest {
   seed: number;
   /** Side of the tuning crops (default {@link DEFAULT_TUNE_SIDE}). */
   tuneSide?: number;
+  /**
+   * Models with a noise map are scored as users run them (the level estimated from each photo) and, with this set,
+   * also told the true sigma (a row "<name>, sigma known"), as the tuned baselines are.
+   */
+  knownSigma?: boolean;
   onLine?: (text: string) => void;
   /** Receives one PNG per colour mode and sigma: noisy, the best baseline, each model, clean, on centre crops. */
   onGrid?: (colour: ColourMode, sigma: number, png: Buffer) => Promise<void>;
@@ -263,11 +268,15 @@ export async function evaluatePhotos(request: PhotoEvalRequest): Promise<PhotoEv
           rows.push({ label: baseline.label, kind: 'classical', images: out });
           onLine(`${colour} σ ${sigma}: ${baseline.label} (${score.paramsText}; tuned in ${tuneSeconds.toFixed(1)} s) ${text(score)}, ${perMegapixel.toFixed(2)} s/MP`);
         }
-        for (const o of opened) {
+        const runs = opened.flatMap((o) => [
+          { o, method: modelName(o), sigma: undefined as number | undefined },
+          ...(request.knownSigma && o.denoiser.model.noiseMapName !== undefined ? [{ o, method: `${modelName(o)}, σ known`, sigma }] : []),
+        ]);
+        for (const { o, method, sigma: told } of runs) {
           const runStart = performance.now();
-          const out = ((await o.denoiser.denoiseBatch(noisy)) as FloatImage[]).map(clipImage);
+          const out = ((await o.denoiser.denoiseBatch(noisy, told === undefined ? {} : { sigma: told })) as FloatImage[]).map(clipImage);
           const perMegapixel = seconds(runStart) / megapixels;
-          const score: PhotoScore = { method: modelName(o), kind: 'model', ...meanScores(out, clean), secondsPerMegapixel: perMegapixel };
+          const score: PhotoScore = { method, kind: 'model', ...meanScores(out, clean), secondsPerMegapixel: perMegapixel };
           scores.push(score);
           rows.push({ label: score.method, kind: 'model', images: out });
           onLine(`${colour} σ ${sigma}: ${score.method} ${text(score)}, ${perMegapixel.toFixed(2)} s/MP`);

@@ -31,6 +31,19 @@ export interface InputSpec {
   name: string;
   /** Number of channels: 1 for grayscale, 3 for RGB. */
   channels: number;
+  /**
+   * Name of a second input, the noise map: one channel of the image's height and width holding the noise's standard
+   * deviation at each pixel on the image's value scale (a constant plane for uniform noise, as in FFDNet). Layers
+   * read it like any tensor (typically `concat` with the image). Absent: the network is blind.
+   */
+  noiseMap?: string;
+}
+
+/** The tensors a spec's layers can read before its first layer: the image and, when declared, the noise map. */
+export function inputTensors(input: InputSpec): Map<string, Shape> {
+  const tensors = new Map<string, Shape>([[input.name, { height: null, width: null, channels: input.channels }]]);
+  if (input.noiseMap !== undefined) tensors.set(input.noiseMap, { height: null, width: null, channels: 1 });
+  return tensors;
 }
 
 /** A validated spec with every default applied. */
@@ -85,14 +98,18 @@ function parseSpecUnprefixed(json: unknown): NetworkSpec {
   check(typeof description === 'string', 'a string', 'spec.description', description);
 
   const rawInput = checkObject(raw.input, 'spec.input');
-  checkKnownKeys(rawInput, 'spec.input', ['name', 'channels']);
+  checkKnownKeys(rawInput, 'spec.input', ['name', 'channels', 'noiseMap']);
   const input: InputSpec = {
     name: checkString(rawInput.name ?? 'image', 'spec.input.name', NAME_PATTERN),
     channels: checkInteger(rawInput.channels, 'spec.input.channels', { min: 1, max: 4 }),
   };
+  if (rawInput.noiseMap !== undefined) {
+    input.noiseMap = checkString(rawInput.noiseMap, 'spec.input.noiseMap', NAME_PATTERN);
+    check(input.noiseMap !== input.name, `a name other than the image input's ("${input.name}")`, 'spec.input.noiseMap', input.noiseMap);
+  }
 
   check(Array.isArray(raw.layers) && raw.layers.length > 0, 'a non-empty array of layers', 'spec.layers', raw.layers);
-  const shapes = new Map<string, Shape>([[input.name, { height: null, width: null, channels: input.channels }]]);
+  const shapes = inputTensors(input);
   const layers: LayerSpec[] = [];
   let previous = input.name;
   (raw.layers as unknown[]).forEach((rawLayer, index) => {
@@ -122,7 +139,7 @@ function parseSpecUnprefixed(json: unknown): NetworkSpec {
   });
 
   const output = raw.output === undefined ? previous : raw.output;
-  check(typeof output === 'string' && shapes.has(output) && output !== input.name, 'the name of a layer', 'spec.output', output);
+  check(typeof output === 'string' && shapes.has(output) && output !== input.name && output !== input.noiseMap, 'the name of a layer', 'spec.output', output);
   const outputShape = shapes.get(output)!;
   check(outputShape.channels === input.channels, `an output with ${input.channels} channel(s), as the input`, 'spec.output', `${outputShape.channels} channel(s) from layer ${output}`);
 
@@ -131,6 +148,9 @@ function parseSpecUnprefixed(json: unknown): NetworkSpec {
   const unused = layers.findIndex((layer) => !used.has(layer.name));
   if (unused >= 0) {
     throw invalid(`a layer that the output "${output}" depends on`, `layers[${unused}] ("${layers[unused]!.name}")`, 'an unused layer');
+  }
+  if (input.noiseMap !== undefined && !spec.layers.some((layer) => used.has(layer.name) && layer.inputs.includes(input.noiseMap!))) {
+    throw invalid(`a noise map that a layer the output depends on reads`, 'spec.input.noiseMap', described(`"${input.noiseMap}", which none reads`));
   }
   checkMergesCanAgree(spec);
   return spec;
@@ -217,7 +237,7 @@ export function serializeSpec(spec: NetworkSpec): string {
 
 /** Shapes for an input size as far as they can be inferred, with the first layer that failed and its error. */
 function shapesAt(spec: NetworkSpec, height: number | null, width: number | null): { shapes: Map<string, Shape>; failure?: { index: number; error: unknown } } {
-  const shapes = new Map<string, Shape>([[spec.input.name, { height, width, channels: spec.input.channels }]]);
+  const shapes = new Map<string, Shape>([...inputTensors(spec.input)].map(([name, shape]) => [name, { ...shape, height, width }]));
   const at = height === null && width === null ? '' : ` for input ${height}x${width}`;
   for (const [index, layer] of spec.layers.entries()) {
     try {
@@ -298,7 +318,7 @@ export function receptiveField(spec: NetworkSpec): NetworkField {
   let high = 0;
   let stride = 1;
   for (const axis of [0, 1] as const) {
-    const spans = new Map<string, FieldSpan>([[spec.input.name, { scale: [1, 1], low: 0, high: 0 }]]);
+    const spans = new Map<string, FieldSpan>([...inputTensors(spec.input).keys()].map((name) => [name, { scale: [1, 1], low: 0, high: 0 }]));
     spec.layers.forEach((layer, index) => {
       const where = `layers[${index}] ("${layer.name}")`;
       // Every registry kind must declare `field` (LayerKindDef requires it); an unknown kind is refused here.

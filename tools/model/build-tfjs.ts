@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { described, invalid } from 'onnx-denoiser-common';
 import type { Activation, LayerKindName, LayerSpec } from '../layers/layer-registry.js';
-import { weightDefs, type NetworkSpec } from '../layers/spec.js';
+import { inputTensors, weightDefs, type NetworkSpec } from '../layers/spec.js';
 
 type Builder<K extends LayerKindName> = (layer: Extract<LayerSpec, { kind: K }>, inputs: tfl.SymbolicTensor[], seed: number | undefined) => tfl.SymbolicTensor;
 
@@ -79,19 +79,24 @@ export interface BuildOptions {
 }
 
 /**
- * Builds the spec as a functional `tf.LayersModel` whose input takes NHWC images of any height and width.
+ * Builds the spec as a functional `tf.LayersModel` whose input takes NHWC images of any height and width (with a
+ * noise map, inputs `[image, noiseMap]`, the map NHW1).
  * Layer names are the spec's names. A TF.js backend must be ready (see tools/train/backends.ts).
  */
 export function buildModel(spec: NetworkSpec, options: BuildOptions = {}): tfl.LayersModel {
   const tensors = new Map<string, tfl.SymbolicTensor>();
-  const input = tfl.input({ shape: [null, null, spec.input.channels], name: spec.input.name });
-  tensors.set(spec.input.name, input);
+  // NHWC; the noise map, when the spec has one, is the second input: one channel of the image's height and width.
+  const inputs = [...inputTensors(spec.input)].map(([name, shape]) => {
+    const input = tfl.input({ shape: [null, null, shape.channels], name });
+    tensors.set(name, input);
+    return input;
+  });
   spec.layers.forEach((layer, index) => {
     const build = TFJS_BUILDERS[layer.kind] as Builder<LayerKindName>;
     const seed = options.seed === undefined ? undefined : options.seed + index;
     tensors.set(layer.name, build(layer, layer.inputs.map((t) => tensors.get(t)!), seed));
   });
-  return tfl.model({ inputs: input, outputs: tensors.get(spec.output)!, name: spec.name });
+  return tfl.model({ inputs: inputs.length === 1 ? inputs[0]! : inputs, outputs: tensors.get(spec.output)!, name: spec.name });
 }
 
 /** A named float32 weight in TF layout. */

@@ -1,4 +1,4 @@
-// Identity weights for conv2d layers inserted into a trained network, so it grows deeper without changing what it computes (net2deeper).
+// Weights for layers grown into a trained network without changing what it computes: identity convolutions (net2deeper) and zero weights for a new noise-map input.
 import { check, invalid, described } from 'onnx-denoiser-common';
 import { weightDefs, type NetworkSpec } from '../layers/spec.js';
 import type { Conv2DLayer, LayerSpec } from '../layers/layer-registry.js';
@@ -43,6 +43,47 @@ export function identityWeights(spec: NetworkSpec, layerNames: readonly string[]
     out.set(kernel.name, { shape: kernel.shape, data });
     const bias = defs.find((d) => d.name === `${name}.bias`);
     if (bias) out.set(bias.name, { shape: bias.shape, data: new Float32Array(bias.shape[0]!) });
+  }
+  return out;
+}
+
+/**
+ * Kernels for a blind network grown into one with a noise map (net2wider on the input side): each conv2d that reads
+ * a `concat` holding the spec's noise map, and whose trained kernel in `trained` lacks exactly the map's channel,
+ * gets that kernel with zero weights for the map inserted at its place in the concat. The grown network then
+ * computes what the trained one did whatever level it is told, and training teaches it to use the level. Returns
+ * only the grown kernels (an empty map for a spec without a noise map).
+ */
+export function noiseMapKernels(spec: NetworkSpec, trained: ReadonlyMap<string, WeightTensor>): Map<string, WeightTensor> {
+  const out = new Map<string, WeightTensor>();
+  const map = spec.input.noiseMap;
+  if (map === undefined) return out;
+  const channels = new Map<string, number>([[spec.input.name, spec.input.channels], [map, 1]]);
+  const defs = weightDefs(spec);
+  for (const layer of spec.layers) {
+    const kernel = defs.find((d) => d.name === `${layer.name}.kernel`);
+    if (kernel) channels.set(layer.name, layer.kind === 'conv2dTranspose' ? kernel.shape[2]! : kernel.shape[3]!);
+    else channels.set(layer.name, layer.kind === 'concat' ? layer.inputs.reduce((sum, t) => sum + channels.get(t)!, 0) : channels.get(layer.inputs[0]!)!);
+  }
+  const byName = new Map<string, LayerSpec>(spec.layers.map((l) => [l.name, l]));
+  for (const layer of spec.layers) {
+    const source = byName.get(layer.inputs[0]!);
+    if (layer.kind !== 'conv2d' || source?.kind !== 'concat' || !source.inputs.includes(map)) continue;
+    const def = defs.find((d) => d.name === `${layer.name}.kernel`)!;
+    const old = trained.get(def.name);
+    const [kh, kw, inNew, filters] = def.shape as [number, number, number, number];
+    if (!old || old.shape.length !== 4 || old.shape[0] !== kh || old.shape[1] !== kw || old.shape[2] !== inNew - 1 || old.shape[3] !== filters) continue;
+    // Channels before the map in the concat keep their index; those after it move up by one.
+    const at = source.inputs.slice(0, source.inputs.indexOf(map)).reduce((sum, t) => sum + channels.get(t)!, 0);
+    const data = new Float32Array(kh * kw * inNew * filters);
+    // [kh, kw, in, out] (TF HWIO)
+    for (let tap = 0; tap < kh * kw; tap++) {
+      for (let c = 0; c < inNew - 1; c++) {
+        const to = c < at ? c : c + 1;
+        data.set(old.data.subarray((tap * (inNew - 1) + c) * filters, (tap * (inNew - 1) + c + 1) * filters), (tap * inNew + to) * filters);
+      }
+    }
+    out.set(def.name, { shape: [...def.shape], data });
   }
   return out;
 }

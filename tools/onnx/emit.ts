@@ -13,6 +13,7 @@ import {
   encodeDenoiserMetadata,
   invalid,
   MODEL_FORMAT_VERSION,
+  MODEL_FORMAT_VERSION_NOISE_MAP,
   type DenoiserMetadata,
   type NoiseInfo,
   type Precision,
@@ -400,7 +401,7 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   spec.layers.forEach((layer, index) => {
     check(Object.hasOwn(ONNX_EMITTERS, layer.kind), `a layer kind the ONNX emitter knows (${LAYER_KIND_NAMES.map((k) => `"${k}"`).join(', ')})`, `layers[${index}] ("${layer.name}").kind`, layer.kind);
   });
-  check(outputName !== spec.input.name && !spec.layers.some((l) => l.name === outputName), 'a name that neither the input nor a layer uses', 'outputName', outputName);
+  check(outputName !== spec.input.name && outputName !== spec.input.noiseMap && !spec.layers.some((l) => l.name === outputName), 'a name that neither an input nor a layer uses', 'outputName', outputName);
   checkWeights(spec, weights, source);
   checkFinite(weights, source);
   const keepsSize = sizeMultiple(spec);
@@ -431,27 +432,12 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
     }
   }
 
-  // Prelude: pad H and W up to the size multiple. pad = (m - size % m) % m, from the input's runtime shape.
+  // Prelude: pad H and W of the image (and the noise map) up to the size multiple. pad = (m - size % m) % m, from the image's runtime shape.
   let hw: string | undefined;
-  let x = input;
   const p = spec.input.name;
   const fixedPads = fixed ? [(multiple - (fixed.height % multiple)) % multiple, (multiple - (fixed.width % multiple)) % multiple] : [0, 0];
-  if (fixed) {
-    // Edge replication with constant indices: the last row (column) sliced off and concatenated `pad` times.
-    [2, 3].forEach((axis, i) => {
-      const pad = fixedPads[i]!;
-      if (pad === 0) return;
-      const size = i === 0 ? fixed.height : fixed.width;
-      const name = axis === 2 ? 'bottom' : 'right';
-      const edge = g.node(
-        'Slice',
-        `${p}/Slice_${name}_edge`,
-        [x, g.int64Initializer(`${p}/${name}_edge_starts`, [size - 1]), g.int64Initializer(`${p}/${name}_edge_ends`, [size]), g.int64Initializer(`${p}/${name}_edge_axes`, [axis])],
-        [`${p}/${name}_edge`],
-      );
-      x = g.node('Concat', `${p}/Concat_${name}`, [x, ...Array.from({ length: pad }, () => edge)], [`${p}/padded_${name}`], [attr.int('axis', axis)], `pads ${pad} at the ${name} by repeating the edge, up to a multiple of ${multiple}`);
-    });
-  } else if (multiple > 1) {
+  let pads: string | undefined;
+  if (!fixed && multiple > 1) {
     const shape = g.node('Shape', `${p}/Shape`, [input], [`${p}/shape`]);
     const axes = g.int64Initializer(`${p}/hw_axes`, [2, 3]);
     hw = g.node('Gather', `${p}/Gather`, [shape, axes], [`${p}/hw`], [attr.int('axis', 0)]);
@@ -461,13 +447,37 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
     const amounts = g.node('Mod', `${p}/Mod_pad`, [missing, m], [`${p}/hw_pad`]);
     // Pad's pads input is [n, c, h, w begins, n, c, h, w ends]: only the H and W ends grow.
     const zeros = g.int64Initializer(`${p}/pads_prefix`, [0, 0, 0, 0, 0, 0], [6], 'begin pads of N, C, H, W and end pads of N, C');
-    const pads = g.node('Concat', `${p}/Concat`, [zeros, amounts], [`${p}/pads`], [attr.int('axis', 0)]);
-    // Edge replication works for every size (reflect needs pad < size, which fails for 1-pixel inputs).
-    x = g.node('Pad', `${p}/Pad`, [input, pads], [`${p}/padded`], [attr.string('mode', 'edge')]);
+    pads = g.node('Concat', `${p}/Concat`, [zeros, amounts], [`${p}/pads`], [attr.int('axis', 0)]);
   }
-  if (precision === 'float16') x = g.node('Cast', `${p}/Cast`, [x], [`${p}/float16`], [attr.int('to', DataType.FLOAT16)]);
-
+  /** One graph input padded up to the multiple (and cast for float16): the tensor the layers read. */
+  const prelude = (inputName: string, prefix: string): string => {
+    let x = inputName;
+    if (fixed) {
+      // Edge replication with constant indices: the last row (column) sliced off and concatenated `pad` times.
+      [2, 3].forEach((axis, i) => {
+        const pad = fixedPads[i]!;
+        if (pad === 0) return;
+        const size = i === 0 ? fixed.height : fixed.width;
+        const name = axis === 2 ? 'bottom' : 'right';
+        const edge = g.node(
+          'Slice',
+          `${prefix}/Slice_${name}_edge`,
+          [x, g.int64Initializer(`${prefix}/${name}_edge_starts`, [size - 1]), g.int64Initializer(`${prefix}/${name}_edge_ends`, [size]), g.int64Initializer(`${prefix}/${name}_edge_axes`, [axis])],
+          [`${prefix}/${name}_edge`],
+        );
+        x = g.node('Concat', `${prefix}/Concat_${name}`, [x, ...Array.from({ length: pad }, () => edge)], [`${prefix}/padded_${name}`], [attr.int('axis', axis)], `pads ${pad} at the ${name} by repeating the edge, up to a multiple of ${multiple}`);
+      });
+    } else if (pads) {
+      // Edge replication works for every size (reflect needs pad < size, which fails for 1-pixel inputs).
+      x = g.node('Pad', `${prefix}/Pad`, [x, pads], [`${prefix}/padded`], [attr.string('mode', 'edge')]);
+    }
+    if (precision === 'float16') x = g.node('Cast', `${prefix}/Cast`, [x], [`${prefix}/float16`], [attr.int('to', DataType.FLOAT16)]);
+    return x;
+  };
+  const x = prelude(input, p);
+  const map = spec.input.noiseMap;
   const tensors = new Map<string, string>([[spec.input.name, x]]);
+  if (map !== undefined) tensors.set(map, prelude(g.claim(map), map));
   const ctx: EmitContext = {
     graph: g,
     precision,
@@ -511,13 +521,14 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
     defs.map((d) => ({ name: d.name, bytes: g.initializers.find((t) => t.name === d.name)!.rawData as Uint8Array })),
   );
   const metadata: EmittedModel['metadata'] = {
-    formatVersion: MODEL_FORMAT_VERSION,
+    formatVersion: map === undefined ? MODEL_FORMAT_VERSION : MODEL_FORMAT_VERSION_NOISE_MAP,
     name: spec.name,
     spec: JSON.parse(specText),
     channels: spec.input.channels,
     valueRange: [0, 1],
     sizeMultiple: multiple,
     receptiveField: { low: field.low, high: field.high, radius: field.radius },
+    ...(map !== undefined ? { noiseMap: map } : {}),
     layout: 'NCHW',
     precision,
     contentHash: hash,
@@ -543,13 +554,19 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
     modelVersion,
     docString:
       `${spec.description || spec.name}. Input "${spec.input.name}" and output "${outputName}": ${ioDoc}${fixed ? '' : ', any H and W'}${sizeNote}. ` +
+      (spec.input.noiseMap === undefined ? '' : `Second input "${spec.input.noiseMap}": the noise map, float32 [N, 1, H, W], the noise's standard deviation per pixel on the [0, 1] scale. `) +
       `Emitted by ${pkg.name} ${pkg.version} from the layer spec "${spec.name}" (opset ${opset}, ${precision}${ctx.symmetricPads ? ', symmetric ConvTranspose pads' : ''}${fixed ? ', static shape' : ''}).`,
     graph: {
       name: spec.name,
       docString: spec.layers.map((l) => `${l.name}: ${l.kind} ${(LAYER_KINDS[l.kind] as unknown as LayerKindDef).describe(l)}`).join('; '),
       node: g.nodes,
       initializer: g.initializers,
-      input: [imageValueInfo(spec.input.name, spec.input.channels, DataType.FLOAT, `noisy image, ${ioDoc}`, fixed)],
+      input: [
+        imageValueInfo(spec.input.name, spec.input.channels, DataType.FLOAT, `noisy image, ${ioDoc}`, fixed),
+        ...(spec.input.noiseMap === undefined
+          ? []
+          : [imageValueInfo(spec.input.noiseMap, 1, DataType.FLOAT, `noise map: the noise's standard deviation at each pixel on the image's [0, 1] scale, float32 [N, 1, H, W] of the image's N, H and W`, fixed)]),
+      ],
       output: [imageValueInfo(outputName, spec.input.channels, DataType.FLOAT, `denoised image, ${ioDoc}, same shape as the input`, fixed)],
     },
     metadataProps: Object.entries(props).map(([key, value]) => ({ key, value })),

@@ -239,7 +239,9 @@ export async function measureFp16Error(fp32: Uint8Array, fp16: Uint8Array, spec:
   for (const bytes of [fp32, fp16]) {
     const session = await openSession(bytes, { device: 'cpu', threads: 1 });
     try {
-      outputs.push((await session.run(session.inputs[0]!.name, session.outputs[0]!.name, input, shape)).data as Float32Array);
+      // A noise map, where the spec has one: sigma 25 on 0..255 everywhere.
+      const map = spec.input.noiseMap === undefined ? [] : [{ name: spec.input.noiseMap, data: new Float32Array(count * dims[0] * dims[1]).fill(25 / 255), dims: [count, 1, dims[0], dims[1]] }];
+      outputs.push((await session.run([{ name: spec.input.name, data: input, dims: shape }, ...map], session.outputs[0]!.name)).data as Float32Array);
     } finally {
       await session.release();
     }

@@ -1,4 +1,4 @@
-// Small ONNX models for the runtime tests, written with onnx-proto: identity, 3x3 box blur, a shift, the noise-reducer's shape, and broken ones (half size, NaN).
+// Small ONNX models for the runtime tests, written with onnx-proto: identity, 3x3 box blur, a shift, a shift by the noise map, the noise-reducer's shape, and broken ones (half size, NaN).
 import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { Rng } from 'onnx-denoiser-common';
 
@@ -33,7 +33,7 @@ function attrString(name: string, value: string): Onnx.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value) };
 }
 
-function encode(nodes: Onnx.INodeProto[], initializer: Onnx.ITensorProto[], channels: number, metadata: TestMetadata, opset = 13): Uint8Array {
+function encode(nodes: Onnx.INodeProto[], initializer: Onnx.ITensorProto[], channels: number, metadata: TestMetadata, opset = 13, extraInputs: Onnx.IValueInfoProto[] = []): Uint8Array {
   const model: Onnx.IModelProto = {
     irVersion: 7,
     producerName: 'onnx-denoiser-tests',
@@ -42,7 +42,7 @@ function encode(nodes: Onnx.INodeProto[], initializer: Onnx.ITensorProto[], chan
       name: 'test',
       node: nodes,
       initializer,
-      input: [valueInfo('image', channels)],
+      input: [valueInfo('image', channels), ...extraInputs],
       output: [valueInfo('denoised', channels)],
     },
     metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
@@ -173,6 +173,29 @@ export function nanModel(channels = 1): Uint8Array {
     channels,
     testMetadata(channels),
   );
+}
+
+/**
+ * output = image + noise_map (the map broadcast over the channels): a model with a noise map whose output shows the
+ * level each pixel was told. Its metadata is onnx-denoiser's (format version 3), as only that declares a map.
+ */
+export function noiseMapOffsetModel(channels = 3): Uint8Array {
+  const spec = { format: 'onnx-denoiser/spec', version: 1, name: 'map-offset', input: { name: 'image', channels, noiseMap: 'noise_map' }, layers: [], output: 'denoised' };
+  const metadata: TestMetadata = {
+    format: 'onnx-denoiser/model',
+    format_version: '3',
+    name: 'map-offset',
+    spec: JSON.stringify(spec),
+    channels: String(channels),
+    value_range: '0,1',
+    size_multiple: '1',
+    receptive_field: '0,0',
+    noise_map: 'noise_map',
+    layout: 'NCHW',
+    precision: 'float32',
+    content_sha256: '0'.repeat(64),
+  };
+  return encode([{ opType: 'Add', input: ['image', 'noise_map'], output: ['denoised'] }], [], channels, metadata, 13, [valueInfo('noise_map', 1)]);
 }
 
 /** A valid ONNX model that is no denoiser: two int64 inputs added. */

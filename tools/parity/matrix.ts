@@ -77,6 +77,11 @@ export function parityInput(seed: number, count: number): Float32Array {
  * TF.js on NCHW input: transposed to NHWC, edge-padded by hand to the size multiple (as the ONNX graph does inside),
  * run, cropped back, transposed to NCHW.
  */
+/** The noise level every path tells a model with a noise map (sigma 25 on 0..255); undefined for a blind model. */
+export function parityNoiseLevel(model: ParityModel): number | undefined {
+  return model.spec.input.noiseMap === undefined ? undefined : 25 / 255;
+}
+
 async function tfjsReference(model: ParityModel, input: Float32Array, [n, c, h, w]: [number, number, number, number]): Promise<Float32Array> {
   const multiple = sizeMultiple(model.spec) ?? 1;
   const H = Math.ceil(h / multiple) * multiple;
@@ -87,7 +92,9 @@ async function tfjsReference(model: ParityModel, input: Float32Array, [n, c, h, 
     const x = tf.transpose(tf.tensor4d(input, [n, c, h, w]), [0, 2, 3, 1]); // NCHW -> NHWC
     // tf.pad only fills constants: the edge rows and columns are replicated by hand, as the ONNX graph's Pad(edge).
     const edged = H === h && W === w ? x : edgePad(x, H, W);
-    const y = net.predict(edged) as tf.Tensor4D;
+    const level = parityNoiseLevel(model);
+    // The noise map is constant, so padding it changes nothing.
+    const y = net.predict(level === undefined ? edged : [edged, tf.fill([n, H, W, 1], level)]) as tf.Tensor4D;
     return tf.transpose(tf.slice(y, [0, 0, 0, 0], [n, h, w, y.shape[3]]), [0, 3, 1, 2]); // NHWC -> NCHW
   });
   const data = Float32Array.from(await out.data());
@@ -127,10 +134,10 @@ function nodePath(device: 'cpu' | 'webgpu' | 'cuda', label: string, tolerance: n
       const cache = new Map<Uint8Array, Denoiser>();
       // Opening with the first model tells whether the device is there at all.
       return {
-        run: async (_model, modelBytes, input, dims) => {
+        run: async (model, modelBytes, input, dims) => {
           let denoiser = cache.get(modelBytes);
           if (!denoiser) cache.set(modelBytes, (denoiser = await Denoiser.create({ model: modelBytes, device, tile: 0 })));
-          return denoiser.runTensor(input, dims);
+          return denoiser.runTensor(input, dims, parityNoiseLevel(model));
         },
         close: async () => {
           await Promise.all([...cache.values()].map((d) => d.dispose()));
@@ -150,8 +157,9 @@ function browserPath(device: 'wasm' | 'webgpu', label: string, tolerance: number
         shared.page ??= openBrowserPage();
         const page = await shared.page;
         return {
-          run: async (_model, bytes, input, dims) => {
-            const result = await runInBrowser(page, { model: bytes, input, dims, device });
+          run: async (model, bytes, input, dims) => {
+            const level = parityNoiseLevel(model);
+            const result = await runInBrowser(page, { model: bytes, input, dims, device, ...(level === undefined ? {} : { noiseLevel: level }) });
             if (result.device !== device) throw new Error(`asked for ${device}, ran on ${result.device}`);
             return result.output;
           },

@@ -11,7 +11,7 @@ import { TEMP_FILE_PATTERN, writeFileAtomic } from 'onnx-denoiser-node/internal'
 import { timestamp } from '../io/timestamp.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
 import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
-import { identityWeights } from '../model/identity-layers.js';
+import { identityWeights, noiseMapKernels } from '../model/identity-layers.js';
 import { imageGrid, lineChart } from '../report/pictures.js';
 import type { Progress } from '../report/progress.js';
 import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../layers/spec.js';
@@ -252,6 +252,7 @@ async function readInitialWeights(source: string, spec: NetworkSpec, identity: r
     throw invalid(`a ${RUN_FILES.weights} file or a run folder holding one`, '--init-weights', described(source));
   });
   const { tensors } = parseSafetensors(bytes, file);
+  for (const [name, tensor] of noiseMapKernels(spec, tensors)) tensors.set(name, tensor);
   for (const [name, tensor] of identityWeights(spec, identity, '--init-identity')) {
     if (tensors.has(name)) throw invalid(`a layer that ${file} does not have (one inserted into its network)`, '--init-identity', described(`"${name.split('.')[0]}", which it has`));
     tensors.set(name, tensor);
@@ -301,6 +302,9 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     if (removed.length) progress.line(`removed ${removed.length} temp file${removed.length === 1 ? '' : 's'} a killed run left in ${dir}: ${removed.join(', ')}`);
   } else {
     spec = await loadSpec(request.specPath);
+    if (spec.input.noiseMap !== undefined && settings.noise.kind !== 'gaussian') {
+      throw invalid('gaussian noise for a spec with a noise map (its level is the noise\'s standard deviation)', '--noise', settings.noise.kind);
+    }
     dir = request.out ?? join(RUNS_DIR, `${spec.name}-${timestamp()}`);
     await checkNewRunDir(dir);
     if (request.initWeights !== undefined) initialWeights = await readInitialWeights(request.initWeights, spec, request.initIdentity);

@@ -21,6 +21,12 @@ export interface NoiseSettings {
   quantize?: boolean;
   /** Grey images (equal channels) get one noise for all channels; see shareGreyNoise. */
   greyShared?: boolean;
+  /**
+   * For a spec with a noise map: the relative error of the level the network is told while training, which is
+   * `factor * max(0, 1 + mapJitter * z)` for z standard normal, so the network learns to trust an estimated level
+   * only as far as estimates are right. Validation gets the exact factor. Default 0.
+   */
+  mapJitter?: number;
 }
 
 /** Everything that decides the numbers of a run (what `--resume` must find unchanged). */
@@ -154,6 +160,8 @@ export class Trainer {
   private readonly rng: Rng;
   private readonly validationInput: Float32Array;
   private readonly validationClean: Float32Array;
+  /** Each validation image's noise factor (0 when clean): the noise map's level when the spec has one. */
+  private readonly validationLevels: Float32Array;
   private epochsDone: number;
   private readonly history: EpochRecord[];
   /** A stopped epoch's progress: from the checkpoint before the first epoch, or set when an epoch stops early. */
@@ -174,7 +182,8 @@ export class Trainer {
     const all = Array.from({ length: test.count }, (_, i) => i);
     this.validationClean = toFloatBatch(test, all);
     this.validationInput = new Float32Array(this.validationClean.length);
-    applyNoiseToImages(settings.noise, this.validationClean, this.validationInput, test.height * test.width * test.channels, new Rng(settings.seed + VALIDATION_SEED_OFFSET));
+    this.validationLevels = new Float32Array(test.count);
+    applyNoiseToImages(settings.noise, this.validationClean, this.validationInput, test.height * test.width * test.channels, new Rng(settings.seed + VALIDATION_SEED_OFFSET), this.validationLevels);
     if (settings.noise.greyShared) shareGreyNoise(this.validationClean, this.validationInput, test.height * test.width * test.channels, test.channels);
   }
 
@@ -189,6 +198,16 @@ export class Trainer {
       out.push(...weights.map((w) => w.read() as tf.Variable));
     }
     return out;
+  }
+
+  /**
+   * The model's inputs for NHWC images (a tensor), with the noise map (NHW1, each image's level in every pixel) when
+   * the spec has one. Call inside tf.tidy.
+   */
+  private modelInputs(images: tf.Tensor4D, levels: Float32Array): tf.Tensor | tf.Tensor[] {
+    if (this.options.spec.input.noiseMap === undefined) return images;
+    const [n, height, width] = images.shape;
+    return [images, tf.broadcastTo(tf.tensor4d(levels.subarray(0, n), [n, 1, 1, 1]), [n, height, width, 1])];
   }
 
   /** Epochs finished so far (including resumed ones). */
@@ -251,6 +270,8 @@ export class Trainer {
     const imageSize = train.height * train.width * train.channels;
     const clean = new Float32Array(settings.batchSize * imageSize);
     const noisy = new Float32Array(settings.batchSize * imageSize);
+    const levels = new Float32Array(settings.batchSize);
+    const mapped = this.options.spec.input.noiseMap !== undefined;
     const started = performance.now() - (resumed?.seconds ?? 0) * 1000;
     let lossSum = tf.scalar(resumed?.lossSum ?? 0);
     let lastReport = 0;
@@ -271,13 +292,16 @@ export class Trainer {
       const cleanView = clean.subarray(0, n * imageSize);
       const noisyView = noisy.subarray(0, n * imageSize);
       toFloatBatch(train, indices, cleanView);
-      applyNoiseToImages(settings.noise, cleanView, noisyView, imageSize, this.rng);
+      applyNoiseToImages(settings.noise, cleanView, noisyView, imageSize, this.rng, levels);
       if (settings.noise.greyShared) shareGreyNoise(cleanView, noisyView, imageSize, train.channels);
+      // Drawn only for a noise map with jitter, so other runs keep their exact random stream.
+      if (mapped && (settings.noise.mapJitter ?? 0) > 0) for (let i = 0; i < n; i++) levels[i] = levels[i]! * Math.max(0, 1 + settings.noise.mapJitter! * this.rng.nextNormal());
       const shape: [number, number, number, number] = [n, train.height, train.width, train.channels]; // NHWC
       const next = tf.tidy(() => {
         const xs = tf.tensor4d(noisyView, shape);
         const ys = tf.tensor4d(cleanView, shape);
-        const loss = this.optimizer.minimize(() => trainingLoss(settings, ys, this.model.apply(xs, { training: true }) as tf.Tensor), true, this.variables)!;
+        const inputs = this.modelInputs(xs, levels);
+        const loss = this.optimizer.minimize(() => trainingLoss(settings, ys, this.model.apply(inputs, { training: true }) as tf.Tensor), true, this.variables)!;
         // Weighted by batch size so the epoch mean is per image even with a short last batch.
         return tf.add(lossSum, tf.mul(loss, n)) as tf.Scalar;
       });
@@ -310,14 +334,14 @@ export class Trainer {
     return record;
   }
 
-  /** Denoises NHWC float images in batches; returns a new array of the same length. */
-  async predict(images: Float32Array, count: number): Promise<Float32Array> {
+  /** Denoises NHWC float images in batches (`levels`: each image's noise level, for a spec with a noise map); returns a new array of the same length. */
+  async predict(images: Float32Array, count: number, levels: Float32Array = new Float32Array(count)): Promise<Float32Array> {
     const { height, width, channels } = this.options.test;
     const size = height * width * channels;
     const out = new Float32Array(count * size);
     for (let start = 0; start < count; start += VALIDATION_BATCH) {
       const n = Math.min(VALIDATION_BATCH, count - start);
-      const y = tf.tidy(() => this.model.predict(tf.tensor4d(images.subarray(start * size, (start + n) * size), [n, height, width, channels])) as tf.Tensor);
+      const y = tf.tidy(() => this.model.predict(this.modelInputs(tf.tensor4d(images.subarray(start * size, (start + n) * size), [n, height, width, channels]), levels.subarray(start, start + n))) as tf.Tensor);
       out.set(await y.data(), start * size);
       y.dispose();
     }
@@ -328,7 +352,8 @@ export class Trainer {
   async validate(): Promise<{ valLoss: number; valPsnr: number; noisyPsnr: number; shift: { noisy: number; clean: number } }> {
     const { test } = this.options;
     const size = test.height * test.width * test.channels;
-    const denoised = await this.predict(this.validationInput, test.count);
+    const denoised = await this.predict(this.validationInput, test.count, this.validationLevels);
+    // A clean photo is told level 0.
     const fromClean = await this.predict(this.validationClean, test.count);
     let sum = 0;
     for (let i = 0; i < denoised.length; i++) {
@@ -348,7 +373,7 @@ export class Trainer {
     const { test } = this.options;
     const n = Math.min(count, test.count);
     const size = test.height * test.width * test.channels;
-    const denoised = await this.predict(this.validationInput.subarray(0, n * size), n);
+    const denoised = await this.predict(this.validationInput.subarray(0, n * size), n, this.validationLevels);
     const split = (a: Float32Array) => Array.from({ length: n }, (_, i) => a.slice(i * size, (i + 1) * size));
     return { noisy: split(this.validationInput), denoised: split(denoised), clean: split(this.validationClean) };
   }

@@ -124,6 +124,8 @@ export interface BrowserRun {
   device?: 'auto' | 'webgpu' | 'wasm';
   /** Timed repetitions after the first run (default 0): the result then has `msPerRun`. */
   repeat?: number;
+  /** The noise level of a model with a noise map (runTensor's `noiseLevel`); none for a blind model. */
+  noiseLevel?: number;
 }
 
 /** What {@link runInBrowser} returns. */
@@ -155,7 +157,7 @@ export async function runInBrowser(harness: BrowserPage, run: BrowserRun): Promi
   harness.server.route(modelPath, { body: run.model, type: 'application/octet-stream' });
   const inputPath = serveBytes(harness, new Uint8Array(run.input.buffer, run.input.byteOffset, run.input.byteLength), 'input.f32');
   const result = await harness.page.evaluate(
-    async ({ modelPath, inputPath, dims, device, repeat }) => {
+    async ({ modelPath, inputPath, dims, device, repeat, noiseLevel }) => {
       type Web = typeof import('onnx-denoiser-web');
       const web = (window as unknown as { runtimeWeb: Web }).runtimeWeb;
       const cache = ((window as unknown as { harnessDenoisers?: Map<string, ReturnType<Web['Denoiser']['create']>> }).harnessDenoisers ??= new Map());
@@ -168,11 +170,11 @@ export async function runInBrowser(harness: BrowserPage, run: BrowserRun): Promi
       }
       const denoiser = await pending;
       const input = new Float32Array(await (await fetch(inputPath)).arrayBuffer());
-      const output = await denoiser.runTensor(input, dims);
+      const output = await denoiser.runTensor(input, dims, noiseLevel ?? undefined);
       let msPerRun: number | undefined;
       if (repeat > 0) {
         const start = performance.now();
-        for (let i = 0; i < repeat; i++) await denoiser.runTensor(input, dims);
+        for (let i = 0; i < repeat; i++) await denoiser.runTensor(input, dims, noiseLevel ?? undefined);
         msPerRun = (performance.now() - start) / repeat;
       }
       const bytes = new Uint8Array(output.buffer, output.byteOffset, output.byteLength);
@@ -180,7 +182,7 @@ export async function runInBrowser(harness: BrowserPage, run: BrowserRun): Promi
       for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
       return { output: btoa(text), device: denoiser.device, adapter: denoiser.adapter, skipped: [...denoiser.skipped], msPerRun };
     },
-    { modelPath, inputPath, dims: [...run.dims] as [number, number, number, number], device: run.device ?? 'auto', repeat: run.repeat ?? 0 },
+    { modelPath, inputPath, dims: [...run.dims] as [number, number, number, number], device: run.device ?? 'auto', repeat: run.repeat ?? 0, noiseLevel: run.noiseLevel ?? null },
   );
   harness.server.unroute(inputPath);
   const raw = Buffer.from(result.output, 'base64');

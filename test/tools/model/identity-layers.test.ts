@@ -1,10 +1,10 @@
-// Identity layers (net2deeper): bad layer choices named, and a grown network computes what the trained one did.
+// Grown networks: identity layers (net2deeper) and a noise map's zero weights; bad layer choices named, and a grown network computes what the trained one did.
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, getWeights, setWeights } from '../../../tools/model/build-tfjs.js';
-import { identityWeights } from '../../../tools/model/identity-layers.js';
+import { identityWeights, noiseMapKernels } from '../../../tools/model/identity-layers.js';
 import { loadSpec, parseSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { Rng } from '../../../runtime-common/rng.js';
 
@@ -83,6 +83,61 @@ describe('identityWeights', () => {
     expect(max).toBeLessThan(1e-6);
     // Not trivially equal: the output depends on the input.
     expect(Math.abs(a[0]! - a[a.length - 1]!)).toBeGreaterThan(0);
+    tf.dispose(input);
+  });
+});
+
+/** The raw spec with a noise map joined to the image before its first layer. */
+function withNoiseMap(raw: RawSpec): RawSpec {
+  const [first, ...rest] = raw.layers;
+  return {
+    ...raw,
+    input: { ...(raw.input as object), noiseMap: 'noise_map' },
+    layers: [{ name: 'with_map', kind: 'concat', inputs: ['image', 'noise_map'] }, { ...first, inputs: ['with_map'] }, ...rest],
+  };
+}
+
+describe('noiseMapKernels', () => {
+  it('is empty for a blind spec and for weights that already have the map channel', async () => {
+    const base = parseSpec(photoRaw());
+    const trained = await getWeights(buildModel(base, { seed: 5 }), base);
+    expect(noiseMapKernels(base, trained).size).toBe(0);
+    const mapped = parseSpec(withNoiseMap(photoRaw()));
+    const full = await getWeights(buildModel(mapped, { seed: 5 }), mapped);
+    expect(noiseMapKernels(mapped, full).size).toBe(0);
+  });
+
+  it('inserts zeros for the map at its place in the concat, worked out by hand (map first: every old channel moves up one)', () => {
+    const raw = { format: 'onnx-denoiser/spec', version: 1, name: 'tiny', input: { name: 'image', channels: 2, noiseMap: 'm' }, layers: [
+      { name: 'joined', kind: 'concat', inputs: ['m', 'image'] },
+      { name: 'conv', kind: 'conv2d', filters: 2, kernelSize: 1, padding: 'same' },
+    ] };
+    const old = { shape: [1, 1, 2, 2], data: Float32Array.from([1, 2, 3, 4]) };
+    const grown = noiseMapKernels(parseSpec(raw), new Map([['conv.kernel', old], ['conv.bias', { shape: [2], data: new Float32Array(2) }]]));
+    // [kh, kw, in, out]: in 0 is the map (zeros), in 1 and 2 the old in 0 and 1.
+    expect(grown.get('conv.kernel')).toEqual({ shape: [1, 1, 3, 2], data: Float32Array.from([0, 0, 1, 2, 3, 4]) });
+    expect(grown.has('conv.bias')).toBe(false);
+  });
+
+  it('grows the photo network a noise map without changing its output, whatever level it is told', async () => {
+    const base = parseSpec(photoRaw());
+    const mapped = parseSpec(withNoiseMap(photoRaw()));
+    const trained = await getWeights(buildModel(base, { seed: 6 }), base);
+    const weights = new Map([...trained, ...noiseMapKernels(mapped, trained)]);
+    expect(weights.get('enc0.kernel')!.shape).toEqual([3, 3, 4, 16]);
+    const blind = buildModel(base);
+    setWeights(blind, base, trained);
+    const grown = buildModel(mapped);
+    setWeights(grown, mapped, weights);
+    const rng = new Rng(10);
+    const input = tf.tensor4d(Float32Array.from({ length: 2 * 16 * 20 * 3 }, () => rng.nextFloat()), [2, 16, 20, 3]);
+    const a = (blind.predict(input) as tf.Tensor).dataSync();
+    for (const level of [0, 0.1, 0.5]) {
+      const b = (grown.predict([input, tf.fill([2, 16, 20, 1], level)]) as tf.Tensor).dataSync();
+      let max = 0;
+      for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+      expect(max).toBeLessThan(1e-6);
+    }
     tf.dispose(input);
   });
 });

@@ -55,7 +55,7 @@ describe('emitOnnx: bad calls', () => {
   });
 
   it('rejects an output name that the input or a layer uses', () => {
-    expect(thrownMessage(() => emitOnnx(seed, weights, { outputName: 'encoder_conv1' }))).toBe('Expected a name that neither the input nor a layer uses for outputName but received "encoder_conv1"');
+    expect(thrownMessage(() => emitOnnx(seed, weights, { outputName: 'encoder_conv1' }))).toBe('Expected a name that neither an input nor a layer uses for outputName but received "encoder_conv1"');
     expect(thrownMessage(() => emitOnnx(seed, weights, { outputName: 'has space' }))).toMatch(/for outputName but received "has space"/);
   });
 

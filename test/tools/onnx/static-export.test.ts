@@ -21,7 +21,7 @@ const REFUSED_OPS = ['Shape', 'Gather', 'Mod', 'Pad', 'Expand', 'Range', 'NonZer
 async function run(bytes: Uint8Array, input: Float32Array, dims: number[]): Promise<Float32Array> {
   const session = await openSession(bytes, { device: 'cpu', threads: 1 });
   try {
-    const output = await session.run(session.inputs[0]!.name, session.outputs[0]!.name, input, dims);
+    const output = await session.run([{ name: session.inputs[0]!.name, data: input, dims }], session.outputs[0]!.name);
     expect(output.dims).toEqual(dims);
     expect(output.data).toBeInstanceOf(Float32Array);
     return output.data as Float32Array;

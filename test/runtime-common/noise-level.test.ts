@@ -1,0 +1,131 @@
+// The noise-level estimator: its eigenvalue solver against hand-worked and determinant checks, its stopping rule by hand, and its estimates on synthetic noise of known sigma.
+import { describe, expect, it } from 'vitest';
+import { estimateNoiseLevel, noiseVarianceOfEigenvalues, Rng, symmetricEigenvalues } from 'onnx-denoiser-common';
+
+/** det(A) by Gaussian elimination with partial pivoting (plain loops). */
+function determinant(matrix: number[][]): number {
+  const a = matrix.map((row) => [...row]);
+  const n = a.length;
+  let det = 1;
+  for (let col = 0; col < n; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
+    if (a[pivot]![col] === 0) return 0;
+    if (pivot !== col) {
+      [a[pivot], a[col]] = [a[col]!, a[pivot]!];
+      det = -det;
+    }
+    det *= a[col]![col]!;
+    for (let r = col + 1; r < n; r++) {
+      const f = a[r]![col]! / a[col]![col]!;
+      for (let k = col; k < n; k++) a[r]![k]! -= f * a[col]![k]!;
+    }
+  }
+  return det;
+}
+
+/** A smooth RGB test picture (gradients and a soft disc) with Gaussian noise of `sigma` (0..1 scale), as 8-bit. */
+function noisyPicture(width: number, height: number, sigma: number, seed: number, channels = 3): Uint8Array {
+  const rng = new Rng(seed);
+  const data = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const disc = Math.exp(-((x - width / 2) ** 2 + (y - height / 2) ** 2) / (width * height * 0.05));
+      for (let c = 0; c < channels; c++) {
+        const clean = 0.2 + 0.4 * (c === 0 ? x / width : c === 1 ? y / height : disc) + 0.2 * disc;
+        data[(y * width + x) * channels + c] = Math.round(255 * Math.min(1, Math.max(0, clean + sigma * rng.nextNormal())));
+      }
+    }
+  }
+  return data;
+}
+
+describe('estimateNoiseLevel: what it cannot measure', () => {
+  it('gives 0 for images smaller than one 7x7 patch', () => {
+    expect(estimateNoiseLevel({ data: new Uint8Array(6 * 40 * 3).fill(128), width: 6, height: 40, channels: 3 })).toBe(0);
+    expect(estimateNoiseLevel({ data: new Uint8Array(40 * 6).fill(128), width: 40, height: 6, channels: 1 })).toBe(0);
+  });
+
+  it('gives 0 for a flat image, and for one saturated everywhere', () => {
+    expect(estimateNoiseLevel({ data: new Uint8Array(32 * 32).fill(100), width: 32, height: 32, channels: 1 })).toBe(0);
+    expect(estimateNoiseLevel({ data: new Uint8Array(32 * 32).fill(255), width: 32, height: 32, channels: 1 })).toBe(0);
+  });
+});
+
+describe('symmetricEigenvalues', () => {
+  it('worked by hand: [[2, 1], [1, 2]] has 1 and 3; a diagonal matrix its diagonal, sorted', () => {
+    expect(Array.from(symmetricEigenvalues(Float64Array.from([2, 1, 1, 2]), 2)).map((v) => Number(v.toFixed(12)))).toEqual([1, 3]);
+    expect(Array.from(symmetricEigenvalues(Float64Array.from([5, 0, 0, 0, -1, 0, 0, 0, 2]), 3))).toEqual([-1, 2, 5]);
+  });
+
+  it('each eigenvalue of a random symmetric 6x6 matrix makes det(A - lambda I) vanish, and they sum to the trace', () => {
+    const rng = new Rng(3);
+    const n = 6;
+    const rows = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) rows[i]![j] = rows[j]![i] = rng.nextFloat() * 2 - 1;
+    const values = symmetricEigenvalues(Float64Array.from(rows.flat()), n);
+    const trace = rows.reduce((sum, row, i) => sum + row[i]!, 0);
+    expect(values.reduce((a, b) => a + b, 0)).toBeCloseTo(trace, 10);
+    for (const lambda of values) expect(Math.abs(determinant(rows.map((row, i) => row.map((v, j) => (i === j ? v - lambda : v)))))).toBeLessThan(1e-9);
+  });
+});
+
+describe('noiseVarianceOfEigenvalues (the stopping rule, by hand)', () => {
+  it('equal eigenvalues are all noise', () => {
+    expect(noiseVarianceOfEigenvalues(Float64Array.from([2, 2, 2, 2]))).toBe(2);
+  });
+
+  it('drops the structure eigenvalues: [1, 1, 1, 1, 100] -> 1 (with 100: mean 20.8, 1 above and 4 below)', () => {
+    expect(noiseVarianceOfEigenvalues(Float64Array.from([1, 1, 1, 1, 100]))).toBe(1);
+  });
+
+  it('[0.9, 1, 1.1, 5, 9]: 9 and 5 go, then 0.9, 1, 1.1 balance at 1', () => {
+    expect(noiseVarianceOfEigenvalues(Float64Array.from([0.9, 1, 1.1, 5, 9]))).toBeCloseTo(1, 12);
+  });
+});
+
+describe('estimateNoiseLevel on pictures of known noise', () => {
+  it.each([5, 10, 15, 25])('8-bit RGB with sigma %i (0..255): within 6%', (sigma) => {
+    const data = noisyPicture(160, 120, sigma / 255, sigma);
+    const estimate = estimateNoiseLevel({ data, width: 160, height: 120, channels: 3 }) * 255;
+    expect(Math.abs(estimate - sigma) / sigma).toBeLessThan(0.06);
+  });
+
+  it('a clean picture reads as (almost) no noise: under 1 level (its 8-bit rounding is about 0.3)', () => {
+    expect(estimateNoiseLevel({ data: noisyPicture(160, 120, 0, 1), width: 160, height: 120, channels: 3 }) * 255).toBeLessThan(1);
+  });
+
+  it('grey, 16-bit and float pictures give the same level as 8-bit ones', () => {
+    const grey = noisyPicture(128, 128, 20 / 255, 4, 1);
+    const level = estimateNoiseLevel({ data: grey, width: 128, height: 128, channels: 1 });
+    expect(Math.abs(level * 255 - 20)).toBeLessThan(1.2);
+    expect(estimateNoiseLevel({ data: Uint16Array.from(grey, (v) => v * 257), width: 128, height: 128, channels: 1 })).toBeCloseTo(level, 6);
+    expect(estimateNoiseLevel({ data: Float32Array.from(grey, (v) => v / 255), width: 128, height: 128, channels: 1 })).toBeCloseTo(level, 5);
+  });
+
+  it('ignores alpha: a random alpha channel does not count as noise', () => {
+    const rgb = noisyPicture(96, 96, 10 / 255, 8);
+    const rng = new Rng(9);
+    const rgba = new Uint8Array(96 * 96 * 4);
+    for (let i = 0; i < 96 * 96; i++) {
+      rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
+      rgba[i * 4 + 3] = Math.floor(rng.nextFloat() * 256);
+    }
+    expect(estimateNoiseLevel({ data: rgba, width: 96, height: 96, channels: 4 })).toBeCloseTo(estimateNoiseLevel({ data: rgb, width: 96, height: 96, channels: 3 }), 9);
+  });
+
+  it('heavy noise that clips at both ends (sigma 50 on a picture with black and white areas) is not read as light: within 10%', () => {
+    const width = 192;
+    const height = 128;
+    const rng = new Rng(11);
+    const data = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        // Thirds: black, mid grey, white.
+        const clean = x < width / 3 ? 0.02 : x < (2 * width) / 3 ? 0.5 : 0.98;
+        data[y * width + x] = Math.round(255 * Math.min(1, Math.max(0, clean + (50 / 255) * rng.nextNormal())));
+      }
+    }
+    expect(Math.abs(estimateNoiseLevel({ data, width, height, channels: 1 }) * 255 - 50) / 50).toBeLessThan(0.1);
+  });
+});
