@@ -59,9 +59,13 @@ export type Precision = 'float32' | 'float16';
 /** The precisions a model may declare. */
 export const PRECISIONS = Object.freeze(['float32', 'float16'] as const);
 
-/** "gaussian 0.4", or "gaussian 0.05 to 0.6 (blind)" for a model trained on a range. */
-export function describeNoise(noise: NoiseInfo): string {
-  return noise.maxFactor === undefined ? `${noise.kind} ${noise.factor}` : `${noise.kind} ${noise.factor} to ${noise.maxFactor} (blind)`;
+/**
+ * "gaussian 0.4", or "gaussian 0.05 to 0.6 (blind)" for a model trained on a range, or "gaussian 0 to 0.22 (level
+ * told by a noise map)" for one with a noise map (`noiseMap`: its input's name).
+ */
+export function describeNoise(noise: NoiseInfo, noiseMap?: string): string {
+  if (noise.maxFactor === undefined) return `${noise.kind} ${noise.factor}`;
+  return `${noise.kind} ${noise.factor} to ${noise.maxFactor} (${noiseMap === undefined ? 'blind' : 'level told by a noise map'})`;
 }
 
 /** The noise a model was trained to remove. */

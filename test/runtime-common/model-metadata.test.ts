@@ -182,6 +182,7 @@ describe('readModelMetadata', () => {
     expect(props.noise_factor_max).toBe('0.6');
     expect(decodeDenoiserMetadata(props, 'm')).toEqual(blind);
     expect(describeNoise(blind.noise)).toBe('gaussian 0.05 to 0.6 (blind)');
+    expect(describeNoise(blind.noise, 'noise_map')).toBe('gaussian 0.05 to 0.6 (level told by a noise map)');
     expect(describeNoise(full.noise!)).toBe('gaussian 0.4');
   });
 

@@ -9,7 +9,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
 import { main } from '../../runtime-node/denoise-cli.js';
 import { gpuDeviceNodes } from '../../runtime-node/gpu-nodes.js';
-import { boxBlurModel, foreignModel, halfSizeModel, identityModel } from '../../tools/onnx/test-models.js';
+import { boxBlurModel, foreignModel, halfSizeModel, identityModel, noiseMapOffsetModel } from '../../tools/onnx/test-models.js';
+import { estimateNoiseLevel } from '../../runtime-common/noise-level.js';
+import { readImage } from '../../runtime-node/image-file.js';
 import { skipWithReason } from '../skip-with-reason.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'denoise-cli-test-'));
@@ -131,7 +133,31 @@ describe('denoise CLI: bad calls', () => {
     const cuda = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--device', 'cuda');
     expect(cuda.code).toBe(1);
     expect(cuda.stderr).toMatch(/Expected a device available on this machine for --device but received "cuda": the CUDA provider is not installed/);
+    const sigma = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--sigma', 'loud');
+    expect(sigma.code).toBe(1);
+    expect(sigma.stderr).toContain('Expected "auto" or a number from 0 to 255 (8-bit levels) for --sigma but received "loud"');
+    const high = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--sigma', '300');
+    expect(high.stderr).toContain('Expected "auto" or a number from 0 to 255 (8-bit levels) for --sigma but received 300');
+    const blind = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--sigma', '10');
+    expect(blind.code).toBe(1);
+    expect(blind.stderr).toMatch(/Expected "auto" for a blind model \(.*blur.* takes no noise level\) for --sigma but received 10/);
     expect(existsSync(at('x.png'))).toBe(false);
+  });
+
+  it('--sigma sets the level a model with a noise map is told; auto (the default) estimates it per image', async () => {
+    const mapModel = at('map-offset.onnx');
+    writeFileSync(mapModel, noiseMapOffsetModel(3));
+    const told = await denoise(at('in', 'rgb.jpg'), '-o', at('told.png'), '--model', mapModel, '--sigma', '20');
+    expect(told.code, told.stderr).toBe(0);
+    const input = (await readImage(at('in', 'rgb.jpg'))).image;
+    const output = (await readImage(at('told.png'))).image;
+    // The model adds the map: every sample is the input plus 20 levels (clamped at 255).
+    expect(maxDifference(output.data, Array.from(input.data, (v) => Math.min(255, v + 20)))).toBe(0);
+    const auto = await denoise(at('in', 'rgb.jpg'), '-o', at('auto.png'), '--model', mapModel);
+    expect(auto.code, auto.stderr).toBe(0);
+    const level = estimateNoiseLevel(input);
+    const estimated = (await readImage(at('auto.png'))).image;
+    expect(maxDifference(estimated.data, Array.from(input.data, (v) => Math.min(255, Math.round(v + level * 255))))).toBeLessThanOrEqual(1);
   });
 
   it('several inputs with a file name for --output: an error, and no folder of that name', async () => {

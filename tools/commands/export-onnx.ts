@@ -4,7 +4,7 @@ import { countParams } from '../layers/spec.js';
 import { emitOnnx, irVersionFor } from '../onnx/emit.js';
 import { exportOnnxFile, measureFp16Error, type ExportRequest } from '../onnx/export.js';
 import { DEFAULT_OPSET, type StaticShape } from '../onnx/onnx-graph.js';
-import { check, checkInteger, defaultOverlap } from 'onnx-denoiser-common';
+import { check, checkInteger, defaultOverlap, describeNoise } from 'onnx-denoiser-common';
 import { parseSize } from './cli-helpers.js';
 
 interface ExportArgs {
@@ -89,7 +89,8 @@ export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
     ];
     const field = m.receptiveField;
     lines.push(`  receptive field: [${field.low}, ${field.high}] (the runtimes' default tile overlap: ${defaultOverlap({ sizeMultiple: m.sizeMultiple, receptiveField: field })} px)`);
-    if (m.noise) lines.push(`  trained for: ${m.noise.kind} noise, factor ${m.noise.maxFactor === undefined ? m.noise.factor : `${m.noise.factor} to ${m.noise.maxFactor} (blind)`}`);
+    if (m.noiseMap !== undefined) lines.push(`  noise map: input "${m.noiseMap}" float32 [N, 1, H, W], the noise's standard deviation per pixel on the [0, 1] scale (the runtimes fill it from --sigma, or estimate it per image)`);
+    if (m.noise) lines.push(`  trained for: ${describeNoise(m.noise, m.noiseMap)} noise`);
     if (m.training) {
       const t = m.training;
       const parts = [t.data, t.epochs !== undefined ? `${t.epochs} epochs` : undefined, t.valLoss !== undefined ? `validation loss ${t.valLoss.toFixed(5)}` : undefined, t.valPsnr !== undefined ? `PSNR ${t.valPsnr.toFixed(2)} dB` : undefined];

@@ -92,7 +92,7 @@ export async function listImageFiles(dir: string, argument = '--images'): Promis
 /** "gaussian 0.4" (or a blind range) from the model's metadata; "unknown" for a model that records none. */
 export function trainedFor(denoiser: Denoiser): string {
   const noise = denoiser.model.denoiserMetadata?.noise;
-  return noise ? describeNoise(noise) : 'unknown';
+  return noise ? describeNoise(noise, denoiser.model.noiseMapName) : 'unknown';
 }
 
 function scoreImages(method: string, output: FloatImage[], clean: FloatImage[], note?: string): Score {

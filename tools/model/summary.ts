@@ -19,6 +19,7 @@ export function summaryRows(spec: NetworkSpec, height: number | null, width: num
   for (const w of weightDefs(spec)) params.set(w.layer, (params.get(w.layer) ?? 0) + w.shape.reduce((a, b) => a * b, 1));
   const rows: SummaryRow[] = [
     { layer: spec.input.name, type: 'InputLayer', outputShape: [height, width, spec.input.channels], params: 0, inputs: [] },
+    ...(spec.input.noiseMap === undefined ? [] : [{ layer: spec.input.noiseMap, type: 'InputLayer', outputShape: [height, width, 1] as SummaryRow['outputShape'], params: 0, inputs: [] }]),
   ];
   for (const layer of spec.layers) {
     const s = shapes.get(layer.name)!;
@@ -49,6 +50,7 @@ export function formatSummary(spec: NetworkSpec, height: number | null, width: n
   const lines = [
     `Model: "${spec.name}"${source ? ` (${source}, spec v${spec.version})` : ''}`,
     `Input: ${size}, ${spec.input.channels} channel${spec.input.channels === 1 ? '' : 's'}${multiple ? `; height and width must be multiples of ${multiple}` : ''}`,
+    ...(spec.input.noiseMap === undefined ? [] : [`Noise map: "${spec.input.noiseMap}", 1 channel of the image's size (the noise's standard deviation per pixel)`]),
     line('┌', '┬', '┐'),
     row(header),
     line('├', '┼', '┤'),

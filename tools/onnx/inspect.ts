@@ -151,7 +151,7 @@ export function formatInspect(report: InspectReport): string {
   }
   if (report.metadata) {
     const m = report.metadata;
-    lines.push(`  -> ${m.name}: ${m.channels} channel(s), values ${m.valueRange.join('..')}, size multiple ${m.sizeMultiple}, ${m.precision}` + (m.noise ? `, trained for ${describeNoise(m.noise)} noise` : ', no training noise recorded'));
+    lines.push(`  -> ${m.name}: ${m.channels} channel(s), values ${m.valueRange.join('..')}, size multiple ${m.sizeMultiple}, ${m.precision}` + (m.noise ? `, trained for ${describeNoise(m.noise, m.noiseMap)} noise` : ', no training noise recorded'));
     lines.push(`  content hash: ${report.hashMatches === undefined ? 'not checked (the spec in the metadata does not parse)' : report.hashMatches ? 'matches the spec and weights' : 'DOES NOT MATCH the spec and weights'}`);
     const stated = m.receptiveField ? `[${m.receptiveField.low}, ${m.receptiveField.high}]` : `not stated (format version ${m.formatVersion}: the runtimes tile with a default and warn)`;
     const field = report.specField;

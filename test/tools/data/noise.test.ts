@@ -179,6 +179,26 @@ describe('blind noise: a factor range drawn per image', () => {
     expect(medianSpread(0.5)).toBeCloseTo(0.1 * 0.5 ** 0.5, 2);
   });
 
+  it('records each image\'s factor when asked (0 for a clean one), without changing the noise drawn', () => {
+    const size = 4000;
+    const count = 30;
+    const clean = new Float32Array(size * count).fill(0.5);
+    const settings = { kind: 'gaussian' as const, factor: 0.05, maxFactor: 0.15, cleanShare: 0.3 };
+    const factors = new Float32Array(count);
+    const noisy = applyNoiseToImages(settings, clean, new Float32Array(clean.length), size, new Rng(4), factors);
+    expect(noisy).toEqual(applyNoiseToImages(settings, clean, new Float32Array(clean.length), size, new Rng(4)));
+    for (let i = 0; i < count; i++) {
+      const spread = Math.sqrt(noisy.subarray(i * size, (i + 1) * size).reduce((a, v) => a + (v - 0.5) ** 2, 0) / size);
+      // The recorded factor is the image's spread (within sampling error); clean images are exactly 0 for both.
+      if (factors[i] === 0) expect(spread).toBe(0);
+      else expect(Math.abs(spread - factors[i]!) / factors[i]!).toBeLessThan(0.05);
+    }
+    expect(factors.filter((f) => f === 0).length).toBeGreaterThan(3);
+    const fixed = new Float32Array(3);
+    applyNoiseToImages({ kind: 'gaussian', factor: 0.2 }, new Float32Array(300), new Float32Array(300), 100, new Rng(8), fixed);
+    expect(Array.from(fixed)).toEqual(Array.from(new Float32Array([0.2, 0.2, 0.2])));
+  });
+
   it('without a range is the plain noise over the whole batch', () => {
     const clean = new Float32Array(300).fill(0.5);
     const a = applyNoiseToImages({ kind: 'gaussian', factor: 0.2 }, clean, new Float32Array(300), 100, new Rng(8));

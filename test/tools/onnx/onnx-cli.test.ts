@@ -102,7 +102,7 @@ describe('export-onnx', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^wrote runs\/noise-reducer-1\/model\.fp16\.onnx/);
-    expect(r.stdout).toContain('trained for: gaussian noise, factor 0.4');
+    expect(r.stdout).toContain('trained for: gaussian 0.4 noise');
     expect(r.stdout).toContain('training: fashion-mnist (60000 train / 10000 validation images), 10 epochs, validation loss 0.01170, PSNR 21.02 dB');
     expect(r.stdout).toMatch(/fp16: [\d,]+ bytes against [\d,]+ for fp32 \(\d+%\); error against fp32 on 4x1x64x64 random images in \[0, 1\]: max \d\.\d\de-\d+, mean/);
     expect(readdirSync(run)).toContain('model.fp16.onnx');

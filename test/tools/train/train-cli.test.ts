@@ -93,12 +93,36 @@ describe('tools train: bad calls leave no run folder', () => {
     [['--grey-share', '2'], /for --grey-share but received 2/],
     [['--init-identity', 'extra'], /Expected a run to grow, given with --init-weights for --init-identity but received "extra"/],
     [['--init-weights', spec.replace('.json', '-training'), '--init-identity', 'encoder_conv2'], /Expected a layer with strides 1 for --init-identity \(layer encoder_conv2\) but received strides 2x2/],
+    [['--map-jitter', '2'], /Expected a finite number >= 0 and <= 1 for --map-jitter but received 2/],
   ])('%j', (args, pattern) => {
     const out = join(work, `bad-${Math.random().toString(36).slice(2)}`);
     const r = train(...quick, '--out', out, ...args);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(pattern);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('a spec with a noise map: refuses noise other than Gaussian, trains from blind weights with the map channel at zero, and exports two inputs', async () => {
+    const mapped = join(work, 'mapped.json');
+    const json = JSON.parse(readFileSync(spec, 'utf8'));
+    json.input.noiseMap = 'noise_map';
+    json.layers = [{ name: 'with_map', kind: 'concat', inputs: ['image', 'noise_map'] }, { ...json.layers[0], inputs: ['with_map'] }, ...json.layers.slice(1)];
+    writeFileSync(mapped, JSON.stringify(json));
+    const bad = train(...quick, '--spec', mapped, '--noise', 'salt-pepper', '--noise-factor', '0.1', '--out', join(work, 'mapped-bad'));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/Expected gaussian noise for a spec with a noise map \(its level is the noise's standard deviation\) for --noise but received "salt-pepper"/);
+    expect(existsSync(join(work, 'mapped-bad'))).toBe(false);
+    const run = join(work, 'mapped-run');
+    const r = train(...quick, '--spec', mapped, '--noise-factor', '0:0.5', '--map-jitter', '0.1', '--epochs', '1', '--init-weights', spec.replace('.json', '-training'), '--out', run);
+    expect(r.code, r.stderr).toBe(0);
+    const kernel = safetensors(join(run, 'weights.safetensors')).tensors.get('encoder_conv1.kernel')!;
+    expect(kernel.shape).toEqual([3, 3, 2, 16]);
+    const exported = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'export-onnx', '--run', run, '--out', join(run, 'm.onnx')], { cwd: work, encoding: 'utf8' });
+    expect(exported.status, exported.stderr).toBe(0);
+    const { readModelMetadata } = await import('../../../runtime-common/onnx-model.js');
+    const { metadata, model } = readModelMetadata(readFileSync(join(run, 'm.onnx')), 'm.onnx');
+    expect(metadata.noiseMap).toBe('noise_map');
+    expect(model.inputs.map((i) => i.name)).toEqual(['image', 'noise_map']);
   });
 
   it('an invalid spec names the layer and key', () => {
