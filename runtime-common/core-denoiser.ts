@@ -66,6 +66,16 @@ function noiseMap(levels: Float32Array, dims: readonly [number, number, number, 
   return map;
 }
 
+/**
+ * A `sigma` for a model: {@link checkSigma}'s level, and a blind model (one without a noise map) takes only `auto`.
+ * @throws ValidationError naming `argument`.
+ */
+export function noiseLevelFor(model: Pick<ModelInfo, 'noiseMapName' | 'name' | 'source'>, sigma: unknown, argument = 'options.sigma'): number | undefined {
+  const level = checkSigma(sigma, argument);
+  if (level !== undefined && model.noiseMapName === undefined) throw invalid(`"auto" for a blind model (${model.name ?? model.source} takes no noise level)`, argument, sigma);
+  return level;
+}
+
 /** A model's bytes and where they came from (a path, a URL, "model bytes"), for messages. */
 export interface ModelBytes {
   bytes: Uint8Array;
@@ -126,9 +136,7 @@ export async function openModel<S>(backend: DenoiserBackend<S>, { bytes, source 
   }
   try {
     const model = describeModel(session.inputs, session.outputs, metadata, source);
-    if (options.sigma?.noiseLevel !== undefined && model.noiseMapName === undefined) {
-      throw invalid(`"auto" for a blind model (${model.name ?? source} takes no noise level)`, options.sigma.argument, options.sigma.noiseLevel * 255);
-    }
+    if (options.sigma?.noiseLevel !== undefined) noiseLevelFor(model, options.sigma.noiseLevel * 255, options.sigma.argument);
     options.signal?.throwIfAborted();
     return { session, model };
   } catch (error) {
@@ -211,12 +219,7 @@ export class CoreDenoiser {
    * Denoiser's. A blind model refuses a number.
    */
   protected callNoiseLevel(sigma: unknown, argument = 'options.sigma'): number | undefined {
-    if (sigma === undefined) return this.noiseLevel;
-    const level = checkSigma(sigma, argument);
-    if (level !== undefined && this.model.noiseMapName === undefined) {
-      throw invalid(`"auto" for a blind model (${this.model.name ?? this.model.source} takes no noise level)`, argument, sigma);
-    }
-    return level;
+    return sigma === undefined ? this.noiseLevel : noiseLevelFor(this.model, sigma, argument);
   }
 
   /** Throws the standard error once {@link dispose} was called. */

@@ -1,5 +1,5 @@
 // The <denoise-image> custom element: loads `src`, adds optional synthetic noise, denoises it and shows input and result in its shadow DOM; events progress, done, error; no exception escapes.
-import { isModelName, checkDeviceName, invalid } from 'onnx-denoiser-common';
+import { isModelName, checkDeviceName, invalid, noiseLevelFor } from 'onnx-denoiser-common';
 import { loadImage, readPixels, toImageData } from './browser-image.js';
 import { type DenoiseProgress, Denoiser, defaultModelUrl, type WebDevice } from './denoiser.js';
 import { resolveUrl } from './fetch-bytes.js';
@@ -7,7 +7,7 @@ import { WEB_DEVICES } from './ort-web.js';
 import { denoiseWithNoise } from './synthetic-noise.js';
 
 /** Attributes the element reacts to. */
-export const DENOISE_IMAGE_ATTRIBUTES = Object.freeze(['src', 'model', 'device', 'noise', 'seed'] as const);
+export const DENOISE_IMAGE_ATTRIBUTES = Object.freeze(['src', 'model', 'device', 'noise', 'seed', 'sigma'] as const);
 
 /** Seed of the synthetic noise when the `seed` attribute is absent. */
 export const DEFAULT_SEED = 1;
@@ -68,6 +68,12 @@ function parseNoise(text: string | null): number {
   return value;
 }
 
+/** The `sigma` attribute as text: absent is `auto`, a number's text its number, anything else as it is (refused by noiseLevelFor). */
+function sigmaValue(text: string | null): unknown {
+  if (text === null || text.trim() === 'auto') return 'auto';
+  return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+}
+
 function parseSeed(text: string | null): number {
   if (text === null) return DEFAULT_SEED;
   const value = text.trim() === '' ? NaN : Number(text);
@@ -94,7 +100,9 @@ function draw(canvas: HTMLCanvasElement, image: ImageData): void {
 /**
  * Registers `<denoise-image>` (or `tagName`) once; returns its class. Importing the library does this by itself
  * where `customElements` exists. Attributes: `src` (image URL), `model` (a shipped model's name or an ONNX URL; default the shipped `photo-denoiser`),
- * `device` (`auto`, `webgpu`, `wasm`), `noise` (0 to 1: synthetic Gaussian noise added first, for demos), `seed`.
+ * `device` (`auto`, `webgpu`, `wasm`), `noise` (0 to 1: synthetic Gaussian noise added first, for demos), `seed`,
+ * `sigma` (for a model with a noise map: the noise level in 8-bit levels, 0 to 255, higher denoises more; default
+ * `auto`, estimated from the picture).
  * The element sets its own `state` attribute to `loading`, `done` or `error` (for styling and tests).
  */
 export function defineDenoiseImage(tagName = 'denoise-image'): CustomElementConstructor {
@@ -189,6 +197,7 @@ export function defineDenoiseImage(tagName = 'denoise-image'): CustomElementCons
       const device = checkDeviceName(this.getAttribute('device') ?? 'auto', WEB_DEVICES, 'device') as WebDevice;
       const noise = parseNoise(this.getAttribute('noise'));
       const seed = parseSeed(this.getAttribute('seed'));
+      const sigmaText = this.getAttribute('sigma');
       const named = this.getAttribute('model');
       // A shipped model's name ("residual-denoiser") or a URL relative to the page.
       const model = named === null ? defaultModelUrl() : isModelName(named) ? defaultModelUrl(named, 'model') : resolveUrl(named);
@@ -205,7 +214,9 @@ export function defineDenoiseImage(tagName = 'denoise-image'): CustomElementCons
       signal.throwIfAborted();
       const clean = readPixels(bitmap, 'src');
       bitmap.close();
-      const run = await denoiseWithNoise(denoiser, clean, noise, seed, { signal, onProgress });
+      // Checked against the model here, so a bad value or a number for a blind model names the attribute.
+      const level = noiseLevelFor(denoiser.model, sigmaValue(sigmaText), 'sigma');
+      const run = await denoiseWithNoise(denoiser, clean, noise, seed, { signal, onProgress, sigma: level === undefined ? 'auto' : level * 255 });
       signal.throwIfAborted();
       const result = toImageData(run.denoised);
       draw(this.#input, toImageData(run.input));

@@ -116,7 +116,7 @@ describe('runtime-web Denoiser: bad calls', () => {
       brokenImg: `ValidationError: Expected a loaded <img> (complete, decoded, naturalWidth > 0) for image but received <img src="${harness.url('/t/missing.png')}">, which is broken (it did not load or decode)`,
       closedBitmap: 'ValidationError: Expected an image of at least 1x1 pixels for image but received a 0x0 ImageBitmap',
       emptyCanvas: 'ValidationError: Expected an image of at least 1x1 pixels for image but received a 0x150 <canvas>',
-      option: 'ValidationError: Expected only the keys "onProgress", "signal" for options but received unknown key "tiles"',
+      option: 'ValidationError: Expected only the keys "onProgress", "signal", "sigma" for options but received unknown key "tiles"',
       progress: 'ValidationError: Expected a function for options.onProgress but received 1',
     });
   });

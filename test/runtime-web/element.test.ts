@@ -77,9 +77,11 @@ async function shown(): Promise<{ state: string | null; status: string; error: b
 const settledOnly = (events: ElementEvent[]) => events.filter((e) => e.type !== 'progress');
 
 describe('<denoise-image>: bad attributes', () => {
-  it('reports an unknown device (listing the valid ones), a bad noise and a bad seed as error events shown in the element', async () => {
+  it('reports a bad sigma (a number for a blind model too), an unknown device (listing the valid ones), a bad noise and a bad seed as error events shown in the element', async () => {
     const cases: [Record<string, string | null>, string, string][] = [
-      [{ device: 'gpu', src: '/t/picture.png' }, 'device', 'Expected one of "auto", "webgpu", "wasm" for device but received "gpu"'],
+      [{ seed: '1', sigma: 'loud', src: '/t/picture.png' }, 'sigma', 'Expected "auto" or a number from 0 to 255 (8-bit levels) for sigma but received "loud"'],
+      [{ sigma: '12' }, 'sigma', 'Expected "auto" for a blind model (noise-reducer takes no noise level) for sigma but received 12'],
+      [{ device: 'gpu', sigma: null }, 'device', 'Expected one of "auto", "webgpu", "wasm" for device but received "gpu"'],
       [{ device: 'wasm', noise: 'abc' }, 'noise', 'Expected a number from 0 to 1 for noise but received "abc"'],
       [{ noise: '1.5' }, 'noise', 'Expected a number from 0 to 1 for noise but received "1.5"'],
       [{ noise: '0.2', seed: '-1' }, 'seed', 'Expected an integer from 0 to 4294967295 for seed but received "-1"'],

@@ -28,7 +28,8 @@ const log = (text: string) => process.stdout.write(`${text}\n`);
 const rssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 async function modelFile(): Promise<{ file: string; what: string }> {
-  const shipped = defaultModelPath();
+  // The tutorial network, as the README's figures (the default photo model is far heavier and has 3 channels).
+  const shipped = defaultModelPath('noise-reducer');
   if (existsSync(shipped)) return { file: shipped, what: path.relative(root, shipped) };
   // No trained model yet: the same network with seeded random weights (the speed does not depend on the weights).
   const { noiseReducerLikeModel } = await import('../onnx/test-models.js');
