@@ -56,21 +56,41 @@ async function folderFailure(dir: string, error: unknown): Promise<unknown> {
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, { overwrite }: { overwrite: boolean }): Promise<void> {
   const dir = path.dirname(file);
+  await ensureFolder(dir);
+  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  pending.add(temp);
+  let moved = false;
+  try {
+    try {
+      await writeFile(temp, data, { flag: 'wx' });
+    } catch (error) {
+      // The folder went away after this process made it: make it again, once.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !madeFolders.delete(dir)) throw error;
+      await ensureFolder(dir);
+      await writeFile(temp, data, { flag: 'wx' });
+    }
+    if (overwrite) {
+      await rename(temp, file);
+      moved = true;
+    } else await link(temp, file);
+  } finally {
+    // After a rename there is no temp file left to remove (a folder of small files saves one call per file).
+    if (!moved) await rm(temp, { force: true });
+    pending.delete(temp);
+  }
+}
+
+/** Folders this process made or found, so writing many files into one makes it once. */
+const madeFolders = new Set<string>();
+
+async function ensureFolder(dir: string): Promise<void> {
+  if (madeFolders.has(dir)) return;
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
     throw await folderFailure(dir, error);
   }
-  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  pending.add(temp);
-  try {
-    await writeFile(temp, data, { flag: 'wx' });
-    if (overwrite) await rename(temp, file);
-    else await link(temp, file);
-  } finally {
-    await rm(temp, { force: true });
-    pending.delete(temp);
-  }
+  madeFolders.add(dir);
 }
 
 /**

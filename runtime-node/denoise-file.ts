@@ -116,9 +116,11 @@ export async function denoiseFile(denoiser: Denoiser, job: FileJob, settings: Fi
   const notes: string[] = [];
   try {
     const format = outputFormat(job.output);
-    if (await sameFile(job.input, job.output)) throw new Error(`output ${job.output} is the input file; inputs are never overwritten`);
+    // One stat of the output: a missing output is neither the input nor in the way (a folder of new files costs one call each).
+    const existing = path.resolve(job.input) === path.resolve(job.output) || (await stat(job.output).then(() => true, () => false));
+    if (existing && (await sameFile(job.input, job.output))) throw new Error(`output ${job.output} is the input file; inputs are never overwritten`);
     const exists = (file: string) => stat(file).then(() => true, () => false);
-    if (!settings.force && (await exists(job.output))) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
+    if (!settings.force && existing) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
     if (job.compare && !settings.force && (await exists(job.compare))) throw new Error(`comparison picture ${job.compare} already exists (use --force to replace it)`);
     const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName });
     const { image } = loaded;

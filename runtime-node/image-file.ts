@@ -1,8 +1,9 @@
-// Image files through sharp: PNG, JPEG, WebP, TIFF, AVIF, GIF in (8/16-bit, grey or RGB, alpha, EXIF orientation, ICC kept) and out by extension.
-import { open, readFile, stat } from 'node:fs/promises';
+// Image files through sharp (small plain PNGs through png-fast.ts): PNG, JPEG, WebP, TIFF, AVIF, GIF in (8/16-bit, grey or RGB, alpha, EXIF orientation, ICC kept) and out by extension.
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { type PixelImage, checkInteger, fileErrorReason, invalid, ValidationError } from 'onnx-denoiser-common';
+import { decodePlainPng, encodePlainPng, fitsFastPng, plainPngHeader } from './png-fast.js';
 
 /** Pixels as files hold them: 8-bit or 16-bit samples. */
 export type FilePixels = PixelImage<Uint8Array> | PixelImage<Uint16Array>;
@@ -56,12 +57,37 @@ export function sniffImageFormat(head: Uint8Array): string | undefined {
   return undefined;
 }
 
-async function readHead(file: string): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
+/** Files up to this size are read whole at once (one open, stat, read and close); larger ones by their head first. */
+const WHOLE_READ_BYTES = 1 << 20;
+
+/**
+ * Opens a file once: its size, its first bytes, and all of it when it is small. Throws ImageFileError-ready
+ * reasons through `fail` for a folder or an empty file.
+ */
+async function openImageFile(file: string, fail: (why: string) => ImageFileError): Promise<{ head: Uint8Array; bytes: Buffer | undefined }> {
+  let handle;
   try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw fail(fileErrorReason(error));
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw fail('is a folder, not an image file');
+    if (info.size === 0) throw fail('empty file (0 bytes), not an image');
+    if (info.size <= WHOLE_READ_BYTES) {
+      // One read of the size fstat gave (readFile would stat again); a file that grew is read by sharp's path below.
+      const bytes = Buffer.allocUnsafe(info.size);
+      const { bytesRead } = await handle.read(bytes, 0, info.size, 0);
+      if (bytesRead === info.size) return { head: bytes.subarray(0, HEAD_BYTES), bytes };
+      return { head: bytes.subarray(0, Math.min(bytesRead, HEAD_BYTES)), bytes: undefined };
+    }
     const buffer = new Uint8Array(HEAD_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
+    return { head: buffer.subarray(0, bytesRead), bytes: undefined };
+  } catch (error) {
+    if (error instanceof ImageFileError) throw error;
+    throw fail(fileErrorReason(error));
   } finally {
     await handle.close();
   }
@@ -155,37 +181,33 @@ const inputOptions = (maxPixels: number) => ({ failOn: 'error' as const, limitIn
 export async function readImage(file: string, options: ReadOptions = {}): Promise<LoadedImage> {
   const maxPixels = checkInteger(options.maxPixels ?? DEFAULT_MAX_PIXELS, options.limitName ?? 'maxPixels', { min: 1, max: MAX_PIXEL_LIMIT });
   const fail = (why: string) => new ImageFileError(`${file}: ${why}`, file);
-  let size: number;
-  try {
-    const info = await stat(file);
-    if (info.isDirectory()) throw fail('is a folder, not an image file');
-    size = info.size;
-  } catch (error) {
-    if (error instanceof ImageFileError) throw error;
-    throw fail(fileErrorReason(error));
-  }
-  if (size === 0) throw fail('empty file (0 bytes), not an image');
+  const opened = await openImageFile(file, fail);
   // Cheap checks first, on the file's first bytes and its header: the format, then the size against the limit.
-  try {
-    if (!sniffImageFormat(await readHead(file))) throw fail(NOT_AN_IMAGE);
-  } catch (error) {
-    if (error instanceof ImageFileError) throw error;
-    throw fail((error as Error).message);
+  if (!sniffImageFormat(opened.head)) throw fail(NOT_AN_IMAGE);
+  const limitText = (width: number, height: number) =>
+    `${width}x${height} is ${megapixels(width * height)}, over the limit of ${megapixels(maxPixels)} (${maxPixels} pixels); raise it with ${options.limitName ?? 'maxPixels'}`;
+  const plain = opened.bytes && options.grey === undefined ? plainPngHeader(opened.bytes) : undefined;
+  if (plain && opened.bytes) {
+    if (plain.width * plain.height > maxPixels) throw fail(limitText(plain.width, plain.height));
+    try {
+      const image = decodePlainPng(opened.bytes, plain);
+      return { file, image, format: 'png', bitDepth: plain.depth, icc: undefined, pages: 1 };
+    } catch {
+      // Damaged data: sharp's path below says why, as for any other file.
+    }
   }
   let meta: Metadata;
   try {
-    meta = await retryLostSharpError(() => sharp(file, inputOptions(0)).metadata());
+    meta = await retryLostSharpError(() => sharp(opened.bytes ?? file, inputOptions(0)).metadata());
   } catch (error) {
     throw fail(sharpReason(error));
   }
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.pageHeight ?? meta.height ?? 0;
-  if (width * height > maxPixels) {
-    throw fail(`${width}x${height} is ${megapixels(width * height)}, over the limit of ${megapixels(maxPixels)} (${maxPixels} pixels); raise it with ${options.limitName ?? 'maxPixels'}`);
-  }
+  if (width * height > maxPixels) throw fail(limitText(width, height));
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = opened.bytes ?? (await readFile(file));
   } catch (error) {
     throw fail((error as Error).message);
   }
@@ -305,6 +327,11 @@ export async function encodeImage(image: FilePixels, outputFile: string, options
       .boolean(difference as unknown as Buffer, 'eor', { raw }) // sharp reads the depth from the array type
       .toColourspace(space);
   } else {
+    // Small plain PNGs skip sharp's pipeline set-up, which would cost more than the encoding.
+    if (format === 'png' && fitsFastPng(pixels)) {
+      const png = encodePlainPng(pixels);
+      return Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+    }
     pipeline = sharp(pixels.data as Uint8Array, { raw }).toColourspace(space);
   }
   return formatOptions(pipeline, format).toBuffer();

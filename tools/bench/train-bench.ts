@@ -1,6 +1,8 @@
-// Training-speed bench of the seed autoencoder on every TF.js backend (ratio to stock cpu), with a wasm kernel profile.
-// Run: npm run bench:train [-- --spec models/noise-reducer.json --size 28 --steps 300 --cpu-steps 3 --webgpu-steps 3 --repeats 3 --batch 32 --backends wasm,cpu]
+// Training-speed bench of a spec (default the seed autoencoder) on every TF.js backend (ratio to stock cpu), with a wasm kernel profile and its PyTorch twin on the same CPU (tools/bench/torch-twin.py).
+// Run: npm run bench:train [-- --spec models/noise-reducer.json --size 28 --steps 300 --cpu-steps 3 --webgpu-steps 3 --repeats 3 --batch 32 --backends wasm,cpu --peer-images 6400 --no-peer]
 //      npx tsx tools/bench/train-bench.ts --workers 2   (data-parallel experiment: one wasm replica per thread)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { check } from 'onnx-denoiser-common';
 import { buildModel } from '../model/build-tfjs.js';
 import { parseSpec } from '../layers/spec.js';
-import { packageRoot } from '../io/package-files.js';
+import { packageRoot, toolsRoot } from '../io/package-files.js';
 import { initBackend } from '../train/backends.js';
 import { useSwiftShaderWithoutGpu } from 'onnx-denoiser-node/internal';
 
@@ -148,7 +150,14 @@ async function main(): Promise<void> {
     model.dispose();
   }
 
+  const peer = process.argv.includes('--no-peer') ? undefined : torchPeer(option('peer-images', 6400), repeats);
   const cpu = rows.find((r) => r.backend === 'cpu')?.timing?.best;
+  const wasm = rows.find((r) => r.backend === 'wasm')?.timing?.best;
+  if (peer && 'rate' in peer) {
+    console.log(`PyTorch twin: ${peer.what}: best ${peer.rate.toFixed(0)} images/s`);
+    if (wasm) console.log(`RESULT ${JSON.stringify({ measure: `training ${SPEC.name} ${SIZE}x${SIZE}, batch ${BATCH} (images/s)`, project: wasm, peer: peer.rate, peerName: 'PyTorch CPU', target: 1.2 })}`);
+    console.log('');
+  } else if (peer) console.log(`PyTorch twin: not run: ${peer.reason}\n`);
   console.log('| backend | what runs | images/s | vs stock cpu | full tutorial run (600,000 image-steps) |');
   console.log('| --- | --- | ---: | ---: | ---: |');
   for (const r of rows) {
@@ -160,6 +169,27 @@ async function main(): Promise<void> {
     const ratio = cpu ? `${(r.timing.best / cpu).toFixed(r.timing.best / cpu >= 10 ? 0 : 1)}x` : 'n/a';
     console.log(`| ${r.backend} | ${r.description} | ${r.timing.best.toFixed(r.timing.best >= 100 ? 0 : 1)} | ${ratio} | ${minutes >= 120 ? `${(minutes / 60).toFixed(1)} h` : `${minutes.toFixed(1)} min`} |`);
   }
+  if (peer && 'rate' in peer) {
+    const ratio = cpu ? `${(peer.rate / cpu).toFixed(peer.rate / cpu >= 10 ? 0 : 1)}x` : 'n/a';
+    console.log(`| peer | ${peer.what} | ${peer.rate.toFixed(peer.rate >= 100 ? 0 : 1)} | ${ratio} | ${(600_000 / peer.rate / 60).toFixed(1)} min |`);
+  }
+}
+
+/**
+ * The same network in PyTorch on the CPU (tools/bench/torch-twin.py builds it from the spec), with as many threads
+ * as cores, on `images` random images per repeat; a reason instead when python3-torch is missing or it fails.
+ */
+function torchPeer(images: number, repeats: number): { rate: number; what: string } | { reason: string } {
+  const python = '/usr/bin/python3';
+  const script = join(toolsRoot(), 'bench', 'torch-twin.py');
+  if (!existsSync(python)) return { reason: `${python} is missing` };
+  const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { reason: 'python3-torch is not installed (apt-get install python3-torch)' };
+  const threads = cpus().length;
+  const run = spawnSync(python, [script, specPath(), '--size', String(SIZE), '--images', String(images), '--threads', String(threads), '--batch', String(BATCH), '--repeats', String(Math.max(1, repeats))], { encoding: 'utf8' });
+  if (run.status !== 0) return { reason: `torch-twin.py failed: ${(run.stderr || run.stdout).trim().split('\n').at(-1)}` };
+  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { imagesPerSecond: number; torch: string };
+  return { rate: result.imagesPerSecond, what: `PyTorch ${result.torch} CPU, ${threads} threads, the same ${SPEC.name} (tools/bench/torch-twin.py), Adam, MSE` };
 }
 
 /** What a replica thread is told at start. */
