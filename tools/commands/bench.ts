@@ -60,6 +60,42 @@ export function machineDescription(): [string, string][] {
   ];
 }
 
+/** One figure a bench prints as a `RESULT {json}` line: what the project does, beside its peer or raw figure, and the target. */
+export interface BenchResult {
+  measure: string;
+  project: number;
+  /** The peer's or the raw session's figure, for a ratio. */
+  peer?: number;
+  peerName?: string;
+  /** `ratio`: project / peer >= target; `min`: project >= target; `max`: project <= target. */
+  kind: 'ratio' | 'min' | 'max';
+  target: number;
+  device?: string;
+}
+
+/** The `RESULT {...}` lines of a bench's output, parsed; other lines are left alone. */
+export function benchResults(output: string): BenchResult[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('RESULT '))
+    .map((line) => JSON.parse(line.slice('RESULT '.length)) as BenchResult);
+}
+
+const figure = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+/** The one table of every result: each figure beside its peer or raw figure, the ratio, the target and whether it is met. */
+export function resultTable(results: readonly BenchResult[]): string[] {
+  const lines = ['| measure | device | project | peer or raw | ratio | target | met |', '| --- | --- | ---: | ---: | ---: | ---: | --- |'];
+  for (const r of results) {
+    const ratio = r.kind === 'ratio' && r.peer ? r.project / r.peer : undefined;
+    const met = r.kind === 'ratio' ? (ratio ?? 0) >= r.target : r.kind === 'min' ? r.project >= r.target : r.project <= r.target;
+    const target = r.kind === 'ratio' ? `>= ${r.target}x` : `${r.kind === 'min' ? '>=' : '<='} ${r.target}`;
+    const peer = r.peer === undefined ? '' : `${figure(r.peer)} (${r.peerName ?? 'peer'})`;
+    lines.push(`| ${r.measure} | ${r.device ?? ''} | ${figure(r.project)} | ${peer} | ${ratio === undefined ? '' : `${ratio.toFixed(2)}x`} | ${target} | ${met ? 'yes' : 'no'} |`);
+  }
+  return lines;
+}
+
 function runBench(name: BenchName, quick: boolean): Promise<{ code: number | null; output: string; seconds: number }> {
   const script = toolsScript(BENCHES[name].script);
   check(existsSync(script), 'a built project (npm run build)', `the ${name} bench`, script);
@@ -98,16 +134,23 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
       '',
     ];
     let failed = 0;
+    const results: BenchResult[] = [];
+    const details: string[] = [];
     for (const name of names) {
       process.stderr.write(`\n== tools bench ${name}\n`);
       const { code, output, seconds } = await runBench(name, args.quick);
       if (code !== 0) failed++;
+      results.push(...benchResults(output));
       // Markdown tables a bench prints stay tables; the rest stays as printed.
-      const lines = output.trimEnd().split('\n');
+      const lines = output.trimEnd().split('\n').filter((l) => !l.startsWith('RESULT '));
       const table = lines.filter((l) => l.startsWith('|'));
       const rest = lines.filter((l) => !l.startsWith('|'));
-      sections.push(`## ${name} (${seconds.toFixed(0)} s${code === 0 ? '' : `, exit code ${code}`})`, '', ...(table.length ? [...table, ''] : []), '```', ...rest, '```', '');
+      details.push(`## ${name} (${seconds.toFixed(0)} s${code === 0 ? '' : `, exit code ${code}`})`, '', ...(table.length ? [...table, ''] : []), '```', ...rest, '```', '');
     }
+    // The targets first, in one table; each bench's own tables and log after.
+    if (results.length) sections.push('## Results against the targets', '', ...resultTable(results), '');
+    sections.push(...details);
+    if (results.length) process.stdout.write(`${resultTable(results).join('\n')}\n`);
     await writeFileAtomic(out, sections.join('\n'), { overwrite: true });
     process.stderr.write(`\nwrote ${out}\n`);
     if (failed) process.exitCode = 1;

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { machineDescription } from '../../../tools/commands/bench.js';
+import { benchResults, machineDescription, resultTable } from '../../../tools/commands/bench.js';
 
 describe('tools bench: bad calls', () => {
   it('refuses an unknown benchmark, listing the valid ones, before running any', () => {
@@ -19,5 +19,27 @@ describe('tools bench', () => {
     expect(Object.keys(table)).toEqual(['CPU', 'memory', 'OS', 'GPU device nodes', 'Vulkan drivers named', 'Node', 'onnxruntime-node / -web', 'TF.js']);
     expect(table['onnxruntime-node / -web']).toMatch(/^\d+\.\d+\.\d+ \/ \d+\.\d+\.\d+$/);
     expect(table.Node).toBe(process.version);
+  });
+});
+
+describe('tools bench: the results table', () => {
+  it('reads RESULT lines among the rest and rates each against its target, worked by hand', () => {
+    const output = [
+      'some log line',
+      'RESULT {"measure":"lib vs raw","project":95,"peer":100,"peerName":"raw","kind":"ratio","target":0.95,"device":"cpu"}',
+      '| a table | row |',
+      'RESULT {"measure":"folder","project":2999,"kind":"min","target":3000}',
+      'RESULT {"measure":"start-up","project":0.42,"kind":"max","target":0.5}',
+    ].join('\n');
+    const results = benchResults(output);
+    expect(results.map((r) => r.measure)).toEqual(['lib vs raw', 'folder', 'start-up']);
+    expect(resultTable(results)).toEqual([
+      '| measure | device | project | peer or raw | ratio | target | met |',
+      '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+      // 95 / 100 = 0.95, which meets >= 0.95.
+      '| lib vs raw | cpu | 95.0 | 100 (raw) | 0.95x | >= 0.95x | yes |',
+      '| folder |  | 2999 |  |  | >= 3000 | no |',
+      '| start-up |  | 0.42 |  |  | <= 0.5 | yes |',
+    ]);
   });
 });
