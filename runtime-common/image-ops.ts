@@ -90,6 +90,19 @@ export interface ChannelPlan {
  * @throws when the model cannot take the image's channels.
  */
 export function planChannels(imageChannels: number, modelChannels: number): ChannelPlan {
+  // A plan is frozen and depends only on the two counts: each pair is worked out once (this runs once per image).
+  const key = imageChannels * 64 + modelChannels;
+  const known = PLANS.get(key);
+  if (known) return known;
+  const plan = Object.freeze(newPlan(imageChannels, modelChannels)) as ChannelPlan;
+  // newPlan accepted both counts: integers, the image's 1 to 4; the key is unique for models under 64 channels.
+  if (modelChannels < 64) PLANS.set(key, plan);
+  return plan;
+}
+
+const PLANS = new Map<number, ChannelPlan>();
+
+function newPlan(imageChannels: number, modelChannels: number): ChannelPlan {
   if (!(Number.isInteger(imageChannels) && imageChannels >= 1 && imageChannels <= 4)) checkInteger(imageChannels, 'image.channels', { min: 1, max: 4 });
   if (!(Number.isInteger(modelChannels) && modelChannels >= 1)) checkInteger(modelChannels, 'model channels', { min: 1 });
   const hasAlpha = imageChannels === 2 || imageChannels === 4;

@@ -52,7 +52,7 @@ function seedNetwork(): tfl.LayersModel {
 interface Timing { best: number; median: number; msPerStep: number; leaked: number }
 
 /** Trains `steps` batches `repeats` times after a warm-up; images/s of each repeat, best and median. */
-async function timeTraining(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor, steps: number, repeats: number, warmup: number): Promise<Timing> {
+async function timeTraining(model: tfl.LayersModel, xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor, steps: number, repeats: number, warmup: number): Promise<Timing> {
   for (let i = 0; i < warmup; i++) await model.trainOnBatch(xs, ys);
   const tensorsBefore = tf.memory().numTensors;
   const rates: number[] = [];
@@ -70,7 +70,7 @@ async function timeTraining(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor
 interface KernelRow { name: string; ms: number; calls: number }
 
 /** Profiles one training step; returns per-kernel totals, the slowest single calls and the step's wall time. */
-async function profileStep(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor) {
+async function profileStep(model: tfl.LayersModel, xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor) {
   // The profiler would otherwise read every kernel output back to check for NaNs.
   tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
   const start = performance.now();
@@ -126,7 +126,9 @@ async function main(): Promise<void> {
       continue;
     }
     const model = seedNetwork();
-    const xs = tf.randomUniform([BATCH, SIZE, SIZE, SPEC.input.channels], 0, 1, 'float32', 1);
+    const image = tf.randomUniform([BATCH, SIZE, SIZE, SPEC.input.channels], 0, 1, 'float32', 1);
+    // A spec with a noise map takes it as a second input: one level per image, as training feeds it.
+    const xs = SPEC.input.noiseMap === undefined ? image : [image, tf.fill([BATCH, SIZE, SIZE, 1], 0.1)];
     const ys = tf.randomUniform([BATCH, SIZE, SIZE, SPEC.input.channels], 0, 1, 'float32', 2);
     const slow = backend === 'cpu' || backend === 'webgpu';
     const timing = await timeTraining(model, xs, ys, steps, slow ? 1 : repeats, slow ? 1 : 5);
@@ -146,7 +148,7 @@ async function main(): Promise<void> {
       for (const c of calls.slice(0, 8)) console.log(`  ${c.ms.toFixed(2).padStart(6)} ms  ${c.name} ${c.shapes}`);
     }
     console.log('');
-    tf.dispose([xs, ys]);
+    tf.dispose([...(Array.isArray(xs) ? xs : [xs]), ys]);
     model.dispose();
   }
 

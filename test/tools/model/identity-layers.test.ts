@@ -66,8 +66,8 @@ describe('identityWeights', () => {
     raw = insertAfter(raw, 'dec0', identityConv('dec0b', 16));
     raw = insertAfter(raw, 'skip2', identityConv('skip2b', 32, { activation: 'linear' }));
     const grown = parseSpec(raw);
-    // enc0b and dec0b alone give the shipped network (stage 5).
-    expect(parseSpec(insertAfter(insertAfter(photoRaw(), 'enc0', identityConv('enc0b', 16)), 'dec0', identityConv('dec0b', 16))).layers).toEqual((await loadSpec('models/photo-denoiser.json')).layers);
+    // enc0b and dec0b alone give the network of stages 5 and 6 (stage 7, shipped, added the noise map to it).
+    expect(parseSpec(insertAfter(insertAfter(photoRaw(), 'enc0', identityConv('enc0b', 16)), 'dec0', identityConv('dec0b', 16))).layers).toEqual((await loadSpec('models/photo-denoiser-training/stage6/spec.json')).layers);
     const trained = await getWeights(buildModel(base, { seed: 5 }), base);
     const weights = new Map([...trained, ...identityWeights(grown, ['enc0b', 'dec0b', 'skip2b'])]);
     const small = buildModel(base);
@@ -119,7 +119,8 @@ describe('noiseMapKernels', () => {
     expect(grown.has('conv.bias')).toBe(false);
   });
 
-  it('grows the photo network a noise map without changing its output, whatever level it is told', async () => {
+  it('grows the photo network a noise map without changing its output, whatever level it is told (the shipped spec is stage 6\'s so grown)', async () => {
+    expect(parseSpec(withNoiseMap(JSON.parse(readFileSync('models/photo-denoiser-training/stage6/spec.json', 'utf8')))).layers).toEqual((await loadSpec('models/photo-denoiser.json')).layers);
     const base = parseSpec(photoRaw());
     const mapped = parseSpec(withNoiseMap(photoRaw()));
     const trained = await getWeights(buildModel(base, { seed: 6 }), base);
