@@ -21,7 +21,9 @@ const REFUSED_OPS = ['Shape', 'Gather', 'Mod', 'Pad', 'Expand', 'Range', 'NonZer
 async function run(bytes: Uint8Array, input: Float32Array, dims: number[]): Promise<Float32Array> {
   const session = await openSession(bytes, { device: 'cpu', threads: 1 });
   try {
-    const output = await session.run([{ name: session.inputs[0]!.name, data: input, dims }], session.outputs[0]!.name);
+    // A model with a noise map (the photo model) is told sigma 25 everywhere.
+    const map = session.inputs[1] ? [{ name: session.inputs[1].name, data: new Float32Array(dims[0]! * dims[2]! * dims[3]!).fill(25 / 255), dims: [dims[0]!, 1, dims[2]!, dims[3]!] }] : [];
+    const output = await session.run([{ name: session.inputs[0]!.name, data: input, dims }, ...map], session.outputs[0]!.name);
     expect(output.dims).toEqual(dims);
     expect(output.data).toBeInstanceOf(Float32Array);
     return output.data as Float32Array;
