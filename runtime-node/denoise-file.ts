@@ -1,5 +1,4 @@
 // One image file through the denoiser: read, optional demo noise, denoise, write atomically, metrics against a reference, comparison picture.
-import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { colourToUnit, type PixelImage, mse, psnrFromMse, ssim, addGaussianNoise } from 'onnx-denoiser-common';
@@ -76,14 +75,9 @@ export async function sameFile(a: string, b: string): Promise<boolean> {
   }
 }
 
-/** Whether a path exists (synchronous: one stat of microseconds, per file of a folder); any error reads as no. */
-function exists(file: string): boolean {
-  try {
-    statSync(file);
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether a path exists; any error reads as no. */
+function exists(file: string): Promise<boolean> {
+  return stat(file).then(() => true, () => false);
 }
 
 function writeError(file: string, error: unknown): Error {
@@ -128,10 +122,10 @@ export async function denoiseFile(denoiser: Denoiser, job: FileJob, settings: Fi
   try {
     const format = outputFormat(job.output);
     // One stat of the output: a missing output is neither the input nor in the way (a folder of new files costs one call each).
-    const existing = path.resolve(job.input) === path.resolve(job.output) || exists(job.output);
+    const existing = path.resolve(job.input) === path.resolve(job.output) || (await exists(job.output));
     if (existing && (await sameFile(job.input, job.output))) throw new Error(`output ${job.output} is the input file; inputs are never overwritten`);
     if (!settings.force && existing) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
-    if (job.compare && !settings.force && exists(job.compare)) throw new Error(`comparison picture ${job.compare} already exists (use --force to replace it)`);
+    if (job.compare && !settings.force && (await exists(job.compare))) throw new Error(`comparison picture ${job.compare} already exists (use --force to replace it)`);
     const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName });
     const { image } = loaded;
     Object.assign(report, { width: image.width, height: image.height, channels: image.channels, bitDepth: loaded.bitDepth, inputFormat: loaded.format, outputFormat: format });
