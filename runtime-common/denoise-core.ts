@@ -162,21 +162,19 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   signal?.throwIfAborted();
   checkSize(image, model);
   const plan = planChannels(image.channels, model.channels);
-  const levels = noiseLevels(model, [image], plan.batch, hooks.noiseLevel);
+  const levels = model.noiseMapName === undefined ? undefined : noiseLevels(model, [image], plan.batch, hooks.noiseLevel);
   const result = output(image);
   copyChannels(image, result, plan.untouched);
   const tiles = planTiles(image.width, image.height, model, settings);
   const { rows, columns } = tiles;
-  const dims = (h: number, w: number) => [plan.batch, model.channels, h, w] as const;
   const destinations = destinationChannels(plan);
   const planesOut = outputPlaneCount(plan);
   const width = image.width;
 
   if (rows.length === 1 && columns.length === 1) {
-    const region = { x: 0, y: 0, width, height: image.height };
     const input = new Float32Array(plan.planes.length * width * image.height);
-    regionToPlanes(image, plan.planes, region, model.valueRange, input);
-    const values = mergePlanes(await infer(input, dims(image.height, width), levels), plan, 1, width * image.height);
+    regionToPlanes(image, plan.planes, { x: 0, y: 0, width, height: image.height }, model.valueRange, input);
+    const values = mergePlanes(await infer(input, [plan.batch, model.channels, image.height, width], levels), plan, 1, width * image.height);
     signal?.throwIfAborted();
     planesToPixels(values, destinations, 0, image.height, model.valueRange, result);
     onTile?.(1, 1);
@@ -204,7 +202,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
       if (!input) inputs.set(key, (input = new Float32Array(plan.planes.length * tileHeight * tileWidth)));
       signal?.throwIfAborted();
       regionToPlanes(image, plan.planes, { x: x0, y: y0, width: tileWidth, height: tileHeight }, model.valueRange, input);
-      const values = mergePlanes(await infer(input, dims(tileHeight, tileWidth), levels), plan, 1, tileHeight * tileWidth);
+      const values = mergePlanes(await infer(input, [plan.batch, model.channels, tileHeight, tileWidth], levels), plan, 1, tileHeight * tileWidth);
       signal?.throwIfAborted();
       accumulateTile(band, bandPlane, width, x0, values, planesOut, tileHeight, wy, columnWeights[c]!);
       onTile?.(r * columns.length + c + 1, totalTiles);

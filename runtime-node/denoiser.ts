@@ -28,6 +28,9 @@ export interface DenoiserOptions extends TileOptions {
   maxBatchValues?: number;
 }
 
+/** The per-call options when none are given. */
+const NO_OPTIONS: DenoiseOptions = Object.freeze({});
+
 const OPTION_KEYS = ['model', 'device', 'threads', 'tile', 'overlap', 'sigma', 'maxBatchValues'] as const;
 
 /** How messages name the device and model arguments (default `options.device`, `options.model`). */
@@ -113,7 +116,7 @@ export class Denoiser extends CoreDenoiser {
   }
 
   /** Denoises one image; resolves to a new image of the same size, channels and array kind (alpha untouched). */
-  async denoise<I extends PixelImage>(image: I, options: DenoiseOptions = {}): Promise<SameKind<I>> {
+  async denoise<I extends PixelImage>(image: I, options: DenoiseOptions = NO_OPTIONS): Promise<SameKind<I>> {
     this.checkLive();
     const noiseLevel = this.#callOptions(options);
     checkPixelImage(image, 'image');
@@ -121,7 +124,7 @@ export class Denoiser extends CoreDenoiser {
   }
 
   /** Denoises several images, stacking same-size small ones into one model run; results keep the input order. */
-  async denoiseBatch<I extends PixelImage>(images: readonly I[], options: DenoiseOptions = {}): Promise<SameKind<I>[]> {
+  async denoiseBatch<I extends PixelImage>(images: readonly I[], options: DenoiseOptions = NO_OPTIONS): Promise<SameKind<I>[]> {
     this.checkLive();
     const noiseLevel = this.#callOptions(options);
     check(Array.isArray(images), 'an array of images', 'images', images);
@@ -130,6 +133,8 @@ export class Denoiser extends CoreDenoiser {
   }
 
   #callOptions(options: DenoiseOptions): number | undefined {
+    // The default (no options) needs no checks: this runs once per image.
+    if (options === NO_OPTIONS) return this.noiseLevel;
     checkKnownKeys(checkObject(options, 'options'), 'options', ['sigma']);
     return this.callNoiseLevel(options.sigma);
   }
