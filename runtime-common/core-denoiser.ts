@@ -10,7 +10,7 @@ import { check, checkKnownKeys, checkObject, described, invalid, invalidMessage 
 
 /** The tile options both runtimes' `Denoiser.create` take. */
 export interface TileOptions {
-  /** Tile side in pixels for large images (default 768, plus the overlap; 0 runs every image whole). */
+  /** Tile side in pixels for large images (default 512, plus the overlap; 0 runs every image whole). */
   tile?: number;
   /** Overlap between tiles in pixels (default: twice the receptive-field radius plus 2, aligned; the radius of DEFAULT_RECEPTIVE_FIELD, 32, when the model states none). */
   overlap?: number;

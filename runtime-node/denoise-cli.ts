@@ -170,7 +170,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     .option('model', { type: 'string', describe: `a shipped model by name (${Object.keys(SHIPPED_MODELS).join(', ')}) or an ONNX file (default: ${DEFAULT_MODEL_NAME})` })
     .option('threads', { type: 'number', describe: 'CPU threads for onnxruntime (default: one per core)' })
     .option('concurrency', { type: 'number', default: Math.max(2, Math.min(4, availableParallelism())), describe: 'files in flight at once (decoding and encoding overlap with inference)' })
-    .option('tile', { type: 'number', default: 768, describe: 'tile side in pixels for large images, plus the overlap (0: whole image at once)' })
+    .option('tile', { type: 'number', default: 512, describe: 'tile side in pixels for large images, plus the overlap (0: whole image at once)' })
     .option('overlap', { type: 'number', describe: 'overlap between tiles in pixels (default: twice the receptive-field radius plus 2; 66 for a model that does not state its field)' })
     .option('sigma', { type: 'string', default: 'auto', describe: 'noise level in 8-bit levels (0-255) for models that take one (the default photo-denoiser): higher denoises more; auto estimates it per image' })
     .option('add-noise', { type: 'number', describe: 'add Gaussian noise of this standard deviation (0..1) first: a demo on clean images' })
