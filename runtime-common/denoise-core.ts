@@ -42,7 +42,7 @@ export interface TileSettings {
   overlap?: number;
 }
 
-/** Default tile side: 512 px (plus the overlap). Larger tiles run less overlap twice, but a fresh session pays for each new tile shape on its first run (onnxruntime grows its arena): 768 px took 2.5 s against 2.1 s for a first 4 MP photo, and only about as long on later runs. */
+/** Default tile side: 512 px (plus the overlap). Larger tiles run less overlap twice, but a fresh session pays for each new tile shape on its first runs: 768 px took 2.5 s against 2.1 s for a first 4 MP photo and about as long on later runs (measured with onnxruntime's memory pattern still on; not measured since). */
 export const DEFAULT_TILES: Readonly<TileSettings> = Object.freeze({ tile: 512, overlap: undefined });
 
 /** The tiling actually used for an image: tile spans per axis and the margin dropped at inner tile edges. */
