@@ -1,5 +1,6 @@
 // Side-by-side comparison pictures (noisy | denoised | reference) as PNG, each panel captioned.
-import sharp, { type OverlayOptions } from 'sharp';
+import type { OverlayOptions } from 'sharp';
+import { loadSharp } from './image-file.js';
 import type { PixelImage } from 'onnx-denoiser-common';
 import { to8Bit, type FilePixels } from './image-file.js';
 
@@ -35,6 +36,7 @@ function toRgb(image: FilePixels): PixelImage<Uint8Array> {
  * size of the first; panels over {@link MAX_PANEL_SIDE} pixels are scaled down (nearest neighbour keeps the noise visible).
  */
 export async function comparisonPicture(panels: readonly Panel[]): Promise<Buffer> {
+  const sharp = await loadSharp();
   const { width, height } = panels[0]!.image;
   const scale = Math.min(1, MAX_PANEL_SIDE / Math.max(width, height));
   const w = Math.max(1, Math.round(width * scale));

@@ -2,7 +2,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import type { Metadata, OutputInfo, Sharp } from 'sharp';
 import { type PixelImage, checkInteger, fileErrorReason, invalid, ValidationError } from 'onnx-denoiser-common';
 import { decodePlainPng, encodePlainPng, fitsFastPng, plainPngHeader } from './png-fast.js';
 
@@ -173,6 +173,16 @@ export function pngDamage(bytes: Uint8Array): string | undefined {
   return `PNG ends after ${bytes.length} bytes without its IEND chunk`;
 }
 
+let sharpModule: Promise<typeof import('sharp').default> | undefined;
+
+/**
+ * sharp, loaded on first use: about 0.15 s of start-up that a folder of small plain PNGs (png-fast.ts) never needs.
+ * Every other read and write awaits it once.
+ */
+export function loadSharp(): Promise<typeof import('sharp').default> {
+  return (sharpModule ??= import('sharp').then((m) => m.default));
+}
+
 const inputOptions = (maxPixels: number) => ({ failOn: 'error' as const, limitInputPixels: maxPixels, autoOrient: true, pages: 1 });
 
 /**
@@ -199,6 +209,7 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
       // Damaged data: sharp's path below says why, as for any other file.
     }
   }
+  const sharp = await loadSharp();
   let meta: Metadata;
   try {
     meta = await retryLostSharpError(() => sharp(opened.bytes ?? file, inputOptions(0)).metadata());
@@ -317,6 +328,12 @@ export async function encodeImage(image: FilePixels, outputFile: string, options
   const space = grey ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb';
   const raw = { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 2 | 3 | 4 };
   const original = options.original;
+  // Small plain PNGs skip sharp's pipeline set-up (and its loading), which would cost more than the encoding.
+  if (format === 'png' && fitsFastPng(pixels) && !(original?.icc && original.image.data.constructor === image.data.constructor && original.image.channels === image.channels)) {
+    const png = encodePlainPng(pixels);
+    return Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  }
+  const sharp = await loadSharp();
   let pipeline: Sharp;
   if (original?.icc && original.image.data.constructor === image.data.constructor && original.image.channels === image.channels) {
     // sharp attaches a profile only with a conversion, or by keeping the input's: so keep the original file's and
@@ -330,11 +347,6 @@ export async function encodeImage(image: FilePixels, outputFile: string, options
       .boolean(difference as unknown as Buffer, 'eor', { raw }) // sharp reads the depth from the array type
       .toColourspace(space);
   } else {
-    // Small plain PNGs skip sharp's pipeline set-up, which would cost more than the encoding.
-    if (format === 'png' && fitsFastPng(pixels)) {
-      const png = encodePlainPng(pixels);
-      return Buffer.from(png.buffer, png.byteOffset, png.byteLength);
-    }
     pipeline = sharp(pixels.data as Uint8Array, { raw }).toColourspace(space);
   }
   return formatOptions(pipeline, format).toBuffer();
