@@ -115,8 +115,8 @@ export interface OpenModelOptions<S> {
   settings: S;
   /** Checked between the steps: once aborted, the call rejects with its reason. */
   signal?: AbortSignal;
-  /** The checked `sigma` option (a fraction of the full scale, undefined for `auto`) and how messages name it: a blind model refuses a number. */
-  sigma?: { noiseLevel: number | undefined; argument: string };
+  /** The `sigma` option as given (`auto`, a number or undefined) and how messages name it: a blind model refuses a number. */
+  sigma?: { value: unknown; argument: string };
 }
 
 /**
@@ -136,7 +136,7 @@ export async function openModel<S>(backend: DenoiserBackend<S>, { bytes, source 
   }
   try {
     const model = describeModel(session.inputs, session.outputs, metadata, source);
-    if (options.sigma?.noiseLevel !== undefined) noiseLevelFor(model, options.sigma.noiseLevel * 255, options.sigma.argument);
+    if (options.sigma) noiseLevelFor(model, options.sigma.value, options.sigma.argument);
     options.signal?.throwIfAborted();
     return { session, model };
   } catch (error) {
@@ -173,13 +173,7 @@ export class CoreDenoiser {
     this.model = model;
     this.tiles = tiles;
     this.noiseLevel = noiseLevel;
-    // Every run's output is checked: a foreign model may return another shape, or NaN, for its free dimensions.
-    this.#infer = async (input, dims, levels) => {
-      this.checkLive();
-      const feeds = [{ name: model.inputName, data: input, dims }];
-      if (model.noiseMapName !== undefined) feeds.push({ name: model.noiseMapName, data: noiseMap(levels!, dims), dims: [dims[0], 1, dims[2], dims[3]] });
-      return checkModelOutput(model.source, dims, await session.run(feeds, model.outputName));
-    };
+    this.#infer = (input, dims, levels) => this.#run(input, dims, levels && noiseMap(levels, dims));
   }
 
   /**
@@ -194,17 +188,21 @@ export class CoreDenoiser {
     const mapSize = dims[0] * dims[2] * dims[3];
     if (this.model.noiseMapName === undefined) {
       check(noiseLevel === undefined, `nothing (${this.model.source} is blind)`, 'noiseLevel', noiseLevel);
-      return this.#infer(input, dims);
+      return this.#run(input, dims, undefined);
     }
     const level = typeof noiseLevel === 'number' && Number.isFinite(noiseLevel) && noiseLevel >= 0;
     check(level || (noiseLevel instanceof Float32Array && noiseLevel.length === mapSize), `a level >= 0 or a Float32Array of ${mapSize} values (N x H x W) for the noise map of ${this.model.source}`, 'noiseLevel', noiseLevel);
+    return this.#run(input, dims, level ? new Float32Array(mapSize).fill(noiseLevel as number) : (noiseLevel as Float32Array));
+  }
+
+  /** One checked model run: the image and, for a model with a noise map, its map ([N, 1, H, W] values). */
+  async #run(input: Float32Array, dims: readonly [number, number, number, number], map: Float32Array | undefined): Promise<Float32Array> {
     this.checkLive();
-    const map = level ? new Float32Array(mapSize).fill(noiseLevel as number) : (noiseLevel as Float32Array);
-    const feeds = [
-      { name: this.model.inputName, data: input, dims },
-      { name: this.model.noiseMapName, data: map, dims: [dims[0], 1, dims[2], dims[3]] },
-    ];
-    return checkModelOutput(this.model.source, dims, await this.#session.run(feeds, this.model.outputName));
+    const { model } = this;
+    const feeds = [{ name: model.inputName, data: input, dims }];
+    if (model.noiseMapName !== undefined) feeds.push({ name: model.noiseMapName, data: map!, dims: [dims[0], 1, dims[2], dims[3]] });
+    // Every run's output is checked: a foreign model may return another shape, or NaN, for its free dimensions.
+    return checkModelOutput(model.source, dims, await this.#session.run(feeds, model.outputName));
   }
 
   /** Releases the onnxruntime session; calling it again does nothing. Calls after it throw a ValidationError. */

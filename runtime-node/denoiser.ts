@@ -111,7 +111,7 @@ export class Denoiser extends CoreDenoiser {
     check(options.model === undefined || options.model instanceof Uint8Array || (typeof options.model === 'string' && options.model.length > 0), 'a model path or bytes', modelArgument, options.model);
     const maxBatchValues = checkInteger(options.maxBatchValues ?? 2 ** 22, 'options.maxBatchValues', { min: 1 });
     const bytes = await loadModel(options.model, modelArgument, FILE_MODELS);
-    const opened = await openModel(NODE_BACKEND, bytes, { device, deviceArgument, settings: threads, sigma: { noiseLevel, argument: sigmaArgument } });
+    const opened = await openModel(NODE_BACKEND, bytes, { device, deviceArgument, settings: threads, sigma: { value: options.sigma, argument: sigmaArgument } });
     return new Denoiser(opened, tiles, maxBatchValues, noiseLevel);
   }
 

@@ -215,8 +215,9 @@ export function defineDenoiseImage(tagName = 'denoise-image'): CustomElementCons
       const clean = readPixels(bitmap, 'src');
       bitmap.close();
       // Checked against the model here, so a bad value or a number for a blind model names the attribute.
-      const level = noiseLevelFor(denoiser.model, sigmaValue(sigmaText), 'sigma');
-      const run = await denoiseWithNoise(denoiser, clean, noise, seed, { signal, onProgress, sigma: level === undefined ? 'auto' : level * 255 });
+      const sigma = sigmaValue(sigmaText);
+      noiseLevelFor(denoiser.model, sigma, 'sigma');
+      const run = await denoiseWithNoise(denoiser, clean, noise, seed, { signal, onProgress, sigma: sigma as number | 'auto' });
       signal.throwIfAborted();
       const result = toImageData(run.denoised);
       draw(this.#input, toImageData(run.input));

@@ -104,7 +104,7 @@ export class Denoiser extends CoreDenoiser {
     );
     checkCallbacks(options, 'options');
     const bytes = await loadModel(model, 'options.model', urlModels(options));
-    const opened = await openModel(WEB_BACKEND, bytes, { device, deviceArgument: 'options.device', settings: undefined, signal: options.signal, sigma: { noiseLevel, argument: 'options.sigma' } });
+    const opened = await openModel(WEB_BACKEND, bytes, { device, deviceArgument: 'options.device', settings: undefined, signal: options.signal, sigma: { value: options.sigma, argument: 'options.sigma' } });
     return new Denoiser(opened, tiles, noiseLevel);
   }
 
