@@ -11,7 +11,7 @@ import {
   regionToPlanes,
 } from './image-ops.js';
 import type { ModelInfo } from './model-info.js';
-import { estimateNoiseLevel } from './noise-level.js';
+import { autoNoiseLevel } from './noise-level.js';
 import { blendWeights, DEFAULT_RECEPTIVE_FIELD, planAxis, type Span } from './tiling.js';
 import { checkInteger, described, invalid } from './validate.js';
 
@@ -25,7 +25,7 @@ export type InferFunction = (input: Float32Array, dims: readonly [number, number
 export interface DenoiseHooks {
   /**
    * For a model with a noise map: the noise's standard deviation as a fraction of the full scale (sigma 25 on 0..255
-   * is 25/255); undefined: estimated from the image (estimateNoiseLevel). Ignored by blind models.
+   * is 25/255); undefined: estimated from the image (autoNoiseLevel). Ignored by blind models.
    */
   noiseLevel?: number;
   /** Called after each model run with the tiles done so far and the tiles in all (1 for an untiled image). */
@@ -233,7 +233,7 @@ export interface BatchSettings extends TileSettings {
 function noiseLevels(model: ModelInfo, images: readonly PixelImage[], entries: number, given: number | undefined): Float32Array | undefined {
   if (model.noiseMapName === undefined) return undefined;
   const levels = new Float32Array(images.length * entries);
-  images.forEach((image, i) => levels.fill(given ?? estimateNoiseLevel(image), i * entries, (i + 1) * entries));
+  images.forEach((image, i) => levels.fill(given ?? autoNoiseLevel(image), i * entries, (i + 1) * entries));
   return levels;
 }
 

@@ -6,4 +6,4 @@ export type { PixelArray, PixelImage } from 'onnx-denoiser-common';
 export type { ModelInfo } from 'onnx-denoiser-common';
 export { ModelFormatError } from 'onnx-denoiser-common';
 export { ValidationError } from 'onnx-denoiser-common';
-export { estimateNoiseLevel } from 'onnx-denoiser-common';
+export { autoNoiseLevel, estimateNoiseLevel } from 'onnx-denoiser-common';

@@ -14,6 +14,6 @@ export { ModelFormatError } from 'onnx-denoiser-common';
 export { psnr } from 'onnx-denoiser-common';
 export { addGaussianNoise } from 'onnx-denoiser-common';
 export { ValidationError } from 'onnx-denoiser-common';
-export { estimateNoiseLevel } from 'onnx-denoiser-common';
+export { autoNoiseLevel, estimateNoiseLevel } from 'onnx-denoiser-common';
 
 if (typeof customElements !== 'undefined') defineDenoiseImage();

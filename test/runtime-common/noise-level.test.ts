@@ -1,6 +1,6 @@
-// The noise-level estimator: its eigenvalue solver against hand-worked and determinant checks, its stopping rule by hand, and its estimates on synthetic noise of known sigma.
+// The noise-level estimator: its eigenvalue solver against hand-worked and determinant checks, its stopping rule by hand, its estimates on synthetic noise of known sigma, and the share of it that `auto` tells a model.
 import { describe, expect, it } from 'vitest';
-import { estimateNoiseLevel, noiseVarianceOfEigenvalues, Rng, symmetricEigenvalues } from 'onnx-denoiser-common';
+import { autoLevelScale, autoNoiseLevel, estimateNoiseLevel, noiseVarianceOfEigenvalues, Rng, symmetricEigenvalues } from 'onnx-denoiser-common';
 
 /** det(A) by Gaussian elimination with partial pivoting (plain loops). */
 function determinant(matrix: number[][]): number {
@@ -127,5 +127,22 @@ describe('estimateNoiseLevel on pictures of known noise', () => {
       }
     }
     expect(Math.abs(estimateNoiseLevel({ data, width, height, channels: 1 }) * 255 - 50) / 50).toBeLessThan(0.1);
+  });
+});
+
+describe('autoNoiseLevel: the share of the estimate auto tells a model', () => {
+  it('0.9 up to sigma 15, 1 from sigma 50, linear between (worked by hand)', () => {
+    for (const [sigma, scale] of [[0, 0.9], [10, 0.9], [15, 0.9], [22, 0.92], [32.5, 0.95], [43, 0.98], [50, 1], [80, 1]] as const) {
+      expect(autoLevelScale(sigma / 255)).toBeCloseTo(scale, 12);
+    }
+  });
+
+  it('is the estimate times that share', () => {
+    for (const sigma of [8, 30]) {
+      const image = { data: noisyPicture(96, 96, sigma / 255, sigma), width: 96, height: 96, channels: 3 };
+      const estimate = estimateNoiseLevel(image);
+      const share = sigma === 8 ? 0.9 : 0.9 + (0.1 * (estimate * 255 - 15)) / 35;
+      expect(autoNoiseLevel(image)).toBeCloseTo(estimate * share, 12);
+    }
   });
 });

@@ -10,7 +10,7 @@ import { Rng } from '../../runtime-common/rng.js';
 import { main } from '../../runtime-node/denoise-cli.js';
 import { gpuDeviceNodes } from '../../runtime-node/gpu-nodes.js';
 import { boxBlurModel, foreignModel, halfSizeModel, identityModel, noiseMapOffsetModel } from '../../tools/onnx/test-models.js';
-import { estimateNoiseLevel } from '../../runtime-common/noise-level.js';
+import { autoNoiseLevel } from '../../runtime-common/noise-level.js';
 import { readImage } from '../../runtime-node/image-file.js';
 import { skipWithReason } from '../skip-with-reason.js';
 
@@ -155,7 +155,7 @@ describe('denoise CLI: bad calls', () => {
     expect(maxDifference(output.data, Array.from(input.data, (v) => Math.min(255, v + 20)))).toBe(0);
     const auto = await denoise(at('in', 'rgb.jpg'), '-o', at('auto.png'), '--model', mapModel);
     expect(auto.code, auto.stderr).toBe(0);
-    const level = estimateNoiseLevel(input);
+    const level = autoNoiseLevel(input);
     const estimated = (await readImage(at('auto.png'))).image;
     expect(maxDifference(estimated.data, Array.from(input.data, (v) => Math.min(255, Math.round(v + level * 255))))).toBeLessThanOrEqual(1);
   });

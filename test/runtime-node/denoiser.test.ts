@@ -112,7 +112,7 @@ describe('Denoiser', () => {
   it('is what the package entry exports', async () => {
     const api = await import('../../runtime-node/index.js');
     expect(api.Denoiser).toBe(Denoiser);
-    expect(Object.keys(api).sort()).toEqual(['DEFAULT_MODEL_NAME', 'Denoiser', 'IMAGE_EXTENSIONS', 'ImageFileError', 'ModelFormatError', 'SHIPPED_MODELS', 'ValidationError', 'defaultModelPath', 'encodeImage', 'estimateNoiseLevel', 'readImage']);
+    expect(Object.keys(api).sort()).toEqual(['DEFAULT_MODEL_NAME', 'Denoiser', 'IMAGE_EXTENSIONS', 'ImageFileError', 'ModelFormatError', 'SHIPPED_MODELS', 'ValidationError', 'autoNoiseLevel', 'defaultModelPath', 'encodeImage', 'estimateNoiseLevel', 'readImage']);
   });
 
   it('denoiseBatch equals denoise one by one, stacked small images and tiled large ones alike', async () => {
