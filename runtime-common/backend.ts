@@ -15,7 +15,8 @@ export interface BaseSessionOptions {
 export interface OrtSessionLike {
   readonly inputMetadata: readonly TensorDescription[];
   readonly outputMetadata: readonly TensorDescription[];
-  run(feeds: Record<string, unknown>): Promise<Record<string, ModelOutput>>;
+  /** `fetches`: output tensors to write into (pre-allocated), by name. */
+  run(feeds: Record<string, unknown>, fetches?: Record<string, unknown>): Promise<Record<string, ModelOutput>>;
   release(): Promise<void>;
 }
 
@@ -45,9 +46,17 @@ export interface DenoiserBackend<S = undefined> {
   modelAtFault?(device: string, message: string): boolean;
   /** The reason to give for `device` when its session did not start and the model is not at fault; undefined: "<device> failed to start: <first line>". */
   startFailure?(device: string, message: string, probe: DeviceProbe): string | undefined;
+  /**
+   * Whether runs on `device` should write into an output tensor the core allocates (onnxruntime-node's CPU provider:
+   * it then skips allocating its own output and copying it into a new JS buffer, about 10% of a 256-image batch).
+   */
+  preallocateOutput?(device: string): boolean;
   /** Queue shared by all of the backend's sessions (onnxruntime-web: one wasm instance per page); default: one queue per session. */
   queue?<R>(task: () => Promise<R>): Promise<R>;
 }
+
+/** Input shapes remembered per session as keeping their size (a server fed many sizes starts over past this). */
+const MAX_SHAPES = 256;
 
 /** A model loaded on a device, with runs queued one after another. */
 export interface OpenedSession {
@@ -59,8 +68,8 @@ export interface OpenedSession {
   skipped: string[];
   inputs: TensorDescription[];
   outputs: TensorDescription[];
-  /** Runs the model on float32 NCHW tensors (the image, and a noise map where the model takes one); calls are queued so one session never runs two at once. Check the output with checkModelOutput. */
-  run(feeds: readonly NamedTensor[], outputName: string): Promise<ModelOutput>;
+  /** Runs the model on float32 NCHW tensors (the image, and a noise map where the model takes one); calls are queued so one session never runs two at once. `output`: an array of the image's size to write the result into, where the backend can (the result's data is then that array). Check the output with checkModelOutput. */
+  run(feeds: readonly NamedTensor[], outputName: string, output?: Float32Array): Promise<ModelOutput>;
   release(): Promise<void>;
 }
 
@@ -118,18 +127,32 @@ export async function openSession<S>(backend: DenoiserBackend<S>, bytes: Uint8Ar
   const choice = await chooseDevice(device, backend.devices, (name) => start(backend, bytes, name, device === 'auto', settings), argument);
   const { session, adapter } = choice.value;
   const queue = backend.queue ? backend.queue.bind(backend) : (serialized((task: () => Promise<unknown>) => task()) as Queue);
+  const preallocate = backend.preallocateOutput?.(choice.device) ?? false;
+  // Input shapes (with the output's name) whose output came out the same shape: only those runs write into a given
+  // buffer, so a model that changes the shape never fails with one (onnxruntime would also log the error).
+  const sameShape = new Set<string>();
   return {
     device: choice.device,
     adapter,
     skipped: choice.skipped,
     inputs: session.inputMetadata.map(plainDescription),
     outputs: session.outputMetadata.map(plainDescription),
-    run: (feeds, outputName) =>
+    run: (feeds, outputName, output) =>
       queue(async () => {
         const tensors: Record<string, unknown> = {};
         for (const feed of feeds) tensors[feed.name] = backend.tensor(feed.data, feed.dims);
-        const output = (await session.run(tensors))[outputName]!;
-        return { data: output.data, dims: output.dims };
+        const image = feeds[0]!;
+        const key = preallocate && output?.length === image.data.length ? `${outputName}:${image.dims.join('x')}` : undefined;
+        if (key !== undefined && sameShape.has(key)) {
+          await session.run(tensors, { [outputName]: backend.tensor(output!, image.dims) });
+          return { data: output!, dims: image.dims };
+        }
+        const result = (await session.run(tensors))[outputName]!;
+        if (key !== undefined && result.dims.length === image.dims.length && result.dims.every((d, i) => d === image.dims[i])) {
+          if (sameShape.size >= MAX_SHAPES) sameShape.clear();
+          sameShape.add(key);
+        }
+        return { data: result.data, dims: result.dims };
       }),
     release: () => session.release(),
   };

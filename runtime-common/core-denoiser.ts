@@ -1,5 +1,6 @@
 // The Denoiser both runtimes share: option checks, model loading through the runtime's I/O, the session on its backend, the checked model runs, disposal.
 import { type DenoiserBackend, type OpenedSession, openSession, SessionModelError } from './backend.js';
+import { FloatPool } from './buffer-pool.js';
 import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from './denoise-core.js';
 import { checkDeviceName, type Devices } from './devices.js';
 import type { PixelArray, PixelImage } from './image-ops.js';
@@ -59,9 +60,9 @@ export function checkSigma(value: unknown, name = 'options.sigma'): number | und
 }
 
 /** The noise map of a batch: entry n's level in each of its H x W pixels ([N, 1, H, W]). */
-function noiseMap(levels: Float32Array, dims: readonly [number, number, number, number]): Float32Array {
+function noiseMap(levels: Float32Array, dims: readonly [number, number, number, number], pool: FloatPool): Float32Array {
   const plane = dims[2] * dims[3];
-  const map = new Float32Array(dims[0] * plane);
+  const map = pool.take(dims[0] * plane);
   for (let n = 0; n < dims[0]; n++) map.fill(levels[n]!, n * plane, (n + 1) * plane);
   return map;
 }
@@ -163,6 +164,8 @@ export class CoreDenoiser {
   readonly noiseLevel: number | undefined;
   readonly #session: OpenedSession;
   readonly #infer: InferFunction;
+  /** Tensors of recurring shapes (inputs, noise maps, outputs) reused between runs. */
+  readonly #pool = new FloatPool();
   #disposed = false;
 
   /** `noiseLevel`: the checked `sigma` option (see {@link checkDenoiserOptions}), already checked against the model by {@link openModel}. */
@@ -173,7 +176,14 @@ export class CoreDenoiser {
     this.model = model;
     this.tiles = tiles;
     this.noiseLevel = noiseLevel;
-    this.#infer = (input, dims, levels) => this.#run(input, dims, levels && noiseMap(levels, dims));
+    this.#infer = async (input, dims, levels) => {
+      const map = levels && noiseMap(levels, dims, this.#pool);
+      try {
+        return await this.#run(input, dims, map, this.#pool.take(input.length));
+      } finally {
+        if (map) this.#pool.give(map);
+      }
+    };
   }
 
   /**
@@ -188,27 +198,37 @@ export class CoreDenoiser {
     const mapSize = dims[0] * dims[2] * dims[3];
     if (this.model.noiseMapName === undefined) {
       check(noiseLevel === undefined, `nothing (${this.model.source} is blind)`, 'noiseLevel', noiseLevel);
-      return this.#run(input, dims, undefined);
+      return this.#run(input, dims, undefined, new Float32Array(input.length));
     }
     const level = typeof noiseLevel === 'number' && Number.isFinite(noiseLevel) && noiseLevel >= 0;
     check(level || (noiseLevel instanceof Float32Array && noiseLevel.length === mapSize), `a level >= 0 or a Float32Array of ${mapSize} values (N x H x W) for the noise map of ${this.model.source}`, 'noiseLevel', noiseLevel);
-    return this.#run(input, dims, level ? new Float32Array(mapSize).fill(noiseLevel as number) : (noiseLevel as Float32Array));
+    return this.#run(input, dims, level ? new Float32Array(mapSize).fill(noiseLevel as number) : (noiseLevel as Float32Array), new Float32Array(input.length));
   }
 
-  /** One checked model run: the image and, for a model with a noise map, its map ([N, 1, H, W] values). */
-  async #run(input: Float32Array, dims: readonly [number, number, number, number], map: Float32Array | undefined): Promise<Float32Array> {
+  /**
+   * One checked model run: the image and, for a model with a noise map, its map ([N, 1, H, W] values); `output`, an
+   * array of the input's size that the backend may write the result into (given back to the pool when unused).
+   */
+  async #run(input: Float32Array, dims: readonly [number, number, number, number], map: Float32Array | undefined, output?: Float32Array): Promise<Float32Array> {
     this.checkLive();
     const { model } = this;
     const feeds = [{ name: model.inputName, data: input, dims }];
     if (model.noiseMapName !== undefined) feeds.push({ name: model.noiseMapName, data: map!, dims: [dims[0], 1, dims[2], dims[3]] });
+    let result;
+    try {
+      result = await this.#session.run(feeds, model.outputName, output);
+    } finally {
+      if (output && result?.data !== output) this.#pool.give(output);
+    }
     // Every run's output is checked: a foreign model may return another shape, or NaN, for its free dimensions.
-    return checkModelOutput(model.source, dims, await this.#session.run(feeds, model.outputName));
+    return checkModelOutput(model.source, dims, result);
   }
 
   /** Releases the onnxruntime session; calling it again does nothing. Calls after it throw a ValidationError. */
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#pool.clear();
     await this.#session.release();
   }
 
@@ -227,12 +247,12 @@ export class CoreDenoiser {
 
   /** Denoises one checked image (see denoiseImage); `hooks.noiseLevel` as from {@link callNoiseLevel}. */
   protected denoiseChecked<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
-    return denoiseImage(image, this.model, this.#infer, this.tiles, hooks);
+    return denoiseImage(image, this.model, this.#infer, this.tiles, hooks, this.#pool);
   }
 
   /** Denoises checked images, stacking same-size small ones into runs of at most `maxBatchValues` values (see denoiseBatch); `noiseLevel` as from {@link callNoiseLevel}. */
   protected denoiseCheckedBatch<T extends PixelArray>(images: readonly PixelImage<T>[], maxBatchValues: number, noiseLevel = this.noiseLevel): Promise<PixelImage<T>[]> {
     const settings: BatchSettings = { ...this.tiles, maxBatchValues, noiseLevel };
-    return denoiseBatch(images, this.model, this.#infer, settings);
+    return denoiseBatch(images, this.model, this.#infer, settings, this.#pool);
   }
 }

@@ -10,14 +10,16 @@ import {
   planesToPixels,
   regionToPlanes,
 } from './image-ops.js';
+import { NO_POOL, type FloatPool } from './buffer-pool.js';
 import type { ModelInfo } from './model-info.js';
 import { autoNoiseLevel } from './noise-level.js';
 import { blendWeights, DEFAULT_RECEPTIVE_FIELD, planAxis, type Span } from './tiling.js';
 import { checkInteger, described, invalid } from './validate.js';
 
 /**
- * Runs the model on one NCHW float32 tensor and resolves to the output tensor's data (same shape). `levels`: for a
- * model with a noise map, each batch entry's noise level (on the value range's scale), which fills its map.
+ * Runs the model on one NCHW float32 tensor and resolves to the output tensor's data (same shape), a new array the
+ * caller may keep or give to the pool. `levels`: for a model with a noise map, each batch entry's noise level (on
+ * the value range's scale), which fills its map.
  */
 export type InferFunction = (input: Float32Array, dims: readonly [number, number, number, number], levels?: Float32Array) => Promise<Float32Array>;
 
@@ -157,7 +159,7 @@ function accumulateTile(band: Float32Array, bandPlane: number, width: number, x0
  * whole-image inference up to float rounding. Memory: one band of tile rows at a time besides input and output.
  * `hooks` reports each finished tile and cancels between model runs.
  */
-export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
+export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings, hooks: DenoiseHooks = {}, pool: BufferSource = NO_POOL): Promise<PixelImage<T>> {
   const { onTile, signal } = hooks;
   signal?.throwIfAborted();
   checkSize(image, model);
@@ -172,11 +174,18 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   const width = image.width;
 
   if (rows.length === 1 && columns.length === 1) {
-    const input = new Float32Array(plan.planes.length * width * image.height);
+    const input = pool.take(plan.planes.length * width * image.height);
     regionToPlanes(image, plan.planes, { x: 0, y: 0, width, height: image.height }, model.valueRange, input);
-    const values = mergePlanes(await infer(input, [plan.batch, model.channels, image.height, width], levels), plan, 1, width * image.height);
+    let raw;
+    try {
+      raw = await infer(input, [plan.batch, model.channels, image.height, width], levels);
+    } finally {
+      pool.give(input);
+    }
+    const values = mergePlanes(raw, plan, 1, width * image.height);
     signal?.throwIfAborted();
     planesToPixels(values, destinations, 0, image.height, model.valueRange, result);
+    pool.give(raw);
     onTile?.(1, 1);
     return result;
   }
@@ -202,9 +211,11 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
       if (!input) inputs.set(key, (input = new Float32Array(plan.planes.length * tileHeight * tileWidth)));
       signal?.throwIfAborted();
       regionToPlanes(image, plan.planes, { x: x0, y: y0, width: tileWidth, height: tileHeight }, model.valueRange, input);
-      const values = mergePlanes(await infer(input, [plan.batch, model.channels, tileHeight, tileWidth], levels), plan, 1, tileHeight * tileWidth);
+      const raw = await infer(input, [plan.batch, model.channels, tileHeight, tileWidth], levels);
+      const values = mergePlanes(raw, plan, 1, tileHeight * tileWidth);
       signal?.throwIfAborted();
       accumulateTile(band, bandPlane, width, x0, values, planesOut, tileHeight, wy, columnWeights[c]!);
+      pool.give(raw);
       onTile?.(r * columns.length + c + 1, totalTiles);
     }
     // Rows before the next band's start get no more contributions: write them out and carry the rest over.
@@ -217,6 +228,9 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   }
   return result;
 }
+
+/** Where {@link denoiseImage} and {@link denoiseBatch} take their input tensors from and give model outputs back to: a {@link FloatPool}, or {@link NO_POOL}. */
+export type BufferSource = Pick<FloatPool, 'take' | 'give'>;
 
 /** Options for {@link denoiseBatch}. */
 export interface BatchSettings extends TileSettings {
@@ -242,7 +256,7 @@ function noiseLevels(model: ModelInfo, images: readonly PixelImage[], entries: n
  * N into runs of at most `maxBatchValues` values; others go through {@link denoiseImage} one by one. Results keep
  * the input order.
  */
-export async function denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[], model: ModelInfo, infer: InferFunction, settings: BatchSettings): Promise<PixelImage<T>[]> {
+export async function denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[], model: ModelInfo, infer: InferFunction, settings: BatchSettings, pool: BufferSource = NO_POOL): Promise<PixelImage<T>[]> {
   const results: PixelImage<T>[] = new Array(images.length);
   const groups = new Map<string, number[]>();
   images.forEach((image, i) => {
@@ -256,7 +270,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
   for (const indices of groups.values()) {
     const first = images[indices[0]!]!;
     if (indices.length === 1) {
-      results[indices[0]!] = await denoiseImage(first, model, infer, settings, { noiseLevel: settings.noiseLevel });
+      results[indices[0]!] = await denoiseImage(first, model, infer, settings, { noiseLevel: settings.noiseLevel }, pool);
       continue;
     }
     checkSize(first, model);
@@ -269,13 +283,18 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
     const planesOut = outputPlaneCount(plan);
     for (let from = 0; from < indices.length; from += chunk) {
       const part = indices.slice(from, from + chunk);
-      const input = new Float32Array(part.length * perImage);
+      const input = pool.take(part.length * perImage);
       part.forEach((index, k) => {
         if (!sameKind(images[index]!.data, first.data)) throw new Error('mixed pixel kinds in one group');
         regionToPlanes(images[index]!, plan.planes, { x: 0, y: 0, width, height }, model.valueRange, input, k * perImage);
       });
       const levels = noiseLevels(model, part.map((index) => images[index]!), plan.batch, settings.noiseLevel);
-      const raw = await infer(input, [part.length * plan.batch, model.channels, height, width], levels);
+      let raw;
+      try {
+        raw = await infer(input, [part.length * plan.batch, model.channels, height, width], levels);
+      } finally {
+        pool.give(input);
+      }
       const values = mergePlanes(raw, plan, part.length, planeSize);
       part.forEach((index, k) => {
         const image = images[index]!;
@@ -284,6 +303,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
         planesToPixels(values.subarray(k * planesOut * planeSize, (k + 1) * planesOut * planeSize), destinations, 0, height, model.valueRange, result);
         results[index] = result;
       });
+      pool.give(raw);
     }
   }
   return results;

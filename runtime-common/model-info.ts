@@ -64,17 +64,20 @@ export function checkModelOutput(source: string, inputDims: readonly number[], o
     throw new ModelFormatError(invalidMessage(`[${inputDims.join(', ')}] (the input's N, C, H, W)`, `the output shape of ${source}`, described(`[${dims.join(', ')}]`), 'it is not a denoiser that keeps the image size'), source);
   }
   if (!(data instanceof Float32Array)) throw new ModelFormatError(invalidMessage('float32 values', `the output of ${source}`, described((data as object)?.constructor?.name ?? typeof data)), source);
-  let bad = 0;
-  let first = -1;
-  for (let i = 0; i < data.length; i++) {
-    // v - v is 0 for every finite v, NaN for NaN and the infinities.
-    const v = data[i]!;
-    if (v - v !== 0) {
-      bad++;
-      if (first < 0) first = i;
+  // v - v is 0 for every finite v, NaN for NaN and the infinities, so the sum is 0 exactly when all are finite: one
+  // pass without branches; the bad values are only looked for when there are some.
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) sum += data[i]! - data[i]!;
+  if (sum !== 0) {
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v - v !== 0) {
+        bad++;
+        if (first < 0) first = i;
+      }
     }
-  }
-  if (bad > 0) {
     throw new ModelFormatError(invalidMessage('finite values', `the output of ${source}`, described(`${data[first]} at index ${first} (${bad} of ${data.length} values not finite)`)), source);
   }
   return data;

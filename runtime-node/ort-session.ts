@@ -105,6 +105,8 @@ export const NODE_BACKEND: DenoiserBackend<number | undefined> = {
     return ort.InferenceSession.create(bytes, { ...options, executionProviders, enableMemPattern: false, ...(threads === undefined ? {} : { intraOpNumThreads: threads }) });
   },
   tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+  // Measured: 256 28x28 images 16.4 to 16.8 ms with the core's buffer against 17.9 to 19.0 ms without; GPU providers keep their own.
+  preallocateOutput: (device) => device === 'cpu',
   // The CPU provider is always there: when it does not start, the model is at fault.
   modelAtFault: (device) => device === 'cpu',
   startFailure(device, message) {

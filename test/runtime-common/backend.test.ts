@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type DenoiserBackend, openSession, type OrtSessionLike, SessionModelError } from '../../runtime-common/backend.js';
 import { CoreDenoiser, loadModel, openModel, type OpenedModel } from '../../runtime-common/core-denoiser.js';
 import { defineDevices, DeviceUnavailableError } from '../../runtime-common/devices.js';
+import type { PixelImage } from '../../runtime-common/image-ops.js';
 import { identityModel } from '../../tools/onnx/test-models.js';
 
 const DEVICES = defineDevices(
@@ -121,6 +122,49 @@ describe('backend sessions', () => {
     expect(tasks).toEqual(['queued']);
   });
 
+  it('writes into the given output array only on a device the backend says, once a shape has kept its size', async () => {
+    const calls: string[] = [];
+    // Doubles its input; inputs 3 rows high come out half as wide (a model that changes the shape).
+    const session: OrtSessionLike = {
+      inputMetadata: [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
+      outputMetadata: [{ name: 'denoised', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
+      async run(feeds, fetches) {
+        const { data, dims } = feeds.image as { data: Float32Array; dims: number[] };
+        const doubled = data.map((v) => 2 * v);
+        const given = (fetches as Record<string, { data: Float32Array; dims: number[] }> | undefined)?.denoised;
+        calls.push(given ? `into given ${dims.join('x')}` : `own ${dims.join('x')}`);
+        if (given) {
+          given.data.set(doubled);
+          return { denoised: given };
+        }
+        return { denoised: dims[2] === 3 ? { data: doubled.subarray(0, data.length / 2), dims: [dims[0]!, 1, 3, dims[3]! / 2] } : { data: doubled, dims } };
+      },
+      async release() {},
+    };
+    const backend = fakeBackend({ gpu: 'starts', cpu: 'starts' }, { preallocateOutput: (device) => device === 'cpu' }, session);
+    const cpu = await openSession(backend, identityModel(), 'cpu', undefined);
+    const run = async (dims: number[], output?: Float32Array) => {
+      const input = new Float32Array(dims.reduce((a, b) => a * b)).map((_, i) => i);
+      const result = await cpu.run([{ name: 'image', data: input, dims }], 'denoised', output);
+      return { same: result.data === output, values: Array.from(result.data), dims: result.dims };
+    };
+    const square = [1, 1, 2, 2];
+    expect(await run(square, new Float32Array(4))).toEqual({ same: false, values: [0, 2, 4, 6], dims: square });
+    expect(await run(square, new Float32Array(4))).toEqual({ same: true, values: [0, 2, 4, 6], dims: square });
+    // No array, or one of another size: the runtime's own output.
+    expect((await run(square)).same).toBe(false);
+    expect((await run(square, new Float32Array(3))).same).toBe(false);
+    // The shape-changing inputs never get an array, however often they come.
+    const wide = [1, 1, 3, 4];
+    for (let i = 0; i < 2; i++) expect(await run(wide, new Float32Array(12))).toEqual({ same: false, values: [0, 2, 4, 6, 8, 10], dims: [1, 1, 3, 2] });
+    expect(calls).toEqual(['own 1x1x2x2', 'into given 1x1x2x2', 'own 1x1x2x2', 'own 1x1x2x2', 'own 1x1x3x4', 'own 1x1x3x4']);
+    // Another device of the same backend: never.
+    calls.length = 0;
+    const gpu = await openSession(backend, identityModel(), 'gpu', undefined);
+    for (let i = 0; i < 2; i++) await gpu.run([{ name: 'image', data: new Float32Array(4), dims: square }], 'denoised', new Float32Array(4));
+    expect(calls).toEqual(['own 1x1x2x2', 'own 1x1x2x2']);
+  });
+
   it('loadModel takes bytes as they are, a bare name as a shipped model and anything else as a location', async () => {
     const reads: string[] = [];
     const reader = {
@@ -152,4 +196,50 @@ describe('backend sessions', () => {
     expect(session.released).toBe(1);
     await expect(d.runTensor(new Float32Array(2), [1, 1, 1, 2])).rejects.toThrow('Expected a Denoiser that is not disposed for this call but received one whose dispose() was called (model m): create a new one');
   });
+  it('the core Denoiser reuses its tensors without mixing up concurrent calls, tiles and batches', async () => {
+    class Pooled extends CoreDenoiser {
+      static async open(backend: DenoiserBackend, tile: number): Promise<Pooled> {
+        const opened: OpenedModel = await openModel(backend, { bytes: identityModel(), source: 'm' }, { device: 'cpu', deviceArgument: 'd', settings: undefined });
+        return new Pooled(opened, { tile, overlap: tile ? 4 : undefined });
+      }
+      one(image: PixelImage) {
+        return this.denoiseChecked(image);
+      }
+      many(images: PixelImage[]) {
+        return this.denoiseCheckedBatch(images, 2 ** 20);
+      }
+    }
+    // Inverts [0, 1] values, after a delay that differs per run so that calls overlap; writes into a given array.
+    let runs = 0;
+    const session: OrtSessionLike = {
+      inputMetadata: [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
+      outputMetadata: [{ name: 'denoised', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
+      async run(feeds, fetches) {
+        // The input is read only after the delay: an array handed back to the pool too early would have changed.
+        await new Promise((resolve) => setTimeout(resolve, (runs++ * 7) % 5));
+        const { data, dims } = feeds.image as { data: Float32Array; dims: number[] };
+        const inverted = data.map((v) => 1 - v);
+        const given = (fetches as Record<string, { data: Float32Array; dims: number[] }> | undefined)?.denoised;
+        // onnxruntime would read an input that is also the output while overwriting it.
+        if (given?.data.buffer === data.buffer) throw new Error('the output array is the input array');
+        if (given) given.data.set(inverted);
+        return { denoised: given ?? { data: inverted, dims } };
+      },
+      async release() {},
+    };
+    const backend = fakeBackend({ cpu: 'starts' }, { preallocateOutput: () => true }, session);
+    const picture = (width: number, height: number, seed: number): PixelImage => ({ data: new Uint8Array(width * height).map((_, i) => (i * 31 + seed * 17) % 256), width, height, channels: 1 });
+    const inverse = (image: PixelImage) => Array.from(image.data, (v) => 255 - v);
+    for (const tile of [0, 16]) {
+      const d = await Pooled.open(backend, tile);
+      const images = Array.from({ length: 12 }, (_, k) => picture(k % 3 === 0 ? 40 : 12, 10 + (k % 2), k));
+      const [singles, batch] = await Promise.all([Promise.all(images.map((image) => d.one(image))), d.many(images)]);
+      images.forEach((image, k) => {
+        expect(Array.from(singles[k]!.data)).toEqual(inverse(image));
+        expect(Array.from(batch[k]!.data)).toEqual(inverse(image));
+      });
+      await d.dispose();
+    }
+  });
 });
+
