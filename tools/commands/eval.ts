@@ -27,6 +27,7 @@ interface EvalArgs {
   crop?: number;
   tuneSide?: number;
   knownSigma: boolean;
+  estimateScales?: string;
   limit?: number;
   seed: number;
   device: string;
@@ -52,6 +53,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('max-side', { type: 'number', describe: '--images: downscale photos whose longer side is over N pixels (default: none)' })
       .option('tune-side', { type: 'number', describe: `--images: side of the centre crops the baselines are tuned on (default ${DEFAULT_TUNE_SIDE})` })
       .option('known-sigma', { type: 'boolean', default: false, describe: '--images: also score models that take a noise level when told the true sigma (by default they estimate it, as denoise does)' })
+      .option('estimate-scales', { type: 'string', describe: '--images: also score models that take a noise level when told these factors of the plain noise estimate (comma-separated, e.g. 0.8,0.9,1): how `auto` (autoNoiseLevel) was chosen' })
       .option('limit', { type: 'number', describe: 'score only the first N images (photos)' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the noise' })
       .option('device', { type: 'string', default: 'cpu', describe: 'onnxruntime device for the models: auto, cpu, webgpu, cuda' })
@@ -59,7 +61,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON instead of the table' }) as never,
   handler: async (args) => {
     if (args.images !== undefined) return photoHandler(args);
-    for (const [value, name] of [[args.sigmas, '--sigmas'], [args.colour, '--colour'], [args.baselines, '--baselines'], [args.maxSide, '--max-side'], [args.crop, '--crop'], [args.tuneSide, '--tune-side'], [args.knownSigma || undefined, '--known-sigma']] as const) {
+    for (const [value, name] of [[args.sigmas, '--sigmas'], [args.colour, '--colour'], [args.baselines, '--baselines'], [args.maxSide, '--max-side'], [args.crop, '--crop'], [args.tuneSide, '--tune-side'], [args.knownSigma || undefined, '--known-sigma'], [args.estimateScales, '--estimate-scales']] as const) {
       check(value === undefined, 'no value without --images (photos only)', name, value);
     }
     const noise = checkNoiseKind(args.noise, '--noise');
@@ -127,6 +129,15 @@ function parseSigmas(value: unknown): number[] {
   return sigmas;
 }
 
+/** `--estimate-scales`: distinct comma-separated factors from 0 to 4. */
+function parseScales(value: unknown): number[] {
+  const parts = String(value).split(',').map((t) => t.trim());
+  const scales = parts.map(Number);
+  check(typeof value === 'string' && parts.every((t) => t !== '') && scales.every((k) => Number.isFinite(k) && k >= 0 && k <= 4), 'comma-separated factors from 0 to 4 such as 0.8,0.9,1', '--estimate-scales', value);
+  check(new Set(scales).size === scales.length, 'distinct factors', '--estimate-scales', value);
+  return scales;
+}
+
 /** `--levels` with `--images`: Gaussian factors from 0 to 1 (sigma / 255), as sigmas on the 0..255 scale. */
 function levelsAsSigmas(value: unknown): number[] {
   const parts = String(value).split(',').map((t) => t.trim());
@@ -183,6 +194,7 @@ async function photoHandler(args: EvalArgs): Promise<void> {
     seed,
     tuneSide,
     knownSigma: args.knownSigma,
+    ...(args.estimateScales === undefined ? {} : { estimateScales: parseScales(args.estimateScales) }),
     onLine: say,
     onGrid: (colour, sigma, png) => writeFileAtomic(path.join(out, photoGridName(colour, sigma)), png, { overwrite: true }),
   });

@@ -1,7 +1,7 @@
 // `tools eval --images`: clean photos with seeded 8-bit Gaussian noise (sigma on the 0..255 scale), tuned classical baselines and ONNX models, in RGB and grey: PSNR, SSIM, colour shift, time.
 import path from 'node:path';
 import sharp from 'sharp';
-import { colourShift, psnr, ssim, check, checkInteger, Rng } from 'onnx-denoiser-common';
+import { colourShift, estimateNoiseLevel, MAX_SIGMA, psnr, ssim, check, checkInteger, Rng } from 'onnx-denoiser-common';
 import { createDenoiser, type Denoiser, type NodeDevice, type FilePixels, readImage } from 'onnx-denoiser-node/internal';
 import { applyNoise } from '../data/noise.js';
 import { imageGrid } from '../report/pictures.js';
@@ -183,6 +183,11 @@ export interface PhotoEvalRequest {
    * also told the true sigma (a row "<name>, sigma known"), as the tuned baselines are.
    */
   knownSigma?: boolean;
+  /**
+   * Models with a noise map are also told each factor k of the plain estimate of each noisy photo
+   * (estimateNoiseLevel, without the runtime's own share of it): rows "<name>, k × estimate".
+   */
+  estimateScales?: readonly number[];
   onLine?: (text: string) => void;
   /** Receives one PNG per colour mode and sigma: noisy, the best baseline, each model, clean, on centre crops. */
   onGrid?: (colour: ColourMode, sigma: number, png: Buffer) => Promise<void>;
@@ -268,13 +273,21 @@ export async function evaluatePhotos(request: PhotoEvalRequest): Promise<PhotoEv
           rows.push({ label: baseline.label, kind: 'classical', images: out });
           onLine(`${colour} σ ${sigma}: ${baseline.label} (${score.paramsText}; tuned in ${tuneSeconds.toFixed(1)} s) ${text(score)}, ${perMegapixel.toFixed(2)} s/MP`);
         }
-        const runs = opened.flatMap((o) => [
-          { o, method: modelName(o), sigma: undefined as number | undefined },
-          ...(request.knownSigma && o.denoiser.model.noiseMapName !== undefined ? [{ o, method: `${modelName(o)}, σ known`, sigma }] : []),
-        ]);
-        for (const { o, method, sigma: told } of runs) {
+        const runs = opened.flatMap((o) => {
+          const mapped = o.denoiser.model.noiseMapName !== undefined;
+          return [
+            { o, method: modelName(o), sigma: undefined as number | undefined, scale: undefined as number | undefined },
+            ...(request.knownSigma && mapped ? [{ o, method: `${modelName(o)}, σ known`, sigma, scale: undefined }] : []),
+            ...(mapped ? (request.estimateScales ?? []).map((k) => ({ o, method: `${modelName(o)}, ${k} × estimate`, sigma: undefined, scale: k })) : []),
+          ];
+        });
+        for (const { o, method, sigma: told, scale } of runs) {
           const runStart = performance.now();
-          const out = ((await o.denoiser.denoiseBatch(noisy, told === undefined ? {} : { sigma: told })) as FloatImage[]).map(clipImage);
+          const denoised =
+            scale === undefined
+              ? await o.denoiser.denoiseBatch(noisy, told === undefined ? {} : { sigma: told })
+              : await Promise.all(noisy.map((img) => o.denoiser.denoise(img, { sigma: Math.min(MAX_SIGMA, scale * estimateNoiseLevel(img) * 255) })));
+          const out = (denoised as FloatImage[]).map(clipImage);
           const perMegapixel = seconds(runStart) / megapixels;
           const score: PhotoScore = { method, kind: 'model', ...meanScores(out, clean), secondsPerMegapixel: perMegapixel };
           scores.push(score);

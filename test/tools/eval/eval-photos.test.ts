@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { psnr } from '../../../runtime-common/metrics.js';
 import { Rng } from '../../../runtime-common/rng.js';
 import type { PhotoEvalResult, PhotoScore } from '../../../tools/eval/photo-eval.js';
-import { identityModel, offsetModel } from '../../../tools/onnx/test-models.js';
+import { autoNoiseLevel, estimateNoiseLevel } from '../../../runtime-common/noise-level.js';
+import { identityModel, noiseMapOffsetModel, offsetModel } from '../../../tools/onnx/test-models.js';
 
 const work = mkdtempSync(join(tmpdir(), 'eval-photos-'));
 const photos = join(work, 'photos');
@@ -42,6 +43,7 @@ beforeAll(async () => {
   await sharp(greyPixels, { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').png().toFile(join(work, 'grey-only', 'g.png'));
   writeFileSync(join(work, 'identity.onnx'), identityModel());
   writeFileSync(join(work, 'offset.onnx'), offsetModel(OFFSET));
+  writeFileSync(join(work, 'map-offset.onnx'), noiseMapOffsetModel());
 });
 
 describe('tools eval --images: bad calls', () => {
@@ -55,6 +57,9 @@ describe('tools eval --images: bad calls', () => {
     [['--images', 'photos', '--levels', '0.1,2'], 'Expected comma-separated factors from 0 to 1 such as 0.1,0.2 (sigma / 255) with --images for --levels but received "0.1,2"'],
     [['--images', 'photos', '--noise', 'poisson'], 'Expected "gaussian" with --images (photos take --sigmas) for --noise but received "poisson"'],
     [['--images', 'photos', '--max-side', '4'], 'Expected an integer >= 16 for --max-side but received 4'],
+    [['--images', 'photos', '--estimate-scales', '0.9,x'], 'Expected comma-separated factors from 0 to 4 such as 0.8,0.9,1 for --estimate-scales but received "0.9,x"'],
+    [['--images', 'photos', '--estimate-scales', '1,1'], 'Expected distinct factors for --estimate-scales but received "1,1"'],
+    [['--estimate-scales', '1'], 'Expected no value without --images (photos only) for --estimate-scales but received "1"'],
     [['--images', 'photos', '--crop', '8'], 'Expected an integer >= 16 for --crop but received 8'],
     [['--sigmas', '10'], 'Expected no value without --images (photos only) for --sigmas but received "10"'],
     [['--images', 'empty'], 'Expected a folder with image files (.png, .jpg, .jpeg, .webp, .tif, .tiff, .avif, .gif) for --images but received "empty"'],
@@ -186,4 +191,26 @@ describe('tools eval --images', () => {
     expect(cropped.code, cropped.stderr).toBe(0);
     expect((JSON.parse(cropped.stdout) as PhotoEvalResult).colours[0]!.megapixels).toBeCloseTo((2 * 16 * 16) / 1e6, 12);
   });
+});
+
+describe('tools eval --images with a model told the noise level', () => {
+  it('scores it as denoise runs it (auto), told the true sigma (--known-sigma) and told factors of the plain estimate (--estimate-scales), each worked out here', async () => {
+    const r = run('--images', 'photos', '--model', 'map-offset.onnx', '--colour', 'rgb', '--sigmas', '12', '--baselines', 'none', '--known-sigma', '--estimate-scales', '0.5,1', '--json', '--out', 'mapped');
+    expect(r.code, r.stderr).toBe(0);
+    const scores = (JSON.parse(r.stdout) as PhotoEvalResult).colours[0]!.sigmas[0]!.scores;
+    expect(scores.map((x) => x.method)).toEqual(['noisy input', 'map-offset', 'map-offset, σ known', 'map-offset, 0.5 × estimate', 'map-offset, 1 × estimate']);
+    // The model adds its map (the level told) to every sample; outputs are clipped to [0, 1].
+    const rng = new Rng(1);
+    const sums = [0, 0, 0, 0];
+    for (const name of ['a.png', 'b.png']) {
+      const clean = Float32Array.from(await sharp(join(photos, name)).raw().toBuffer(), (v) => v / 255);
+      const noisy = clean.map((v) => Math.round(Math.min(1, Math.max(0, v + (12 / 255) * rng.nextNormal())) * 255) / 255);
+      const image = { data: noisy, width: W, height: H, channels: 3 };
+      const levels = [autoNoiseLevel(image), 12 / 255, 0.5 * estimateNoiseLevel(image), estimateNoiseLevel(image)];
+      levels.forEach((level, i) => {
+        sums[i] += psnr(noisy.map((v) => Math.min(1, Math.fround(v + Math.fround(level)))), clean);
+      });
+    }
+    scores.slice(1).forEach((x, i) => expect(x.psnr, x.method).toBeCloseTo(sums[i]! / 2, 3));
+  }, 300_000);
 });
