@@ -153,7 +153,7 @@ export function estimateNoiseLevel(image: PixelImage): number {
  * linearly to 1 at sigma 50 and above. The estimate also reads a photo's own grain and texture as noise, and a model
  * told slightly less keeps that detail. Measured with the shipped photo-denoiser on crops of the training photos
  * (never the validation ones), sigma 5 to 50 in colour and grey: 0.9 scored best from 5 to 25 (+0.02 to +0.06 dB
- * over the plain estimate) and 1 at 50 (scratch runs recorded in the README's Photos section).
+ * over the plain estimate) and 1 at 50 (`tools eval --estimate-scales`; the table is in the README's Photos section).
  */
 export const AUTO_LEVEL_SCALE = Object.freeze({ low: { sigma: 15, scale: 0.9 }, high: { sigma: 50, scale: 1 } });
 
