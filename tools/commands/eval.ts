@@ -120,23 +120,23 @@ function modelEntries(model: string[] | undefined) {
   return (model ?? [DEFAULT_MODEL_NAME]).map((file) => ({ file, ...(isModelName(file) ? { label: file } : {}) }));
 }
 
-/** `--sigmas`: comma-separated numbers from 0 to 255. */
-function parseSigmas(value: unknown): number[] {
+/**
+ * Distinct comma-separated numbers from `min` to `max` for the option `name`: `accepted` says what is expected (e.g.
+ * "comma-separated numbers from 0 to 255 such as 10,15,25,50"), `distinct` what repeats are not.
+ */
+function parseNumberList(value: unknown, name: string, { min, max, accepted, distinct }: { min: number; max: number; accepted: string; distinct: string }): number[] {
   const parts = String(value).split(',').map((t) => t.trim());
-  const sigmas = parts.map(Number);
-  check(typeof value === 'string' && parts.every((t) => t !== '') && sigmas.every((s) => Number.isFinite(s) && s >= 0 && s <= 255), 'comma-separated numbers from 0 to 255 such as 10,15,25,50', '--sigmas', value);
-  check(new Set(sigmas).size === sigmas.length, 'distinct sigmas', '--sigmas', value);
-  return sigmas;
+  const numbers = parts.map(Number);
+  check(typeof value === 'string' && parts.every((t) => t !== '') && numbers.every((n) => Number.isFinite(n) && n >= min && n <= max), accepted, name, value);
+  check(new Set(numbers).size === numbers.length, distinct, name, value);
+  return numbers;
 }
 
+/** `--sigmas`: comma-separated numbers from 0 to 255. */
+const parseSigmas = (value: unknown) => parseNumberList(value, '--sigmas', { min: 0, max: 255, accepted: 'comma-separated numbers from 0 to 255 such as 10,15,25,50', distinct: 'distinct sigmas' });
+
 /** `--estimate-scales`: distinct comma-separated factors from 0 to 4. */
-function parseScales(value: unknown): number[] {
-  const parts = String(value).split(',').map((t) => t.trim());
-  const scales = parts.map(Number);
-  check(typeof value === 'string' && parts.every((t) => t !== '') && scales.every((k) => Number.isFinite(k) && k >= 0 && k <= 4), 'comma-separated factors from 0 to 4 such as 0.8,0.9,1', '--estimate-scales', value);
-  check(new Set(scales).size === scales.length, 'distinct factors', '--estimate-scales', value);
-  return scales;
-}
+const parseScales = (value: unknown) => parseNumberList(value, '--estimate-scales', { min: 0, max: 4, accepted: 'comma-separated factors from 0 to 4 such as 0.8,0.9,1', distinct: 'distinct factors' });
 
 /** `--levels` with `--images`: Gaussian factors from 0 to 1 (sigma / 255), as sigmas on the 0..255 scale. */
 function levelsAsSigmas(value: unknown): number[] {
