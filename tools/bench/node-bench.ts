@@ -66,13 +66,23 @@ async function writePng(file: string, data: Uint8Array, width: number, height: n
   await sharp(data, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 6 }).toFile(file);
 }
 
+/**
+ * The environment the `denoise` bin's shebang line sets (`#!/usr/bin/env -S NAME=value node`): the wrapper below
+ * starts Node itself, so it passes the same variables to measure the CLI as users run it.
+ */
+function binEnvironment(): NodeJS.ProcessEnv {
+  const shebang = readFileSync(cliPath, 'utf8').split('\n')[0]!;
+  const assignments = [...shebang.matchAll(/\b([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!] as const);
+  return { ...process.env, ...Object.fromEntries(assignments) };
+}
+
 /** Runs the compiled CLI; resolves to wall seconds and the child's peak RSS (MB). */
 function runCli(args: string[]): Promise<{ seconds: number; rss: number; code: number | null; stderr: string }> {
   // A wrapper prints the child's peak RSS on exit: resourceUsage is only readable from inside the process.
   const wrapper = `process.argv.splice(1, 0, ${JSON.stringify(cliPath)}); process.on('exit', () => process.stderr.write('\\nmaxrss ' + process.resourceUsage().maxRSS + '\\n')); await import(${JSON.stringify(cliPath)});`;
   return new Promise((resolve) => {
     const start = performance.now();
-    const child = spawn(process.execPath, ['--input-type=module', '-e', wrapper, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', wrapper, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: binEnvironment() });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
     child.on('close', (code) => {
