@@ -122,7 +122,7 @@ describe('backend sessions', () => {
     expect(tasks).toEqual(['queued']);
   });
 
-  it('writes into the given output array only on a device the backend says, once a shape has kept its size', async () => {
+  it('writes into the given output array only on a device the backend says, for outputs of 65,536 values or more, once a shape has kept its size', async () => {
     const calls: string[] = [];
     // Doubles its input; inputs 3 rows high come out half as wide (a model that changes the shape).
     const session: OrtSessionLike = {
@@ -144,25 +144,32 @@ describe('backend sessions', () => {
     const backend = fakeBackend({ gpu: 'starts', cpu: 'starts' }, { preallocateOutput: (device) => device === 'cpu' }, session);
     const cpu = await openSession(backend, identityModel(), 'cpu', undefined);
     const run = async (dims: number[], output?: Float32Array) => {
-      const input = new Float32Array(dims.reduce((a, b) => a * b)).map((_, i) => i);
+      const input = new Float32Array(dims.reduce((a, b) => a * b)).map((_, i) => i % 100);
       const result = await cpu.run([{ name: 'image', data: input, dims }], 'denoised', output);
-      return { same: result.data === output, values: Array.from(result.data), dims: result.dims };
+      // Every value checked against the input doubled, whichever array holds it.
+      const doubled = Array.from(result.data).every((v, i) => v === 2 * (i % 100));
+      return { same: result.data === output, doubled, dims: result.dims };
     };
-    const square = [1, 1, 2, 2];
-    expect(await run(square, new Float32Array(4))).toEqual({ same: false, values: [0, 2, 4, 6], dims: square });
-    expect(await run(square, new Float32Array(4))).toEqual({ same: true, values: [0, 2, 4, 6], dims: square });
+    // 65,536 values: the smallest output the backend is given an array for.
+    const square = [1, 1, 256, 256];
+    const values = (dims: number[]) => new Float32Array(dims.reduce((a, b) => a * b));
+    expect(await run(square, values(square))).toEqual({ same: false, doubled: true, dims: square });
+    expect(await run(square, values(square))).toEqual({ same: true, doubled: true, dims: square });
     // No array, or one of another size: the runtime's own output.
     expect((await run(square)).same).toBe(false);
     expect((await run(square, new Float32Array(3))).same).toBe(false);
+    // A smaller output never gets one: the runtime allocates it faster than onnxruntime-node checks a given one.
+    const small = [1, 1, 255, 256];
+    for (let i = 0; i < 2; i++) expect(await run(small, values(small))).toEqual({ same: false, doubled: true, dims: small });
     // The shape-changing inputs never get an array, however often they come.
-    const wide = [1, 1, 3, 4];
-    for (let i = 0; i < 2; i++) expect(await run(wide, new Float32Array(12))).toEqual({ same: false, values: [0, 2, 4, 6, 8, 10], dims: [1, 1, 3, 2] });
-    expect(calls).toEqual(['own 1x1x2x2', 'into given 1x1x2x2', 'own 1x1x2x2', 'own 1x1x2x2', 'own 1x1x3x4', 'own 1x1x3x4']);
+    const wide = [1, 1, 3, 2 ** 15];
+    for (let i = 0; i < 2; i++) expect(await run(wide, values(wide))).toEqual({ same: false, doubled: true, dims: [1, 1, 3, 2 ** 14] });
+    expect(calls).toEqual(['own 1x1x256x256', 'into given 1x1x256x256', 'own 1x1x256x256', 'own 1x1x256x256', 'own 1x1x255x256', 'own 1x1x255x256', 'own 1x1x3x32768', 'own 1x1x3x32768']);
     // Another device of the same backend: never.
     calls.length = 0;
     const gpu = await openSession(backend, identityModel(), 'gpu', undefined);
-    for (let i = 0; i < 2; i++) await gpu.run([{ name: 'image', data: new Float32Array(4), dims: square }], 'denoised', new Float32Array(4));
-    expect(calls).toEqual(['own 1x1x2x2', 'own 1x1x2x2']);
+    for (let i = 0; i < 2; i++) await gpu.run([{ name: 'image', data: values(square), dims: square }], 'denoised', values(square));
+    expect(calls).toEqual(['own 1x1x256x256', 'own 1x1x256x256']);
   });
 
   it('loadModel takes bytes as they are, a bare name as a shipped model and anything else as a location', async () => {
@@ -209,7 +216,8 @@ describe('backend sessions', () => {
         return this.denoiseCheckedBatch(images, 2 ** 20);
       }
     }
-    // Inverts [0, 1] values, after a delay that differs per run so that calls overlap; writes into a given array.
+    // Inverts [0, 1] values, after a delay that differs per run so that calls overlap; writes into a given array (the
+    // 256x256 images, whole or stacked, are large enough to be given one).
     let runs = 0;
     const session: OrtSessionLike = {
       inputMetadata: [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
@@ -232,7 +240,7 @@ describe('backend sessions', () => {
     const inverse = (image: PixelImage) => Array.from(image.data, (v) => 255 - v);
     for (const tile of [0, 16]) {
       const d = await Pooled.open(backend, tile);
-      const images = Array.from({ length: 12 }, (_, k) => picture(k % 3 === 0 ? 40 : 12, 10 + (k % 2), k));
+      const images = Array.from({ length: 12 }, (_, k) => (k % 3 === 0 ? picture(256, 256 + (k % 2), k) : picture(12, 10 + (k % 2), k)));
       const [singles, batch] = await Promise.all([Promise.all(images.map((image) => d.one(image))), d.many(images)]);
       images.forEach((image, k) => {
         expect(Array.from(singles[k]!.data)).toEqual(inverse(image));
