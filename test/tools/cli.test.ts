@@ -84,11 +84,11 @@ describe('the bins as npm links them', () => {
     ['denoise', 'runtime-node/bin/denoise.js', 'runtime-node/package.json'],
   ] as const;
 
-  it.each(bins)('%s: the package.json bin entry is a committed executable with a node shebang', (name, file, manifest) => {
+  it.each(bins)('%s: the package.json bin entry is a committed executable with a node shebang (glibc huge pages asked for through env -S)', (name, file, manifest) => {
     const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: Record<string, string> };
     expect(`${manifest.split('/')[0]}/${pkg.bin[name]}`).toBe(file);
     expect(statSync(file).mode & 0o111).toBe(0o111);
-    expect(readFileSync(file, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(readFileSync(file, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node');
   });
 
   it.each(bins)('%s --version: the package version, exit 0, run directly (no node in front)', (_name, file, manifest) => {

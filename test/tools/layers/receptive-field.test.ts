@@ -46,12 +46,14 @@ describe('receptiveField', () => {
     expect(receptiveField(await loadSpec('models/residual-denoiser.json'))).toEqual({ low: -15, high: 15, radius: 15, stride: 4 });
   });
 
-  it('works out the photo denoiser by hand: [-23, 23]', async () => {
-    // enc0 [-1, 1] (1); enc0b [-2, 2] (1); down1 [-2, 4] (2); enc1 [-4, 6] (2); down2 [-4, 10] (4); mid1 [-8, 14];
-    // mid2 [-12, 18] (4); up2 [-16, 18] (2); skip2 = add(up2, enc1) [-16, 18]; dec1 [-18, 20] (2); up1 [-20, 20] (1);
-    // skip1 = add(up1, enc0b); dec0 [-21, 21]; dec0b [-22, 22]; noise [-23, 23]; residual and clip add nothing.
-    expect(receptiveField(await loadSpec('models/photo-denoiser.json'))).toEqual({ low: -23, high: 23, radius: 23, stride: 4 });
-    // Stage 4, before enc0b and dec0b grew in: [-21, 21].
+  it('works out the photo denoiser by hand: [-25, 25]', async () => {
+    // enc0 [-1, 1] (1); enc0b [-2, 2] (1); enc0c [-3, 3] (1); down1 [-3, 5] (2); enc1 [-5, 7] (2); down2 [-5, 11] (4);
+    // mid1 [-9, 15]; mid2 [-13, 19] (4); up2 [-17, 19] (2); skip2 = add(up2, enc1) [-17, 19]; dec1 [-19, 21] (2);
+    // up1 [-21, 21] (1); skip1 = add(up1, enc0c); dec0 [-22, 22]; dec0b [-23, 23]; dec0c [-24, 24]; noise [-25, 25];
+    // residual and clip add nothing.
+    expect(receptiveField(await loadSpec('models/photo-denoiser.json'))).toEqual({ low: -25, high: 25, radius: 25, stride: 4 });
+    // Stages 7 and 8, before enc0c and dec0c grew in: [-23, 23]; stage 4, before enc0b and dec0b: [-21, 21].
+    expect(receptiveField(await loadSpec('models/photo-denoiser-training/stage8/spec.json'))).toEqual({ low: -23, high: 23, radius: 23, stride: 4 });
     expect(receptiveField(await loadSpec('models/photo-denoiser-training/stage4/spec.json'))).toEqual({ low: -21, high: 21, radius: 21, stride: 4 });
   });
 

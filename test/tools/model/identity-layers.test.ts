@@ -119,8 +119,11 @@ describe('noiseMapKernels', () => {
     expect(grown.has('conv.bias')).toBe(false);
   });
 
-  it('grows the photo network a noise map without changing its output, whatever level it is told (the shipped spec is stage 6\'s so grown)', async () => {
-    expect(parseSpec(withNoiseMap(JSON.parse(readFileSync('models/photo-denoiser-training/stage6/spec.json', 'utf8')))).layers).toEqual((await loadSpec('models/photo-denoiser.json')).layers);
+  it('grows the photo network a noise map without changing its output, whatever level it is told (stage 8\'s spec is stage 6\'s so grown, and the shipped one stage 8\'s with enc0c and dec0c)', async () => {
+    const stage8 = withNoiseMap(JSON.parse(readFileSync('models/photo-denoiser-training/stage6/spec.json', 'utf8')));
+    expect(parseSpec(stage8).layers).toEqual((await loadSpec('models/photo-denoiser-training/stage8/spec.json')).layers);
+    const stage9 = insertAfter(insertAfter(stage8, 'enc0b', identityConv('enc0c', 16)), 'dec0b', identityConv('dec0c', 16));
+    expect(parseSpec(stage9).layers).toEqual((await loadSpec('models/photo-denoiser.json')).layers);
     const base = parseSpec(photoRaw());
     const mapped = parseSpec(withNoiseMap(photoRaw()));
     const trained = await getWeights(buildModel(base, { seed: 6 }), base);
