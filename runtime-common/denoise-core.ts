@@ -159,7 +159,7 @@ function accumulateTile(band: Float32Array, bandPlane: number, width: number, x0
  * whole-image inference up to float rounding. Memory: one band of tile rows at a time besides input and output.
  * `hooks` reports each finished tile and cancels between model runs.
  */
-export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings, hooks: DenoiseHooks = {}, pool: BufferSource = NO_POOL): Promise<PixelImage<T>> {
+export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings, hooks: DenoiseHooks = {}, pool: TensorBuffers = NO_POOL): Promise<PixelImage<T>> {
   const { onTile, signal } = hooks;
   signal?.throwIfAborted();
   checkSize(image, model);
@@ -230,7 +230,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
 }
 
 /** Where {@link denoiseImage} and {@link denoiseBatch} take their input tensors from and give model outputs back to: a {@link FloatPool}, or {@link NO_POOL}. */
-export type BufferSource = Pick<FloatPool, 'take' | 'give'>;
+export type TensorBuffers = Pick<FloatPool, 'take' | 'give'>;
 
 /** Options for {@link denoiseBatch}. */
 export interface BatchSettings extends TileSettings {
@@ -256,7 +256,7 @@ function noiseLevels(model: ModelInfo, images: readonly PixelImage[], entries: n
  * N into runs of at most `maxBatchValues` values; others go through {@link denoiseImage} one by one. Results keep
  * the input order.
  */
-export async function denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[], model: ModelInfo, infer: InferFunction, settings: BatchSettings, pool: BufferSource = NO_POOL): Promise<PixelImage<T>[]> {
+export async function denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[], model: ModelInfo, infer: InferFunction, settings: BatchSettings, pool: TensorBuffers = NO_POOL): Promise<PixelImage<T>[]> {
   const results: PixelImage<T>[] = new Array(images.length);
   const groups = new Map<string, number[]>();
   images.forEach((image, i) => {
