@@ -125,7 +125,8 @@ describe('backend sessions', () => {
   it('writes into the given output array only on a device the backend says, for outputs of 65,536 values or more, once a shape has kept its size', async () => {
     const calls: string[] = [];
     // Doubles its input; inputs 3 rows high come out half as wide (a model that changes the shape).
-    const session: OrtSessionLike = {
+    const session: OrtSessionLike & { released: number } = {
+      released: 0,
       inputMetadata: [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
       outputMetadata: [{ name: 'denoised', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
       async run(feeds, fetches) {
@@ -147,7 +148,7 @@ describe('backend sessions', () => {
       const input = new Float32Array(dims.reduce((a, b) => a * b)).map((_, i) => i % 100);
       const result = await cpu.run([{ name: 'image', data: input, dims }], 'denoised', output);
       // Every value checked against the input doubled, whichever array holds it.
-      const doubled = Array.from(result.data).every((v, i) => v === 2 * (i % 100));
+      const doubled = Array.from(result.data as Float32Array).every((v, i) => v === 2 * (i % 100));
       return { same: result.data === output, doubled, dims: result.dims };
     };
     // 65,536 values: the smallest output the backend is given an array for.
@@ -219,7 +220,8 @@ describe('backend sessions', () => {
     // Inverts [0, 1] values, after a delay that differs per run so that calls overlap; writes into a given array (the
     // 256x256 images, whole or stacked, are large enough to be given one).
     let runs = 0;
-    const session: OrtSessionLike = {
+    const session: OrtSessionLike & { released: number } = {
+      released: 0,
       inputMetadata: [{ name: 'image', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
       outputMetadata: [{ name: 'denoised', isTensor: true, type: 'float32', shape: ['N', 1, 'H', 'W'] }],
       async run(feeds, fetches) {
