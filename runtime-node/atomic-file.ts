@@ -1,11 +1,14 @@
 // Output files that are complete or absent: written to a temp file beside the target, then renamed (or hard-linked when replacing is not allowed).
 import { randomBytes } from 'node:crypto';
-import { constants, rmSync } from 'node:fs';
+import { constants, linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { access, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Names of the temp files {@link writeFileAtomic} writes (`.<name>.<8 hex digits>.tmp`): only a killed process leaves one. */
 export const TEMP_FILE_PATTERN = /^\..+\.[0-9a-f]{8}\.tmp$/;
+
+/** Outputs under this many bytes (or characters) are written with synchronous calls. */
+const SYNC_BYTES = 65_536;
 
 /** Temp files of writes in flight, so a signal handler can remove them before the process exits. */
 const pending = new Set<string>();
@@ -60,9 +63,12 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, {
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
   pending.add(temp);
   let moved = false;
-  // Asynchronous even for small files: on this project's machines a rename takes most of a millisecond (ext4 with
-  // discard), which the thread pool overlaps with the next files' work where a synchronous call would block it.
-  const put = () => writeFile(temp, data, { flag: 'wx' });
+  // Small files are written, renamed and linked synchronously: a thread-pool round trip per call cost more than the
+  // calls themselves (a folder of 1000 28x28 PNGs through the CLI: 5 of 6 runs faster into a new folder, 5 of 5 when
+  // replacing, by 5 to 20%, measured beside a training run). Large ones go through the thread pool, which overlaps
+  // them with other files' work.
+  const small = data.length < SYNC_BYTES;
+  const put = small ? async () => writeFileSync(temp, data, { flag: 'wx' }) : () => writeFile(temp, data, { flag: 'wx' });
   try {
     try {
       await put();
@@ -73,9 +79,11 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, {
       await put();
     }
     if (overwrite) {
-      await rename(temp, file);
+      if (small) renameSync(temp, file);
+      else await rename(temp, file);
       moved = true;
-    } else await link(temp, file);
+    } else if (small) linkSync(temp, file);
+    else await link(temp, file);
   } finally {
     // After a rename there is no temp file left to remove (a folder of small files saves one call per file).
     if (!moved) await rm(temp, { force: true });
