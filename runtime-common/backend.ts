@@ -59,7 +59,7 @@ export interface DenoiserBackend<S = undefined> {
  * Outputs smaller than this (values) are left to the runtime: for a 28x28 image the given tensor costs onnxruntime-node
  * about 2 us more per run (its fetch checks) than allocating 3 KB saves; from a 256-image batch of them on it pays.
  */
-const PREALLOCATE_FROM = 65_536;
+export const PREALLOCATE_FROM = 65_536;
 
 /** Input shapes remembered per session as keeping their size (a server fed many sizes starts over past this). */
 const MAX_SHAPES = 256;
@@ -74,6 +74,8 @@ export interface OpenedSession {
   skipped: string[];
   inputs: TensorDescription[];
   outputs: TensorDescription[];
+  /** Whether runs may write into a given output array (of {@link PREALLOCATE_FROM} values or more): callers need not make one otherwise. */
+  takesOutput: boolean;
   /** Runs the model on float32 NCHW tensors (the image, and a noise map where the model takes one); calls are queued so one session never runs two at once. `output`: an array of the image's size to write the result into, where the backend can (the result's data is then that array). Check the output with checkModelOutput. */
   run(feeds: readonly NamedTensor[], outputName: string, output?: Float32Array): Promise<ModelOutput>;
   release(): Promise<void>;
@@ -141,6 +143,7 @@ export async function openSession<S>(backend: DenoiserBackend<S>, bytes: Uint8Ar
     device: choice.device,
     adapter,
     skipped: choice.skipped,
+    takesOutput: preallocate,
     inputs: session.inputMetadata.map(plainDescription),
     outputs: session.outputMetadata.map(plainDescription),
     run: (feeds, outputName, output) =>

@@ -1,5 +1,5 @@
 // The Denoiser both runtimes share: option checks, model loading through the runtime's I/O, the session on its backend, the checked model runs, disposal.
-import { type DenoiserBackend, type OpenedSession, openSession, SessionModelError } from './backend.js';
+import { type DenoiserBackend, type OpenedSession, openSession, PREALLOCATE_FROM, SessionModelError } from './backend.js';
 import { FloatPool } from './buffer-pool.js';
 import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from './denoise-core.js';
 import { checkDeviceName, type Devices } from './devices.js';
@@ -179,7 +179,9 @@ export class CoreDenoiser {
     this.#infer = async (input, dims, levels) => {
       const map = levels && noiseMap(levels, dims, this.#pool);
       try {
-        return await this.#run(input, dims, map, this.#pool.take(input.length));
+        // An output array only where the backend can write into it: elsewhere taking one is work for nothing.
+        const output = this.#session.takesOutput && input.length >= PREALLOCATE_FROM ? this.#pool.take(input.length) : undefined;
+        return await this.#run(input, dims, map, output);
       } finally {
         if (map) this.#pool.give(map);
       }
