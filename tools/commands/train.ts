@@ -34,6 +34,7 @@ interface TrainArgs {
   'grey-shared-noise': boolean;
   'init-weights'?: string;
   'init-identity'?: string;
+  'init-widen': boolean;
   patches?: number;
   'patch-size'?: number;
   'grey-share'?: number;
@@ -60,6 +61,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   const identity = args['init-identity'] === undefined ? [] : String(args['init-identity']).split(',').map((n) => n.trim());
   check(identity.length === 0 || args['init-weights'] !== undefined, 'a run to grow, given with --init-weights', '--init-identity', args['init-identity']);
   check(identity.every((n) => n !== '') && new Set(identity).size === identity.length, 'a comma-separated list of distinct layer names', '--init-identity', args['init-identity']);
+  check(!args['init-widen'] || args['init-weights'] !== undefined, 'a run to widen, given with --init-weights', '--init-widen', args['init-widen']);
   const lrSchedule = checkOneOf(args['lr-schedule'], '--lr-schedule', ['constant', 'cosine'] as const);
   const loss = checkOneOf(args.loss, '--loss', ['mse', 'psnr'] as const);
   const photo: PhotoFolderOptions = {};
@@ -78,6 +80,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
     ...(Object.keys(photo).length ? { photoFolder: photo } : {}),
     ...(args['init-weights'] !== undefined ? { initWeights: args['init-weights'] } : {}),
     ...(identity.length ? { initIdentity: identity } : {}),
+    ...(args['init-widen'] ? { initWiden: true } : {}),
     limit: args.limit,
     out: args.out,
     backend: args.backend,
@@ -110,6 +113,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('quantize', { type: 'boolean', default: false, describe: 'round noisy inputs to 8 bits, as saved image files are' })
       .option('init-weights', { type: 'string', describe: 'start from these weights (a weights.safetensors, or a run folder) instead of random ones: fine-tuning' })
       .option('init-identity', { type: 'string', describe: 'with --init-weights: comma-separated conv2d layers of the spec that those weights lack (inserted into their network), started as the identity so the deeper network computes what the trained one did' })
+      .option('init-widen', { type: 'boolean', default: false, describe: 'with --init-weights: layers of the spec with more channels than those weights start with the trained ones plus new channels that nothing reads yet, so the wider network computes what the trained one did' })
       .option('map-jitter', { type: 'number', default: 0, describe: 'specs with a noise map only: the relative error of the noise level the network is told while training (level = f * (1 + J*N(0,1))), so it learns to use an estimated level' })
       .option('lr-schedule', { type: 'string', default: 'constant', describe: 'constant, or cosine: per batch from --lr down to 2% of it at the last batch' })
       .option('loss', { type: 'string', default: 'mse', describe: 'mse, or psnr: the mean of the images\' 10 log10(MSE), so every noise level of a blind run counts on the dB scale (clean and light noise are not over-smoothed)' })

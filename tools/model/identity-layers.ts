@@ -1,5 +1,5 @@
-// Weights for layers grown into a trained network without changing what it computes: identity convolutions (net2deeper) and zero weights for a new noise-map input.
-import { check, invalid, described } from 'onnx-denoiser-common';
+// Weights for layers grown into a trained network without changing what it computes: identity convolutions (net2deeper), wider layers (net2wider) and zero weights for a new noise-map input.
+import { check, invalid, described, Rng } from 'onnx-denoiser-common';
 import { weightDefs, type NetworkSpec } from '../layers/spec.js';
 import type { Conv2DLayer, LayerSpec } from '../layers/layer-registry.js';
 import type { WeightTensor } from './build-tfjs.js';
@@ -84,6 +84,55 @@ export function noiseMapKernels(spec: NetworkSpec, trained: ReadonlyMap<string, 
       }
     }
     out.set(def.name, { shape: [...def.shape], data });
+  }
+  return out;
+}
+
+/**
+ * Weights for a trained network made wider (net2wider with zero fan-out): each conv2d or conv2dTranspose of the spec
+ * whose trained kernel has the same taps but fewer input or output channels gets that kernel in its leading corner.
+ * Weights from a new input channel to an old output channel are 0, so the old outputs ignore the new channels;
+ * weights into a new output channel are drawn (Glorot uniform) so its activation, and the gradient of the zero
+ * weights that read it, are not zero. New biases are 0. The wider network computes what the trained one did until
+ * training moves the zero weights. Returns only the widened tensors, kernels and biases.
+ */
+export function widenedWeights(spec: NetworkSpec, trained: ReadonlyMap<string, WeightTensor>, seed: number): Map<string, WeightTensor> {
+  const out = new Map<string, WeightTensor>();
+  const rng = new Rng(seed);
+  const defs = weightDefs(spec);
+  for (const layer of spec.layers) {
+    if (layer.kind !== 'conv2d' && layer.kind !== 'conv2dTranspose') continue;
+    const def = defs.find((d) => d.name === `${layer.name}.kernel`)!;
+    const old = trained.get(def.name);
+    const [kh, kw] = def.shape as [number, number, number, number];
+    if (!old || old.shape.length !== 4 || old.shape[0] !== kh || old.shape[1] !== kw) continue;
+    // conv2d [kh, kw, in, out]; conv2dTranspose [kh, kw, out, in].
+    const transposed = layer.kind === 'conv2dTranspose';
+    const [inAxis, outAxis] = transposed ? [3, 2] : [2, 3];
+    const inNew = def.shape[inAxis]!, outNew = def.shape[outAxis]!, inOld = old.shape[inAxis]!, outOld = old.shape[outAxis]!;
+    if (inOld > inNew || outOld > outNew || (inOld === inNew && outOld === outNew)) continue;
+    const limit = Math.sqrt(6 / (kh * kw * (inNew + outNew)));
+    const [a, b] = [def.shape[2]!, def.shape[3]!];
+    const [aOld, bOld] = [old.shape[2]!, old.shape[3]!];
+    const data = new Float32Array(kh * kw * a * b);
+    for (let tap = 0; tap < kh * kw; tap++) {
+      for (let i = 0; i < a; i++) {
+        for (let j = 0; j < b; j++) {
+          const [ci, co] = transposed ? [j, i] : [i, j];
+          const at = (tap * a + i) * b + j;
+          if (ci < inOld && co < outOld) data[at] = old.data[(tap * aOld + i) * bOld + j]!;
+          else if (co >= outOld) data[at] = (2 * rng.nextFloat() - 1) * limit;
+        }
+      }
+    }
+    out.set(def.name, { shape: [...def.shape], data });
+    const bias = defs.find((d) => d.name === `${layer.name}.bias`);
+    const oldBias = bias && trained.get(bias.name);
+    if (bias && oldBias && oldBias.data.length === outOld && outNew > outOld) {
+      const grown = new Float32Array(outNew);
+      grown.set(oldBias.data);
+      out.set(bias.name, { shape: [...bias.shape], data: grown });
+    }
   }
   return out;
 }

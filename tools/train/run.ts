@@ -11,7 +11,7 @@ import { TEMP_FILE_PATTERN, writeFileAtomic } from 'onnx-denoiser-node/internal'
 import { timestamp } from '../io/timestamp.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
 import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
-import { identityWeights, noiseMapKernels } from '../model/identity-layers.js';
+import { identityWeights, noiseMapKernels, widenedWeights } from '../model/identity-layers.js';
 import { imageGrid, lineChart } from '../report/pictures.js';
 import type { Progress } from '../report/progress.js';
 import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../layers/spec.js';
@@ -39,6 +39,8 @@ export interface RunRequest {
   initWeights?: string;
   /** With initWeights: conv2d layers the weights do not have, inserted into that network, that start as the identity. */
   initIdentity?: string[];
+  /** With initWeights: layers of the spec with more channels than the weights' are widened (see widenedWeights), seeded by the run's seed. */
+  initWiden?: boolean;
   /** `folder:<dir>` datasets: patch size and patch counts (kept in config.json, reused on resume). */
   photoFolder?: PhotoFolderOptions;
 }
@@ -211,7 +213,7 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
     `- data: ${data.name} (${data.train} train / ${data.test} validation images); ${data.split}`,
     `- noise: ${settings.noise.kind}, ${settings.noise.maxFactor === undefined ? `factor ${settings.noise.factor}` : `factor drawn per image from ${settings.noise.factor} to ${settings.noise.maxFactor} (${spec.input.noiseMap === undefined ? 'blind' : 'the level told through the noise map'}${settings.noise.power ? `, as LOW + (HIGH - LOW) u^${settings.noise.power}` : ''})`}${noiseExtras(settings.noise)}`,
     ...(spec.input.noiseMap === undefined ? [] : [`- noise map "${spec.input.noiseMap}": each image's factor${settings.noise.mapJitter ? ` times (1 + ${settings.noise.mapJitter} z), z standard normal, while training` : ''}; the exact factor for validation`]),
-    ...(typeof config.initialWeights === 'string' ? [`- started from the weights of ${config.initialWeights}${Array.isArray(config.initialIdentity) ? `, with ${(config.initialIdentity as string[]).join(', ')} inserted as the identity` : ''}`] : []),
+    ...(typeof config.initialWeights === 'string' ? [`- started from the weights of ${config.initialWeights}${Array.isArray(config.initialIdentity) ? `, with ${(config.initialIdentity as string[]).join(', ')} inserted as the identity` : ''}${Array.isArray(config.initialWidened) ? `, with ${(config.initialWidened as string[]).join(', ')} widened (new channels' weights drawn, their fan-out 0)` : ''}`] : []),
     `- training: Adam (lr ${settings.learningRate}${settings.lrSchedule === 'cosine' ? ', cosine schedule down to 2%' : ''}), ${settings.loss === 'psnr' ? 'per-image PSNR loss (mean of 10 log10(MSE + 10^-4.5))' : 'MSE'}, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
     `- backend: ${(config.backend as BackendInfo).description}`,
     last ? `- final validation: MSE ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB (noisy input ${last.noisyPsnr.toFixed(2)} dB)` : '- no epoch finished',
@@ -247,7 +249,7 @@ async function writeEpochFiles(dir: string, spec: NetworkSpec, trainer: Trainer,
  * against the spec (names and shapes).
  * @throws ValidationError naming --init-weights for a missing file or weights that do not fit the spec.
  */
-async function readInitialWeights(source: string, spec: NetworkSpec, identity: readonly string[] = []): Promise<Map<string, WeightTensor>> {
+async function readInitialWeights(source: string, spec: NetworkSpec, identity: readonly string[] = [], widenSeed?: number): Promise<{ tensors: Map<string, WeightTensor>; widened: string[] }> {
   const file = (await stat(source).then((s) => s.isDirectory(), () => false)) ? runFile(source, 'weights') : source;
   const bytes = await readFile(file).catch(() => {
     throw invalid(`a ${RUN_FILES.weights} file or a run folder holding one`, '--init-weights', described(source));
@@ -258,8 +260,10 @@ async function readInitialWeights(source: string, spec: NetworkSpec, identity: r
     if (tensors.has(name)) throw invalid(`a layer that ${file} does not have (one inserted into its network)`, '--init-identity', described(`"${name.split('.')[0]}", which it has`));
     tensors.set(name, tensor);
   }
+  const widened = widenSeed === undefined ? new Map<string, WeightTensor>() : widenedWeights(spec, tensors, widenSeed);
+  for (const [name, tensor] of widened) tensors.set(name, tensor);
   checkWeights(spec, tensors, file);
-  return tensors;
+  return { tensors, widened: [...widened.keys()].filter((n) => n.endsWith('.kernel')).map((n) => n.slice(0, -'.kernel'.length)) };
 }
 
 /**
@@ -278,6 +282,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   let photoFolder = request.photoFolder;
   let repairOnly = false;
   let initialWeights: Map<string, WeightTensor> | undefined;
+  let widened: string[] = [];
 
   if (request.resume !== undefined) {
     dir = request.resume;
@@ -308,7 +313,10 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     }
     dir = request.out ?? join(RUNS_DIR, `${spec.name}-${timestamp()}`);
     await checkNewRunDir(dir);
-    if (request.initWeights !== undefined) initialWeights = await readInitialWeights(request.initWeights, spec, request.initIdentity);
+    if (request.initWeights !== undefined) {
+      ({ tensors: initialWeights, widened } = await readInitialWeights(request.initWeights, spec, request.initIdentity, request.initWiden ? settings.seed : undefined));
+      if (request.initWiden && widened.length === 0) throw invalid(`a spec with wider layers than the weights of ${request.initWeights}`, '--init-widen', described(`${request.specPath}, whose layers all match them`));
+    }
   }
 
   const backend = await initBackend(request.backend);
@@ -330,6 +338,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     settings,
     ...(request.initWeights !== undefined ? { initialWeights: request.initWeights } : {}),
     ...(request.initIdentity?.length ? { initialIdentity: request.initIdentity } : {}),
+    ...(widened.length ? { initialWidened: widened } : {}),
     data: { name: data.name, source: data.source, split: data.split, train: train.count, test: test.count, limit, ...(photoFolder ? { photoFolder } : {}), notes: data.notes },
     backend,
     versions: packageVersions(),

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, getWeights, setWeights } from '../../../tools/model/build-tfjs.js';
-import { identityWeights, noiseMapKernels } from '../../../tools/model/identity-layers.js';
+import { identityWeights, noiseMapKernels, widenedWeights } from '../../../tools/model/identity-layers.js';
 import { loadSpec, parseSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { Rng } from '../../../runtime-common/rng.js';
 
@@ -143,5 +143,67 @@ describe('noiseMapKernels', () => {
       expect(max).toBeLessThan(1e-6);
     }
     tf.dispose(input);
+  });
+});
+
+describe('widenedWeights', () => {
+  it('leaves alone layers that are not wider, and weights that do not fit (checkWeights names those)', async () => {
+    const base = parseSpec(photoRaw());
+    const trained = await getWeights(buildModel(base, { seed: 5 }), base);
+    expect(widenedWeights(base, trained, 1).size).toBe(0);
+    const taps = new Map([...trained, ['enc0.kernel', { shape: [5, 5, 3, 8], data: new Float32Array(5 * 5 * 3 * 8) }]]);
+    expect(widenedWeights(base, taps, 1).has('enc0.kernel')).toBe(false);
+  });
+
+  it('is the trained kernel in the leading corner, zeros from new inputs to old outputs, drawn weights into new outputs, worked out by hand', () => {
+    const raw = { format: 'onnx-denoiser/spec', version: 1, name: 'tiny', input: { name: 'image', channels: 1 }, layers: [
+      { name: 'a', kind: 'conv2d', filters: 2, kernelSize: 1, padding: 'same', activation: 'relu' },
+      { name: 'b', kind: 'conv2dTranspose', filters: 1, kernelSize: 1, strides: 2, padding: 'same' },
+    ] };
+    const trained = new Map([
+      ['a.kernel', { shape: [1, 1, 1, 1], data: Float32Array.from([3]) }],
+      ['a.bias', { shape: [1], data: Float32Array.from([0.5]) }],
+      ['b.kernel', { shape: [1, 1, 1, 1], data: Float32Array.from([7]) }],
+      ['b.bias', { shape: [1], data: Float32Array.from([-1]) }],
+    ]);
+    const grown = widenedWeights(parseSpec(raw), trained, 3);
+    // a [kh, kw, in 1, out 2]: out 0 keeps 3, out 1 is drawn within Glorot's limit sqrt(6 / (1 + 2)).
+    const a = grown.get('a.kernel')!;
+    expect(a.shape).toEqual([1, 1, 1, 2]);
+    expect(a.data[0]).toBe(3);
+    expect(a.data[1]).not.toBe(0);
+    expect(Math.abs(a.data[1]!)).toBeLessThanOrEqual(Math.sqrt(2));
+    expect(grown.get('a.bias')).toEqual({ shape: [2], data: Float32Array.from([0.5, 0]) });
+    // b (transposed) [kh, kw, out 1, in 2]: in 0 keeps 7, in 1 (new) to the old output is 0; its bias is unchanged.
+    expect(grown.get('b.kernel')).toEqual({ shape: [1, 1, 1, 2], data: Float32Array.from([7, 0]) });
+    expect(grown.has('b.bias')).toBe(false);
+    // The same seed draws the same weights.
+    expect(widenedWeights(parseSpec(raw), trained, 3).get('a.kernel')).toEqual(a);
+  });
+
+  it('widens the shipped photo network at every size (full 32, half 48, quarter 64 channels) without changing its output, across skips and a transposed convolution', async () => {
+    const base = await loadSpec('models/photo-denoiser.json');
+    const raw = JSON.parse(readFileSync('models/photo-denoiser.json', 'utf8')) as RawSpec;
+    const widths: Record<string, number> = { enc0: 32, enc0b: 32, enc0c: 32, up1: 32, dec0: 32, dec0b: 32, dec0c: 32, down1: 48, enc1: 48, up2: 48, dec1: 48, down2: 64, mid1: 64, mid2: 64 };
+    const wide = parseSpec({ ...raw, layers: raw.layers.map((l) => (widths[l.name as string] ? { ...l, filters: widths[l.name as string] } : l)) });
+    const trained = await getWeights(buildModel(base, { seed: 5 }), base);
+    const grown = widenedWeights(wide, trained, 2);
+    expect([...grown.keys()].filter((n) => n.endsWith('.kernel')).map((n) => n.split('.')[0])).toEqual([...Object.keys(widths), 'noise'].sort((x, y) => wide.layers.findIndex((l) => l.name === x) - wide.layers.findIndex((l) => l.name === y)));
+    const small = buildModel(base);
+    setWeights(small, base, trained);
+    const big = buildModel(wide);
+    setWeights(big, wide, new Map([...trained, ...grown]));
+    const rng = new Rng(11);
+    const input = tf.tensor4d(Float32Array.from({ length: 2 * 20 * 24 * 3 }, () => rng.nextFloat()), [2, 20, 24, 3]);
+    const map = tf.fill([2, 20, 24, 1], 0.1);
+    const a = (small.predict([input, map]) as tf.Tensor).dataSync();
+    const b = (big.predict([input, map]) as tf.Tensor).dataSync();
+    let max = 0;
+    for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+    expect(max).toBeLessThan(1e-5);
+    expect(Math.abs(a[0]! - a[a.length - 1]!)).toBeGreaterThan(0);
+    // The new channels are alive: enc0's drawn weights make non-zero activations that a later step can use.
+    expect(grown.get('enc0.kernel')!.data.some((v, i) => i % 32 >= 16 && v !== 0)).toBe(true);
+    tf.dispose([input, map]);
   });
 });

@@ -93,6 +93,8 @@ describe('tools train: bad calls leave no run folder', () => {
     [['--grey-share', '2'], /for --grey-share but received 2/],
     [['--init-identity', 'extra'], /Expected a run to grow, given with --init-weights for --init-identity but received "extra"/],
     [['--init-weights', spec.replace('.json', '-training'), '--init-identity', 'encoder_conv2'], /Expected a layer with strides 1 for --init-identity \(layer encoder_conv2\) but received strides 2x2/],
+    [['--init-widen'], /Expected a run to widen, given with --init-weights for --init-widen but received true/],
+    [['--init-weights', spec.replace('.json', '-training'), '--init-widen'], /Expected a spec with wider layers than the weights of .*noise-reducer-training for --init-widen but received .*noise-reducer\.json, whose layers all match them/],
     [['--map-jitter', '2'], /Expected a finite number >= 0 and <= 1 for --map-jitter but received 2/],
   ])('%j', (args, pattern) => {
     const out = join(work, `bad-${Math.random().toString(36).slice(2)}`);
