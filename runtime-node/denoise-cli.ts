@@ -114,6 +114,7 @@ async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: M
       output: output === undefined ? besideOutput(input) : outputIsFolder ? path.join(output, name) : output,
       compare: args.compare ? (compareIsFolder ? path.join(args.compare, `${stem}.compare.png`) : args.compare) : undefined,
       reference: args.reference ? (referenceIsFolder ? path.join(args.reference, name) : args.reference) : undefined,
+      outputExists: false,
     };
   });
   // Problems that are one file's: an output that is an input, or that another file of this run also writes.
@@ -121,27 +122,30 @@ async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: M
     const info = await stat(file).catch(() => undefined);
     return info ? `${info.dev}:${info.ino}` : undefined;
   };
-  // References are inputs too: nothing this run writes may replace one.
+  // References are inputs too: nothing this run writes may replace one. The stats run at once (a folder of 1000
+  // files waited on 2000 of them one by one).
+  const inputList = [...new Set([...files, ...jobs.flatMap((j) => (j.reference ? [j.reference] : []))])];
+  const inputIds = await Promise.all(inputList.map(identity));
   const inputs = new Map<string, string>();
-  for (const input of new Set([...files, ...jobs.flatMap((j) => (j.reference ? [j.reference] : []))])) {
+  inputList.forEach((input, i) => {
     inputs.set(path.resolve(input), input);
-    const id = await identity(input);
-    if (id) inputs.set(id, input);
-  }
+    if (inputIds[i]) inputs.set(inputIds[i], input);
+  });
+  const targetIds = await Promise.all(jobs.map((job) => Promise.all([identity(job.output), job.compare ? identity(job.compare) : undefined])));
   const problems = new Map<number, string>();
   const claimed = new Map<string, number>();
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
-    for (const [kind, target] of [['output', job.output], ['comparison picture', job.compare]] as const) {
+    for (const [kind, target, id] of [['output', job.output, targetIds[i]![0]], ['comparison picture', job.compare, targetIds[i]![1]]] as const) {
       if (!target) continue;
       const key = path.resolve(target);
-      const id = await identity(target);
       const input = inputs.get(key) ?? (id ? inputs.get(id) : undefined);
       if (input !== undefined) problems.set(i, `${kind} ${target} is the input file ${input}; inputs are never overwritten`);
       const owner = claimed.get(key);
       if (owner !== undefined && !problems.has(i)) problems.set(i, `${kind} ${target} is also written for ${jobs[owner]!.input}; rename one of the inputs`);
       claimed.set(key, i);
     }
+    job.outputExists = targetIds[i]![0] !== undefined;
   }
   return { jobs, problems };
 }

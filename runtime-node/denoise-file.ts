@@ -15,6 +15,12 @@ export interface FileJob {
   compare?: string;
   /** A clean image to score against (PSNR, SSIM). */
   reference?: string;
+  /**
+   * Whether the output existed when the run was planned, by a planner that has made sure it is not an input (one
+   * stat per file, made for all files at once). A file that appears later is still never replaced without `force`:
+   * the final link fails.
+   */
+  outputExists: boolean;
 }
 
 /** Settings shared by every file of a run. */
@@ -64,17 +70,6 @@ export function scoreImage(image: PixelImage, reference: PixelImage): Scores {
   return { psnr: psnrFromMse(error), ssim: small ? null : ssim(a.values, b.values, image.width, image.height, { channels: a.channels }) };
 }
 
-/** Whether two paths name the same existing file (same device and inode); false when either is missing. */
-export async function sameFile(a: string, b: string): Promise<boolean> {
-  if (path.resolve(a) === path.resolve(b)) return true;
-  try {
-    const [x, y] = await Promise.all([stat(a), stat(b)]);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
-}
-
 /** Whether a path exists; any error reads as no. */
 function exists(file: string): Promise<boolean> {
   return stat(file).then(() => true, () => false);
@@ -121,10 +116,7 @@ export async function denoiseFile(denoiser: Denoiser, job: FileJob, settings: Fi
   const notes: string[] = [];
   try {
     const format = outputFormat(job.output);
-    // One stat of the output: a missing output is neither the input nor in the way (a folder of new files costs one call each).
-    const existing = path.resolve(job.input) === path.resolve(job.output) || (await exists(job.output));
-    if (existing && (await sameFile(job.input, job.output))) throw new Error(`output ${job.output} is the input file; inputs are never overwritten`);
-    if (!settings.force && existing) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
+    if (!settings.force && job.outputExists) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
     if (job.compare && !settings.force && (await exists(job.compare))) throw new Error(`comparison picture ${job.compare} already exists (use --force to replace it)`);
     const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName });
     const { image } = loaded;

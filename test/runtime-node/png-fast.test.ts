@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
-import { decodePlainPng, encodePlainPng, FAST_PNG_MAX_PIXELS, plainPngHeader } from '../../runtime-node/png-fast.js';
+import { decodePlainPng, encodePlainPng, FAST_PNG_MAX_PIXELS, plainPngHeader, tableCrc32 } from '../../runtime-node/png-fast.js';
 
 /** Seeded samples of an image: 8-bit or 16-bit. */
 function samples(count: number, sixteen: boolean, seed: number): Uint8Array | Uint16Array {
@@ -88,6 +88,12 @@ describe('decodePlainPng and encodePlainPng against sharp', () => {
     const ours = encodePlainPng({ data: data as never, width, height, channels });
     expect(plainPngHeader(ours)).toEqual(header);
     expect(await sharpSamples(ours, sixteen, channels)).toEqual(Array.from(data));
+  });
+
+  it('the table CRC-32 (for Node before 20.15) gives the standard values: "IEND" (AE 42 60 82, in every PNG) and the check value of "123456789"', () => {
+    expect(tableCrc32(new TextEncoder().encode('IEND'))).toBe(0xae426082);
+    // The standard check value of CRC-32.
+    expect(tableCrc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
   });
 
   it('damaged image data throws, so that sharp\'s path can say why', async () => {
