@@ -5,6 +5,7 @@ import {
   checkInteger,
   checkKnownKeys,
   checkObject,
+  checkOneOf,
   checkString,
   cannot,
   described,
@@ -15,6 +16,7 @@ import {
   ValidationError,
 } from 'onnx-denoiser-common';
 import { layerKind, type FieldSpan, type LayerSpec, type Shape, type WeightDef } from './layer-registry.js';
+import { QUANTIZATION_MODES, type QuantizationMode } from './quantization.js';
 
 /** The value of every spec's `format` key. */
 export const SPEC_FORMAT = 'onnx-denoiser/spec';
@@ -59,6 +61,12 @@ export interface NetworkSpec {
   layers: LayerSpec[];
   /** Name of the tensor the network returns. Default: the last layer. */
   output: string;
+  /**
+   * `int8`: per-channel int8 weights and uint8 activations (see tools/layers/quantization.ts); the TF.js builder
+   * trains through the rounding and the ONNX emitter writes QuantizeLinear / DequantizeLinear pairs. Default: none
+   * (float).
+   */
+  quantization?: QuantizationMode;
 }
 
 /** A layer's weight with its full name (`<layer>.<suffix>`). */
@@ -91,7 +99,7 @@ function parseSpecUnprefixed(json: unknown): NetworkSpec {
   const raw = checkObject(json, 'spec');
   // The format first: a foreign JSON file is reported as such, not by its first unknown key.
   check(raw.format === SPEC_FORMAT, `"${SPEC_FORMAT}"`, 'spec.format', raw.format);
-  checkKnownKeys(raw, 'spec', ['format', 'version', 'name', 'description', 'input', 'layers', 'output']);
+  checkKnownKeys(raw, 'spec', ['format', 'version', 'name', 'description', 'input', 'layers', 'output', 'quantization']);
   check(SPEC_VERSIONS.includes(raw.version as 1), `a supported version (${SPEC_VERSIONS.join(', ')})`, 'spec.version', raw.version);
   const name = checkString(raw.name, 'spec.name', MODEL_NAME_PATTERN);
   const description = raw.description === undefined ? '' : raw.description;
@@ -144,6 +152,7 @@ function parseSpecUnprefixed(json: unknown): NetworkSpec {
   check(outputShape.channels === input.channels, `an output with ${input.channels} channel(s), as the input`, 'spec.output', `${outputShape.channels} channel(s) from layer ${output}`);
 
   const spec: NetworkSpec = { format: SPEC_FORMAT, version: 1, name, description: description as string, input, layers, output };
+  if (raw.quantization !== undefined) spec.quantization = checkOneOf(raw.quantization, 'spec.quantization', QUANTIZATION_MODES);
   const used = usedLayers(spec);
   const unused = layers.findIndex((layer) => !used.has(layer.name));
   if (unused >= 0) {

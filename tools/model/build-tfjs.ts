@@ -4,6 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { described, invalid } from 'onnx-denoiser-common';
 import type { Activation, LayerKindName, LayerSpec } from '../layers/layer-registry.js';
 import { inputTensors, weightDefs, type NetworkSpec } from '../layers/spec.js';
+import { ACTIVATION_LEVELS, activationScale, MIN_RANGE, quantizeBias, quantizedTensors, quantizeWeights, rangeDefs } from '../layers/quantization.js';
 
 type Builder<K extends LayerKindName> = (layer: Extract<LayerSpec, { kind: K }>, inputs: tfl.SymbolicTensor[], seed: number | undefined) => tfl.SymbolicTensor;
 
@@ -72,6 +73,174 @@ const TFJS_BUILDERS: { readonly [K in LayerKindName]: Builder<K> } = Object.free
   clip: (layer, [x]) => new ElementwiseLayer(layer.name, ([a]) => tf.clipByValue(a!, layer.min, layer.max)).apply(x!) as tfl.SymbolicTensor,
 });
 
+/** The weight of the new batch maximum in a quantized tensor's running range (an exponential moving average). */
+export const RANGE_UPDATE = 0.01;
+
+type CustomGradFunc = Parameters<typeof tf.customGrad>[0];
+
+/** `value` forward, `x`'s gradient passed through unchanged (the rounding's own derivative is 0 almost everywhere). */
+function straightThrough(x: tf.Tensor, value: Float32Array): tf.Tensor {
+  return tf.customGrad(((v: tf.Tensor) => ({ value: tf.tensor(value, v.shape, 'float32'), gradFunc: (dy: tf.Tensor) => dy })) as unknown as CustomGradFunc)(x);
+}
+
+/**
+ * Int8 weights faked in float: {@link quantizeWeights} per output channel (axis `outAxis`), worked out in JS (the
+ * kernels are small; TF.js's wasm broadcasting ops took longer than the training step). Returns the faked kernel and
+ * the channel scales, which the bias's grid needs.
+ */
+function fakeQuantKernel(kernel: tf.Tensor, outAxis: number): { kernel: tf.Tensor; scales: Float32Array } {
+  const data = kernel.dataSync() as Float32Array;
+  const channels = kernel.shape[outAxis]!;
+  const inner = kernel.shape.slice(outAxis + 1).reduce((a, b) => a * b, 1);
+  const { values, scales } = quantizeWeights(data, channels, inner);
+  const f32 = Float32Array.from(scales);
+  return { kernel: straightThrough(kernel, Float32Array.from(values, (q, i) => q * f32[Math.floor(i / inner) % channels]!)), scales };
+}
+
+/** A bias on its int32 grid (see quantizeBias), with a straight-through gradient. */
+function fakeQuantBias(bias: tf.Tensor, kernelScales: Float32Array, inputScale: number): tf.Tensor {
+  const { values, scales } = quantizeBias(bias.dataSync() as Float32Array, kernelScales, inputScale);
+  return straightThrough(bias, Float32Array.from(values, (q, c) => q * scales[c]!));
+}
+
+/**
+ * A uint8 activation faked in float: min(x, top) / scale rounded, times scale (scale = top / 255 as a float32, as the
+ * ONNX initializer stores it). Quantized tensors are never negative (see quantizedTensors). The gradient passes
+ * straight through up to `top` and is 0 above it, where the value was clamped. Only whole-tensor ops and ops with
+ * number attributes: TF.js's wasm backend broadcasts a one-value tensor at about 1 us per element.
+ */
+function fakeQuantActivation(x: tf.Tensor, top: number): tf.Tensor {
+  const scale = Math.fround(activationScale(top));
+  return tf.customGrad(((v: tf.Tensor, save: (tensors: tf.Tensor[]) => void) => {
+    const clamped = tf.clipByValue(v, 0, top);
+    const value = tf.mul(tf.clipByValue(tf.round(tf.div(v, scale)), 0, ACTIVATION_LEVELS), scale);
+    // 1 where nothing was cut, 0 where it was: any cut is at least one float32 ulp, times 2^100 clamps to 1.
+    save([tf.sub(1, tf.clipByValue(tf.mul(tf.sub(v, clamped), 2 ** 100), 0, 1))]);
+    return { value, gradFunc: (dy: tf.Tensor, [kept]: tf.Tensor[]) => tf.mul(dy, kept!) };
+  }) as unknown as CustomGradFunc)(x);
+}
+
+/**
+ * A quantized tensor of an int8 spec: passes its input through {@link fakeQuantActivation} with the range weight
+ * `range` ([1]), which training keeps as a running maximum (the first batch's maximum, then RANGE_UPDATE of each new
+ * one). Named `<tensor>/quant`; not trainable.
+ */
+class FakeQuantLayer extends tfl.layers.Layer {
+  static readonly className = 'OnnxDenoiserFakeQuant';
+  range?: tfl.LayerVariable;
+
+  constructor(name: string) {
+    super({ name, trainable: false });
+  }
+
+  override build(): void {
+    this.range = this.addWeight('range', [1], 'float32', tfl.initializers.zeros(), undefined, false);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    return inputShape as tfl.Shape;
+  }
+
+  /** The range now, as a number. */
+  currentRange(): number {
+    return this.range!.read().dataSync()[0]!;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      let range = this.currentRange();
+      if (kwargs.training) {
+        // Read out as a number: no gradient flows into the range.
+        const batch = tf.max(x).dataSync()[0]!;
+        range = Math.fround(range > 0 ? range * (1 - RANGE_UPDATE) + batch * RANGE_UPDATE : batch);
+        this.range!.write(tf.tensor1d([range]));
+      }
+      return fakeQuantActivation(x, Math.max(range, MIN_RANGE));
+    });
+  }
+
+  override getClassName(): string {
+    return FakeQuantLayer.className;
+  }
+}
+
+type ConvSpec = Extract<LayerSpec, { kind: 'conv2d' | 'conv2dTranspose' }>;
+
+/** Output size of a convolution along one axis, as Keras works it out (null stays null). */
+function convSize(size: number | null, kernel: number, stride: number, padding: string, transposed: boolean): number | null {
+  if (size === null) return null;
+  if (transposed) return padding === 'same' ? size * stride : size * stride + Math.max(kernel - stride, 0);
+  return padding === 'same' ? Math.ceil(size / stride) : Math.ceil((size - kernel + 1) / stride);
+}
+
+/**
+ * A conv2d or conv2dTranspose of an int8 spec: the same weights as TF.js's layer (`kernel` in its layout, `bias`),
+ * the kernel passed through {@link fakeQuantKernel} on every call and, when its input is quantized, the bias rounded
+ * to the int32 grid the integer kernels add it on (input scale x each channel's kernel scale). NHWC.
+ */
+class QuantConvLayer extends tfl.layers.Layer {
+  static readonly className = 'OnnxDenoiserQuantConv';
+  kernel?: tfl.LayerVariable;
+  bias?: tfl.LayerVariable;
+  readonly #layer: ConvSpec;
+  readonly #seed: number | undefined;
+  readonly #activation: tfl.layers.Layer | undefined;
+  readonly #input: FakeQuantLayer | undefined;
+
+  /** `input`: the layer that quantizes this one's input, if any (its range sets the bias's grid). */
+  constructor(layer: ConvSpec, seed: number | undefined, input?: FakeQuantLayer) {
+    super({ name: layer.name });
+    this.#layer = layer;
+    this.#seed = seed;
+    this.#input = input;
+    this.#activation = layer.activation === 'linear' ? undefined : tfl.layers.activation({ activation: layer.activation as LayerActivation });
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const { filters, kernelSize: [kh, kw], kind, useBias } = this.#layer;
+    const channels = shape[3] as number;
+    // conv2d [kh, kw, in, out] (HWIO); conv2dTranspose [kh, kw, out, in], as TF.js's own layers.
+    const kernelShape = kind === 'conv2d' ? [kh, kw, channels, filters] : [kh, kw, filters, channels];
+    this.kernel = this.addWeight('kernel', kernelShape, 'float32', tfl.initializers.glorotUniform(this.#seed === undefined ? {} : { seed: this.#seed }));
+    if (useBias) this.bias = this.addWeight('bias', [filters], 'float32', tfl.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const { kernelSize, strides, padding, kind, filters } = this.#layer;
+    const t = kind === 'conv2dTranspose';
+    return [shape[0]!, convSize(shape[1] ?? null, kernelSize[0], strides[0], padding, t), convSize(shape[2] ?? null, kernelSize[1], strides[1], padding, t), filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+      const { kernelSize, strides, padding, kind, filters } = this.#layer;
+      const outAxis = kind === 'conv2d' ? 3 : 2;
+      const quantized = fakeQuantKernel(this.kernel!.read(), outAxis);
+      const kernel = quantized.kernel as tf.Tensor4D;
+      let y: tf.Tensor;
+      if (kind === 'conv2d') {
+        y = tf.conv2d(x, kernel, strides, padding);
+      } else {
+        const [n, h, w] = x.shape;
+        const out: [number, number, number, number] = [n, convSize(h, kernelSize[0], strides[0], padding, true)!, convSize(w, kernelSize[1], strides[1], padding, true)!, filters];
+        y = tf.conv2dTranspose(x, kernel, out, strides, padding);
+      }
+      if (this.bias) y = tf.add(y, this.#input ? fakeQuantBias(this.bias.read(), quantized.scales, activationScale(this.#input.currentRange())) : this.bias.read());
+      return this.#activation ? (this.#activation.apply(y) as tf.Tensor) : y;
+    });
+  }
+
+  override getClassName(): string {
+    return QuantConvLayer.className;
+  }
+}
+
 /** Options for {@link buildModel}. */
 export interface BuildOptions {
   /** Seed for the weight initialisers (layer i uses seed + i); unseeded when omitted. */
@@ -86,15 +255,27 @@ export interface BuildOptions {
 export function buildModel(spec: NetworkSpec, options: BuildOptions = {}): tfl.LayersModel {
   const tensors = new Map<string, tfl.SymbolicTensor>();
   // NHWC; the noise map, when the spec has one, is the second input: one channel of the image's height and width.
+  const quantized = new Set(quantizedTensors(spec));
+  const quantizers = new Map<string, FakeQuantLayer>();
+  const quantize = (name: string, x: tfl.SymbolicTensor) => {
+    if (!quantized.has(name)) return x;
+    const layer = new FakeQuantLayer(`${name}/quant`);
+    quantizers.set(name, layer);
+    return layer.apply(x) as tfl.SymbolicTensor;
+  };
   const inputs = [...inputTensors(spec.input)].map(([name, shape]) => {
     const input = tfl.input({ shape: [null, null, shape.channels], name });
-    tensors.set(name, input);
+    tensors.set(name, quantize(name, input));
     return input;
   });
   spec.layers.forEach((layer, index) => {
-    const build = TFJS_BUILDERS[layer.kind] as Builder<LayerKindName>;
     const seed = options.seed === undefined ? undefined : options.seed + index;
-    tensors.set(layer.name, build(layer, layer.inputs.map((t) => tensors.get(t)!), seed));
+    const xs = layer.inputs.map((t) => tensors.get(t)!);
+    const y =
+      spec.quantization !== undefined && (layer.kind === 'conv2d' || layer.kind === 'conv2dTranspose')
+        ? (new QuantConvLayer(layer, seed, quantizers.get(layer.inputs[0]!)).apply(xs[0]!) as tfl.SymbolicTensor)
+        : (TFJS_BUILDERS[layer.kind] as Builder<LayerKindName>)(layer, xs, seed);
+    tensors.set(layer.name, quantize(layer.name, y));
   });
   return tfl.model({ inputs: inputs.length === 1 ? inputs[0]! : inputs, outputs: tensors.get(spec.output)!, name: spec.name });
 }
@@ -124,6 +305,11 @@ export async function getWeights(model: tfl.LayersModel, spec: NetworkSpec): Pro
     const values = layerOf(model, layer.name).getWeights();
     for (let i = 0; i < defs.length; i++) out.set(defs[i]!.name, { shape: [...values[i]!.shape], data: Float32Array.from(await values[i]!.data()) });
   }
+  // An int8 spec's ranges live in the `<tensor>/quant` layers.
+  for (const def of rangeDefs(spec)) {
+    const [value] = layerOf(model, `${def.layer}/quant`).getWeights();
+    out.set(def.name, { shape: [...value!.shape], data: Float32Array.from(await value!.data()) });
+  }
   return out;
 }
 
@@ -136,7 +322,7 @@ function shapeText(shape: readonly number[]): string {
  * Errors name the tensor and both shapes.
  */
 export function checkWeights(spec: NetworkSpec, weights: ReadonlyMap<string, WeightTensor>, source = 'weights'): void {
-  const defs = weightDefs(spec);
+  const defs = [...weightDefs(spec), ...rangeDefs(spec)];
   for (const def of defs) {
     const w = weights.get(def.name);
     if (!w) throw invalid(`shape ${shapeText(def.shape)}`, `tensor "${def.name}" in ${source}`, described('no tensor of that name'), { argument: def.name });
@@ -163,5 +349,10 @@ export function setWeights(model: tfl.LayersModel, spec: NetworkSpec, weights: R
     const tensors = defs.map((def) => tf.tensor(weights.get(def.name)!.data, def.shape, 'float32'));
     layerOf(model, layer.name).setWeights(tensors);
     tf.dispose(tensors);
+  }
+  for (const def of rangeDefs(spec)) {
+    const range = tf.tensor(weights.get(def.name)!.data, def.shape, 'float32');
+    layerOf(model, `${def.layer}/quant`).setWeights([range]);
+    range.dispose();
   }
 }

@@ -33,7 +33,8 @@ import {
   type LayerSpec,
   type Padding,
 } from '../layers/layer-registry.js';
-import { inferShapes, lcm, receptiveField, sizeMultiple, weightDefs, type NetworkSpec } from '../layers/spec.js';
+import { inferShapes, lcm, receptiveField, sizeMultiple, weightDefs, type NamedWeightDef, type NetworkSpec } from '../layers/spec.js';
+import { activationScale, quantizeBias, quantizedTensors, quantizeWeights, rangeDefs } from '../layers/quantization.js';
 import { attr, DataType, DEFAULT_OPSET, GraphBuilder, imageValueInfo, OPSET_IR_VERSIONS, type StaticShape } from './onnx-graph.js';
 import { structureProblems } from './structure.js';
 
@@ -376,6 +377,49 @@ export function contentHash(specText: string, initializers: Iterable<{ name: str
   return hash.digest('hex');
 }
 
+/**
+ * The initializers the content hash covers, in spec weight order: each weight's own (`<layer>.kernel`) or, in an int8
+ * model, those written for it (`<layer>.kernel_quantized`, `<layer>.kernel_scale`, ..., `<tensor>.range_scale`).
+ */
+export function hashedInitializers(defs: readonly NamedWeightDef[], initializers: readonly Onnx.ITensorProto[]): { name: string; bytes: Uint8Array }[] {
+  return defs.flatMap((d) =>
+    initializers.filter((t) => t.name === d.name || t.name?.startsWith(`${d.name}_`)).map((t) => ({ name: t.name!, bytes: (t.rawData as Uint8Array | undefined) ?? new Uint8Array() })),
+  );
+}
+
+/**
+ * A convolution's weight in an int8 model: the kernel as int8 per output channel (Conv OIHW: axis 0; ConvTranspose
+ * IOHW: axis 1) and the bias as int32 at scale input scale x kernel scale (float when the input is not quantized), each
+ * with the DequantizeLinear that writes the float tensor the layer reads (`<layer>.kernel`, `<layer>.bias`). `kernel`
+ * is the layer's float kernel in ONNX layout, whose scales the bias's grid uses.
+ */
+function quantizedWeight(g: GraphBuilder, layer: LayerSpec, suffix: string, weight: OnnxWeight, kernel: OnnxWeight, inputScale: number | undefined): void {
+  const name = `${layer.name}.${suffix}`;
+  const axis = layer.kind === 'conv2dTranspose' ? 1 : 0;
+  const { values: kernelValues, scales: kernelScales } = quantizeWeights(kernel.data, kernel.dims[axis]!, kernel.dims.slice(axis + 1).reduce((a, b) => a * b, 1));
+  if (suffix === 'kernel') {
+    const dq = [
+      g.integerInitializer(`${name}_quantized`, kernel.dims, kernelValues, `${kernel.doc}; int8, symmetric per output channel (axis ${axis})`),
+      g.floatInitializer(`${name}_scale`, [kernelScales.length], kernelScales, 'float32', 'per output channel: the largest magnitude / 127'),
+      g.integerInitializer(`${name}_zero_point`, [kernelScales.length], new Int8Array(kernelScales.length)),
+    ];
+    g.node('DequantizeLinear', `${name}/DequantizeLinear`, dq, [name], [attr.int('axis', axis)]);
+    return;
+  }
+  if (inputScale === undefined) {
+    g.floatInitializer(name, weight.dims, weight.data, 'float32', `${weight.doc}; float: the layer's input is not quantized`);
+    return;
+  }
+  // The bias as the integer kernels add it: int32 at scale (input scale x kernel scale), per output channel.
+  const { values, scales } = quantizeBias(weight.data, kernelScales, inputScale);
+  const dq = [
+    g.integerInitializer(`${name}_quantized`, weight.dims, values, `${weight.doc}; int32 at scale input scale x kernel scale`),
+    g.floatInitializer(`${name}_scale`, [scales.length], scales, 'float32', 'the input scale times each output channel\'s kernel scale'),
+    g.integerInitializer(`${name}_zero_point`, [scales.length], new Int32Array(scales.length)),
+  ];
+  g.node('DequantizeLinear', `${name}/DequantizeLinear`, dq, [name], [attr.int('axis', 0)]);
+}
+
 function checkFinite(weights: ReadonlyMap<string, WeightTensor>, source: string): void {
   for (const [name, tensor] of weights) {
     const bad = tensor.data.findIndex((v) => !Number.isFinite(v));
@@ -423,14 +467,30 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   const input = g.claim(spec.input.name);
   const defs = weightDefs(spec);
   const weightNames = new Set(defs.map((d) => d.name));
+  const quantized = new Set(quantizedTensors(spec));
+  check(quantized.size === 0 || precision === 'float32', 'float32 (an int8 spec is not written as float16)', 'fp16', options.fp16);
+  const rangeOf = (tensor: string) => weights.get(`${tensor}.range`)!.data[0]!;
   for (const layer of spec.layers) {
     const emitter = ONNX_EMITTERS[layer.kind] as LayerEmitter<LayerKindName>;
     for (const def of defs.filter((d) => d.layer === layer.name)) {
       const converted = emitter.weight(layer, def.suffix, weights.get(def.name)!);
+      if (spec.quantization !== undefined && (layer.kind === 'conv2d' || layer.kind === 'conv2dTranspose')) {
+        const kernel = def.suffix === 'kernel' ? converted : emitter.weight(layer, 'kernel', weights.get(`${layer.name}.kernel`)!);
+        quantizedWeight(g, layer, def.suffix, converted, kernel, quantized.has(layer.inputs[0]!) ? activationScale(rangeOf(layer.inputs[0]!)) : undefined);
+        continue;
+      }
       const note = precision === 'float16' ? '; stored as float16 (float32 rounded to nearest even)' : '';
       g.floatInitializer(def.name, converted.dims, converted.data, precision, `${converted.doc}${note}`);
     }
   }
+  /** A quantized tensor as uint8 and back (QuantizeLinear, DequantizeLinear): ONNX Runtime fuses such pairs around Conv and Add into integer kernels. */
+  const quantizeTensor = (tensor: string, x: string): string => {
+    if (!quantized.has(tensor)) return x;
+    const scale = g.floatInitializer(`${tensor}.range_scale`, [], [activationScale(rangeOf(tensor))], 'float32', `${tensor}.range / 255 (the tensor's running maximum over 255 levels)`);
+    const zero = g.integerInitializer(`${tensor}.range_zero_point`, [], new Uint8Array(1));
+    const q = g.node('QuantizeLinear', `${tensor}/QuantizeLinear`, [x, scale, zero], [`${tensor}/quantized`]);
+    return g.node('DequantizeLinear', `${tensor}/DequantizeLinear`, [q, scale, zero], [`${tensor}/dequantized`]);
+  };
 
   // Prelude: pad H and W of the image (and the noise map) up to the size multiple. pad = (m - size % m) % m, from the image's runtime shape.
   let hw: string | undefined;
@@ -474,10 +534,10 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
     if (precision === 'float16') x = g.node('Cast', `${prefix}/Cast`, [x], [`${prefix}/float16`], [attr.int('to', DataType.FLOAT16)]);
     return x;
   };
-  const x = prelude(input, p);
+  const x = quantizeTensor(p, prelude(input, p));
   const map = spec.input.noiseMap;
   const tensors = new Map<string, string>([[spec.input.name, x]]);
-  if (map !== undefined) tensors.set(map, prelude(g.claim(map), map));
+  if (map !== undefined) tensors.set(map, quantizeTensor(map, prelude(g.claim(map), map)));
   const ctx: EmitContext = {
     graph: g,
     precision,
@@ -490,7 +550,7 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   };
   for (const layer of spec.layers) {
     const emitter = ONNX_EMITTERS[layer.kind] as LayerEmitter<LayerKindName>;
-    tensors.set(layer.name, emitter.emit(layer, layer.inputs.map((t) => tensors.get(t)!), ctx));
+    tensors.set(layer.name, quantizeTensor(layer.name, emitter.emit(layer, layer.inputs.map((t) => tensors.get(t)!), ctx)));
   }
 
   // Epilogue: back to float32, crop to the input's H and W; the last node writes the output.
@@ -516,10 +576,7 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   if (y !== o) g.node('Identity', `${o}/Identity`, [y], [o]);
 
   const specText = JSON.stringify(spec);
-  const hash = contentHash(
-    specText,
-    defs.map((d) => ({ name: d.name, bytes: g.initializers.find((t) => t.name === d.name)!.rawData as Uint8Array })),
-  );
+  const hash = contentHash(specText, hashedInitializers([...defs, ...rangeDefs(spec)], g.initializers));
   const metadata: EmittedModel['metadata'] = {
     formatVersion: map === undefined ? MODEL_FORMAT_VERSION : MODEL_FORMAT_VERSION_NOISE_MAP,
     name: spec.name,

@@ -3,7 +3,8 @@ import onnxProto, { type onnx as Onnx } from 'onnx-proto';
 import { decodeDenoiserMetadata, describeNoise, type DenoiserMetadata } from 'onnx-denoiser-common';
 import { decodeOnnxModel, int64ToNumber, type OnnxModelSummary, type TensorSummary } from 'onnx-denoiser-common/onnx-model';
 import { parseSpec, receptiveField, weightDefs } from '../layers/spec.js';
-import { contentHash } from './emit.js';
+import { rangeDefs } from '../layers/quantization.js';
+import { contentHash, hashedInitializers } from './emit.js';
 import { structureProblems } from './structure.js';
 
 const { onnx } = onnxProto;
@@ -115,8 +116,7 @@ export function inspectOnnx(bytes: Uint8Array, source: string): InspectReport {
   if (report.metadata) {
     try {
       const spec = parseSpec(report.metadata.spec);
-      const byName = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
-      const tensors = weightDefs(spec).map((d) => ({ name: d.name, bytes: byName.get(d.name)?.rawData ?? new Uint8Array() }));
+      const tensors = hashedInitializers([...weightDefs(spec), ...rangeDefs(spec)], graph.initializer ?? []);
       report.hashMatches = contentHash(model.metadataProps.spec!, tensors) === report.metadata.contentHash;
       const { low, high } = receptiveField(spec);
       report.specField = { low, high };

@@ -10,6 +10,9 @@ export const DataType = Object.freeze({
   FLOAT: onnx.TensorProto.DataType.FLOAT,
   FLOAT16: onnx.TensorProto.DataType.FLOAT16,
   INT64: onnx.TensorProto.DataType.INT64,
+  INT8: onnx.TensorProto.DataType.INT8,
+  UINT8: onnx.TensorProto.DataType.UINT8,
+  INT32: onnx.TensorProto.DataType.INT32,
 });
 
 /** The ONNX element type of a precision. */
@@ -89,6 +92,15 @@ export class GraphBuilder {
       dims: [...dims],
       rawData: precision === 'float16' ? uint16Bytes(toFloat16(values)) : float32Bytes(values),
     };
+    if (docString) tensor.docString = docString;
+    this.initializers.push(tensor);
+    return name;
+  }
+
+  /** Adds an int8, uint8 or int32 initializer from its typed array (little-endian bytes, as ONNX raw_data is). */
+  integerInitializer(name: string, dims: readonly number[], values: Int8Array | Uint8Array | Int32Array, docString?: string): string {
+    const dataType = values instanceof Int8Array ? DataType.INT8 : values instanceof Uint8Array ? DataType.UINT8 : DataType.INT32;
+    const tensor: Onnx.ITensorProto = { name: this.claim(name), dataType, dims: [...dims], rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
     if (docString) tensor.docString = docString;
     this.initializers.push(tensor);
     return name;

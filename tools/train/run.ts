@@ -12,6 +12,7 @@ import { timestamp } from '../io/timestamp.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
 import { checkWeights, type WeightTensor } from '../model/build-tfjs.js';
 import { identityWeights, noiseMapKernels, widenedWeights } from '../model/identity-layers.js';
+import { rangeDefs } from '../layers/quantization.js';
 import { imageGrid, lineChart } from '../report/pictures.js';
 import type { Progress } from '../report/progress.js';
 import { loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../layers/spec.js';
@@ -215,6 +216,7 @@ function card(spec: NetworkSpec, config: Record<string, unknown>, history: Epoch
     ...(spec.input.noiseMap === undefined ? [] : [`- noise map "${spec.input.noiseMap}": each image's factor${settings.noise.mapJitter ? ` times (1 + ${settings.noise.mapJitter} z), z standard normal, while training` : ''}; the exact factor for validation`]),
     ...(typeof config.initialWeights === 'string' ? [`- started from the weights of ${config.initialWeights}${Array.isArray(config.initialIdentity) ? `, with ${(config.initialIdentity as string[]).join(', ')} inserted as the identity` : ''}${Array.isArray(config.initialWidened) ? `, with ${(config.initialWidened as string[]).join(', ')} widened (new channels' weights drawn, their fan-out 0)` : ''}`] : []),
     `- training: Adam (lr ${settings.learningRate}${settings.lrSchedule === 'cosine' ? ', cosine schedule down to 2%' : ''}), ${settings.loss === 'psnr' ? 'per-image PSNR loss (mean of 10 log10(MSE + 10^-4.5))' : 'MSE'}, ${settings.epochs} epochs, batch ${settings.batchSize}, seed ${settings.seed}`,
+    ...(spec.quantization ? [`- quantization: ${spec.quantization}, trained through the rounding (per-channel int8 weights, uint8 activations with running-maximum ranges, straight-through gradients)`] : []),
     `- backend: ${(config.backend as BackendInfo).description}`,
     last ? `- final validation: MSE ${last.valLoss.toFixed(5)}, PSNR ${last.valPsnr.toFixed(2)} dB (noisy input ${last.noisyPsnr.toFixed(2)} dB)` : '- no epoch finished',
     ...(last?.shift ? [`- colour shift (largest per-channel mean change, 8-bit levels): ${last.shift.noisy.toFixed(2)} on the noisy validation images, ${last.shift.clean.toFixed(2)} on the clean ones given as input`] : []),
@@ -260,6 +262,8 @@ async function readInitialWeights(source: string, spec: NetworkSpec, identity: r
     if (tensors.has(name)) throw invalid(`a layer that ${file} does not have (one inserted into its network)`, '--init-identity', described(`"${name.split('.')[0]}", which it has`));
     tensors.set(name, tensor);
   }
+  // Float weights into an int8 spec: each range starts at 0, which the first training batch replaces by its maximum.
+  for (const def of rangeDefs(spec)) if (!tensors.has(def.name)) tensors.set(def.name, { shape: [...def.shape], data: new Float32Array(def.shape[0]!) });
   const widened = widenSeed === undefined ? new Map<string, WeightTensor>() : widenedWeights(spec, tensors, widenSeed);
   for (const [name, tensor] of widened) tensors.set(name, tensor);
   checkWeights(spec, tensors, file);

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, checkWeights, getWeights, setWeights, type WeightTensor } from '../../../tools/model/build-tfjs.js';
+import { buildModel, checkWeights, getWeights, RANGE_UPDATE, setWeights, type WeightTensor } from '../../../tools/model/build-tfjs.js';
+import { quantizeWeights, roundHalfEven } from '../../../tools/layers/quantization.js';
 import { countParams, inferShapes, loadSpec, parseSpec, serializeSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 
 let spec: NetworkSpec;
@@ -176,5 +177,92 @@ describe('add, subtract, concat and clip, against plain loops over the tensors t
       });
       tf.dispose(outputs);
     }
+  });
+});
+
+describe('int8 specs: fake quantization against loops over the rounding worked out here', () => {
+  const int8 = () =>
+    parseSpec({
+      format: 'onnx-denoiser/spec', version: 1, name: 'q', input: { name: 'image', channels: 2 }, quantization: 'int8',
+      layers: [
+        { name: 'a', kind: 'conv2d', filters: 2, kernelSize: 3, padding: 'same', activation: 'relu' },
+        { name: 'out', kind: 'conv2d', filters: 2, kernelSize: 3, padding: 'same' },
+      ],
+    });
+
+  it('a range missing from the weights is named like any weight', async () => {
+    const q = int8();
+    const weights = await getWeights(buildModel(q, { seed: 2 }), q);
+    weights.delete('a.range');
+    expect(() => checkWeights(q, weights, 'w.safetensors')).toThrow('Expected shape [1] for tensor "a.range" in w.safetensors but received no tensor of that name');
+  });
+
+  it('the forward pass is the image and relu outputs on 255 levels of their ranges, kernels on 127 levels per output channel, biases on the input-scale x kernel-scale grid', async () => {
+    const q = int8();
+    const weights = await getWeights(buildModel(q, { seed: 4 }), q);
+    for (const [name, w] of weights) if (name.endsWith('.bias')) w.data.set([0.013, -0.021]);
+    // 0.93 puts no input (multiples of 0.01) on a rounding tie, where float32 and float64 may round apart.
+    weights.set('image.range', { shape: [1], data: Float32Array.of(0.93) });
+    weights.set('a.range', { shape: [1], data: Float32Array.of(0.7) });
+    const model = buildModel(q);
+    setWeights(model, q, weights);
+    const [h, w] = [5, 6];
+    const x = Float32Array.from({ length: h * w * 2 }, (_, i) => ((i * 37) % 101) / 100);
+    const actual = (model.predict(tf.tensor4d(x, [1, h, w, 2])) as tf.Tensor).dataSync();
+
+    const fakeActivation = (v: Float32Array, range: number) => v.map((t) => Math.min(255, Math.max(0, roundHalfEven(t / (range / 255)))) * (range / 255));
+    const conv = (input: Float32Array, layer: string, inputScale: number, relu: boolean) => {
+      const kernel = weights.get(`${layer}.kernel`)!;
+      // HWIO: the output channel is the last axis (inner 1).
+      const { values, scales } = quantizeWeights(kernel.data, 2, 1);
+      const bias = weights.get(`${layer}.bias`)!.data.map((b, c) => roundHalfEven(b / (inputScale * scales[c]!)) * inputScale * scales[c]!);
+      const out = new Float32Array(h * w * 2);
+      for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) for (let o = 0; o < 2; o++) {
+        let sum = bias[o]!;
+        for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) for (let i = 0; i < 2; i++) {
+          const [sy, sx] = [y + ky - 1, xx + kx - 1];
+          if (sy < 0 || sy >= h || sx < 0 || sx >= w) continue;
+          sum += input[(sy * w + sx) * 2 + i]! * values[((ky * 3 + kx) * 2 + i) * 2 + o]! * scales[o]!;
+        }
+        out[(y * w + xx) * 2 + o] = relu ? Math.max(0, sum) : sum;
+      }
+      return out;
+    };
+    const a = fakeActivation(conv(fakeActivation(x, 0.93), 'a', Math.fround(0.93) / 255, true), 0.7);
+    const expected = conv(a, 'out', 0.7 / 255, false);
+    let max = 0;
+    for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(actual[i]! - expected[i]!));
+    expect(max).toBeLessThan(1e-5);
+    // Not the float network's output: the rounding shows.
+    const float = parseSpec({ ...JSON.parse(serializeSpec(q)), quantization: undefined });
+    const plain = buildModel(float);
+    setWeights(plain, float, new Map([...weights].filter(([n]) => !n.endsWith('.range'))));
+    const floatOut = (plain.predict(tf.tensor4d(x, [1, h, w, 2])) as tf.Tensor).dataSync();
+    expect(Math.max(...expected.map((v, i) => Math.abs(v - floatOut[i]!)))).toBeGreaterThan(1e-4);
+  });
+
+  it('training calls set each range to the first batch\'s maximum, then move it 1% towards each new one; predictions leave it', async () => {
+    const q = int8();
+    const model = buildModel(q, { seed: 5 });
+    const range = async () => (await getWeights(model, q)).get('image.range')!.data[0]!;
+    expect(await range()).toBe(0);
+    const batch = (max: number) => tf.tensor4d(Float32Array.from({ length: 2 * 4 * 4 * 2 }, (_, i) => (i === 7 ? max : max / 2)), [2, 4, 4, 2]);
+    model.apply(batch(0.8), { training: true });
+    expect(await range()).toBeCloseTo(0.8, 6);
+    model.apply(batch(0.4), { training: true });
+    expect(await range()).toBeCloseTo(0.8 * (1 - RANGE_UPDATE) + 0.4 * RANGE_UPDATE, 6);
+    model.predict(batch(0.1));
+    expect(await range()).toBeCloseTo(0.796, 6);
+  });
+
+  it('gradients pass straight through the rounding to every kernel and bias', async () => {
+    const q = int8();
+    const model = buildModel(q, { seed: 6 });
+    const x = tf.tensor4d(Float32Array.from({ length: 4 * 4 * 2 }, (_, i) => (i % 5) / 5), [1, 4, 4, 2]);
+    model.apply(x, { training: true });
+    const trainable = model.trainableWeights.map((v) => v.read() as tf.Variable);
+    expect(trainable.map((v) => v.name.split('/').slice(-1)[0]!.replace(/_\d+$/, ''))).toEqual(['kernel', 'bias', 'kernel', 'bias']);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, trainable);
+    for (const v of trainable) expect(Math.max(...Array.from(grads[v.name]!.dataSync(), Math.abs)), v.name).toBeGreaterThan(0);
   });
 });
