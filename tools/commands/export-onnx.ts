@@ -81,7 +81,7 @@ export const exportOnnxCommand: CommandModule<object, ExportArgs> = {
     const { emitted, spec } = result;
     const m = emitted.metadata;
     const lines = [
-      `wrote ${result.out} (${number(emitted.bytes.length)} bytes, ${m.precision}, opset ${args.opset}, IR ${irVersionFor(args.opset)})`,
+      `wrote ${result.out} (${number(emitted.bytes.length)} bytes, ${spec.quantization ? `${spec.quantization} (QuantizeLinear / DequantizeLinear pairs; float32 input and output)` : m.precision}, opset ${args.opset}, IR ${irVersionFor(args.opset)})`,
       `  network: ${spec.name}, ${number(countParams(spec))} parameters; weights: ${result.weightsSource}`,
       staticShape
         ? `  input "${spec.input.name}" float32 [${staticShape.batch}, ${m.channels}, ${staticShape.height}, ${staticShape.width}] -> output "${emitted.model.graph!.output![0]!.name}" of the same fixed shape, values in [0, 1]; static: no Shape op, for OpenCV DNN and other static-shape consumers`

@@ -127,6 +127,23 @@ describe('tools train: bad calls leave no run folder', () => {
     expect(model.inputs.map((i) => i.name)).toEqual(['image', 'noise_map']);
   });
 
+  it('an int8 spec trained from float weights: ranges start at the first batch\'s maxima, the card says so, and the export is int8', () => {
+    const int8 = join(work, 'int8.json');
+    writeFileSync(int8, JSON.stringify({ ...JSON.parse(readFileSync(spec, 'utf8')), quantization: 'int8' }));
+    const run = join(work, 'int8-run');
+    const r = train(...quick, '--spec', int8, '--epochs', '1', '--init-weights', spec.replace('.json', '-training'), '--out', run);
+    expect(r.code, r.stderr).toBe(0);
+    const { tensors } = safetensors(join(run, 'weights.safetensors'));
+    // The tutorial network reads the image and three relu outputs with convolutions.
+    const ranges = [...tensors.keys()].filter((n) => n.endsWith('.range'));
+    expect(ranges).toEqual(['image.range', 'encoder_conv1.range', 'encoder_conv2.range', 'decoder_deconv1.range', 'decoder_deconv2.range']);
+    for (const name of ranges) expect(tensors.get(name)!.data[0], name).toBeGreaterThan(0);
+    expect(readFileSync(join(run, 'card.md'), 'utf8')).toContain('- quantization: int8, trained through the rounding');
+    const exported = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'export-onnx', '--run', run, '--out', join(run, 'm.onnx')], { cwd: work, encoding: 'utf8' });
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/^wrote .*m\.onnx \([\d,]+ bytes, int8 \(QuantizeLinear \/ DequantizeLinear pairs; float32 input and output\), opset 17, IR 8\)/);
+  });
+
   it('an invalid spec names the layer and key', () => {
     const bad = join(work, 'bad-spec.json');
     const json = JSON.parse(readFileSync(spec, 'utf8'));
