@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { described, invalid } from 'onnx-denoiser-common';
-import type { Activation, LayerKindName, LayerSpec } from '../layers/layer-registry.js';
+import { convOutputLength, deconvOutputLength, type Activation, type LayerKindName, type LayerSpec, type Padding } from '../layers/layer-registry.js';
 import { inputTensors, weightDefs, type NetworkSpec } from '../layers/spec.js';
 import { ACTIVATION_LEVELS, activationScale, MIN_RANGE, quantizeBias, quantizedTensors, quantizeWeights, rangeDefs } from '../layers/quantization.js';
 
@@ -104,10 +104,11 @@ function fakeQuantBias(bias: tf.Tensor, kernelScales: Float32Array, inputScale: 
 }
 
 /**
- * A uint8 activation faked in float: min(x, top) / scale rounded, times scale (scale = top / 255 as a float32, as the
- * ONNX initializer stores it). Quantized tensors are never negative (see quantizedTensors). The gradient passes
- * straight through up to `top` and is 0 above it, where the value was clamped. Only whole-tensor ops and ops with
- * number attributes: TF.js's wasm backend broadcasts a one-value tensor at about 1 us per element.
+ * A uint8 activation faked in float as ONNX QuantizeLinear and DequantizeLinear compute it: x / scale rounded (ties
+ * to even), clamped to 0..255, times scale (scale = top / 255 as a float32, as the ONNX initializer stores it). The
+ * gradient passes straight through up to `top` and is 0 above it, where the value was clamped (quantized tensors are
+ * never negative, see quantizedTensors). Only whole-tensor ops and ops with number attributes: TF.js's wasm backend
+ * broadcasts a one-value tensor at about 1 us per element.
  */
 function fakeQuantActivation(x: tf.Tensor, top: number): tf.Tensor {
   const scale = Math.fround(activationScale(top));
@@ -168,11 +169,9 @@ class FakeQuantLayer extends tfl.layers.Layer {
 
 type ConvSpec = Extract<LayerSpec, { kind: 'conv2d' | 'conv2dTranspose' }>;
 
-/** Output size of a convolution along one axis, as Keras works it out (null stays null). */
-function convSize(size: number | null, kernel: number, stride: number, padding: string, transposed: boolean): number | null {
-  if (size === null) return null;
-  if (transposed) return padding === 'same' ? size * stride : size * stride + Math.max(kernel - stride, 0);
-  return padding === 'same' ? Math.ceil(size / stride) : Math.ceil((size - kernel + 1) / stride);
+/** Output size of a convolution along one axis, from the registry's formulas (null stays null). */
+function convSize(size: number | null, kernel: number, stride: number, padding: Padding, transposed: boolean): number | null {
+  return transposed ? deconvOutputLength(size, kernel, stride, padding) : convOutputLength(size, kernel, stride, padding);
 }
 
 /**

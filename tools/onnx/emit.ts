@@ -432,6 +432,8 @@ function checkFinite(weights: ReadonlyMap<string, WeightTensor>, source: string)
  * with N, H, W free; output (`denoised`) the same shape. Inside, H and W are padded up to the size multiple (the
  * spec's, made a multiple of every stride; edge replication) and the result is cropped back, so any size can be fed
  * directly. The metadata states that multiple and the receptive field the layer registry works out, for tiling.
+ * An int8 spec (`quantization`) gets int8 kernels and int32 biases behind DequantizeLinear and a QuantizeLinear /
+ * DequantizeLinear pair after each quantized tensor, at the scales of its `.range` weights (see quantizedWeight).
  * @throws ValidationError for an unknown layer kind, an unsupported opset, weights that do not fit the spec (naming the
  * tensor and both shapes), non-finite weights, or a spec without a size multiple.
  */
