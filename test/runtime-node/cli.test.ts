@@ -1,6 +1,6 @@
 // The `denoise` command end to end on real files: every format and depth, folders, reports, and each bad input failing alone.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -397,6 +397,24 @@ describe('denoise CLI', () => {
       }
     }
     noTempFiles(out);
+  });
+
+  it('inputs all under 64 KB run onnxruntime on one thread, and the first line says so; --threads, or one larger input, keeps the default', async () => {
+    const small = await denoise(at('in', 'grey.png'), '-o', at('threads', 'a.png'), '--model', blurModel);
+    expect(small.code).toBe(0);
+    // (Between the device and the thread note: which devices `auto` skipped, and why.)
+    expect(small.stderr).toMatch(/^denoise: 1 file on cpu.*, one onnxruntime thread \(every input is under 64 KB\), model /m);
+    const told = await denoise(at('in', 'grey.png'), '-o', at('threads', 'b.png'), '--model', blurModel, '--threads', '2');
+    expect(told.stderr).toMatch(/^denoise: 1 file on cpu/m);
+    expect(told.stderr).not.toContain('one onnxruntime thread');
+    // Random pixels do not compress: 200x200 RGB is about 120 KB as a PNG.
+    mkdirSync(at('threads-in'), { recursive: true });
+    await writeImage(at('threads-in', 'large.png'), sample(200 * 200 * 3, 9), 200, 200, 3);
+    expect(statSync(at('threads-in', 'large.png')).size).toBeGreaterThan(65_536);
+    const mixed = await denoise(at('in', 'grey.png'), at('threads-in', 'large.png'), '-o', at('threads', 'mixed'), '--model', blurModel);
+    expect(mixed.code).toBe(0);
+    expect(mixed.stderr).toMatch(/^denoise: 2 files on cpu/m);
+    expect(mixed.stderr).not.toContain('one onnxruntime thread');
   });
 
   it('one file to a file of another format, with plain progress lines and a summary', async () => {
