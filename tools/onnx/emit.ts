@@ -387,19 +387,31 @@ export function hashedInitializers(defs: readonly NamedWeightDef[], initializers
   );
 }
 
-/**
- * A convolution's weight in an int8 model: the kernel as int8 per output channel (Conv OIHW: axis 0; ConvTranspose
- * IOHW: axis 1) and the bias as int32 at scale input scale x kernel scale (float when the input is not quantized), each
- * with the DequantizeLinear that writes the float tensor the layer reads (`<layer>.kernel`, `<layer>.bias`). `kernel`
- * is the layer's float kernel in ONNX layout, whose scales the bias's grid uses.
- */
-function quantizedWeight(g: GraphBuilder, layer: LayerSpec, suffix: string, weight: OnnxWeight, kernel: OnnxWeight, inputScale: number | undefined): void {
-  const name = `${layer.name}.${suffix}`;
+/** A convolution's kernel in ONNX layout with its int8 values and per-output-channel scales (Conv OIHW: axis 0; ConvTranspose IOHW: axis 1). */
+interface QuantizedKernel {
+  weight: OnnxWeight;
+  axis: number;
+  values: Int8Array;
+  scales: Float32Array;
+}
+
+function quantizeKernel(layer: LayerSpec, weight: OnnxWeight): QuantizedKernel {
   const axis = layer.kind === 'conv2dTranspose' ? 1 : 0;
-  const { values: kernelValues, scales: kernelScales } = quantizeWeights(kernel.data, kernel.dims[axis]!, kernel.dims.slice(axis + 1).reduce((a, b) => a * b, 1));
+  const { values, scales } = quantizeWeights(weight.data, weight.dims[axis]!, weight.dims.slice(axis + 1).reduce((a, b) => a * b, 1));
+  return { weight, axis, values, scales };
+}
+
+/**
+ * A convolution's weight in an int8 model: the kernel as int8 per output channel and the bias as int32 at scale input
+ * scale x kernel scale (float when the input is not quantized), each with the DequantizeLinear that writes the float
+ * tensor the layer reads (`<layer>.kernel`, `<layer>.bias`).
+ */
+function quantizedWeight(g: GraphBuilder, layer: LayerSpec, suffix: string, weight: OnnxWeight, kernel: QuantizedKernel, inputScale: number | undefined): void {
+  const name = `${layer.name}.${suffix}`;
+  const { axis, values: kernelValues, scales: kernelScales } = kernel;
   if (suffix === 'kernel') {
     const dq = [
-      g.integerInitializer(`${name}_quantized`, kernel.dims, kernelValues, `${kernel.doc}; int8, symmetric per output channel (axis ${axis})`),
+      g.integerInitializer(`${name}_quantized`, kernel.weight.dims, kernelValues, `${kernel.weight.doc}; int8, symmetric per output channel (axis ${axis})`),
       g.floatInitializer(`${name}_scale`, [kernelScales.length], kernelScales, 'float32', 'per output channel: the largest magnitude / 127'),
       g.integerInitializer(`${name}_zero_point`, [kernelScales.length], new Int8Array(kernelScales.length)),
     ];
@@ -474,10 +486,12 @@ export function emitOnnx(spec: NetworkSpec, weights: ReadonlyMap<string, WeightT
   const rangeOf = (tensor: string) => weights.get(`${tensor}.range`)!.data[0]!;
   for (const layer of spec.layers) {
     const emitter = ONNX_EMITTERS[layer.kind] as LayerEmitter<LayerKindName>;
+    // An int8 convolution's kernel, quantized once: its scales also set the bias's grid.
+    let kernel: QuantizedKernel | undefined;
     for (const def of defs.filter((d) => d.layer === layer.name)) {
       const converted = emitter.weight(layer, def.suffix, weights.get(def.name)!);
       if (spec.quantization !== undefined && (layer.kind === 'conv2d' || layer.kind === 'conv2dTranspose')) {
-        const kernel = def.suffix === 'kernel' ? converted : emitter.weight(layer, 'kernel', weights.get(`${layer.name}.kernel`)!);
+        kernel ??= quantizeKernel(layer, emitter.weight(layer, 'kernel', weights.get(`${layer.name}.kernel`)!));
         quantizedWeight(g, layer, def.suffix, converted, kernel, quantized.has(layer.inputs[0]!) ? activationScale(rangeOf(layer.inputs[0]!)) : undefined);
         continue;
       }
