@@ -59,6 +59,8 @@ export interface RunResult {
 }
 
 const CHECKPOINT_FORMAT = 'onnx-denoiser/checkpoint';
+/** The config keys that say what a run started from (`--init-weights`, `--init-identity`, `--init-widen`). */
+const LINEAGE_KEYS = ['initialWeights', 'initialIdentity', 'initialWidened'] as const;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -287,13 +289,16 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
   let repairOnly = false;
   let initialWeights: Map<string, WeightTensor> | undefined;
   let widened: string[] = [];
+  // Where a resumed run started from: its first config holds it, and the card keeps saying it.
+  let lineage: Record<string, unknown> = {};
 
   if (request.resume !== undefined) {
     dir = request.resume;
     const configText = await readFile(runFile(dir, 'config'), 'utf8').catch(() => {
       throw invalid(`a run folder with ${RUN_FILES.config}`, '--resume', described(dir));
     });
-    const config = JSON.parse(configText) as { settings: TrainSettings; data: { name: string; limit?: number; photoFolder?: PhotoFolderOptions } };
+    const config = JSON.parse(configText) as { settings: TrainSettings; data: { name: string; limit?: number; photoFolder?: PhotoFolderOptions } } & Record<string, unknown>;
+    lineage = Object.fromEntries(LINEAGE_KEYS.filter((key) => config[key] !== undefined).map((key) => [key, config[key]]));
     spec = parseSpec(JSON.parse(await readFile(runFile(dir, 'spec'), 'utf8')), runFile(dir, 'spec'));
     resumeState = await loadCheckpoint(dir);
     settings = { ...config.settings, epochs: request.epochsGiven ? request.settings.epochs : config.settings.epochs };
@@ -340,6 +345,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     format: 'onnx-denoiser/run',
     spec: spec.name,
     settings,
+    ...lineage,
     ...(request.initWeights !== undefined ? { initialWeights: request.initWeights } : {}),
     ...(request.initIdentity?.length ? { initialIdentity: request.initIdentity } : {}),
     ...(widened.length ? { initialWidened: widened } : {}),

@@ -125,6 +125,11 @@ describe('tools train: bad calls leave no run folder', () => {
     const { metadata, model } = readModelMetadata(readFileSync(join(run, 'm.onnx')), 'm.onnx');
     expect(metadata.noiseMap).toBe('noise_map');
     expect(model.inputs.map((i) => i.name)).toEqual(['image', 'noise_map']);
+    // A resumed run still says what it started from (the config is rewritten on every resume).
+    const resumed = train('--resume', run, '--epochs', '2');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).initialWeights).toBe(spec.replace('.json', '-training'));
+    expect(readFileSync(join(run, 'card.md'), 'utf8')).toContain(`started from the weights of ${spec.replace('.json', '-training')}`);
   });
 
   it('an int8 spec trained from float weights: ranges start at the first batch\'s maxima, the card says so, and the export is int8', () => {
