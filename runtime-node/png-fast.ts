@@ -72,6 +72,18 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 }
 
 /**
+ * zlib level 4 (as the sharp path) with a window no larger than the data and a hash table to match. zlib's defaults
+ * (a 32 KB window, memory level 8) allocate about 256 KB per call, whatever the data: a 28x28 PNG's compression took
+ * 112 us per file in the CLI's profile, against 64 to 76 us with these (a folder of 28x28 PNGs, one profile each, on
+ * a noisy machine). The output stays within 2% of the defaults' size (equal for 28x28 images and above 32 KB).
+ */
+export function deflateOptions(bytes: number): { level: number; windowBits: number; memLevel: number } {
+  // zlib needs the window to hold the data plus its 262-byte lookahead to find every match it would find anyway.
+  const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(bytes + 262))));
+  return { level: 4, windowBits, memLevel: Math.max(1, windowBits - 7) };
+}
+
+/**
  * Encodes pixels as a PNG (8 or 16 bits as the array, grey to RGBA as the channels): no row filter, zlib level 4 as
  * the sharp path. The compression is node:zlib's (native); a JS deflate took 70 to 150 us of a 28x28 file's time,
  * zlib about 10.
@@ -96,7 +108,7 @@ export function encodePlainPng(image: FilePixels): Uint8Array {
   view.setUint32(4, height);
   header[8] = sixteen ? 16 : 8;
   header[9] = COLOUR_TYPES[channels - 1]!;
-  const parts = [PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 4 })), chunk('IEND', new Uint8Array(0))];
+  const parts = [PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, deflateOptions(raw.length))), chunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of parts) {

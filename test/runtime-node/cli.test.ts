@@ -1,6 +1,6 @@
 // The `denoise` command end to end on real files: every format and depth, folders, reports, and each bad input failing alone.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -325,6 +325,12 @@ describe('denoise CLI: bad calls', () => {
     const intoOwnFolder = await denoise(at('in'), '-o', at('in'), '--model', blurModel, '--force');
     expect(intoOwnFolder.code).toBe(1);
     expect(intoOwnFolder.stderr).toMatch(/denoised 0 of 2 files/);
+    // Another name for the input (a hard link) in the output folder: found in the folder's listing, then matched by inode.
+    mkdirSync(at('linked'), { recursive: true });
+    linkSync(input, at('linked', 'grey.png'));
+    const linked = await denoise(input, '-o', at('linked', 'grey.png'), '--model', blurModel, '--force');
+    expect(linked.code).toBe(1);
+    expect(linked.stderr).toContain(`output ${at('linked', 'grey.png')} is the input file ${input}; inputs are never overwritten`);
     expect(readFileSync(input)).toEqual(before);
     writeFileSync(at('exists.png'), 'old');
     const exists = await denoise(input, '-o', at('exists.png'), '--model', blurModel);

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
-import { decodePlainPng, encodePlainPng, FAST_PNG_MAX_PIXELS, plainPngHeader, tableCrc32 } from '../../runtime-node/png-fast.js';
+import { decodePlainPng, deflateOptions, encodePlainPng, FAST_PNG_MAX_PIXELS, plainPngHeader, tableCrc32 } from '../../runtime-node/png-fast.js';
 
 /** Seeded samples of an image: 8-bit or 16-bit. */
 function samples(count: number, sixteen: boolean, seed: number): Uint8Array | Uint16Array {
@@ -88,6 +88,26 @@ describe('decodePlainPng and encodePlainPng against sharp', () => {
     const ours = encodePlainPng({ data: data as never, width, height, channels });
     expect(plainPngHeader(ours)).toEqual(header);
     expect(await sharpSamples(ours, sixteen, channels)).toEqual(Array.from(data));
+  });
+
+  it('compresses with a window sized to the data (the smallest zlib window holding it and its lookahead), and sharp reads every size back', async () => {
+    for (const bytes of [1, 500, 812, 3000, 40_000, 1_000_000]) {
+      const { windowBits, memLevel, level } = deflateOptions(bytes);
+      expect(level).toBe(4);
+      expect(windowBits).toBeGreaterThanOrEqual(9);
+      expect(windowBits).toBeLessThanOrEqual(15);
+      if (windowBits < 15) expect(2 ** windowBits).toBeGreaterThanOrEqual(bytes + 262);
+      if (windowBits > 9) expect(2 ** (windowBits - 1)).toBeLessThan(bytes + 262);
+      expect(memLevel).toBe(windowBits - 7 > 0 ? windowBits - 7 : 1);
+    }
+    // Repeating rows compress: matches reach back a whole row, the farthest the window must hold.
+    for (const [width, height, channels] of [[1, 1, 1], [28, 28, 1], [100, 60, 3], [300, 200, 4]] as const) {
+      const row = samples(width * channels, false, width);
+      const data = Uint8Array.from({ length: width * height * channels }, (_, i) => row[i % row.length]!);
+      const png = encodePlainPng({ data, width, height, channels });
+      if (height > 1) expect(png.length).toBeLessThan(data.length / 2);
+      expect(await sharpSamples(png, false, channels)).toEqual(Array.from(data));
+    }
   });
 
   it('the table CRC-32 (for Node before 20.15) gives the standard values: "IEND" (AE 42 60 82, in every PNG) and the check value of "123456789"', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Rng } from 'onnx-denoiser-common';
-import { Denoiser, defaultModelPath, NODE_DEVICES, rawOrt } from 'onnx-denoiser-node/internal';
+import { Denoiser, defaultCpuThreads, defaultModelPath, NODE_DEVICES, rawOrt } from 'onnx-denoiser-node/internal';
 import { denoiseBin, packageRoot } from '../io/package-files.js';
 
 function option(name: string, fallback: string): string {
@@ -94,7 +94,9 @@ function runCli(args: string[]): Promise<{ seconds: number; rss: number; code: n
 }
 
 async function openRaw(bytes: Uint8Array, device: string) {
-  return rawOrt.InferenceSession.create(bytes, { executionProviders: [...NODE_DEVICES.table[device]!.executionProviders] as never, logSeverityLevel: 3, graphOptimizationLevel: 'all' });
+  // The library's thread count (one per physical core), so both sides run on the same threads.
+  const threads = defaultCpuThreads();
+  return rawOrt.InferenceSession.create(bytes, { executionProviders: [...NODE_DEVICES.table[device]!.executionProviders] as never, logSeverityLevel: 3, graphOptimizationLevel: 'all', ...(threads === undefined ? {} : { intraOpNumThreads: threads }) });
 }
 
 interface Row {
