@@ -122,27 +122,28 @@ async function planJobs(args: Arguments): Promise<{ jobs: FileJob[]; problems: M
   });
   // Problems that are one file's: an output that is an input, or that another file of this run also writes.
   // Each output folder is listed once and only the names found there are stat'ed: a folder of 1000 new outputs
-  // needs no stat at all (1000 failing ones took about 35 us each). Names are compared without case and Unicode
-  // form, so a case-insensitive file system cannot hide an input behind another spelling; a folder that cannot
-  // be listed leaves every name to stat.
+  // needs no stat at all (1000 failing ones took about 35 us each), nor does a folder this run will create. Names
+  // are compared without case and Unicode form, so a case-insensitive file system cannot hide an input behind
+  // another spelling; a folder that cannot be listed for another reason leaves every name to stat.
   const fold = (name: string) => name.normalize('NFC').toLowerCase();
   const listings = new Map<string, Promise<Set<string> | undefined>>();
   const listing = (dir: string) => {
     let names = listings.get(dir);
-    if (!names) listings.set(dir, (names = readdir(dir).then((found) => new Set(found.map(fold)), () => undefined)));
+    const missing = (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? new Set<string>() : undefined);
+    if (!names) listings.set(dir, (names = readdir(dir).then((found) => new Set(found.map(fold)), missing)));
     return names;
   };
+  const fileId = (info: { dev: number; ino: number } | undefined) => (info ? `${info.dev}:${info.ino}` : undefined);
   const identity = async (file: string) => {
     const names = await listing(path.dirname(file));
     if (names && !names.has(fold(path.basename(file)))) return undefined;
-    const info = await stat(file).catch(() => undefined);
-    return info ? `${info.dev}:${info.ino}` : undefined;
+    return fileId(await stat(file).catch(() => undefined));
   };
   // References are inputs too: nothing this run writes may replace one. The stats run at once (a folder of 1000
   // files waited on 2000 of them one by one).
   const inputList = [...new Set([...files, ...jobs.flatMap((j) => (j.reference ? [j.reference] : []))])];
   const inputStats = await Promise.all(inputList.map((file) => stat(file).catch(() => undefined)));
-  const inputIds = inputStats.map((info) => (info ? `${info.dev}:${info.ino}` : undefined));
+  const inputIds = inputStats.map(fileId);
   const sizes = new Map(inputList.map((file, i) => [file, inputStats[i]?.size ?? Infinity]));
   const smallInputs = files.every((file) => sizes.get(file)! < SMALL_INPUT_BYTES);
   const inputs = new Map<string, string>();

@@ -80,7 +80,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 export function deflateOptions(bytes: number): { level: number; windowBits: number; memLevel: number } {
   // zlib needs the window to hold the data plus its 262-byte lookahead to find every match it would find anyway.
   const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(bytes + 262))));
-  return { level: 4, windowBits, memLevel: Math.max(1, windowBits - 7) };
+  return { level: 4, windowBits, memLevel: windowBits - 7 };
 }
 
 /**
