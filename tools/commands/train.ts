@@ -5,7 +5,7 @@ import { checkDatasetName } from '../data/datasets.js';
 import type { PhotoFolderOptions } from '../data/photo-folder.js';
 import { NOISE_KINDS, parseNoiseFactor, type NoiseKind } from '../data/noise.js';
 import { createProgress } from '../report/progress.js';
-import { BACKEND_NAMES } from '../train/backends.js';
+import { BACKEND_NAMES, MAX_WASM_THREADS } from '../train/backends.js';
 import { runTraining, type RunRequest } from '../train/run.js';
 import { latestRunDir } from '../train/run-folder.js';
 import { removePendingTempFiles } from 'onnx-denoiser-node/internal';
@@ -24,6 +24,7 @@ interface TrainArgs {
   seed: number;
   out?: string;
   backend: string;
+  threads?: number;
   resume?: string;
   quiet: boolean;
   download: boolean;
@@ -55,6 +56,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   const seed = checkInteger(args.seed, '--seed', { min: 0, max: 2 ** 31 - 1 });
   if (args.limit !== undefined) checkInteger(args.limit, '--limit', { min: 1 });
   checkOneOf(args.backend, '--backend', BACKEND_NAMES);
+  if (args.threads !== undefined) checkInteger(args.threads, '--threads', { min: 1, max: MAX_WASM_THREADS });
   const cleanShare = checkNumber(args['clean-share'], '--clean-share', { min: 0, max: 1 });
   const mapJitter = checkNumber(args['map-jitter'], '--map-jitter', { min: 0, max: 1 });
   check(args['init-weights'] === undefined || args.resume === undefined, 'either --init-weights or --resume, not both', '--init-weights', args['init-weights']);
@@ -84,6 +86,7 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
     limit: args.limit,
     out: args.out,
     backend: args.backend,
+    ...(args.threads !== undefined ? { threads: args.threads } : {}),
     resume,
     epochsGiven: argv.some((a) => a === '--epochs' || a.startsWith('--epochs=')),
     download: args.download,
@@ -124,6 +127,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('seed', { type: 'number', default: 1, describe: 'seed for weights, shuffling and noise' })
       .option('out', { type: 'string', describe: 'run folder (default runs/<spec name>-<timestamp>)' })
       .option('backend', { type: 'string', default: 'auto', describe: `TF.js backend: ${BACKEND_NAMES.join(', ')}` })
+      .option('threads', { type: 'number', describe: `wasm backend: XNNPACK threads, 1 to ${MAX_WASM_THREADS} (default: the physical cores)` })
       .option('resume', { type: 'string', describe: 'continue the run in this folder from its last checkpoint (no value: runs/latest)' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar, only epoch lines' }) as never,
   handler: async (args) => {

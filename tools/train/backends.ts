@@ -1,12 +1,27 @@
 // The one place that loads TF.js backends: a frozen table from backend name to a loader that initialises it.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkOneOf, invalid } from 'onnx-denoiser-common';
+import { checkInteger, checkOneOf, invalid } from 'onnx-denoiser-common';
+import { defaultCpuThreads } from 'onnx-denoiser-node/internal';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 /** Initialises one TF.js backend, makes it the active one and describes what runs. */
-type BackendLoader = () => Promise<string>;
+type BackendLoader = (options: BackendOptions) => Promise<string>;
+
+/** How a backend runs, where it has a choice. */
+export interface BackendOptions {
+  /**
+   * `wasm` only: XNNPACK threads, 1 to {@link MAX_WASM_THREADS}. Default {@link wasmThreads}. The first
+   * initialisation in a process decides (the wasm module is process-wide).
+   */
+  threads?: number;
+}
+
+/** Most threads the wasm backend runs: its build starts a pool of 8 pthread workers. */
+export const MAX_WASM_THREADS = 8;
 
 const require = createRequire(import.meta.url);
 
@@ -16,21 +31,98 @@ function wasmBinaryFolder(): string {
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
 }
 
-let wasmPathsSet = false;
+/** The wasm build's Emscripten module: the few members used here. */
+interface WasmModule {
+  cwrap(name: string, returns: string | null, args: string[]): (...args: number[]) => unknown;
+  tfjs?: Record<string, (...args: number[]) => unknown>;
+}
 
-async function loadWasm(): Promise<string> {
+/** Emscripten's module factory, with the settings this file passes. */
+type WasmFactory = (settings: {
+  locateFile(file: string): string;
+  mainScriptUrlOrBlob: string;
+  instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void): object;
+}) => Promise<WasmModule>;
+
+/**
+ * XNNPACK threads the wasm backend runs when not told: the physical cores this process may use (two hardware
+ * threads of one core gain nothing on its GEMMs), at most {@link MAX_WASM_THREADS}; 1 where they cannot be counted.
+ */
+export function wasmThreads(): number {
+  return Math.min(MAX_WASM_THREADS, defaultCpuThreads() ?? 1);
+}
+
+/**
+ * tfjs-backend-wasm's threaded SIMD build, started in Node. The package starts that build only in browsers (its
+ * thread flag is false under Node, and it hands Emscripten its pthread worker as a Blob URL, which Node's workers
+ * cannot load), so this starts it as Emscripten documents: the worker script from a file, and `instantiateWasm`
+ * to instantiate the binary. The build sizes its thread pool as half the logical cores it is told of (it takes two
+ * hardware threads per core), so it is told twice `threads`.
+ */
+async function threadedWasmModule(threads: number): Promise<WasmModule> {
+  const out = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '..', 'wasm-out');
+  const factory = require(path.join(out, 'tfjs-backend-wasm-threaded-simd.js')) as WasmFactory;
+  const { wasmWorkerContents } = require(path.join(out, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'onnx-denoiser-wasm-'));
+  const workerFile = path.join(folder, 'worker.js');
+  // The package keeps the script as a template string whose "\n" escapes became newlines; the script needs them back.
+  writeFileSync(workerFile, wasmWorkerContents.replace(/\n/g, '\\n'));
+  try {
+    return await factory({
+      locateFile: (file) => (file.endsWith('.worker.js') ? workerFile : path.join(out, file)),
+      mainScriptUrlOrBlob: path.join(out, 'tfjs-backend-wasm-threaded-simd.js'),
+      instantiateWasm(imports, receive) {
+        const env = { ...(imports.env as Record<string, unknown>), emscripten_num_logical_cores: () => 2 * threads };
+        void WebAssembly.instantiate(readFileSync(path.join(out, 'tfjs-backend-wasm-threaded-simd.wasm')), { ...imports, env })
+          .then(({ instance, module }) => receive(instance, module));
+        return {};
+      },
+    });
+  } finally {
+    // The module is ready only once its pool of workers has loaded the script.
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+let wasmPathsSet = false;
+/** Whether this process has started the wasm backend: its build and thread count are then fixed. */
+let wasmStarted = false;
+
+async function loadWasm(options: BackendOptions): Promise<string> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (!wasmPathsSet) {
     // Before the backend's first initialisation (tf.findBackend would start one); setWasmPaths is process-wide.
     wasm.setWasmPaths(wasmBinaryFolder());
     wasmPathsSet = true;
   }
+  const threads = options.threads ?? wasmThreads();
+  if (threads > 1 && !wasmStarted) {
+    // The same backend class and kernels, on the threaded build (the name stays 'wasm': kernels register by name).
+    tf.removeBackend('wasm');
+    tf.registerBackend('wasm', async () => {
+      const module = await threadedWasmModule(threads);
+      module.tfjs = {
+        init: module.cwrap('init', null, []),
+        initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
+        getThreadsCount: module.cwrap('get_threads_count', 'number', []),
+        registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
+        disposeData: module.cwrap('dispose_data', null, ['number']),
+        dispose: module.cwrap('dispose', null, []),
+      };
+      wasm.setThreadsCount(threads);
+      const backend = new wasm.BackendWasm(module as never);
+      // XNNPACK's pool threads wait for work forever; they must not keep the process alive once its work is done.
+      for (const worker of (module as unknown as { PThread: { runningWorkers: { unref(): void }[] } }).PThread.runningWorkers) worker.unref();
+      return backend;
+    }, 2);
+  }
+  wasmStarted = true;
   const kernels = registerWasmTrainingKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error(`TF.js backend 'wasm' failed to initialise (binaries looked up in ${wasmBinaryFolder()})`);
   await tf.ready();
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
-  const threads = wasm.getThreadsCount();
-  return `wasm (XNNPACK, ${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}) + ${kernels.length} project kernels`;
+  const running = wasm.getThreadsCount();
+  return `wasm (XNNPACK, ${simd ? 'SIMD' : 'no SIMD'}, ${running} thread${running === 1 ? '' : 's'}) + ${kernels.length} project kernels`;
 }
 
 async function loadCpu(): Promise<string> {
@@ -145,11 +237,12 @@ export interface BackendInfo {
  * the stock pure-JS backend. `auto` tries {@link AUTO_ORDER} and lists why each earlier one was skipped.
  * @throws for an unknown name (listing the valid ones), or a named backend that cannot load (saying why).
  */
-export async function initBackend(name: string): Promise<BackendInfo> {
+export async function initBackend(name: string, options: BackendOptions = {}): Promise<BackendInfo> {
   checkOneOf(name, '--backend', BACKEND_NAMES);
+  if (options.threads !== undefined) checkInteger(options.threads, '--threads', { min: 1, max: MAX_WASM_THREADS });
   if (name !== 'auto') {
     try {
-      return { name, description: await LOADERS[name]!(), skipped: [] };
+      return { name, description: await LOADERS[name]!(options), skipped: [] };
     } catch (error) {
       // A named backend that cannot load is an error, never a silent fallback.
       throw invalid('a TF.js backend that loads', '--backend', name, { hint: (error as Error).message });
@@ -158,7 +251,7 @@ export async function initBackend(name: string): Promise<BackendInfo> {
   const skipped: string[] = [];
   for (const candidate of AUTO_ORDER) {
     try {
-      return { name: candidate, description: await LOADERS[candidate]!(), skipped };
+      return { name: candidate, description: await LOADERS[candidate]!(options), skipped };
     } catch (error) {
       skipped.push(`${candidate}: ${(error as Error).message}`);
     }

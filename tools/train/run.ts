@@ -31,6 +31,8 @@ export interface RunRequest {
   /** Run folder; default runs/<spec name>-<timestamp>. */
   out?: string;
   backend: string;
+  /** `wasm` backend: XNNPACK threads (default: the physical cores). */
+  threads?: number;
   /** Continue the run in this folder (its settings win, except a larger epoch count). */
   resume?: string;
   /** Whether --epochs was given explicitly (on resume it may extend the run). */
@@ -328,7 +330,7 @@ export async function runTraining(request: RunRequest, progress: Progress, shoul
     }
   }
 
-  const backend = await initBackend(request.backend);
+  const backend = await initBackend(request.backend, request.threads !== undefined ? { threads: request.threads } : {});
   for (const skip of backend.skipped) progress.line(`backend: skipped ${skip}`);
   progress.line(`backend: ${backend.description}`);
 

@@ -96,6 +96,8 @@ describe('tools train: bad calls leave no run folder', () => {
     [['--init-widen'], /Expected a run to widen, given with --init-weights for --init-widen but received true/],
     [['--init-weights', spec.replace('.json', '-training'), '--init-widen'], /Expected a spec with wider layers than the weights of .*noise-reducer-training for --init-widen but received .*noise-reducer\.json, whose layers all match them/],
     [['--map-jitter', '2'], /Expected a finite number >= 0 and <= 1 for --map-jitter but received 2/],
+    [['--threads', '0'], /Expected an integer >= 1 and <= 8 for --threads but received 0/],
+    [['--threads', '1.5'], /Expected an integer >= 1 and <= 8 for --threads but received 1\.5/],
   ])('%j', (args, pattern) => {
     const out = join(work, `bad-${Math.random().toString(36).slice(2)}`);
     const r = train(...quick, '--out', out, ...args);
@@ -203,6 +205,17 @@ describe('tools train', () => {
     expect(h[1]!.valLoss).toBeLessThan(h[0]!.valLoss);
     expect(result.stderr).toMatch(/backend: wasm/);
     expect(result.stderr).toMatch(/epoch 2\/2: train loss/);
+  });
+
+  it('trains to the same weights on one thread and on two (XNNPACK splits outputs between threads, not sums), and a threaded run exits', () => {
+    const runs = ['1', '2'].map((threads) => {
+      const out = join(work, `threads-${threads}`);
+      const r = train(...quick, '--epochs', '1', '--out', out, '--backend', 'wasm', '--threads', threads);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`backend: wasm (XNNPACK, SIMD, ${threads} thread${threads === '1' ? '' : 's'})`);
+      return readFileSync(join(out, 'weights.safetensors'));
+    });
+    expect(runs[1]!.equals(runs[0]!)).toBe(true);
   });
 
   it('writes artifacts that load back', async () => {
