@@ -1,5 +1,5 @@
 // Training-speed bench of a spec (default the seed autoencoder) on every TF.js backend (ratio to stock cpu), with a wasm kernel profile and its PyTorch twin on the same CPU (tools/bench/torch-twin.py).
-// Run: npm run bench:train [-- --spec models/noise-reducer.json --size 28 --steps 300 --cpu-steps 3 --webgpu-steps 3 --repeats 3 --batch 32 --backends wasm,cpu --peer-images 6400 --no-peer]
+// Run: npm run bench:train [-- --spec models/noise-reducer.json --size 28 --steps 300 --cpu-steps 3 --webgpu-steps 3 --repeats 3 --batch 32 --backends wasm,cpu --threads 2 --peer-images 6400 --no-peer]
 //      npx tsx tools/bench/train-bench.ts --workers 2   (data-parallel experiment: one wasm replica per thread)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,6 +30,9 @@ function option(name: string, fallback: number): number {
 
 /** Images per step: the seed's 32 unless --batch says otherwise (to see how a step scales, e.g. for data parallelism). */
 const BATCH = option('batch', 32);
+
+/** wasm only: XNNPACK threads (`--threads N`; default the backend's own: the physical cores). */
+const THREADS = process.argv.includes('--threads') ? option('threads', 0) : undefined;
 
 /** Square image side of the benched batches: 28 (Fashion-MNIST) unless --size says otherwise (e.g. 48 for photo patches). */
 const SIZE = option('size', 28);
@@ -119,7 +122,7 @@ async function main(): Promise<void> {
     const where = backend === 'webgpu' ? prepareWebgpu() : '';
     let info;
     try {
-      info = await initBackend(backend);
+      info = await initBackend(backend, THREADS !== undefined && backend === 'wasm' ? { threads: THREADS } : {});
     } catch (error) {
       rows.push({ backend, description: '', steps, reason: (error as Error).message.replace(/^Expected a TF.js backend that loads for --backend but received "\w+": /, '') });
       console.log(`${backend}: not available: ${rows.at(-1)!.reason}\n`);
@@ -208,7 +211,7 @@ interface ReplicaSetup {
 async function replica(): Promise<void> {
   const setup = workerData as ReplicaSetup;
   const port = parentPort!;
-  await initBackend('wasm');
+  await initBackend('wasm', { threads: 1 });
   const model = seedNetwork();
   model.setWeights(model.getWeights().map((w, i) => tf.tensor(setup.weights[i]!, w.shape)));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -238,7 +241,7 @@ async function replica(): Promise<void> {
 
 /** Runs `workers` replicas on shards of one batch of 32 and reports images/s; workers = 1 is the same loop unsplit. */
 async function dataParallel(workers: number, steps: number): Promise<void> {
-  await initBackend('wasm');
+  await initBackend('wasm', { threads: 1 });
   const weights = seedNetwork().getWeights().map((w) => w.dataSync() as Float32Array);
   const shard = BATCH / workers;
   if (!Number.isInteger(shard)) throw new Error(`--batch ${BATCH} does not split into ${workers} equal shards`);
