@@ -98,9 +98,16 @@ async function loadWasm(options: BackendOptions): Promise<string> {
   const threads = options.threads ?? wasmThreads();
   if (threads > 1 && !wasmStarted) {
     // The same backend class and kernels, on the threaded build (the name stays 'wasm': kernels register by name).
+    const stock = tf.findBackendFactory('wasm')!;
     tf.removeBackend('wasm');
     tf.registerBackend('wasm', async () => {
-      const module = await threadedWasmModule(threads);
+      let module: WasmModule;
+      try {
+        module = await threadedWasmModule(threads);
+      } catch {
+        // Where Node cannot start the threaded build (no worker threads, no shared memory), the stock one runs.
+        return stock();
+      }
       module.tfjs = {
         init: module.cwrap('init', null, []),
         initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
