@@ -207,17 +207,6 @@ describe('tools train', () => {
     expect(result.stderr).toMatch(/epoch 2\/2: train loss/);
   });
 
-  it('trains to the same weights on one thread and on two (XNNPACK splits outputs between threads, not sums), and a threaded run exits', () => {
-    const runs = ['1', '2'].map((threads) => {
-      const out = join(work, `threads-${threads}`);
-      const r = train(...quick, '--epochs', '1', '--out', out, '--backend', 'wasm', '--threads', threads);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain(`backend: wasm (XNNPACK, SIMD, ${threads} thread${threads === '1' ? '' : 's'})`);
-      return readFileSync(join(out, 'weights.safetensors'));
-    });
-    expect(runs[1]!.equals(runs[0]!)).toBe(true);
-  });
-
   it('writes artifacts that load back', async () => {
     expect(readdirSync(full).sort()).toEqual(['card.md', 'checkpoint.safetensors', 'config.json', 'history.json', 'loss.png', 'samples.png', 'spec.json', 'weights.safetensors']);
     const { tensors } = parseSafetensors(readFileSync(join(full, 'weights.safetensors')), 'weights');
@@ -269,6 +258,17 @@ describe('tools train', () => {
     const [x] = history(wasm);
     expect(Math.abs(c!.trainLoss - x!.trainLoss) / c!.trainLoss).toBeLessThan(1e-3);
     expect(Math.abs(c!.valLoss - x!.valLoss) / c!.valLoss).toBeLessThan(1e-3);
+  });
+
+  it('trains to the same weights on one thread and on two (XNNPACK splits outputs between threads, not sums), and a threaded run exits', () => {
+    const runs = ['1', '2'].map((threads) => {
+      const out = join(work, `threads-${threads}`);
+      const r = train(...quick, '--epochs', '1', '--out', out, '--backend', 'wasm', '--threads', threads);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`backend: wasm (XNNPACK, SIMD, ${threads} thread${threads === '1' ? '' : 's'})`);
+      return readFileSync(join(out, 'weights.safetensors'));
+    });
+    expect(runs[1]!.equals(runs[0]!)).toBe(true);
   });
 });
 
