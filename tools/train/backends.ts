@@ -67,17 +67,22 @@ async function threadedWasmModule(threads: number): Promise<WasmModule> {
   const workerFile = path.join(folder, 'worker.js');
   // The package keeps the script as a template string whose "\n" escapes became newlines; the script needs them back.
   writeFileSync(workerFile, wasmWorkerContents.replace(/\n/g, '\\n'));
+  // Emscripten has no error path out of instantiateWasm: a failed instantiation rejects this instead of hanging.
+  let fail!: (error: unknown) => void;
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
   try {
-    return await factory({
+    return await Promise.race([failed, factory({
       locateFile: (file) => (file.endsWith('.worker.js') ? workerFile : path.join(out, file)),
       mainScriptUrlOrBlob: path.join(out, 'tfjs-backend-wasm-threaded-simd.js'),
       instantiateWasm(imports, receive) {
         const env = { ...(imports.env as Record<string, unknown>), emscripten_num_logical_cores: () => 2 * threads };
-        void WebAssembly.instantiate(readFileSync(path.join(out, 'tfjs-backend-wasm-threaded-simd.wasm')), { ...imports, env })
-          .then(({ instance, module }) => receive(instance, module));
+        WebAssembly.instantiate(readFileSync(path.join(out, 'tfjs-backend-wasm-threaded-simd.wasm')), { ...imports, env })
+          .then(({ instance, module }) => receive(instance, module), fail);
         return {};
       },
-    });
+    })]);
   } finally {
     // The module is ready only once its pool of workers has loaded the script.
     rmSync(folder, { recursive: true, force: true });
@@ -96,7 +101,8 @@ async function loadWasm(options: BackendOptions): Promise<string> {
     wasmPathsSet = true;
   }
   const threads = options.threads ?? wasmThreads();
-  if (threads > 1 && !wasmStarted) {
+  // The threaded build is also a SIMD one.
+  if (threads > 1 && !wasmStarted && (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true) {
     // The same backend class and kernels, on the threaded build (the name stays 'wasm': kernels register by name).
     const stock = tf.findBackendFactory('wasm')!;
     tf.removeBackend('wasm');
