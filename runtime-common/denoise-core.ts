@@ -3,6 +3,8 @@ import {
   allocatePixels,
   type ChannelPlan,
   copyChannels,
+  fillFromFirstChannel,
+  hasEqualColourChannels,
   outputPlaneCount,
   type PixelArray,
   type PixelImage,
@@ -163,7 +165,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   const { onTile, signal } = hooks;
   signal?.throwIfAborted();
   checkSize(image, model);
-  const plan = planChannels(image.channels, model.channels);
+  const plan = planChannels(image.channels, model.channels, hasEqualColourChannels(image));
   const levels = model.noiseMapName === undefined ? undefined : noiseLevels(model, [image], plan.batch, hooks.noiseLevel);
   const result = output(image);
   copyChannels(image, result, plan.untouched);
@@ -186,6 +188,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
     signal?.throwIfAborted();
     planesToPixels(values, destinations, 0, image.height, model.valueRange, result);
     pool.give(raw);
+    fillFromFirstChannel(result, plan.fill);
     onTile?.(1, 1);
     return result;
   }
@@ -226,6 +229,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
     for (let p = 0; p < planesOut; p++) spare.set(band.subarray(p * bandPlane + done * width, p * bandPlane + tileHeight * width), p * bandPlane);
     [band, spare] = [spare, band];
   }
+  fillFromFirstChannel(result, plan.fill);
   return result;
 }
 
@@ -262,7 +266,8 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
   images.forEach((image, i) => {
     const plan = planTiles(image.width, image.height, model, settings);
     const fits = plan.rows.length === 1 && plan.columns.length === 1;
-    const key = fits ? `${image.width}x${image.height}x${image.channels}:${image.data.constructor.name}` : `single:${i}`;
+    const grey = fits && hasEqualColourChannels(image);
+    const key = fits ? `${image.width}x${image.height}x${image.channels}${grey ? 'g' : ''}:${image.data.constructor.name}` : `single:${i}`;
     const list = groups.get(key);
     if (list) list.push(i);
     else groups.set(key, [i]);
@@ -274,7 +279,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
       continue;
     }
     checkSize(first, model);
-    const plan = planChannels(first.channels, model.channels);
+    const plan = planChannels(first.channels, model.channels, hasEqualColourChannels(first));
     const { width, height } = first;
     const planeSize = width * height;
     const perImage = plan.planes.length * planeSize;
@@ -301,6 +306,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
         const result = output(image);
         copyChannels(image, result, plan.untouched);
         planesToPixels(values.subarray(k * planesOut * planeSize, (k + 1) * planesOut * planeSize), destinations, 0, height, model.valueRange, result);
+        fillFromFirstChannel(result, plan.fill);
         results[index] = result;
       });
       pool.give(raw);

@@ -81,20 +81,24 @@ export interface ChannelPlan {
   merge: 'copy' | 'mean';
   /** Image channels copied from input to output untouched (alpha). */
   untouched: number[];
+  /** Colour channels set equal to channel 0 once it is written: a grey picture stored as RGB stays grey. */
+  fill: number[];
 }
 
 /**
  * Decides how an image with `imageChannels` goes through a model with `modelChannels`: colour channels are denoised,
  * alpha is kept. A 1-channel model takes RGB as a batch of 3; a 3-channel model takes grey as 3 equal planes and
- * the 3 outputs are averaged; a model whose channel count equals the image's takes every channel.
+ * the 3 outputs are averaged; a model whose channel count equals the image's takes every channel. `grey`: the
+ * image's colour channels are equal everywhere (see {@link hasEqualColourChannels}), so an RGB(A) image goes through
+ * as grey, channel 0 alone, and its result is written to all three colour channels.
  * @throws when the model cannot take the image's channels.
  */
-export function planChannels(imageChannels: number, modelChannels: number): ChannelPlan {
-  // A plan is frozen and depends only on the two counts: each pair is worked out once (this runs once per image).
-  const key = imageChannels * 64 + modelChannels;
+export function planChannels(imageChannels: number, modelChannels: number, grey = false): ChannelPlan {
+  // A plan is frozen and depends only on the three inputs: each is worked out once (this runs once per image).
+  const key = (imageChannels * 64 + modelChannels) * 2 + (grey ? 1 : 0);
   const known = PLANS.get(key);
   if (known) return known;
-  const plan = Object.freeze(newPlan(imageChannels, modelChannels)) as ChannelPlan;
+  const plan = Object.freeze(newPlan(imageChannels, modelChannels, grey)) as ChannelPlan;
   // newPlan accepted both counts: integers, the image's 1 to 4; the key is unique for models under 64 channels.
   if (modelChannels < 64) PLANS.set(key, plan);
   return plan;
@@ -102,18 +106,47 @@ export function planChannels(imageChannels: number, modelChannels: number): Chan
 
 const PLANS = new Map<number, ChannelPlan>();
 
-function newPlan(imageChannels: number, modelChannels: number): ChannelPlan {
+function newPlan(imageChannels: number, modelChannels: number, grey: boolean): ChannelPlan {
   if (!(Number.isInteger(imageChannels) && imageChannels >= 1 && imageChannels <= 4)) checkInteger(imageChannels, 'image.channels', { min: 1, max: 4 });
   if (!(Number.isInteger(modelChannels) && modelChannels >= 1)) checkInteger(modelChannels, 'model channels', { min: 1 });
   const hasAlpha = imageChannels === 2 || imageChannels === 4;
   const colour = hasAlpha ? imageChannels - 1 : imageChannels;
-  const colourChannels = Array.from({ length: colour }, (_, c) => c);
   const alpha = hasAlpha ? [imageChannels - 1] : [];
-  if (modelChannels === colour) return { planes: colourChannels, batch: 1, modelChannels, merge: 'copy', untouched: alpha };
-  if (modelChannels === 1) return { planes: colourChannels, batch: colour, modelChannels, merge: 'copy', untouched: alpha };
-  if (modelChannels === 3 && colour === 1) return { planes: [0, 0, 0], batch: 1, modelChannels, merge: 'mean', untouched: alpha };
-  if (modelChannels === imageChannels) return { planes: Array.from({ length: imageChannels }, (_, c) => c), batch: 1, modelChannels, merge: 'copy', untouched: [] };
+  if (grey && colour === 3 && (modelChannels === 1 || modelChannels === 3)) {
+    // Channel 0 stands for all three; a model with the image's channel count in all (4 for RGBA) takes them as they are.
+    const base = newPlan(hasAlpha ? 2 : 1, modelChannels, false);
+    return { ...base, untouched: alpha, fill: [1, 2] };
+  }
+  const colourChannels = Array.from({ length: colour }, (_, c) => c);
+  if (modelChannels === colour) return { planes: colourChannels, batch: 1, modelChannels, merge: 'copy', untouched: alpha, fill: [] };
+  if (modelChannels === 1) return { planes: colourChannels, batch: colour, modelChannels, merge: 'copy', untouched: alpha, fill: [] };
+  if (modelChannels === 3 && colour === 1) return { planes: [0, 0, 0], batch: 1, modelChannels, merge: 'mean', untouched: alpha, fill: [] };
+  if (modelChannels === imageChannels) return { planes: Array.from({ length: imageChannels }, (_, c) => c), batch: 1, modelChannels, merge: 'copy', untouched: [], fill: [] };
   throw invalid(`an image the ${modelChannels}-channel model can take (${modelChannels} colour channels, or ${modelChannels} channels in all)`, 'image.channels', imageChannels);
+}
+
+/**
+ * Whether an RGB or RGBA image's three colour channels hold the same value at every pixel: a grey picture stored
+ * as colour (scans, grey JPEGs saved as RGB). Stops at the first pixel that differs, so a colour photo costs a
+ * few samples. False for 1- and 2-channel images (they are grey already).
+ */
+export function hasEqualColourChannels(image: PixelImage): boolean {
+  const { data, channels } = image;
+  if (channels < 3) return false;
+  for (let i = 0; i < data.length; i += channels) {
+    const r = data[i];
+    if (data[i + 1] !== r || data[i + 2] !== r) return false;
+  }
+  return true;
+}
+
+/** Sets channels `fill` of every pixel equal to its channel 0 (see {@link ChannelPlan.fill}). */
+export function fillFromFirstChannel(image: PixelImage, fill: readonly number[]): void {
+  if (fill.length === 0) return;
+  const { data, channels } = image;
+  for (let i = 0; i < data.length; i += channels) {
+    for (const c of fill) data[i + c] = data[i]!;
+  }
 }
 
 /** Number of output planes written back: one per destination channel. */

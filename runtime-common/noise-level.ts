@@ -1,5 +1,5 @@
 // Estimates an image's Gaussian noise level from its own pixels (PCA of small patches), for models that take a noise map.
-import { type PixelImage, pixelPeak } from './image-ops.js';
+import { hasEqualColourChannels, type PixelImage, pixelPeak } from './image-ops.js';
 
 /** The first-pass level (sigma 25.5 on 0..255) above which clipping at the scale's ends is worth a second pass. */
 export const CLIPPING_LEVEL = 0.1;
@@ -74,11 +74,13 @@ export function noiseVarianceOfEigenvalues(ascending: Float64Array): number {
 /** Which patches one pass of the estimator takes: none with a sample at the scale's ends, or those whose mean lies within [low, high]. */
 type PatchFilter = { kind: 'unclipped' } | { kind: 'mean'; low: number; high: number };
 
-/** One pass: the noise variance of the sampled 7x7 patches that pass `filter` (undefined when too few pass) and the share that passed. */
-function patchNoiseVariance(image: PixelImage, filter: PatchFilter): { variance: number | undefined; share: number } {
+/**
+ * One pass over the first `colours` channels: the noise variance of the sampled 7x7 patches that pass `filter`
+ * (undefined when too few pass) and the share that passed.
+ */
+function patchNoiseVariance(image: PixelImage, colours: number, filter: PatchFilter): { variance: number | undefined; share: number } {
   const { data, width, height, channels } = image;
   const peak = pixelPeak(data);
-  const colours = channels === 2 || channels === 4 ? channels - 1 : channels;
   const positions = (width - SIDE + 1) * (height - SIDE + 1) * colours;
   const step = Math.max(1, Math.ceil(Math.sqrt(positions / MAX_PATCHES)));
   const sum = new Float64Array(DIMS);
@@ -128,7 +130,8 @@ function patchNoiseVariance(image: PixelImage, filter: PatchFilter): { variance:
 /**
  * Estimates the standard deviation of additive white Gaussian noise in an image, as a fraction of the full scale
  * (sigma 25 on 0..255 gives about 0.098), from 7x7 patches of its colour channels (alpha is ignored; channels are
- * pooled, as the noise is taken to be the same in each). A first pass takes only patches with no sample at 0 or full
+ * pooled, as the noise is taken to be the same in each; an RGB image whose channels are equal everywhere is read as
+ * grey). A first pass takes only patches with no sample at 0 or full
  * scale. Under heavy noise (above {@link CLIPPING_LEVEL}) that favours patches whose noise happened to be small, so a
  * second pass takes the patches whose mean lies at least 2.5 first-pass sigmas from either end, clipped samples and
  * all; its answer may raise the first by at most 10% (clipped highlights in the window would otherwise read as
@@ -137,11 +140,13 @@ function patchNoiseVariance(image: PixelImage, filter: PatchFilter): { variance:
  */
 export function estimateNoiseLevel(image: PixelImage): number {
   if (image.width < SIDE || image.height < SIDE) return 0;
-  const unclipped = patchNoiseVariance(image, { kind: 'unclipped' });
-  const first = Math.sqrt(unclipped.variance ?? patchNoiseVariance(image, { kind: 'mean', low: 0, high: 1 }).variance!);
+  // A grey picture stored as colour is read as grey: its estimate is its grey version's.
+  const colours = hasEqualColourChannels(image) ? 1 : image.channels === 2 || image.channels === 4 ? image.channels - 1 : image.channels;
+  const unclipped = patchNoiseVariance(image, colours, { kind: 'unclipped' });
+  const first = Math.sqrt(unclipped.variance ?? patchNoiseVariance(image, colours, { kind: 'mean', low: 0, high: 1 }).variance!);
   if (unclipped.variance !== undefined && first <= CLIPPING_LEVEL) return first;
   const margin = 2.5 * first;
-  const second = margin < 0.5 ? patchNoiseVariance(image, { kind: 'mean', low: margin, high: 1 - margin }).variance : undefined;
+  const second = margin < 0.5 ? patchNoiseVariance(image, colours, { kind: 'mean', low: margin, high: 1 - margin }).variance : undefined;
   if (second === undefined) return first;
   // When most patches were clipped, the first pass saw only the luckiest few: the second is the better guess.
   if (unclipped.share < 0.5) return Math.max(Math.sqrt(second), first);

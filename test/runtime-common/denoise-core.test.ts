@@ -138,6 +138,64 @@ describe('denoise core', () => {
     expect(Array.from(result.data)).toEqual([Math.round((32768 / 65535 + 0.1) * 65535)]);
   });
 
+  it('takes a grey picture stored as RGB or RGBA as grey: all three colour channels get one result, alpha is kept, tiled or not', async () => {
+    // Box blur plus 0.1 x the plane index: a colour run gives channels 0.1 apart; the grey run averages them.
+    const blurPerPlane: InferFunction = async (input, dims) => (await boxBlur5(input, dims)).map((v, i) => v + 0.1 * (Math.floor(i / (dims[2] * dims[3])) % dims[1]));
+    const width = 97;
+    const height = 61;
+    const grey = pattern(width * height, 3);
+    const info = model({ channels: 3, receptiveField: { low: -2, high: 2, radius: 2 } });
+    for (const tiles of [{ tile: 0, overlap: 0 }, { tile: 32, overlap: 8 }]) {
+      const one = await denoiseImage({ data: grey, width, height, channels: 1 }, info, blurPerPlane, tiles);
+      for (const channels of [3, 4]) {
+        const data = new Float32Array(width * height * channels);
+        for (let i = 0; i < width * height; i++) {
+          data.fill(grey[i]!, i * channels, i * channels + 3);
+          if (channels === 4) data[i * channels + 3] = (i % 7) / 7;
+        }
+        const result = await denoiseImage({ data, width, height, channels }, info, blurPerPlane, tiles);
+        for (let i = 0; i < width * height; i++) {
+          for (let c = 0; c < 3; c++) expect(result.data[i * channels + c], `pixel ${i} channel ${c}`).toBe(one.data[i]);
+          if (channels === 4) expect(result.data[i * channels + 3]).toBe(Math.fround((i % 7) / 7));
+        }
+      }
+    }
+  });
+
+  it('a picture with one coloured pixel goes through in colour; through a 1-channel model a grey RGB picture is one plane, not three', async () => {
+    const seen: number[][] = [];
+    const perPlane: InferFunction = async (input, dims) => {
+      seen.push([...dims]);
+      return input.map((v, i) => v + 0.1 * (Math.floor(i / (dims[2] * dims[3])) % dims[1]));
+    };
+    const data = new Float32Array([0.2, 0.2, 0.2, 0.5, 0.5, 0.5, 0.3, 0.3, 0.31]);
+    const colour = await denoiseImage({ data, width: 3, height: 1, channels: 3 }, model({ channels: 3 }), perPlane, { tile: 0, overlap: 0 });
+    expect(Array.from(colour.data.subarray(0, 3)).map((v) => Math.round(v * 100) / 100)).toEqual([0.2, 0.3, 0.4]);
+    const grey = new Float32Array([0.2, 0.2, 0.2, 0.5, 0.5, 0.5]);
+    const once = await denoiseImage({ data: grey, width: 2, height: 1, channels: 3 }, model(), perPlane, { tile: 0, overlap: 0 });
+    expect(seen.at(-1)).toEqual([1, 1, 1, 2]);
+    expect(Array.from(once.data)).toEqual(Array.from(grey));
+  });
+
+  it('batches grey-stored-as-RGB pictures apart from colour ones of the same size, each on its own path', async () => {
+    const runs: number[][] = [];
+    const counting: InferFunction = async (input, dims) => {
+      runs.push([...dims]);
+      return input.map((v, i) => v + 0.1 * (Math.floor(i / (dims[2] * dims[3])) % dims[1]));
+    };
+    const greyOf = (seed: number) => {
+      const g = pattern(8 * 8, seed);
+      return { data: Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => g[Math.floor(i / 3)]!), width: 8, height: 8, channels: 3 };
+    };
+    const colourOf = (seed: number) => ({ data: pattern(8 * 8 * 3, seed), width: 8, height: 8, channels: 3 });
+    const all = [greyOf(1), colourOf(2), greyOf(3), colourOf(4)];
+    const info = model({ channels: 3 });
+    const batched = await denoiseBatch(all, info, counting, { tile: 512, overlap: 32, maxBatchValues: 1e6 });
+    expect(runs).toEqual([[2, 3, 8, 8], [2, 3, 8, 8]]);
+    for (let i = 0; i < all.length; i++) expect(batched[i]!.data).toEqual((await denoiseImage(all[i]!, info, counting, { tile: 512, overlap: 32 })).data);
+    for (const k of [0, 2]) for (let p = 0; p < 64; p++) expect(new Set(batched[k]!.data.subarray(p * 3, p * 3 + 3)).size).toBe(1);
+  });
+
   it('reports every tile as it finishes: done counts up to the total, untiled images report 1 of 1', async () => {
     const image = { data: pattern(157 * 131, 2), width: 157, height: 131, channels: 1 };
     const tiles = { tile: 48, overlap: 12 };

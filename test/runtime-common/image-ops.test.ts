@@ -1,6 +1,6 @@
 // Pixels <-> planar model values: checks at the boundary, channel plans, and conversions worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { allocatePixels, checkPixelImage, colourToUnit, copyChannels, planChannels, planesToPixels, regionToPlanes } from '../../runtime-common/image-ops.js';
+import { allocatePixels, checkPixelImage, colourToUnit, copyChannels, fillFromFirstChannel, hasEqualColourChannels, planChannels, planesToPixels, regionToPlanes } from '../../runtime-common/image-ops.js';
 
 describe('image ops: bad calls', () => {
   it('rejects images with a wrong array kind, size or channel count', () => {
@@ -37,13 +37,42 @@ describe('image ops', () => {
   });
 
   it('plans channels: grey, RGB as a batch of 3 for a 1-channel model, grey into a 3-channel model, alpha untouched', () => {
-    expect(planChannels(1, 1)).toEqual({ planes: [0], batch: 1, modelChannels: 1, merge: 'copy', untouched: [] });
-    expect(planChannels(2, 1)).toEqual({ planes: [0], batch: 1, modelChannels: 1, merge: 'copy', untouched: [1] });
-    expect(planChannels(3, 1)).toEqual({ planes: [0, 1, 2], batch: 3, modelChannels: 1, merge: 'copy', untouched: [] });
-    expect(planChannels(4, 1)).toEqual({ planes: [0, 1, 2], batch: 3, modelChannels: 1, merge: 'copy', untouched: [3] });
-    expect(planChannels(4, 3)).toEqual({ planes: [0, 1, 2], batch: 1, modelChannels: 3, merge: 'copy', untouched: [3] });
-    expect(planChannels(1, 3)).toEqual({ planes: [0, 0, 0], batch: 1, modelChannels: 3, merge: 'mean', untouched: [] });
-    expect(planChannels(4, 4)).toEqual({ planes: [0, 1, 2, 3], batch: 1, modelChannels: 4, merge: 'copy', untouched: [] });
+    expect(planChannels(1, 1)).toEqual({ planes: [0], batch: 1, modelChannels: 1, merge: 'copy', untouched: [], fill: [] });
+    expect(planChannels(2, 1)).toEqual({ planes: [0], batch: 1, modelChannels: 1, merge: 'copy', untouched: [1], fill: [] });
+    expect(planChannels(3, 1)).toEqual({ planes: [0, 1, 2], batch: 3, modelChannels: 1, merge: 'copy', untouched: [], fill: [] });
+    expect(planChannels(4, 1)).toEqual({ planes: [0, 1, 2], batch: 3, modelChannels: 1, merge: 'copy', untouched: [3], fill: [] });
+    expect(planChannels(4, 3)).toEqual({ planes: [0, 1, 2], batch: 1, modelChannels: 3, merge: 'copy', untouched: [3], fill: [] });
+    expect(planChannels(1, 3)).toEqual({ planes: [0, 0, 0], batch: 1, modelChannels: 3, merge: 'mean', untouched: [], fill: [] });
+    expect(planChannels(4, 4)).toEqual({ planes: [0, 1, 2, 3], batch: 1, modelChannels: 4, merge: 'copy', untouched: [], fill: [] });
+  });
+
+  it('plans a grey picture stored as RGB(A) as grey, its result filled into the other two colour channels', () => {
+    expect(planChannels(3, 3, true)).toEqual({ planes: [0, 0, 0], batch: 1, modelChannels: 3, merge: 'mean', untouched: [], fill: [1, 2] });
+    expect(planChannels(4, 3, true)).toEqual({ planes: [0, 0, 0], batch: 1, modelChannels: 3, merge: 'mean', untouched: [3], fill: [1, 2] });
+    expect(planChannels(3, 1, true)).toEqual({ planes: [0], batch: 1, modelChannels: 1, merge: 'copy', untouched: [], fill: [1, 2] });
+    expect(planChannels(4, 1, true)).toEqual({ planes: [0], batch: 1, modelChannels: 1, merge: 'copy', untouched: [3], fill: [1, 2] });
+    // A 4-channel model takes RGBA as it is; grey images are grey already.
+    expect(planChannels(4, 4, true)).toEqual(planChannels(4, 4));
+    expect(planChannels(1, 3, true)).toEqual(planChannels(1, 3));
+    expect(planChannels(3, 3, true)).not.toEqual(planChannels(3, 3));
+  });
+
+  it('tells a grey picture stored as colour by its equal colour channels, whatever its alpha', () => {
+    expect(hasEqualColourChannels({ data: new Uint8Array([5, 5, 5, 9, 9, 9]), width: 2, height: 1, channels: 3 })).toBe(true);
+    expect(hasEqualColourChannels({ data: new Uint8Array([5, 5, 5, 9, 9, 8]), width: 2, height: 1, channels: 3 })).toBe(false);
+    expect(hasEqualColourChannels({ data: new Uint8Array([5, 5, 5, 0, 9, 9, 9, 255]), width: 2, height: 1, channels: 4 })).toBe(true);
+    expect(hasEqualColourChannels({ data: new Uint8Array([5, 6, 5, 0]), width: 1, height: 1, channels: 4 })).toBe(false);
+    expect(hasEqualColourChannels({ data: new Float32Array([0.5, 0.5, 0.5]), width: 1, height: 1, channels: 3 })).toBe(true);
+    expect(hasEqualColourChannels({ data: new Uint8Array([5, 5]), width: 2, height: 1, channels: 1 })).toBe(false);
+    expect(hasEqualColourChannels({ data: new Uint8Array([5, 9]), width: 1, height: 1, channels: 2 })).toBe(false);
+  });
+
+  it('fills the listed channels from channel 0, pixel by pixel', () => {
+    const image = { data: new Uint8Array([1, 0, 0, 7, 2, 0, 0, 8]), width: 2, height: 1, channels: 4 };
+    fillFromFirstChannel(image, [1, 2]);
+    expect(Array.from(image.data)).toEqual([1, 1, 1, 7, 2, 2, 2, 8]);
+    fillFromFirstChannel(image, []);
+    expect(Array.from(image.data)).toEqual([1, 1, 1, 7, 2, 2, 2, 8]);
   });
 
   it('writes a region as planes (HWC -> CHW) in the model range', () => {

@@ -103,6 +103,16 @@ describe('estimateNoiseLevel on pictures of known noise', () => {
     expect(estimateNoiseLevel({ data: Float32Array.from(grey, (v) => v / 255), width: 128, height: 128, channels: 1 })).toBeCloseTo(level, 5);
   });
 
+  it('reads a grey picture stored as RGB or RGBA exactly as its grey version (bit for bit)', () => {
+    const grey = noisyPicture(128, 128, 12 / 255, 5, 1);
+    const level = estimateNoiseLevel({ data: grey, width: 128, height: 128, channels: 1 });
+    for (const channels of [3, 4]) {
+      const data = new Uint8Array(128 * 128 * channels);
+      for (let i = 0; i < 128 * 128; i++) data.fill(grey[i]!, i * channels, i * channels + 3);
+      expect(estimateNoiseLevel({ data, width: 128, height: 128, channels })).toBe(level);
+    }
+  });
+
   it('ignores alpha: a random alpha channel does not count as noise', () => {
     const rgb = noisyPicture(96, 96, 10 / 255, 8);
     const rng = new Rng(9);

@@ -115,6 +115,24 @@ describe('Denoiser', () => {
     expect(Object.keys(api).sort()).toEqual(['DEFAULT_MODEL_NAME', 'Denoiser', 'IMAGE_EXTENSIONS', 'ImageFileError', 'ModelFormatError', 'SHIPPED_MODELS', 'ValidationError', 'autoNoiseLevel', 'defaultModelPath', 'encodeImage', 'estimateNoiseLevel', 'readImage']);
   });
 
+  it('the default photo model keeps a grey picture stored as RGB grey: every pixel\'s three channels equal, as denoising it as grey gives', async () => {
+    const d = await create({ model: 'photo-denoiser', device: 'cpu' });
+    const width = 70;
+    const height = 50;
+    // A smooth ramp with a hard edge, plus deterministic pseudo-noise of about sigma 15.
+    const grey = Uint8Array.from({ length: width * height }, (_, i) => {
+      const x = i % width;
+      const base = x < 35 ? 60 + x : 200;
+      return Math.max(0, Math.min(255, Math.round(base + 26 * (((i * 7919) % 1000) / 1000 - 0.5))));
+    });
+    const rgb = Uint8Array.from({ length: width * height * 3 }, (_, i) => grey[Math.floor(i / 3)]!);
+    const asGrey = await d.denoise({ data: grey, width, height, channels: 1 });
+    const asRgb = await d.denoise({ data: rgb, width, height, channels: 3 });
+    for (let i = 0; i < width * height; i++) {
+      for (let c = 0; c < 3; c++) expect(asRgb.data[i * 3 + c], `pixel ${i} channel ${c}`).toBe(asGrey.data[i]);
+    }
+  });
+
   it('denoiseBatch equals denoise one by one, stacked small images and tiled large ones alike', async () => {
     const d = await create({ model: noiseReducerLikeModel(2), device: 'cpu', tile: 64, overlap: 16 });
     const sizes = [[40, 70], [40, 70], [49, 65], [130, 90], [49, 65], [22, 13]] as const;
