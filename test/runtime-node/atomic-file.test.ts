@@ -1,11 +1,19 @@
 // Atomic output files: complete or absent, never replacing without overwrite, no temp file left behind, small and large paths alike.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { TEMP_FILE_PATTERN, WriteFailure, writeFileAtomic } from '../../runtime-node/atomic-file.js';
 
-const work = () => mkdtempSync(path.join(tmpdir(), 'atomic-file-'));
+const made: string[] = [];
+const work = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'atomic-file-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const temps = (dir: string) => readdirSync(dir).filter((name) => TEMP_FILE_PATTERN.test(name) || name.endsWith('.tmp'));
 
 describe('atomic file: bad calls', () => {
