@@ -29,8 +29,8 @@ export default defineConfig({
     maxWorkers: 2,
     // A project's global setup runs only when some of its tests do: the web build only for the browser tests.
     projects: [
-      mergeConfig(shared, { test: { name: 'node', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/runtime-web/**'], globalSetup: ['test/temp-folder.ts', 'test/global-setup.ts'] } }),
-      mergeConfig(shared, { test: { name: 'web', include: ['test/runtime-web/**/*.test.ts'], globalSetup: ['test/temp-folder.ts', 'test/runtime-web/global-setup.ts'] } }),
+      mergeConfig(shared, { test: { name: 'node', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/runtime-web/**'], globalSetup: ['test/global-setup.ts'] } }),
+      mergeConfig(shared, { test: { name: 'web', include: ['test/runtime-web/**/*.test.ts'], globalSetup: ['test/runtime-web/global-setup.ts'] } }),
     ],
   },
 });
