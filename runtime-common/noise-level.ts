@@ -1,4 +1,4 @@
-// Estimates an image's Gaussian noise level from its own pixels (PCA of small patches), for models that take a noise map.
+// Estimates an image's Gaussian noise level from its own pixels (PCA of weak-texture patches), for models that take a noise map.
 import { hasEqualColourChannels, type PixelImage, pixelPeak } from './image-ops.js';
 
 /** The first-pass level (sigma 25.5 on 0..255) above which clipping at the scale's ends is worth a second pass. */
@@ -75,27 +75,62 @@ export function noiseVarianceOfEigenvalues(ascending: Float64Array): number {
 type PatchFilter = { kind: 'unclipped' } | { kind: 'mean'; low: number; high: number };
 
 /**
- * One pass over the first `colours` channels: the noise variance of the sampled 7x7 patches that pass `filter`
- * (undefined when too few pass) and the share that passed.
+ * How far a 7x7 patch of pure noise can reach in gradient energy (the sum of its 84 squared differences between
+ * horizontal and vertical neighbours), in units of the noise variance: 99% of such patches stay under this (Liu,
+ * Tanaka and Okutomi, "Single-Image Noise Level Estimation for Blind Denoising", 2013). The energy is the quadratic
+ * form of the 7x7 grid's Laplacian L, so its mean is tr(L) = 168 and its variance 2 tr(L^2) = 1528 (a sample's row of
+ * L holds its degree d and d neighbours' -1: (L^2)_ii = d^2 + d); it is taken as the Gamma law of that mean and
+ * variance, whose 99% quantile comes from the Wilson-Hilferty cube-root approximation (z = 2.326): about 272.
  */
-function patchNoiseVariance(image: PixelImage, colours: number, filter: PatchFilter): { variance: number | undefined; share: number } {
+export const WEAK_TEXTURE_THRESHOLD = (() => {
+  let trace = 0;
+  let traceOfSquare = 0;
+  for (let y = 0; y < SIDE; y++) {
+    for (let x = 0; x < SIDE; x++) {
+      const degree = (x > 0 ? 1 : 0) + (x < SIDE - 1 ? 1 : 0) + (y > 0 ? 1 : 0) + (y < SIDE - 1 ? 1 : 0);
+      trace += degree;
+      traceOfSquare += degree * degree + degree;
+    }
+  }
+  // Gamma(shape, scale) = scale / 2 * chi-square(2 shape).
+  const shape = (trace * trace) / (2 * traceOfSquare);
+  const scale = (2 * traceOfSquare) / trace;
+  const degrees = 2 * shape;
+  const z = 2.326;
+  return (scale / 2) * degrees * (1 - 2 / (9 * degrees) + z * Math.sqrt(2 / (9 * degrees))) ** 3;
+})();
+
+/** Weak-texture refinements at most; they settle in two to four. */
+const MAX_REFINEMENTS = 6;
+
+/** The patches one pass samples: where each starts in the data, its gradient energy (0..1 scale), how many passed the filter and how many were looked at. */
+interface PatchSample {
+  starts: Float64Array;
+  energy: Float64Array;
+  count: number;
+  sampled: number;
+}
+
+/** Samples 7x7 patches of the first `colours` channels on a regular grid, keeping those that pass `filter`. */
+function samplePatches(image: PixelImage, colours: number, filter: PatchFilter): PatchSample {
   const { data, width, height, channels } = image;
   const peak = pixelPeak(data);
   const positions = (width - SIDE + 1) * (height - SIDE + 1) * colours;
   const step = Math.max(1, Math.ceil(Math.sqrt(positions / MAX_PATCHES)));
-  const sum = new Float64Array(DIMS);
-  const products = new Float64Array(DIMS * DIMS);
+  const capacity = Math.ceil((width - SIDE + 1) / step) * Math.ceil((height - SIDE + 1) / step) * colours;
+  const starts = new Float64Array(capacity);
+  const energy = new Float64Array(capacity);
   const patch = new Float64Array(DIMS);
   let count = 0;
   let sampled = 0;
   for (let c = 0; c < colours; c++) {
     for (let y = 0; y + SIDE <= height; y += step) {
       for (let x = 0; x + SIDE <= width; x += step) {
+        const start = (y * width + x) * channels + c;
         let clipped = false;
         let total = 0;
         for (let dy = 0, k = 0; dy < SIDE; dy++) {
-          let at = ((y + dy) * width + x) * channels + c;
-          for (let dx = 0; dx < SIDE; dx++, k++, at += channels) {
+          for (let dx = 0, at = start + dy * width * channels; dx < SIDE; dx++, k++, at += channels) {
             const v = data[at]!;
             if (v <= 0 || v >= peak) clipped = true;
             patch[k] = v / peak;
@@ -104,18 +139,44 @@ function patchNoiseVariance(image: PixelImage, colours: number, filter: PatchFil
         }
         sampled++;
         if (filter.kind === 'unclipped' ? clipped : total < filter.low * DIMS || total > filter.high * DIMS) continue;
-        count++;
-        for (let i = 0; i < DIMS; i++) {
-          const pi = patch[i]!;
-          sum[i] += pi;
-          // Upper triangle only; mirrored below.
-          for (let j = i; j < DIMS; j++) products[i * DIMS + j] += pi * patch[j]!;
+        let gradient = 0;
+        for (let a = 0; a < SIDE; a++) {
+          for (let b = 0; b + 1 < SIDE; b++) {
+            gradient += (patch[a * SIDE + b + 1]! - patch[a * SIDE + b]!) ** 2 + (patch[(b + 1) * SIDE + a]! - patch[b * SIDE + a]!) ** 2;
+          }
         }
+        starts[count] = start;
+        energy[count] = gradient;
+        count++;
       }
     }
   }
-  const share = count / Math.max(1, sampled);
-  if (count < 2 * DIMS) return { variance: undefined, share };
+  return { starts, energy, count, sampled };
+}
+
+/** The noise variance (0..1 scale) of the sampled patches whose gradient energy is under `maxEnergy`; undefined when too few are. */
+function varianceOfPatches(image: PixelImage, sample: PatchSample, maxEnergy: number): number | undefined {
+  const { data, width, channels } = image;
+  const peak = pixelPeak(data);
+  const sum = new Float64Array(DIMS);
+  const products = new Float64Array(DIMS * DIMS);
+  const patch = new Float64Array(DIMS);
+  let count = 0;
+  for (let p = 0; p < sample.count; p++) {
+    if (!(sample.energy[p]! <= maxEnergy)) continue;
+    count++;
+    const start = sample.starts[p]!;
+    for (let dy = 0, k = 0; dy < SIDE; dy++) {
+      for (let dx = 0, at = start + dy * width * channels; dx < SIDE; dx++, k++, at += channels) patch[k] = data[at]! / peak;
+    }
+    for (let i = 0; i < DIMS; i++) {
+      const pi = patch[i]!;
+      sum[i] += pi;
+      // Upper triangle only; mirrored below.
+      for (let j = i; j < DIMS; j++) products[i * DIMS + j] += pi * patch[j]!;
+    }
+  }
+  if (count < 2 * DIMS) return undefined;
   const covariance = new Float64Array(DIMS * DIMS);
   for (let i = 0; i < DIMS; i++) {
     for (let j = i; j < DIMS; j++) {
@@ -124,19 +185,39 @@ function patchNoiseVariance(image: PixelImage, colours: number, filter: PatchFil
       covariance[j * DIMS + i] = value;
     }
   }
-  return { variance: noiseVarianceOfEigenvalues(symmetricEigenvalues(covariance, DIMS)), share };
+  return noiseVarianceOfEigenvalues(symmetricEigenvalues(covariance, DIMS));
+}
+
+/**
+ * One pass over the first `colours` channels: the noise variance of the sampled 7x7 patches that pass `filter`
+ * (undefined when too few pass) and the share that passed. The first estimate takes every such patch; then, as Liu
+ * et al. do, only the weak-texture ones (gradient energy under {@link WEAK_TEXTURE_THRESHOLD} times the estimate),
+ * re-estimated until the estimate settles: fine texture (foliage, gravel) otherwise reads as noise.
+ */
+function patchNoiseVariance(image: PixelImage, colours: number, filter: PatchFilter): { variance: number | undefined; share: number } {
+  const sample = samplePatches(image, colours, filter);
+  const share = sample.count / Math.max(1, sample.sampled);
+  let variance = varianceOfPatches(image, sample, Infinity);
+  for (let round = 0; variance !== undefined && round < MAX_REFINEMENTS; round++) {
+    const next = varianceOfPatches(image, sample, WEAK_TEXTURE_THRESHOLD * variance);
+    if (next === undefined) break;
+    const settled = Math.abs(next - variance) <= 1e-3 * variance;
+    variance = next;
+    if (settled) break;
+  }
+  return { variance, share };
 }
 
 /**
  * Estimates the standard deviation of additive white Gaussian noise in an image, as a fraction of the full scale
  * (sigma 25 on 0..255 gives about 0.098), from 7x7 patches of its colour channels (alpha is ignored; channels are
  * pooled, as the noise is taken to be the same in each; an RGB image whose channels are equal everywhere is read as
- * grey). A first pass takes only patches with no sample at 0 or full
- * scale. Under heavy noise (above {@link CLIPPING_LEVEL}) that favours patches whose noise happened to be small, so a
+ * grey), keeping the weak-texture ones (see {@link WEAK_TEXTURE_THRESHOLD}). A first pass takes only patches with no
+ * sample at 0 or full scale. Under heavy noise (above {@link CLIPPING_LEVEL}) that favours patches whose noise happened to be small, so a
  * second pass takes the patches whose mean lies at least 2.5 first-pass sigmas from either end, clipped samples and
  * all; its answer may raise the first by at most 10% (clipped highlights in the window would otherwise read as
- * noise), or without limit when most patches were clipped. Deterministic; at most about 30,000 patches per pass, on a regular grid, so a 12 MP photo costs about as
- * much as a 1 MP one. Returns 0 for an image under 7x7.
+ * noise), or without limit when most patches were clipped. Deterministic; at most about 12,000 patches per pass
+ * (with three colour channels, each a third), on a regular grid, so a 12 MP photo costs about as much as a 1 MP one. Returns 0 for an image under 7x7.
  */
 export function estimateNoiseLevel(image: PixelImage): number {
   if (image.width < SIDE || image.height < SIDE) return 0;
@@ -154,13 +235,13 @@ export function estimateNoiseLevel(image: PixelImage): number {
 }
 
 /**
- * How much of its estimate `auto` tells a model, by estimated level (8-bit levels): 0.9 up to sigma 15, rising
- * linearly to 1 at sigma 50 and above. The estimate also reads a photo's own grain and texture as noise, and a model
- * told slightly less keeps that detail. Measured with the shipped photo-denoiser on crops of the training photos
- * (never the validation ones), sigma 5 to 50 in colour and grey: 0.9 scored best from 5 to 25 (+0.02 to +0.06 dB
- * over the plain estimate) and 1 at 50 (`tools eval --estimate-scales`; the table is in the README's Photos section).
+ * How much of its estimate `auto` tells a model, by estimated level (8-bit levels): 0.95 up to sigma 25, rising
+ * linearly to 1 at sigma 50 and above. A model told slightly less than the noise keeps more of a photo's own grain and
+ * fine detail. Measured with the shipped photo-denoiser on 384x384 crops of the training photos (never the validation
+ * ones), sigma 5 to 50 in colour and grey: 0.95 scored best from 5 to 25 (by 0.01 to 0.03 dB over 0.9 and 1) and 1 at
+ * 50 (`tools eval --estimate-scales`; the table is in the README's Photos section).
  */
-export const AUTO_LEVEL_SCALE = Object.freeze({ low: { sigma: 15, scale: 0.9 }, high: { sigma: 50, scale: 1 } });
+export const AUTO_LEVEL_SCALE = Object.freeze({ low: { sigma: 25, scale: 0.95 }, high: { sigma: 50, scale: 1 } });
 
 /** The factor {@link autoNoiseLevel} applies to an estimate of `level` (a fraction of the full scale). */
 export function autoLevelScale(level: number): number {
