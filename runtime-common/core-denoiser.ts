@@ -3,7 +3,7 @@ import { type DenoiserBackend, type OpenedSession, openSession, PREALLOCATE_FROM
 import { FloatPool } from './buffer-pool.js';
 import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from './denoise-core.js';
 import { checkDeviceName, type Devices } from './devices.js';
-import type { PixelArray, PixelImage } from './image-ops.js';
+import { isGreyImage, type PixelArray, type PixelImage } from './image-ops.js';
 import { checkModelOutput, describeModel, type ModelInfo, readOnnxMetadata } from './model-info.js';
 import { ModelFormatError } from './model-metadata.js';
 import { DEFAULT_MODEL_NAME, isModelName } from './shipped-models.js';
@@ -147,9 +147,16 @@ export async function openModel<S>(backend: DenoiserBackend<S>, { bytes, source 
 }
 
 /**
+ * Opens the Denoiser that takes grey images for a colour model with a grey companion (see ShippedModel.grey): the
+ * runtime's own `create` with the same options, the companion's name as model and the device already in use.
+ */
+export type GreyOpener = () => Promise<CoreDenoiser>;
+
+/**
  * What every runtime's `Denoiser` is: a model on one device, its tile settings, checked model runs (queued, so one
  * instance serves concurrent calls), `runTensor` and `dispose`. A runtime's Denoiser extends it with its own
- * `create` (options and model I/O) and image methods.
+ * `create` (options and model I/O) and image methods. A model with a grey companion hands grey images (one or two
+ * channels, or colour channels equal everywhere) to it, opened on the first one.
  */
 export class CoreDenoiser {
   /** The device in use. */
@@ -166,10 +173,18 @@ export class CoreDenoiser {
   readonly #infer: InferFunction;
   /** Tensors of recurring shapes (inputs, noise maps, outputs) reused between runs. */
   readonly #pool = new FloatPool();
+  /** Opens the grey companion; undefined for a model without one. */
+  readonly #openGrey: GreyOpener | undefined;
+  /** The grey companion once asked for (opening or open). */
+  #grey: Promise<CoreDenoiser> | undefined;
   #disposed = false;
 
-  /** `noiseLevel`: the checked `sigma` option (see {@link checkDenoiserOptions}), already checked against the model by {@link openModel}. */
-  protected constructor({ session, model }: OpenedModel, tiles: TileSettings, noiseLevel?: number) {
+  /**
+   * `noiseLevel`: the checked `sigma` option (see {@link checkDenoiserOptions}), already checked against the model by
+   * {@link openModel}; `grey`: how to open the grey companion, for a model that has one.
+   */
+  protected constructor({ session, model }: OpenedModel, tiles: TileSettings, noiseLevel?: number, grey?: GreyOpener) {
+    this.#openGrey = grey;
     this.#session = session;
     this.device = session.device;
     this.skipped = Object.freeze([...session.skipped]);
@@ -226,12 +241,36 @@ export class CoreDenoiser {
     return checkModelOutput(model.source, dims, result);
   }
 
-  /** Releases the onnxruntime session; calling it again does nothing. Calls after it throw a ValidationError. */
+  /** Releases the onnxruntime session (and the grey companion's); calling it again does nothing. Calls after it throw a ValidationError. */
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#pool.clear();
+    const grey = this.#grey;
     await this.#session.release();
+    // A companion that failed to open has nothing to release.
+    if (grey) await grey.then((companion) => companion.dispose(), () => undefined);
+  }
+
+  /** Whether grey images go to a grey companion model (see ShippedModel.grey). */
+  get hasGreyCompanion(): boolean {
+    return this.#openGrey !== undefined;
+  }
+
+  /**
+   * The grey companion, opened on first use (concurrent calls share the opening); a failed opening is retried on the
+   * next grey image.
+   */
+  protected greyCompanion(): Promise<CoreDenoiser> {
+    this.checkLive();
+    if (!this.#grey) {
+      const opening = this.#openGrey!();
+      this.#grey = opening;
+      opening.catch(() => {
+        if (this.#grey === opening) this.#grey = undefined;
+      });
+    }
+    return this.#grey;
   }
 
   /**
@@ -247,14 +286,32 @@ export class CoreDenoiser {
     if (this.#disposed) throw invalid('a Denoiser that is not disposed', 'this call', described(`one whose dispose() was called (model ${this.model.source})`), { hint: 'create a new one', argument: 'denoiser' });
   }
 
-  /** Denoises one checked image (see denoiseImage); `hooks.noiseLevel` as from {@link callNoiseLevel}. */
-  protected denoiseChecked<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
+  /**
+   * Denoises one checked image (see denoiseImage), a grey one through the grey companion when there is one;
+   * `hooks.noiseLevel` as from {@link callNoiseLevel}.
+   */
+  protected async denoiseChecked<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
+    if (this.#openGrey && isGreyImage(image)) {
+      const companion = await this.greyCompanion();
+      hooks.signal?.throwIfAborted();
+      return companion.denoiseChecked(image, hooks);
+    }
     return denoiseImage(image, this.model, this.#infer, this.tiles, hooks, this.#pool);
   }
 
-  /** Denoises checked images, stacking same-size small ones into runs of at most `maxBatchValues` values (see denoiseBatch); `noiseLevel` as from {@link callNoiseLevel}. */
-  protected denoiseCheckedBatch<T extends PixelArray>(images: readonly PixelImage<T>[], maxBatchValues: number, noiseLevel = this.noiseLevel): Promise<PixelImage<T>[]> {
+  /**
+   * Denoises checked images, stacking same-size small ones into runs of at most `maxBatchValues` values (see
+   * denoiseBatch), grey ones through the grey companion when there is one; `noiseLevel` as from {@link callNoiseLevel}.
+   */
+  protected async denoiseCheckedBatch<T extends PixelArray>(images: readonly PixelImage<T>[], maxBatchValues: number, noiseLevel = this.noiseLevel): Promise<PixelImage<T>[]> {
     const settings: BatchSettings = { ...this.tiles, maxBatchValues, noiseLevel };
-    return denoiseBatch(images, this.model, this.#infer, settings, this.#pool);
+    if (!this.#openGrey) return denoiseBatch(images, this.model, this.#infer, settings, this.#pool);
+    const grey = images.map((image) => isGreyImage(image));
+    const pick = (wanted: boolean) => images.filter((_, i) => grey[i] === wanted);
+    const colour = await denoiseBatch(pick(false), this.model, this.#infer, settings, this.#pool);
+    const greys = grey.includes(true) ? await (await this.greyCompanion()).denoiseCheckedBatch(pick(true), maxBatchValues, noiseLevel) : [];
+    let c = 0;
+    let g = 0;
+    return grey.map((isGrey) => (isGrey ? greys[g++]! : colour[c++]!));
   }
 }

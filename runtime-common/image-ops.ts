@@ -140,6 +140,11 @@ export function hasEqualColourChannels(image: PixelImage): boolean {
   return true;
 }
 
+/** Whether an image is grey: one or two channels (grey, grey and alpha), or colour channels equal everywhere (see {@link hasEqualColourChannels}). */
+export function isGreyImage(image: PixelImage): boolean {
+  return image.channels <= 2 || hasEqualColourChannels(image);
+}
+
 /** Sets channels `fill` of every pixel equal to its channel 0 (see {@link ChannelPlan.fill}). */
 export function fillFromFirstChannel(image: PixelImage, fill: readonly number[]): void {
   if (fill.length === 0) return;

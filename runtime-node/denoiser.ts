@@ -1,7 +1,7 @@
 // The Node library: `Denoiser.create(...)` loads an ONNX denoiser on a device; `denoise` and `denoiseBatch` work on raw pixel buffers.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { check, checkKnownKeys, checkObject, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
+import { check, checkKnownKeys, checkObject, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, type GreyOpener, greyCompanionName, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
 import { NODE_BACKEND, NODE_DEVICES } from './ort-session.js';
 import { packageRoot } from './package-root.js';
 
@@ -83,8 +83,8 @@ const FILE_MODELS: ModelReader = {
 export class Denoiser extends CoreDenoiser {
   readonly #maxBatchValues: number;
 
-  private constructor(opened: OpenedModel, tiles: TileSettings, maxBatchValues: number, noiseLevel: number | undefined) {
-    super(opened, tiles, noiseLevel);
+  private constructor(opened: OpenedModel, tiles: TileSettings, maxBatchValues: number, noiseLevel: number | undefined, grey?: GreyOpener) {
+    super(opened, tiles, noiseLevel, grey);
     this.#maxBatchValues = maxBatchValues;
   }
 
@@ -112,7 +112,10 @@ export class Denoiser extends CoreDenoiser {
     const maxBatchValues = checkInteger(options.maxBatchValues ?? 2 ** 22, 'options.maxBatchValues', { min: 1 });
     const bytes = await loadModel(options.model, modelArgument, FILE_MODELS);
     const opened = await openModel(NODE_BACKEND, bytes, { device, deviceArgument, settings: threads, sigma: { value: options.sigma, argument: sigmaArgument } });
-    return new Denoiser(opened, tiles, maxBatchValues, noiseLevel);
+    const grey = greyCompanionName(options.model);
+    // The companion opens on the device this model got, with the same options.
+    const openGrey = grey === undefined ? undefined : () => Denoiser.#open({ ...options, model: grey, device: opened.session.device as NodeDevice }, names);
+    return new Denoiser(opened, tiles, maxBatchValues, noiseLevel, openGrey);
   }
 
   /** Denoises one image; resolves to a new image of the same size, channels and array kind (alpha untouched). */

@@ -1,5 +1,5 @@
 // The browser library: `Denoiser.create(...)` loads an ONNX denoiser on WebGPU or wasm; `denoise` takes browser images and returns ImageData.
-import { check, checkDenoiserOptions, checkKnownKeys, checkObject, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings } from 'onnx-denoiser-common';
+import { check, checkDenoiserOptions, checkKnownKeys, checkObject, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, greyCompanionName, type GreyOpener, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings } from 'onnx-denoiser-common';
 import { readPixels, toImageData } from './browser-image.js';
 import { assetsUrl } from './assets.js';
 import { fetchBytes } from './fetch-bytes.js';
@@ -82,8 +82,8 @@ export class Denoiser extends CoreDenoiser {
   /** The WebGPU adapter's name when the device is WebGPU. */
   readonly adapter: string | undefined;
 
-  private constructor(opened: OpenedModel, tiles: TileSettings, noiseLevel: number | undefined) {
-    super(opened, tiles, noiseLevel);
+  private constructor(opened: OpenedModel, tiles: TileSettings, noiseLevel: number | undefined, grey?: GreyOpener) {
+    super(opened, tiles, noiseLevel, grey);
     this.adapter = opened.session.adapter;
   }
 
@@ -105,7 +105,10 @@ export class Denoiser extends CoreDenoiser {
     checkCallbacks(options, 'options');
     const bytes = await loadModel(model, 'options.model', urlModels(options));
     const opened = await openModel(WEB_BACKEND, bytes, { device, deviceArgument: 'options.device', settings: undefined, signal: options.signal, sigma: { value: options.sigma, argument: 'options.sigma' } });
-    return new Denoiser(opened, tiles, noiseLevel);
+    const grey = greyCompanionName(model);
+    // Downloaded on the first grey image, onto the device this model got; the creation's signal is over by then.
+    const openGrey = grey === undefined ? undefined : () => Denoiser.create({ ...options, model: grey, device: opened.session.device as WebDevice, signal: undefined });
+    return new Denoiser(opened, tiles, noiseLevel, openGrey);
   }
 
   /**

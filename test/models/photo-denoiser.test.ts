@@ -1,4 +1,4 @@
-// The shipped default photo model on validation photos it never saw: no colour shift on clean photos, and above the best-tuned Gaussian blur on noisy ones, in colour and grey.
+// The shipped default photo model (photo-denoiser, grey pictures through photo-denoiser-grey) on validation photos it never saw: no colour shift on clean photos, and above the best-tuned Gaussian blur on noisy ones, in colour and grey.
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,12 +56,15 @@ describe('photo-denoiser: bad calls', () => {
 });
 
 describe('photo-denoiser', () => {
-  it('is the default model, for colour and grey, and describes the noise it was trained for', () => {
+  it('is the default model, for colour and (through its companion) grey, and both describe the noise they were trained for', () => {
     expect(DEFAULT_MODEL_NAME).toBe('photo-denoiser');
     expect(denoiser.model.channels).toBe(3);
-    const { metadata } = readModelMetadata(readFileSync(`models/${SHIPPED_MODELS['photo-denoiser']!.file}`), 'photo-denoiser');
-    expect(metadata.noise).toMatchObject({ kind: 'gaussian', factor: 0 });
-    expect(metadata.noise!.maxFactor).toBeGreaterThanOrEqual(50 / 255);
+    expect(denoiser.hasGreyCompanion).toBe(true);
+    for (const name of ['photo-denoiser', 'photo-denoiser-grey']) {
+      const { metadata } = readModelMetadata(readFileSync(`models/${SHIPPED_MODELS[name]!.file}`), name);
+      expect(metadata.noise, name).toMatchObject({ kind: 'gaussian', factor: 0 });
+      expect(metadata.noise!.maxFactor, name).toBeGreaterThanOrEqual(50 / 255);
+    }
   });
 
   it('takes the noise level through its noise map: told sigma 25 it removes far more than told 0, and its own estimate comes close to the truth', async () => {

@@ -85,7 +85,7 @@ export function denoiserContract(name: string, target: () => ContractRuntime): v
       expect(await failure(create({ model, tile: 8 }))).toBe('ValidationError: Expected an integer >= 16 for options.tile but received 8');
       expect(await failure(create({ model, tile: 40, overlap: 32 }))).toBe('ValidationError: Expected an integer >= 65 for options.tile but received 40');
       expect(await failure(create({ model: 'unet' }))).toBe(
-        'ValidationError: Expected a shipped model name ("photo-denoiser", "noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for options.model but received "unet"',
+        'ValidationError: Expected a shipped model name ("photo-denoiser", "photo-denoiser-grey", "noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for options.model but received "unet"',
       );
     });
 

@@ -1,6 +1,6 @@
 // Pixels <-> planar model values: checks at the boundary, channel plans, and conversions worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { allocatePixels, checkPixelImage, colourToUnit, copyChannels, fillFromFirstChannel, hasEqualColourChannels, planChannels, planesToPixels, regionToPlanes } from '../../runtime-common/image-ops.js';
+import { allocatePixels, checkPixelImage, colourToUnit, copyChannels, fillFromFirstChannel, hasEqualColourChannels, isGreyImage, planChannels, planesToPixels, regionToPlanes } from '../../runtime-common/image-ops.js';
 
 describe('image ops: bad calls', () => {
   it('rejects images with a wrong array kind, size or channel count', () => {
@@ -60,6 +60,11 @@ describe('image ops', () => {
   it('tells a grey picture stored as colour by its equal colour channels, whatever its alpha', () => {
     expect(hasEqualColourChannels({ data: new Uint8Array([5, 5, 5, 9, 9, 9]), width: 2, height: 1, channels: 3 })).toBe(true);
     expect(hasEqualColourChannels({ data: new Uint8Array([5, 5, 5, 9, 9, 8]), width: 2, height: 1, channels: 3 })).toBe(false);
+    // isGreyImage: 1 and 2 channels always, 3 and 4 when the colour channels are equal (alpha aside).
+    expect(isGreyImage({ data: new Uint8Array([1, 2]), width: 2, height: 1, channels: 1 })).toBe(true);
+    expect(isGreyImage({ data: new Uint8Array([1, 2, 3, 4]), width: 2, height: 1, channels: 2 })).toBe(true);
+    expect(isGreyImage({ data: new Uint8Array([5, 5, 5, 1, 9, 9, 9, 2]), width: 2, height: 1, channels: 4 })).toBe(true);
+    expect(isGreyImage({ data: new Uint8Array([5, 5, 5, 1, 9, 9, 8, 2]), width: 2, height: 1, channels: 4 })).toBe(false);
     expect(hasEqualColourChannels({ data: new Uint8Array([5, 5, 5, 0, 9, 9, 9, 255]), width: 2, height: 1, channels: 4 })).toBe(true);
     expect(hasEqualColourChannels({ data: new Uint8Array([5, 6, 5, 0]), width: 1, height: 1, channels: 4 })).toBe(false);
     expect(hasEqualColourChannels({ data: new Float32Array([0.5, 0.5, 0.5]), width: 1, height: 1, channels: 3 })).toBe(true);

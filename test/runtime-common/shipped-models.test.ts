@@ -2,12 +2,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readModelMetadata } from '../../runtime-common/onnx-model.js';
-import { DEFAULT_MODEL_NAME, isModelName, SHIPPED_MODELS, shippedModel } from '../../runtime-common/shipped-models.js';
+import { DEFAULT_MODEL_NAME, greyCompanionName, isModelName, SHIPPED_MODELS, shippedModel } from '../../runtime-common/shipped-models.js';
 
 
 describe('shipped models: bad calls', () => {
   it('an unknown name lists the shipped ones, naming the argument', () => {
-    expect(() => shippedModel('unet', '--model')).toThrow('Expected a shipped model name ("photo-denoiser", "noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for --model but received "unet"');
+    expect(() => shippedModel('unet', '--model')).toThrow('Expected a shipped model name ("photo-denoiser", "photo-denoiser-grey", "noise-reducer", "residual-denoiser", "residual-denoiser-blind") or the path or URL of an .onnx file for --model but received "unet"');
     expect(() => shippedModel('toString')).toThrow('for model but received "toString"');
   });
 });
@@ -26,6 +26,24 @@ describe('shipped models', () => {
       expect(name.startsWith(metadata.name), name).toBe(true);
       const noise = metadata.noise!;
       expect(description, name).toContain(noise.maxFactor === undefined ? `gaussian noise ${noise.factor}` : `gaussian noise from ${noise.factor} to ${noise.maxFactor}`);
+    }
+  });
+
+  it('a grey companion is a shipped model without one of its own, trained for the same noise', () => {
+    for (const [name, { file, grey }] of Object.entries(SHIPPED_MODELS)) {
+      if (grey === undefined) continue;
+      const companion = shippedModel(grey);
+      expect(companion.grey, name).toBeUndefined();
+      const noise = (f: string) => readModelMetadata(readFileSync(`models/${f}`), f).metadata.noise;
+      expect(noise(companion.file), name).toEqual(noise(file));
+    }
+  });
+
+  it('greyCompanionName: the default and photo-denoiser by name have one; other names, paths, URLs and bytes none', () => {
+    expect(greyCompanionName(undefined)).toBe('photo-denoiser-grey');
+    expect(greyCompanionName('photo-denoiser')).toBe('photo-denoiser-grey');
+    for (const model of ['photo-denoiser-grey', 'noise-reducer', 'models/photo-denoiser.onnx', 'http://h/photo-denoiser', 'toString', new Uint8Array(4), new ArrayBuffer(4)]) {
+      expect(greyCompanionName(model), String(model)).toBeUndefined();
     }
   });
 });

@@ -68,6 +68,57 @@ describe('runtime-web Denoiser: bad calls', () => {
     expect(names).toEqual(['noise-reducer models/noise-reducer.onnx', 'residual-denoiser models/residual-denoiser.onnx', 'residual-denoiser models/residual-denoiser-blind.onnx', 'photo-denoiser models/photo-denoiser.onnx']);
   });
 
+  it('the default hands grey images to photo-denoiser-grey, downloaded on the first one: exactly what that model gives by name', async () => {
+    const result = await harness.page.evaluate(async () => {
+      const { Denoiser } = (window as unknown as { runtimeWeb: Web }).runtimeWeb;
+      // Every fetch the page makes, as it is made.
+      const fetched: string[] = [];
+      const pageFetch = window.fetch;
+      window.fetch = (input, init) => {
+        fetched.push(input instanceof Request ? input.url : String(input));
+        return pageFetch(input, init);
+      };
+      const downloads = () => fetched.filter((url) => url.endsWith('/models/photo-denoiser-grey.onnx')).length;
+      const width = 40;
+      const height = 30;
+      // Seeded pseudo-random noise around a ramp (a linear congruential generator: plain and repeatable).
+      let state = 7;
+      const noise = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 60;
+      const grey = Uint8Array.from({ length: width * height }, (_, i) => Math.max(0, Math.min(255, Math.round(60 + (i % width) * 3 + noise()))));
+      const colour = Uint8Array.from({ length: width * height * 3 }, (_, i) => Math.max(0, Math.min(255, Math.round(grey[Math.floor(i / 3)]! + [0, -30, 30][i % 3]! + noise()))));
+      const pair = await Denoiser.create({ device: 'wasm' });
+      const colourOut = await pair.denoisePixels({ data: colour, width, height, channels: 3 });
+      const afterColour = downloads();
+      const greyOut = await pair.denoisePixels({ data: grey, width, height, channels: 1 });
+      const afterGrey = downloads();
+      // A grey picture as RGBA ImageData (a canvas's view of it) goes the same way.
+      const rgba = new ImageData(width, height);
+      grey.forEach((v, i) => rgba.data.set([v, v, v, 255], i * 4));
+      const imageOut = await pair.denoise(rgba);
+      const byName = await Denoiser.create({ model: 'photo-denoiser-grey', device: 'wasm' });
+      const colourModel = await Denoiser.create({ model: 'photo-denoiser', device: 'wasm' });
+      const expected = await byName.denoisePixels({ data: grey, width, height, channels: 1 });
+      // By URL the colour model has no companion.
+      const byUrl = await Denoiser.create({ model: pair.model.source, device: 'wasm' });
+      const colourExpected = await byUrl.denoisePixels({ data: colour, width, height, channels: 3 });
+      const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+      const imageGrey = Array.from({ length: width * height }, (_, i) => imageOut.data[i * 4]!);
+      const result = {
+        afterColour,
+        afterGrey,
+        hasCompanion: [pair.hasGreyCompanion, byName.hasGreyCompanion, colourModel.hasGreyCompanion, byUrl.hasGreyCompanion],
+        greySame: same(greyOut.data, expected.data),
+        imageSame: same(imageGrey, expected.data) && Array.from({ length: width * height }, (_, i) => imageOut.data[i * 4 + 1] === imageOut.data[i * 4] && imageOut.data[i * 4 + 2] === imageOut.data[i * 4]).every(Boolean),
+        colourSame: same(colourOut.data, colourExpected.data),
+        greyChanged: !same(greyOut.data, grey),
+      };
+      await Promise.all([pair.dispose(), byName.dispose(), colourModel.dispose(), byUrl.dispose()]);
+      window.fetch = pageFetch;
+      return result;
+    });
+    expect(result).toEqual({ afterColour: 0, afterGrey: 1, hasCompanion: [true, false, true, false], greySame: true, imageSame: true, colourSame: true, greyChanged: true });
+  });
+
   it('says clearly when a model URL does not load or is not ONNX, and when an ArrayBuffer is empty', async () => {
     const messages = await harness.page.evaluate(async () => {
       const { Denoiser } = (window as unknown as { runtimeWeb: Web }).runtimeWeb;

@@ -89,10 +89,14 @@ export async function listImageFiles(dir: string, argument = '--images'): Promis
   return names;
 }
 
-/** "gaussian 0.4" (or a blind range) from the model's metadata; "unknown" for a model that records none. */
+/**
+ * "gaussian 0.4" (or a blind range) from the model's metadata; "unknown" for a model that records none. A model with
+ * a grey companion says so: its grey images are the companion's work.
+ */
 export function trainedFor(denoiser: Denoiser): string {
   const noise = denoiser.model.denoiserMetadata?.noise;
-  return noise ? describeNoise(noise, denoiser.model.noiseMapName) : 'unknown';
+  const text = noise ? describeNoise(noise, denoiser.model.noiseMapName) : 'unknown';
+  return denoiser.hasGreyCompanion ? `${text}; grey images through its grey companion` : text;
 }
 
 function scoreImages(method: string, output: FloatImage[], clean: FloatImage[], note?: string): Score {

@@ -28,7 +28,7 @@ describe('parity matrix: bad calls', () => {
 describe('parity matrix over the shipped models', () => {
   it('every runnable path is within its tolerance of TF.js; the others say why they cannot run', { timeout: 240_000 }, async () => {
     const models = await shippedParityModels();
-    expect(models.map((m) => m.name)).toEqual(['photo-denoiser', 'noise-reducer', 'residual-denoiser', 'residual-denoiser-blind']);
+    expect(models.map((m) => m.name)).toEqual(['photo-denoiser', 'photo-denoiser-grey', 'noise-reducer', 'residual-denoiser', 'residual-denoiser-blind']);
     // On SwiftShader (CI has no GPU) the WebGPU paths take the batch-1 inputs: batch 8 at 64x64 through the photo
     // model costs minutes there. `npm run parity` runs every input on every path.
     const results = await runParityMatrix(models, { emulatedCases: PARITY_CASES.filter(([n]) => n === 1) });
