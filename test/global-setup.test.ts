@@ -1,20 +1,19 @@
 // The global setup's up-to-date check agrees with tsc -b on a two-project fixture: fresh after a build, stale after each kind of edit.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tscBuildStaleness } from './global-setup.js';
+import { tempDirs } from './temp-dir.js';
 
-const root = mkdtempSync(path.join(tmpdir(), 'tsc-staleness-'));
+const makeTempDir = tempDirs();
+const root = makeTempDir('tsc-staleness-');
 const tsc = path.resolve('node_modules/typescript/bin/tsc');
 const at = (...parts: string[]) => path.join(root, ...parts);
 const json = (file: string, value: unknown) => writeFileSync(at(file), JSON.stringify(value));
 const build = () => spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
 // File times are kept at the kernel's coarse clock (a few ms): an edit right after a build could share its time.
 const later = () => new Promise((resolve) => setTimeout(resolve, 30));
-
-afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Makes an edit, expects the check to name it, then puts the files (relative to the fixture) back as they were, times too. */
 function undone(files: string[], edit: () => void, reason: string): void {

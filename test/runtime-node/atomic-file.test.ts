@@ -1,19 +1,12 @@
 // Atomic output files: complete or absent, never replacing without overwrite, no temp file left behind, small and large paths alike.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TEMP_FILE_PATTERN, WriteFailure, writeFileAtomic } from '../../runtime-node/atomic-file.js';
+import { tempDirs } from '../temp-dir.js';
 
-const made: string[] = [];
-const work = () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'atomic-file-'));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const makeTempDir = tempDirs();
+const work = () => makeTempDir('atomic-file-');
 const temps = (dir: string) => readdirSync(dir).filter((name) => TEMP_FILE_PATTERN.test(name) || name.endsWith('.tmp'));
 
 describe('atomic file: bad calls', () => {

@@ -1,7 +1,6 @@
 // The `denoise` command end to end on real files: every format and depth, folders, reports, and each bad input failing alone.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import sharp from 'sharp';
@@ -13,8 +12,10 @@ import { boxBlurModel, foreignModel, halfSizeModel, identityModel, noiseMapOffse
 import { autoNoiseLevel } from '../../runtime-common/noise-level.js';
 import { readImage } from '../../runtime-node/image-file.js';
 import { skipWithReason } from '../skip-with-reason.js';
+import { tempDirs } from '../temp-dir.js';
 
-const root = mkdtempSync(path.join(tmpdir(), 'denoise-cli-test-'));
+const makeTempDir = tempDirs();
+const root = makeTempDir('denoise-cli-test-');
 const at = (...parts: string[]) => path.join(root, ...parts);
 const blurModel = at('blur.onnx');
 
@@ -95,7 +96,7 @@ function envWithoutVulkanChoice(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEn
 
 /** Whether this machine lets a child mount a read-only tmpfs in its own mount namespace (root with unshare). */
 function canMountReadOnly(): boolean {
-  const probe = mkdtempSync(path.join(tmpdir(), 'ro-probe-'));
+  const probe = makeTempDir('ro-probe-');
   return spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "${probe}"`], { stdio: 'ignore' }).status === 0;
 }
 
@@ -184,7 +185,7 @@ describe('denoise CLI: bad calls', () => {
   });
 
   it('takes names after -- as inputs, even one that starts with a dash', async () => {
-    const dash = mkdtempSync(path.join(tmpdir(), 'denoise-dash-'));
+    const dash = makeTempDir('denoise-dash-');
     await writeImage(path.join(dash, '-dash.png'), sample(20 * 10), 20, 10, 1);
     await writeImage(path.join(dash, 'plain.png'), sample(20 * 10, 2), 20, 10, 1);
     const one = denoiseBin(['--model', blurModel, '--', '-dash.png'], { cwd: dash });
@@ -280,7 +281,7 @@ describe('denoise CLI: bad calls', () => {
 
   it('a subfolder on a read-only file system: says so, not a raw ENOENT (needs root with unshare)', (ctx) => {
     skipWithReason(ctx, !canMountReadOnly(), 'unshare cannot mount a read-only file system here (it needs root)');
-    const ro = mkdtempSync(path.join(tmpdir(), 'denoise-ro-'));
+    const ro = makeTempDir('denoise-ro-');
     const target = path.join(ro, 'a', 'b', 'out.png');
     const cli = path.resolve('runtime-node/bin/denoise.js');
     const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "${ro}" && exec "${process.execPath}" "${cli}" "${at('in', 'grey.png')}" -o "${target}" --model "${blurModel}"`], { encoding: 'utf8' });
@@ -290,7 +291,7 @@ describe('denoise CLI: bad calls', () => {
   });
 
   it('Ctrl-C while an output is being written: exit 130 and no temp file left', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'denoise-sigint-'));
+    const dir = makeTempDir('denoise-sigint-');
     const big = path.join(dir, 'big.png');
     // Noise does not compress: a 40 MB PNG takes a while to write.
     await writeImage(big, sample(2600 * 2600 * 3, 5), 2600, 2600, 3);

@@ -1,13 +1,16 @@
 // The CPU provider's default threads: physical cores counted from a Linux topology tree, capped by what the process may use.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultCpuThreads, physicalCores } from '../../runtime-node/cpu-cores.js';
+import { tempDirs } from '../temp-dir.js';
+
+const makeTempDir = tempDirs();
 
 /** A fake /sys/devices/system/cpu: one entry per logical CPU, [package, core] or null for an offline CPU. */
 function topology(cpus: ([number, number] | null)[]): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'cpu-cores-'));
+  const root = makeTempDir('cpu-cores-');
   mkdirSync(path.join(root, 'cpufreq'));
   writeFileSync(path.join(root, 'online'), '0-3\n');
   cpus.forEach((ids, i) => {

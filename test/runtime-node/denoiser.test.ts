@@ -1,12 +1,13 @@
 // The Node library on raw pixels, beyond the shared contract (denoiser-contract.test.ts): Node options, model files, devices, Buffers, batches, the package entry.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Denoiser, defaultModelPath } from '../../runtime-node/denoiser.js';
 import { boxBlurModel, halfSizeModel, identityModel, noiseReducerLikeModel } from '../../tools/onnx/test-models.js';
+import { tempDirs } from '../temp-dir.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'denoiser-test-'));
+const makeTempDir = tempDirs();
+const dir = makeTempDir('denoiser-test-');
 const open: Denoiser[] = [];
 async function create(options: Parameters<typeof Denoiser.create>[0]) {
   const d = await Denoiser.create(options);

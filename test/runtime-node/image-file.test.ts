@@ -1,13 +1,14 @@
 // Image files through sharp: every bad input named clearly; formats, depths, grey/RGB/alpha, orientation and ICC round trips.
-import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
 import { encodeImage, outputFormat, readImage, sniffImageFormat } from '../../runtime-node/image-file.js';
+import { tempDirs } from '../temp-dir.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'image-file-test-'));
+const makeTempDir = tempDirs();
+const dir = makeTempDir('image-file-test-');
 const file = (name: string) => path.join(dir, name);
 
 /** Writes raw pixels (Uint8Array or Uint16Array) as a file with sharp, grey or colour by channel count. */

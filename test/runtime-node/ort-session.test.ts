@@ -1,13 +1,15 @@
 // The onnxruntime-node session layer: refusals known before Dawn starts, and onnxruntime's process-wide settings left to the host.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openSession } from '../../runtime-node/ort-session.js';
 import { identityModel } from '../../tools/onnx/test-models.js';
+import { tempDirs } from '../temp-dir.js';
+
+const makeTempDir = tempDirs();
 
 describe('ort session: bad calls', () => {
   it('refuses an unknown device, listing the valid ones', async () => {
@@ -39,7 +41,7 @@ describe('ort session', () => {
       'console.log(JSON.stringify({ logLevel: ort.env.logLevel, device: session.device }));',
       'await session.release();',
     ].join('\n');
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ort-env-')), 'host.mjs');
+    const file = path.join(makeTempDir('ort-env-'), 'host.mjs');
     writeFileSync(file, script);
     const r = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd: process.cwd() });
     expect(r.status, r.stderr).toBe(0);

@@ -1,9 +1,11 @@
 // The `tools` and `denoise` bins as a user runs them: exit codes and messages.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../temp-dir.js';
+
+const makeTempDir = tempDirs();
 
 function run(bin: string, ...args: string[]) {
   const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
@@ -12,7 +14,7 @@ function run(bin: string, ...args: string[]) {
 const tools = (...args: string[]) => run('tools/bin/tools.js', ...args);
 /** `tools` run in a fresh empty folder (so nothing can touch this checkout's runs/); returns the folder too. */
 function toolsIn(...args: string[]) {
-  const cwd = mkdtempSync(join(tmpdir(), 'tools-cli-'));
+  const cwd = makeTempDir('tools-cli-');
   const result = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr, cwd };
 }

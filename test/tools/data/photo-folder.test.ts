@@ -1,13 +1,14 @@
 // folder:<dir>: patches cut from photos at seeded positions, whole photos held out, colour kept, bad folders named.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../tools/data/datasets.js';
 import { loadPhotoFolder } from '../../../tools/data/photo-folder.js';
+import { tempDirs } from '../../temp-dir.js';
 
-const root = mkdtempSync(join(tmpdir(), 'photo-folder-'));
+const makeTempDir = tempDirs();
+const root = makeTempDir('photo-folder-');
 const rgbDir = join(root, 'rgb');
 
 /** A photo whose pixel (x, y) has channels (x, 2y, 10 * index): a patch tells where it came from (and x and y differ in step, so a transposed patch is not one with R and G swapped). */

@@ -1,15 +1,16 @@
 // The photo set: manifest checks, the downscale rule, and assembly from a real (test-built) Debian package with checksums.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assemblePhotoSet, downscaleFactor, readPhotoManifest, type PhotoEntry } from '../../../tools/data/photo-set.js';
 import { packageRoot } from '../../../tools/io/package-files.js';
+import { tempDirs } from '../../temp-dir.js';
 
-const root = mkdtempSync(join(tmpdir(), 'photo-set-'));
+const makeTempDir = tempDirs();
+const root = makeTempDir('photo-set-');
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 function manifestFile(photos: unknown, name = 'm.json', format = 'onnx-denoiser/photo-set'): string {

@@ -1,14 +1,15 @@
 // `tools eval` on a dataset's test split end to end through the built bin: bad calls, and a run whose figures can be checked independently (photo folders: eval-photos.test.ts).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResult } from '../../../tools/eval/evaluate.js';
 import { identityModel } from '../../../tools/onnx/test-models.js';
+import { tempDirs } from '../../temp-dir.js';
 
-const work = mkdtempSync(join(tmpdir(), 'eval-cli-'));
+const makeTempDir = tempDirs();
+const work = makeTempDir('eval-cli-');
 const identity = join(work, 'identity.onnx');
 
 function run(...args: string[]) {

@@ -1,7 +1,6 @@
 // `tools eval --images` through the built bin: bad calls, then a folder of two RGB photos and one grey photo scored in RGB and grey.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +9,10 @@ import { Rng } from '../../../runtime-common/rng.js';
 import type { PhotoEvalResult, PhotoScore } from '../../../tools/eval/photo-eval.js';
 import { autoNoiseLevel, estimateNoiseLevel } from '../../../runtime-common/noise-level.js';
 import { identityModel, noiseMapOffsetModel, offsetModel } from '../../../tools/onnx/test-models.js';
+import { tempDirs } from '../../temp-dir.js';
 
-const work = mkdtempSync(join(tmpdir(), 'eval-photos-'));
+const makeTempDir = tempDirs();
+const work = makeTempDir('eval-photos-');
 const photos = join(work, 'photos');
 const OFFSET = 0.02;
 const W = 40;

@@ -1,11 +1,13 @@
 // Spec validator: one failing case per rule (each message names the layer and key), then the seed spec's facts.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../runtime-common/validate.js';
 import type { Conv2DLayer } from '../../../tools/layers/layer-registry.js';
 import { countParams, inferShapes, loadSpec, parseSpec, serializeSpec, sizeMultiple, weightDefs } from '../../../tools/layers/spec.js';
+import { tempDirs } from '../../temp-dir.js';
+
+const makeTempDir = tempDirs();
 
 const seedJson = JSON.parse(readFileSync('models/noise-reducer.json', 'utf8'));
 const clone = () => structuredClone(seedJson);
@@ -90,7 +92,7 @@ describe('parseSpec rejects', () => {
   it('a missing or malformed spec file, naming the file', async () => {
     await expect(loadSpec('test/nope.json')).rejects.toThrow(/Cannot read spec file test\/nope\.json/);
     await expect(loadSpec('package-lock.json')).rejects.toThrow(/^package-lock\.json: Expected "onnx-denoiser\/spec" for spec\.format/);
-    const dir = mkdtempSync(join(tmpdir(), 'spec-'));
+    const dir = makeTempDir('spec-');
     writeFileSync(join(dir, 'broken.json'), '{"format": ');
     await expect(loadSpec(join(dir, 'broken.json'))).rejects.toThrow(/Expected JSON for spec file .*broken\.json but received text that does not parse/);
   });

@@ -1,11 +1,13 @@
 // safetensors reader and writer: every malformed header is named with the file and tensor; round trips are exact.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../runtime-common/validate.js';
 import type { WeightTensor } from '../../../tools/model/build-tfjs.js';
 import { parseSafetensors, readSafetensors, serializeSafetensors } from '../../../tools/model/safetensors.js';
+import { tempDirs } from '../../temp-dir.js';
+
+const makeTempDir = tempDirs();
 
 /** A file with a hand-written header (padded to 8 bytes) and `data` bytes after it. */
 function fileWith(header: unknown, dataBytes: number, headerText = JSON.stringify(header)): Uint8Array {
@@ -116,7 +118,7 @@ describe('safetensors round trip', () => {
     const view = new DataView(bytes.buffer);
     view.setUint32(bytes.length - 8, 0x3f800000, true); // 1.0
     view.setUint32(bytes.length - 4, 0xc0490fdb, true); // -pi in float32
-    const dir = mkdtempSync(join(tmpdir(), 'safetensors-'));
+    const dir = makeTempDir('safetensors-');
     writeFileSync(join(dir, 'w.safetensors'), bytes);
     return readSafetensors(join(dir, 'w.safetensors')).then((file) => {
       expect(Array.from(file.tensors.get('x')!.data)).toEqual([1, Math.fround(-Math.PI)]);

@@ -1,6 +1,5 @@
 // Export from files: argument combinations, run folders, atomic writes that leave nothing behind on errors; the receptive field the export states tiles exactly.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,9 @@ import { emitOnnx } from '../../../tools/onnx/emit.js';
 import { exportOnnxFile, resolveExportInputs, runSummary, type ExportRequest } from '../../../tools/onnx/export.js';
 import { loadSpec, serializeSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { randomWeights } from './parity-helpers.js';
+import { tempDirs } from '../../temp-dir.js';
+
+const makeTempDir = tempDirs();
 
 const SPEC = 'models/noise-reducer.json';
 let spec: NetworkSpec;
@@ -21,7 +23,7 @@ beforeAll(async () => {
 });
 
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'export-onnx-'));
+  return makeTempDir('export-onnx-');
 }
 
 /** A run folder as training writes it: spec.json, weights.safetensors and (optionally) config.json and history.json. */

@@ -1,13 +1,15 @@
 // `tools export-onnx` and `tools inspect` as a user runs them (the built bin): exit codes, messages, files left behind.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serializeSafetensors } from '../../../tools/model/safetensors.js';
 import { loadSpec, serializeSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
 import { randomWeights } from './parity-helpers.js';
+import { tempDirs } from '../../temp-dir.js';
+
+const makeTempDir = tempDirs();
 
 const { onnx } = onnxProto;
 const BIN = resolve('tools/bin/tools.js');
@@ -24,7 +26,7 @@ let model: string;
 
 beforeAll(async () => {
   spec = await loadSpec(SPEC);
-  dir = mkdtempSync(join(tmpdir(), 'onnx-cli-'));
+  dir = makeTempDir('onnx-cli-');
   model = join(dir, 'random.onnx');
   const r = tools(['export-onnx', '--spec', SPEC, '--random-weights', '--seed', '2', '--out', model]);
   expect(r.stderr).toBe('');
@@ -48,7 +50,7 @@ describe('export-onnx: bad calls', () => {
   });
 
   it('a missing or corrupt weights file, or one that disagrees with the spec: exit 1 naming it, no file', () => {
-    const bad = mkdtempSync(join(tmpdir(), 'onnx-cli-bad-'));
+    const bad = makeTempDir('onnx-cli-bad-');
     const missing = tools(['export-onnx', '--spec', SPEC, '--weights', join(bad, 'none.safetensors')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(`error: Cannot read weights file ${join(bad, 'none.safetensors')}: no such file\n`);
@@ -66,7 +68,7 @@ describe('export-onnx: bad calls', () => {
   });
 
   it('no run named and no runs/latest: exit 1 saying how to make one', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'onnx-cli-empty-'));
+    const empty = makeTempDir('onnx-cli-empty-');
     const r = tools(['export-onnx'], empty);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: Expected the path of a training run for runs\/latest but received none: run "tools train" first, or pass --run DIR/);
@@ -90,7 +92,7 @@ describe('export-onnx', () => {
   });
 
   it('exports the latest run from runs/latest with its training summary', () => {
-    const root = mkdtempSync(join(tmpdir(), 'onnx-cli-run-'));
+    const root = makeTempDir('onnx-cli-run-');
     const run = join(root, 'runs', 'noise-reducer-1');
     mkdirSync(run, { recursive: true });
     writeFileSync(join(run, 'spec.json'), serializeSpec(spec));

@@ -1,12 +1,11 @@
 // Int8 export: QuantizeLinear / DequantizeLinear pairs with int8 kernels and int32 biases, which onnxruntime fuses into integer kernels and runs to the TF.js fake-quantized network's numbers.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, getWeights, setWeights, type WeightTensor } from '../../../tools/model/build-tfjs.js';
 import { quantizedTensors, quantizeWeights } from '../../../tools/layers/quantization.js';
 import { parseSpec, type NetworkSpec } from '../../../tools/layers/spec.js';
@@ -14,12 +13,14 @@ import { emitOnnx, permuteKernel } from '../../../tools/onnx/emit.js';
 import { inspectOnnx } from '../../../tools/onnx/inspect.js';
 import { thrownMessage } from '../../validation-message.js';
 import { randomWeights, uniforms } from './parity-helpers.js';
+import { tempDirs } from '../../temp-dir.js';
 
 const { onnx } = onnxProto;
 let spec: NetworkSpec;
 let weights: Map<string, WeightTensor>;
 let model: ReturnType<typeof buildModel>;
-const work = mkdtempSync(path.join(tmpdir(), 'int8-'));
+const makeTempDir = tempDirs();
+const work = makeTempDir('int8-');
 const [N, H, W] = [2, 40, 48];
 const nhwc = (channels: number, seed: number, scale = 1) => tf.tensor4d(uniforms(seed, N * H * W * channels).map((v) => v * scale), [N, H, W, channels]);
 const nchw = (t: tf.Tensor) => tf.transpose(t, [0, 3, 1, 2]).dataSync() as Float32Array;
@@ -35,8 +36,6 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) model.apply([nhwc(3, 20 + i), nhwc(1, 30 + i, 0.2)], { training: true });
   weights = await getWeights(model, spec);
 });
-
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('int8 export: bad calls', () => {
   it('refuses float16 for an int8 spec', () => {

@@ -1,16 +1,18 @@
 // The static-shape export (tools export-onnx --static HxW): no Shape op or computed pads, a fixed input shape, and the
 // same numbers as the main export on onnxruntime-node for every shipped model (padded and unpadded sizes, batch > 1, fp16).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeOnnxModel } from '../../../runtime-common/onnx-model.js';
 import { openSession } from '../../../runtime-node/ort-session.js';
 import { emitOnnx } from '../../../tools/onnx/emit.js';
 import { TOLERANCES } from '../../../tools/parity/matrix.js';
 import { shippedParityModels } from '../../../tools/parity/run-parity.js';
 import { uniforms } from './parity-helpers.js';
+import { tempDirs } from '../../temp-dir.js';
+
+const makeTempDir = tempDirs();
 
 /**
  * Ops that make a shape dynamic, or that OpenCV DNN 4.6 refuses in these graphs (Clip with min and max inputs: it takes
@@ -92,10 +94,9 @@ describe('static-shape export', () => {
 });
 
 describe('tools export-onnx --static', () => {
-  const work = mkdtempSync(join(tmpdir(), 'static-export-'));
+  const work = makeTempDir('static-export-');
   const bin = resolve('tools/bin/tools.js');
   const tools = (...args: string[]) => spawnSync(process.execPath, [bin, 'export-onnx', ...args], { cwd: work, encoding: 'utf8' });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('writes a fixed-shape model named by its size and says so', () => {
     const r = tools('--run', resolve('models/noise-reducer-training'), '--static', '27x31', '--out', join(work, 'nr.27x31.onnx'));

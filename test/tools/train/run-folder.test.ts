@@ -1,11 +1,12 @@
 // The run folder's one definition: runs/latest read as training writes it (a path in a text file, or a symlink), and the files a run holds.
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LATEST_FILE, latestRunDir, RUN_FILES, runFile } from '../../../tools/train/run-folder.js';
+import { tempDirs } from '../../temp-dir.js';
 
-const tempDir = () => mkdtempSync(join(tmpdir(), 'run-folder-'));
+const makeTempDir = tempDirs();
+const tempDir = () => makeTempDir('run-folder-');
 
 describe('latestRunDir: bad calls', () => {
   it('says how to make a run when runs/latest is missing or empty, naming what asked', async () => {

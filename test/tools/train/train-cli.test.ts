@@ -1,7 +1,6 @@
 // `tools train` end to end through the built bin: bad input leaves nothing, short runs learn, resume (after a stop, Ctrl-C or a kill) equals uninterrupted.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +8,10 @@ import { parseSafetensors } from '../../../tools/model/safetensors.js';
 import type { EpochRecord } from '../../../tools/train/trainer.js';
 import { SIGNAL_ECHO_MS } from '../../../tools/commands/train.js';
 import { skipWithReason } from '../../skip-with-reason.js';
+import { tempDirs } from '../../temp-dir.js';
 
-const work = mkdtempSync(join(tmpdir(), 'train-cli-'));
+const makeTempDir = tempDirs();
+const work = makeTempDir('train-cli-');
 
 function train(...args: string[]) {
   const r = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'train', '--quiet', ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
@@ -363,7 +364,7 @@ describe('tools train: stopped, killed and torn runs', () => {
     mkdirSync(torn);
     for (const name of readdirSync(full)) copyFileSync(join(full, name), join(torn, name));
     for (const name of ['weights.safetensors', 'history.json', 'card.md', 'loss.png', 'samples.png']) copyFileSync(join(one, name), join(torn, name));
-    const exportCwd = mkdtempSync(join(tmpdir(), 'torn-export-'));
+    const exportCwd = makeTempDir('torn-export-');
     const exported = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'export-onnx', '--run', torn], { cwd: exportCwd, encoding: 'utf8' });
     expect(exported.status).toBe(1);
     expect(exported.stderr).toContain(`the weights hold epoch 1, checkpoint.safetensors epoch 2 (it was stopped while writing its files); run "tools train --resume ${torn}" to bring them up to date`);

@@ -1,14 +1,15 @@
 // `tools train --backend webgpu` (tfjs-backend-webgpu through Dawn) on SwiftShader: a few steps learn and match the wasm path.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { EpochRecord } from '../../../tools/train/trainer.js';
 import { skipWithReason } from '../../skip-with-reason.js';
+import { tempDirs } from '../../temp-dir.js';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const work = mkdtempSync(join(tmpdir(), 'train-webgpu-'));
+const makeTempDir = tempDirs();
+const work = makeTempDir('train-webgpu-');
 const quick = ['--spec', join(process.cwd(), 'models/noise-reducer.json'), '--dataset', 'mnist', '--limit', '64', '--batch-size', '16', '--epochs', '2', '--seed', '5', '--quiet'];
 
 function train(env: Record<string, string>, ...args: string[]) {

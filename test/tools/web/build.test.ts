@@ -1,11 +1,12 @@
 // The web build's record: current right after a build, stale (saying why) for each thing that makes it out of date.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb, webBuildStaleness } from '../../../tools/web/build.js';
+import { tempDirs } from '../../temp-dir.js';
 
-const work = mkdtempSync(path.join(tmpdir(), 'web-build-'));
+const makeTempDir = tempDirs();
+const work = makeTempDir('web-build-');
 const outDir = path.join(work, 'web');
 const recordFile = `${outDir}.inputs.json`;
 let original = '';
@@ -26,7 +27,6 @@ beforeAll(async () => {
   await buildWeb({ outDir });
   original = readFileSync(recordFile, 'utf8');
 });
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('webBuildStaleness', () => {
   it('is current right after a build, whose record lists the bundles\' sources, the copied files and onnxruntime-web\'s version', () => {
