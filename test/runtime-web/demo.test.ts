@@ -1,13 +1,11 @@
 // The demo page in headless chromium: the sample denoised on load (equal to the Node runtime), device, time and PSNR shown; a non-image file is a clear error and the page works on (drop, device, noise).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addGaussianNoise } from '../../runtime-common/noise.js';
 import { Denoiser as NodeDenoiser } from '../../runtime-node/denoiser.js';
 import { type BrowserPage, maxAbsDiff, openBrowserPage } from '../../tools/web/browser-harness.js';
 
-// The page's default model: the shipped photo denoiser.
-const shipped = new Uint8Array(readFileSync('models/photo-denoiser.onnx'));
 
 let harness: BrowserPage;
 beforeAll(async () => {
@@ -81,7 +79,8 @@ describe('demo page', () => {
 
     const { data, info } = await sharp('models/samples/fashion-grid-clean.png').extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     const noisy = addGaussianNoise({ data: new Uint8Array(data), width: info.width, height: info.height, channels: 1 }, 0.4, 2026);
-    const node = await NodeDenoiser.create({ model: shipped, device: 'cpu' });
+    // The page's default model, as in Node: the shipped photo denoiser, whose grey companion takes this grey sample.
+    const node = await NodeDenoiser.create({ model: 'photo-denoiser', device: 'cpu' });
     const expected = await node.denoise(noisy);
     await node.dispose();
     const [before, after] = [await canvasRed('before'), await canvasRed('after')];
