@@ -165,8 +165,10 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   const { onTile, signal } = hooks;
   signal?.throwIfAborted();
   checkSize(image, model);
-  const plan = planChannels(image.channels, model.channels, hasEqualColourChannels(image));
-  const levels = model.noiseMapName === undefined ? undefined : noiseLevels(model, [image], plan.batch, hooks.noiseLevel);
+  // Checked once: the plan and the noise estimate both need it.
+  const grey = hasEqualColourChannels(image);
+  const plan = planChannels(image.channels, model.channels, grey);
+  const levels = model.noiseMapName === undefined ? undefined : noiseLevels(model, [image], [grey], plan.batch, hooks.noiseLevel);
   const result = output(image);
   copyChannels(image, result, plan.untouched);
   const tiles = planTiles(image.width, image.height, model, settings);
@@ -246,12 +248,13 @@ export interface BatchSettings extends TileSettings {
 
 /**
  * Each batch entry's noise level for a model with a noise map (undefined for a blind one): `given`, or each image's
- * estimate, repeated for the `entries` batch entries an image takes (its planes, when the model sees one channel).
+ * estimate (`grey[i]`: whether image i's colour channels are equal, as checked for its plan), repeated for the
+ * `entries` batch entries an image takes (its planes, when the model sees one channel).
  */
-function noiseLevels(model: ModelInfo, images: readonly PixelImage[], entries: number, given: number | undefined): Float32Array | undefined {
+function noiseLevels(model: ModelInfo, images: readonly PixelImage[], grey: readonly boolean[], entries: number, given: number | undefined): Float32Array | undefined {
   if (model.noiseMapName === undefined) return undefined;
   const levels = new Float32Array(images.length * entries);
-  images.forEach((image, i) => levels.fill(given ?? autoNoiseLevel(image), i * entries, (i + 1) * entries));
+  images.forEach((image, i) => levels.fill(given ?? autoNoiseLevel(image, grey[i]), i * entries, (i + 1) * entries));
   return levels;
 }
 
@@ -263,10 +266,13 @@ function noiseLevels(model: ModelInfo, images: readonly PixelImage[], entries: n
 export async function denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[], model: ModelInfo, infer: InferFunction, settings: BatchSettings, pool: TensorBuffers = NO_POOL): Promise<PixelImage<T>[]> {
   const results: PixelImage<T>[] = new Array(images.length);
   const groups = new Map<string, number[]>();
+  // Whether each stacked image's colour channels are equal: checked once, for its group, plan and noise estimate.
+  const greyOf: boolean[] = new Array(images.length).fill(false);
   images.forEach((image, i) => {
     const plan = planTiles(image.width, image.height, model, settings);
     const fits = plan.rows.length === 1 && plan.columns.length === 1;
     const grey = fits && hasEqualColourChannels(image);
+    greyOf[i] = grey;
     const key = fits ? `${image.width}x${image.height}x${image.channels}${grey ? 'g' : ''}:${image.data.constructor.name}` : `single:${i}`;
     const list = groups.get(key);
     if (list) list.push(i);
@@ -279,7 +285,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
       continue;
     }
     checkSize(first, model);
-    const plan = planChannels(first.channels, model.channels, hasEqualColourChannels(first));
+    const plan = planChannels(first.channels, model.channels, greyOf[indices[0]!]!);
     const { width, height } = first;
     const planeSize = width * height;
     const perImage = plan.planes.length * planeSize;
@@ -293,7 +299,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
         if (!sameKind(images[index]!.data, first.data)) throw new Error('mixed pixel kinds in one group');
         regionToPlanes(images[index]!, plan.planes, { x: 0, y: 0, width, height }, model.valueRange, input, k * perImage);
       });
-      const levels = noiseLevels(model, part.map((index) => images[index]!), plan.batch, settings.noiseLevel);
+      const levels = noiseLevels(model, part.map((index) => images[index]!), part.map((index) => greyOf[index]!), plan.batch, settings.noiseLevel);
       let raw;
       try {
         raw = await infer(input, [part.length * plan.batch, model.channels, height, width], levels);

@@ -218,11 +218,12 @@ function patchNoiseVariance(image: PixelImage, colours: number, filter: PatchFil
  * all; its answer may raise the first by at most 10% (clipped highlights in the window would otherwise read as
  * noise), or without limit when most patches were clipped. Deterministic; at most about 12,000 patches per pass
  * (with three colour channels, each a third), on a regular grid, so a 12 MP photo costs about as much as a 1 MP one. Returns 0 for an image under 7x7.
+ * `grey`: whether the colour channels are equal everywhere, when the caller has checked already (undefined: checked here).
  */
-export function estimateNoiseLevel(image: PixelImage): number {
+export function estimateNoiseLevel(image: PixelImage, grey?: boolean): number {
   if (image.width < SIDE || image.height < SIDE) return 0;
   // A grey picture stored as colour is read as grey: its estimate is its grey version's.
-  const colours = hasEqualColourChannels(image) ? 1 : image.channels === 2 || image.channels === 4 ? image.channels - 1 : image.channels;
+  const colours = (grey ?? hasEqualColourChannels(image)) ? 1 : image.channels === 2 || image.channels === 4 ? image.channels - 1 : image.channels;
   const unclipped = patchNoiseVariance(image, colours, { kind: 'unclipped' });
   const first = Math.sqrt(unclipped.variance ?? patchNoiseVariance(image, colours, { kind: 'mean', low: 0, high: 1 }).variance!);
   if (unclipped.variance !== undefined && first <= CLIPPING_LEVEL) return first;
@@ -254,9 +255,9 @@ export function autoLevelScale(level: number): number {
 
 /**
  * The noise level `auto` tells a model with a noise map (a fraction of the full scale): {@link estimateNoiseLevel}
- * scaled by {@link autoLevelScale}.
+ * scaled by {@link autoLevelScale}; `grey` as for {@link estimateNoiseLevel}.
  */
-export function autoNoiseLevel(image: PixelImage): number {
-  const level = estimateNoiseLevel(image);
+export function autoNoiseLevel(image: PixelImage, grey?: boolean): number {
+  const level = estimateNoiseLevel(image, grey);
   return level * autoLevelScale(level);
 }

@@ -132,6 +132,8 @@ describe('estimateNoiseLevel on pictures of known noise', () => {
       const data = new Uint8Array(128 * 128 * channels);
       for (let i = 0; i < 128 * 128; i++) data.fill(grey[i]!, i * channels, i * channels + 3);
       expect(estimateNoiseLevel({ data, width: 128, height: 128, channels })).toBe(level);
+      // A caller that checked the channels already says so: the same reading, without a second scan.
+      expect(estimateNoiseLevel({ data, width: 128, height: 128, channels }, true)).toBe(level);
     }
   });
 
