@@ -1,10 +1,9 @@
 // One image file through the denoiser: read, optional demo noise, denoise, write atomically, metrics against a reference, comparison picture.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { colourToUnit, type PixelImage, mse, psnrFromMse, ssim, addGaussianNoise } from 'onnx-denoiser-common';
+import { colourToUnit, type PixelImage, type SameKind, mse, psnrFromMse, ssim, addGaussianNoise } from 'onnx-denoiser-common';
 import { writeFileAtomic, WriteFailure } from './atomic-file.js';
 import { comparisonPicture, type Panel } from './compare.js';
-import type { Denoiser } from './denoiser.js';
 import { encodeImage, type FilePixels, keeps16Bit, outputFormat, readImage } from './image-file.js';
 
 /** What to do with one file. */
@@ -21,6 +20,11 @@ export interface FileJob {
    * the final link fails.
    */
   outputExists: boolean;
+}
+
+/** What {@link denoiseFile} needs of a Denoiser (the library's, or one served by a thread). */
+export interface ImageDenoiser {
+  denoise<I extends PixelImage>(image: I): Promise<SameKind<I>>;
 }
 
 /** Settings shared by every file of a run. */
@@ -110,7 +114,7 @@ export function describeImage(report: FileReport): string {
  * Denoises one file and writes the result (temp file, then rename: never a partial file). Never throws: failures
  * come back as a report with `ok: false` and a message naming the file.
  */
-export async function denoiseFile(denoiser: Denoiser, job: FileJob, settings: FileSettings): Promise<FileReport> {
+export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, settings: FileSettings): Promise<FileReport> {
   const report: FileReport = { input: job.input, output: job.output, ok: false };
   const started = performance.now();
   const notes: string[] = [];

@@ -1,21 +1,14 @@
-// The one file that imports onnxruntime-node: the device table, availability checks known before a device starts, and the backend the core Denoiser runs on.
+// The one file that imports onnxruntime-node: availability checks known before a device starts and the backend the core Denoiser runs on (the device table, node-devices.ts, is re-exported).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { defineDevices, type DenoiserBackend, type OpenedSession, openSession as openBackendSession } from 'onnx-denoiser-common';
+import { type DenoiserBackend, type OpenedSession, openSession as openBackendSession } from 'onnx-denoiser-common';
 import { gpuDeviceNodes } from './gpu-nodes.js';
 import { defaultCpuThreads } from './cpu-cores.js';
+import { NODE_DEVICES } from './node-devices.js';
 
-/** Node devices: name -> execution providers. `auto` tries CUDA, then WebGPU, then the CPU. */
-export const NODE_DEVICES = defineDevices(
-  {
-    cpu: { executionProviders: ['cpu'], description: 'CPU (onnxruntime-node CPU execution provider)' },
-    webgpu: { executionProviders: ['webgpu'], description: 'WebGPU (onnxruntime-node WebGPU execution provider through Dawn on Vulkan)' },
-    cuda: { executionProviders: ['cuda'], description: 'CUDA (onnxruntime-node CUDA execution provider)' },
-  },
-  ['cuda', 'webgpu', 'cpu'],
-);
+export { NODE_DEVICES };
 
 const require = createRequire(import.meta.url);
 

@@ -1,6 +1,5 @@
-// Small plain PNGs without sharp (fast-png decodes, node:zlib compresses): a folder of thumbnails costs per file what sharp's pipeline set-up costs, so they skip it; everything else goes through sharp.
-import zlib, { deflateSync } from 'node:zlib';
-import { decode } from 'fast-png';
+// Small plain PNGs without sharp (node:zlib inflates and deflates, rows unfiltered here): a folder of thumbnails costs per file what sharp's pipeline set-up costs, so they skip it; everything else goes through sharp.
+import zlib, { deflateSync, inflateSync } from 'node:zlib';
 import type { FilePixels } from './image-file.js';
 
 /** The most pixels a PNG may have to take the fast path (256 x 256): above it sharp's threaded codec is faster. */
@@ -43,13 +42,94 @@ export function plainPngHeader(bytes: Uint8Array): PlainPngHeader | undefined {
   return undefined;
 }
 
-/** Decodes a PNG that {@link plainPngHeader} accepted; throws on damaged image data (callers then let sharp say why). */
+/**
+ * Decodes a PNG that {@link plainPngHeader} accepted; throws on damaged image data (callers then let sharp say why).
+ * node:zlib inflates the IDAT chunks (checking zlib's checksum) into exactly the bytes the header implies, and the
+ * rows' filters are undone here. fast-png took 35 us for a 28x28 grey PNG in a warm loop and 130 to 150 us in the
+ * CLI's profile (its inflater allocates and grows buffers per file); this takes about 10.
+ */
 export function decodePlainPng(bytes: Uint8Array, header: PlainPngHeader): FilePixels {
-  const png = decode(bytes);
-  const size = header.width * header.height * header.channels;
-  if (png.width !== header.width || png.height !== header.height || png.channels !== header.channels || png.data.length !== size) throw new Error('PNG decoded to another size than its header states');
-  const data = header.depth === 16 ? (png.data instanceof Uint16Array ? png.data : Uint16Array.from(png.data)) : png.data instanceof Uint8Array ? png.data : new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length);
-  return { data, width: png.width, height: png.height, channels: png.channels } as FilePixels;
+  const { width, height, depth, channels } = header;
+  const pixelBytes = (channels * depth) / 8;
+  const rowBytes = width * pixelBytes;
+  const expected = height * (rowBytes + 1);
+  // maxOutputLength makes a stream longer than the header allows throw instead of growing.
+  const raw = inflateSync(imageData(bytes), { maxOutputLength: expected, chunkSize: Math.max(64, expected + 1) });
+  if (raw.length !== expected) throw new Error(`PNG image data holds ${raw.length} bytes where its header implies ${expected}`);
+  const rows = unfilterRows(raw, height, rowBytes, pixelBytes);
+  if (depth === 8) return { data: rows, width, height, channels } as FilePixels;
+  // 16-bit samples are big-endian in the file.
+  const data = new Uint16Array(rows.length / 2);
+  for (let i = 0; i < data.length; i++) data[i] = (rows[2 * i]! << 8) | rows[2 * i + 1]!;
+  return { data, width, height, channels } as FilePixels;
+}
+
+/** The IDAT chunks' data, joined (one chunk's is returned as a view, without a copy). */
+function imageData(bytes: Uint8Array): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let at = 8; at + 12 <= bytes.length; at += 12 + view.getUint32(at)) {
+    // 0x49444154 is "IDAT".
+    if (view.getUint32(at + 4) === 0x49444154) parts.push(bytes.subarray(at + 8, at + 8 + view.getUint32(at)));
+  }
+  if (parts.length === 1) return parts[0]!;
+  const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}
+
+/**
+ * Undoes PNG's row filters (PNG spec 9.2: 0 none, 1 sub, 2 up, 3 average, 4 Paeth) in `raw` (each row: its filter
+ * byte, then `rowBytes` bytes), with `pixelBytes` the distance to the byte of the same sample one pixel left
+ * (at least 1). Returns the rows without their filter bytes.
+ */
+export function unfilterRows(raw: Uint8Array, height: number, rowBytes: number, pixelBytes: number): Uint8Array {
+  const out = new Uint8Array(height * rowBytes);
+  const left = Math.max(1, pixelBytes);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (rowBytes + 1)]!;
+    const from = y * (rowBytes + 1) + 1;
+    const at = y * rowBytes;
+    // Bytes left of the row and above the first row count as 0.
+    const above = at - rowBytes;
+    switch (filter) {
+      case 0:
+        out.set(raw.subarray(from, from + rowBytes), at);
+        break;
+      case 1:
+        for (let x = 0; x < rowBytes; x++) out[at + x] = raw[from + x]! + (x >= left ? out[at + x - left]! : 0);
+        break;
+      case 2:
+        if (y === 0) out.set(raw.subarray(from, from + rowBytes), at);
+        else for (let x = 0; x < rowBytes; x++) out[at + x] = raw[from + x]! + out[above + x]!;
+        break;
+      case 3:
+        for (let x = 0; x < rowBytes; x++) {
+          const a = x >= left ? out[at + x - left]! : 0;
+          const b = y > 0 ? out[above + x]! : 0;
+          out[at + x] = raw[from + x]! + ((a + b) >> 1);
+        }
+        break;
+      case 4:
+        for (let x = 0; x < rowBytes; x++) {
+          const a = x >= left ? out[at + x - left]! : 0;
+          const b = y > 0 ? out[above + x]! : 0;
+          const c = x >= left && y > 0 ? out[above + x - left]! : 0;
+          const pa = Math.abs(b - c);
+          const pb = Math.abs(a - c);
+          const pc = Math.abs(a + b - 2 * c);
+          out[at + x] = raw[from + x]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+        }
+        break;
+      default:
+        throw new Error(`PNG row ${y} has filter type ${filter}; types 0 to 4 exist`);
+    }
+  }
+  return out;
 }
 
 /** Whether pixels can be written by {@link encodePlainPng}: at most FAST_PNG_MAX_PIXELS. */
@@ -71,21 +151,33 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A PNG's bytes besides its image data when that is stored: signature, IHDR, IDAT and IEND chunks, zlib's header and checksum, one stored block's header. */
+const STORED_PNG_OVERHEAD = 8 + 25 + 12 + 12 + 6 + 5;
+
 /**
- * zlib level 4 (as the sharp path) with a window no larger than the data and a hash table to match. zlib's defaults
- * (a 32 KB window, memory level 8) allocate about 256 KB per call, whatever the data: a 28x28 PNG's compression took
- * 112 us per file in the CLI's profile, against 64 to 76 us with these (a folder of 28x28 PNGs, one profile each, on
- * a noisy machine). The output stays within 2% of the defaults' size (equal for 28x28 images and above 32 KB).
+ * Image data (filtered rows) up to this many bytes is stored, not compressed: the PNG then fits one 4 KiB
+ * file-system block, which is what a compressed one takes on disk too. Compressing 2 KB cost 100 us per file in
+ * node:zlib at any level (its set-up, not the matching: Huffman-only took 65), storing it 10 to 14; a 28x28 RGB
+ * output would have shrunk from 2.4 to 2.0 KB.
+ */
+export const STORED_MAX_BYTES = 4096 - STORED_PNG_OVERHEAD;
+
+/**
+ * zlib level 4 (as the sharp path) with a window no larger than the data and a hash table to match; level 0 (stored)
+ * up to {@link STORED_MAX_BYTES}. zlib's defaults (a 32 KB window, memory level 8) allocate about 256 KB per call,
+ * whatever the data: a 28x28 PNG's compression took 112 us per file in the CLI's profile, against 64 to 76 us with
+ * these (a folder of 28x28 PNGs, one profile each, on a noisy machine). The output stays within 2% of the defaults'
+ * size (equal above 32 KB).
  */
 export function deflateOptions(bytes: number): { level: number; windowBits: number; memLevel: number } {
   // zlib needs the window to hold the data plus its 262-byte lookahead to find every match it would find anyway.
   const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(bytes + 262))));
-  return { level: 4, windowBits, memLevel: windowBits - 7 };
+  return { level: bytes <= STORED_MAX_BYTES ? 0 : 4, windowBits, memLevel: windowBits - 7 };
 }
 
 /**
  * Encodes pixels as a PNG (8 or 16 bits as the array, grey to RGBA as the channels): no row filter, zlib level 4 as
- * the sharp path. The compression is node:zlib's (native); a JS deflate took 70 to 150 us of a 28x28 file's time,
+ * the sharp path (stored up to one file-system block, see {@link STORED_MAX_BYTES}). The compression is node:zlib's (native); a JS deflate took 70 to 150 us of a 28x28 file's time,
  * zlib about 10.
  */
 export function encodePlainPng(image: FilePixels): Uint8Array {
@@ -108,7 +200,7 @@ export function encodePlainPng(image: FilePixels): Uint8Array {
   view.setUint32(4, height);
   header[8] = sixteen ? 16 : 8;
   header[9] = COLOUR_TYPES[channels - 1]!;
-  const parts = [PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, deflateOptions(raw.length))), chunk('IEND', new Uint8Array(0))];
+  const parts = [PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { ...deflateOptions(raw.length), chunkSize: Math.max(64, raw.length + 64) })), chunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of parts) {

@@ -508,6 +508,74 @@ describe('denoise CLI', () => {
   });
 });
 
+describe('denoise CLI: many small files (model runs batched on a thread of their own)', () => {
+  /** A folder of `count` small PNGs (grey, RGB, 16-bit grey, grey + alpha; sizes vary), written once per name. */
+  async function smallFolder(name: string, count: number): Promise<string> {
+    const dir = at(name);
+    mkdirSync(dir);
+    for (let i = 0; i < count; i++) {
+      const file = path.join(dir, `img-${String(i).padStart(2, '0')}.png`);
+      if (i % 7 === 3) await writeImage(file, sample(30 * 20 * 3, i), 30, 20, 3);
+      else if (i % 7 === 5) await writeImage(file, Uint16Array.from(sample(28 * 28, i), (v) => v * 257), 28, 28, 1);
+      else if (i % 7 === 6) await writeImage(file, sample(28 * 28 * 2, i), 28, 28, 2);
+      else await writeImage(file, sample(28 * 28, i), 28, 28, 1);
+    }
+    return dir;
+  }
+
+  it('a missing model is one error for the run, as on one thread: no line per file and no output folder', async () => {
+    const dir = await smallFolder('many-bad-model', 20);
+    const missing = at('no-such-model.onnx');
+    const threaded = denoiseBin([dir, '-o', at('many-bad-model-out'), '--model', missing]);
+    const inline = await denoise(dir, '-o', at('many-bad-model-out'), '--model', missing);
+    expect(threaded.code).toBe(1);
+    expect(threaded.stderr).toBe(`error: Cannot read model file ${missing}: no such file\n`);
+    expect(threaded.stderr).toBe(inline.stderr);
+    expect(existsSync(at('many-bad-model-out'))).toBe(false);
+  });
+
+  it('the bin\'s threaded run writes the very files the single-thread run writes (a brute-force blur), and bad files fail alone', async () => {
+    const dir = await smallFolder('many', 22);
+    writeFileSync(path.join(dir, 'img-90-text.png'), 'not an image\n');
+    writeFileSync(path.join(dir, 'img-91-cut.png'), readFileSync(path.join(dir, 'img-00.png')).subarray(0, 60));
+    const threaded = denoiseBin([dir, '-o', at('many-out'), '--model', blurModel]);
+    const inline = await denoise(dir, '-o', at('many-inline'), '--model', blurModel);
+    expect(threaded.code).toBe(1);
+    expect(threaded.stderr).toMatch(/^denoise: 24 files on cpu.*, one onnxruntime thread \(every input is under 64 KB\), model runs batched on a thread of their own, model /m);
+    expect(inline.stderr).not.toContain('a thread of their own');
+    expect(threaded.stderr).toContain(`error: ${path.join(dir, 'img-90-text.png')}: not an image in a format sharp reads`);
+    expect(threaded.stderr).toMatch(new RegExp(`error: ${path.join(dir, 'img-91-cut.png')}: truncated or damaged image data`));
+    expect(threaded.stderr).toMatch(/denoised 22 of 24 files in [\d.]+ s on cpu; 2 failed: /);
+    // The same report lines (their counters and timings aside: files finish in another order) and the same bytes.
+    const lines = (text: string) => text.split('\n').map((line) => line.replace(/^\[\d+\/24\] /, '').replace(/, [\d.]+ s$/, '').replace(/-(out|inline)\//, '/')).sort();
+    expect(lines(threaded.stdout)).toEqual(lines(inline.stdout));
+    const names = readdirSync(at('many-out')).sort();
+    expect(names).toEqual(readdirSync(at('many-inline')).sort());
+    expect(names).toHaveLength(22);
+    for (const name of names) expect(readFileSync(at('many-out', name)).equals(readFileSync(at('many-inline', name))), name).toBe(true);
+    // Grey, RGB and 16-bit grey against the loops (grey + alpha is checked so in the folder test above).
+    for (const name of ['img-00.png', 'img-03.png', 'img-05.png']) {
+      const input = await pixels(path.join(dir, name));
+      const output = await pixels(at('many-out', name));
+      const peak = input.depth === 'ushort' ? 65535 : 255;
+      for (let c = 0; c < input.channels; c++) {
+        const got = Array.from(output.data).filter((_, i) => i % input.channels === c);
+        expect(maxDifference(got, expectedBlur(input.data, input.width, input.height, input.channels, c, peak)), `${name} channel ${c}`).toBeLessThanOrEqual(1);
+      }
+    }
+    noTempFiles(at('many-out'));
+  });
+
+  it('--json on the threaded path: one report per file and the summary', () => {
+    const dir = at('many');
+    const r = denoiseBin([dir, '-o', at('many-json'), '--model', blurModel, '--json']);
+    const reports = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; ok?: boolean; denoised?: number; failed?: number });
+    expect(reports.filter((x) => x.type === 'file')).toHaveLength(24);
+    expect(reports.filter((x) => x.type === 'file' && x.ok)).toHaveLength(22);
+    expect(reports.at(-1)).toMatchObject({ type: 'summary', files: 24, denoised: 22, failed: 2, device: 'cpu' });
+  });
+});
+
 describe('denoise CLI without --output', () => {
   it('writes NAME.denoised.EXT beside each input; a folder run leaves earlier results out and refuses to replace them', async () => {
     const dir = at('beside');

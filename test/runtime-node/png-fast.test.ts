@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
-import { decodePlainPng, deflateOptions, encodePlainPng, FAST_PNG_MAX_PIXELS, plainPngHeader, tableCrc32 } from '../../runtime-node/png-fast.js';
+import { decodePlainPng, deflateOptions, encodePlainPng, FAST_PNG_MAX_PIXELS, plainPngHeader, STORED_MAX_BYTES, tableCrc32, unfilterRows } from '../../runtime-node/png-fast.js';
 
 /** Seeded samples of an image: 8-bit or 16-bit. */
 function samples(count: number, sixteen: boolean, seed: number): Uint8Array | Uint16Array {
@@ -28,8 +28,8 @@ async function sharpSamples(png: Uint8Array, sixteen: boolean, channels: number)
   return greyAlpha8 ? values.filter((_, i) => i % 4 === 0 || i % 4 === 3) : values;
 }
 
-/** A hand-made PNG: the signature, chunks with CRCs left 0 (the header check does not read them). */
-function chunkedPng(ihdr: { width: number; height: number; depth: number; colourType: number; interlace?: number }, extra: [string, Uint8Array][] = []): Uint8Array {
+/** A hand-made PNG: the signature, chunks with CRCs left 0 (neither the header check nor the decoder reads them), a blank image unless told otherwise. */
+function chunkedPng(ihdr: { width: number; height: number; depth: number; colourType: number; interlace?: number }, extra: [string, Uint8Array][] = [], blankImage = true): Uint8Array {
   const chunk = (type: string, body: Uint8Array) => {
     const out = new Uint8Array(12 + body.length);
     new DataView(out.buffer).setUint32(0, body.length);
@@ -42,7 +42,7 @@ function chunkedPng(ihdr: { width: number; height: number; depth: number; colour
   view.setUint32(0, ihdr.width);
   view.setUint32(4, ihdr.height);
   header.set([ihdr.depth, ihdr.colourType, 0, 0, ihdr.interlace ?? 0], 8);
-  const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), ...extra.map(([t, b]) => chunk(t, b)), chunk('IDAT', deflateSync(new Uint8Array(ihdr.height * (ihdr.width + 1)))), chunk('IEND', new Uint8Array(0))];
+  const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), ...extra.map(([t, b]) => chunk(t, b)), ...(blankImage ? [chunk('IDAT', deflateSync(new Uint8Array(ihdr.height * (ihdr.width + 1))))] : []), chunk('IEND', new Uint8Array(0))];
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of parts) {
@@ -71,6 +71,68 @@ describe('plainPngHeader: what goes through sharp instead', () => {
   });
 });
 
+/**
+ * PNG's row filter `type` applied to `rows` (height rows of rowBytes), straight from the spec's definitions (9.2),
+ * one byte at a time: the reference the decoder's unfiltering is checked against.
+ */
+function filterRows(rows: Uint8Array, height: number, rowBytes: number, bpp: number, type: (y: number) => number): Uint8Array {
+  const at = (x: number, y: number) => (x < 0 || y < 0 ? 0 : rows[y * rowBytes + x]!);
+  const out = new Uint8Array(height * (rowBytes + 1));
+  for (let y = 0; y < height; y++) {
+    out[y * (rowBytes + 1)] = type(y);
+    for (let x = 0; x < rowBytes; x++) {
+      const [raw, a, b, c] = [at(x, y), at(x - bpp, y), at(x, y - 1), at(x - bpp, y - 1)];
+      const p = a + b - c;
+      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      const predicted = [0, a, b, Math.floor((a + b) / 2), paeth][type(y)]!;
+      out[y * (rowBytes + 1) + 1 + x] = (raw - predicted + 256) % 256;
+    }
+  }
+  return out;
+}
+
+describe('unfilterRows: PNG\'s five row filters undone', () => {
+  it('refuses a filter type above 4, naming the row', () => {
+    const raw = filterRows(new Uint8Array(6), 2, 3, 1, () => 0);
+    raw[4] = 5;
+    expect(() => unfilterRows(raw, 2, 3, 1)).toThrow('PNG row 1 has filter type 5; types 0 to 4 exist');
+  });
+
+  it.each([1, 2, 3, 4, 6, 8])('each filter type, and all of them mixed, gives back the rows (%i bytes per pixel)', (bpp) => {
+    const [width, height] = [9, 7];
+    const rowBytes = width * bpp;
+    const rows = samples(height * rowBytes, false, bpp) as Uint8Array;
+    for (const type of [(): number => 0, () => 1, () => 2, () => 3, () => 4, (y: number) => (y * 3) % 5]) {
+      expect(Array.from(unfilterRows(filterRows(rows, height, rowBytes, bpp, type), height, rowBytes, bpp))).toEqual(Array.from(rows));
+    }
+  });
+
+  it('a PNG of several IDAT chunks with every filter type decodes to its samples (8 and 16 bits)', () => {
+    for (const sixteen of [false, true]) {
+      const [width, height, channels] = [13, 11, 3];
+      const bpp = channels * (sixteen ? 2 : 1);
+      const data = samples(width * height * channels, sixteen, 77);
+      const rows = sixteen ? new Uint8Array(data.length * 2) : (data as Uint8Array);
+      if (sixteen) data.forEach((v, i) => rows.set([v >> 8, v & 255], 2 * i));
+      const zipped = deflateSync(filterRows(rows, height, width * bpp, bpp, (y) => y % 5));
+      const idat = [zipped.subarray(0, 10), zipped.subarray(10, 40), zipped.subarray(40)].map((body) => ['IDAT', body] as [string, Uint8Array]);
+      const png = chunkedPng({ width, height, depth: sixteen ? 16 : 8, colourType: 2 }, idat, false);
+      const header = plainPngHeader(png)!;
+      expect(header).toEqual({ width, height, depth: sixteen ? 16 : 8, channels });
+      const decoded = decodePlainPng(png, header);
+      expect(decoded.data).toBeInstanceOf(sixteen ? Uint16Array : Uint8Array);
+      expect(Array.from(decoded.data)).toEqual(Array.from(data));
+    }
+  });
+
+  it('image data shorter or longer than the header implies throws', () => {
+    for (const rowsHeld of [6, 8]) {
+      const png = chunkedPng({ width: 4, height: 7, depth: 8, colourType: 0 }, [['IDAT', deflateSync(new Uint8Array(rowsHeld * 5))]], false);
+      expect(() => decodePlainPng(png, plainPngHeader(png)!)).toThrow();
+    }
+  });
+});
+
 describe('decodePlainPng and encodePlainPng against sharp', () => {
   it.each([
     [1, false], [2, false], [3, false], [4, false],
@@ -93,7 +155,7 @@ describe('decodePlainPng and encodePlainPng against sharp', () => {
   it('compresses with a window sized to the data (the smallest zlib window holding it and its lookahead), and sharp reads every size back', async () => {
     for (const bytes of [1, 500, 812, 3000, 40_000, 1_000_000]) {
       const { windowBits, memLevel, level } = deflateOptions(bytes);
-      expect(level).toBe(4);
+      expect(level).toBe(bytes <= STORED_MAX_BYTES ? 0 : 4);
       expect(windowBits).toBeGreaterThanOrEqual(9);
       expect(windowBits).toBeLessThanOrEqual(15);
       if (windowBits < 15) expect(2 ** windowBits).toBeGreaterThanOrEqual(bytes + 262);
@@ -105,8 +167,20 @@ describe('decodePlainPng and encodePlainPng against sharp', () => {
       const row = samples(width * channels, false, width);
       const data = Uint8Array.from({ length: width * height * channels }, (_, i) => row[i % row.length]!);
       const png = encodePlainPng({ data, width, height, channels });
-      if (height > 1) expect(png.length).toBeLessThan(data.length / 2);
+      if (height * (width * channels + 1) > STORED_MAX_BYTES) expect(png.length).toBeLessThan(data.length / 2);
       expect(await sharpSamples(png, false, channels)).toEqual(Array.from(data));
+    }
+  });
+
+  it('image data up to STORED_MAX_BYTES is stored, and the PNG then fits one 4 KiB block exactly at the limit; one byte more is compressed', async () => {
+    // Rows of width + 1 bytes (the filter byte): grey images whose image data is just at and just over the limit.
+    for (const [width, height] of [[1, 1], [28, 28], [STORED_MAX_BYTES - 1, 1], [STORED_MAX_BYTES, 1]] as const) {
+      const data = Uint8Array.from({ length: width * height }, (_, i) => (i % 7) * 30);
+      const png = encodePlainPng({ data, width, height, channels: 1 });
+      const bytes = height * (width + 1);
+      if (bytes <= STORED_MAX_BYTES) expect(png.length).toBe(bytes + 4096 - STORED_MAX_BYTES);
+      else expect(png.length).toBeLessThan(bytes / 2);
+      expect(await sharpSamples(png, false, 1)).toEqual(Array.from(data));
     }
   });
 

@@ -1,0 +1,72 @@
+// The model's thread for a `denoise` run over many small files, started before the command line is parsed: which runs may be such, and the thread itself.
+import { existsSync, type Stats, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Runs of at least this many files, every one small, open the model on a thread of its own (WorkerDenoiser): the
+ * main thread reads, decodes, encodes and writes files while the model runs beside it.
+ */
+export const WORKER_MIN_FILES = 16;
+
+/** The thread's script: compiled JavaScript beside this module. */
+const WORKER_FILE = new URL('./denoise-worker.js', import.meta.url);
+
+/** A thread {@link startThreadEarly} started and no run has taken yet. */
+let earlyThread: Worker | undefined;
+
+/** Whether a path is written as a folder (ends with a separator). */
+export const isFolderPath = (p: string): boolean => p.endsWith('/') || p.endsWith(path.sep);
+
+/** A file's stat, or undefined when it cannot be had (missing, no permission). */
+export function statQuietly(file: string): Stats | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether inputs may make a run of {@link WORKER_MIN_FILES} or more files: that many names, or a folder among them. */
+export function mayBeManyFiles(inputs: readonly string[]): boolean {
+  return inputs.length >= WORKER_MIN_FILES || inputs.some((p) => isFolderPath(p) || statQuietly(p)?.isDirectory() === true);
+}
+
+/**
+ * The inputs of a command line as far as they can be told without parsing it: arguments that follow no option
+ * (or a `--`). A name after a boolean flag is missed (`--force dir`), an option's value is never taken for an input.
+ */
+export function plainInputs(argv: readonly string[]): string[] {
+  const split = argv.indexOf('--');
+  const head = split < 0 ? argv : argv.slice(0, split);
+  const named = head.filter((arg, i) => !arg.startsWith('-') && (i === 0 || !head[i - 1]!.startsWith('-') || head[i - 1]!.includes('=')));
+  return split < 0 ? named : [...named, ...argv.slice(split + 1)];
+}
+
+/** Whether the thread's script is there (it is in the built package; tests that run the TypeScript sources have none). */
+export function inferenceThreadAvailable(): boolean {
+  return existsSync(fileURLToPath(WORKER_FILE));
+}
+
+/**
+ * A thread that loads the library (onnxruntime with it) and waits for WorkerDenoiser.open's options: the one
+ * {@link startThreadEarly} started, or a new one. A thread not wanted after all is ended with `terminate()`.
+ */
+export function takeInferenceThread(): Worker {
+  const worker = earlyThread ?? new Worker(WORKER_FILE);
+  earlyThread = undefined;
+  worker.ref();
+  return worker;
+}
+
+/**
+ * Starts the thread {@link takeInferenceThread} will return, when the script is there: `denoise` calls it before
+ * it loads its argument parser (yargs takes 100 ms or more), so that the thread loads onnxruntime meanwhile. Until
+ * taken it does not keep the process alive.
+ */
+export function startThreadEarly(): void {
+  if (earlyThread || !inferenceThreadAvailable()) return;
+  earlyThread = new Worker(WORKER_FILE);
+  earlyThread.unref();
+}

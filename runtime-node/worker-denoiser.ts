@@ -1,0 +1,158 @@
+// A Denoiser on its own thread for `denoise` runs over many small files: the main thread reads, decodes, encodes and writes while the model runs beside it.
+import type { Worker } from 'node:worker_threads';
+import { type PixelImage, type SameKind, ValidationError } from 'onnx-denoiser-common';
+import type { ArgumentNames, DenoiserOptions } from './denoiser.js';
+import { takeInferenceThread } from './early-thread.js';
+
+
+/** An error as it crosses threads: a ValidationError keeps its argument (so the CLI prints it without a stack). */
+export interface SentError {
+  name: string;
+  message: string;
+  argument?: string;
+  stack?: string;
+}
+
+/** Main thread -> worker: first `open` (the options and argument names for `createDenoiser`), then batches, then `close`. */
+export type WorkerRequest = { type: 'open'; options: DenoiserOptions; names: ArgumentNames } | { type: 'batch'; id: number; images: PixelImage[] } | { type: 'close' };
+
+/** Worker -> main thread. */
+export type WorkerReply =
+  | { type: 'ready'; device: string; skipped: readonly string[]; source: string; warnings: readonly string[] }
+  | { type: 'failed'; error: SentError }
+  | { type: 'results'; id: number; results: ({ image: PixelImage } | { error: SentError })[] };
+
+/** Most batches sent and not yet answered: one running, one waiting, so the thread never idles for a round trip. */
+const MAX_BATCHES_OUT = 2;
+
+/**
+ * Most images in one batch: a 28x28 model run costs about 110 us alone and 60 per image in batches of 16 or more.
+ * With the CLI's 64 files in flight, two batches leave the main thread files to work on meanwhile (one batch of all
+ * files in flight left the two threads taking turns).
+ */
+const MAX_BATCH_IMAGES = 32;
+
+/** An error received from the thread, rebuilt: ValidationError (with its argument) or Error, with the thread's stack. */
+export function receivedError(sent: SentError): Error {
+  const error = sent.argument === undefined ? new Error(sent.message) : new ValidationError(sent.message, sent.argument);
+  if (sent.name !== error.name) Object.defineProperty(error, 'name', { value: sent.name });
+  if (sent.stack) error.stack = sent.stack;
+  return error;
+}
+
+/** An error made ready to cross threads. */
+export function sentError(error: unknown): SentError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message, ...(e instanceof ValidationError ? { argument: e.argument } : {}), ...(e.stack ? { stack: e.stack } : {}) };
+}
+
+interface Pending {
+  image: PixelImage;
+  resolve: (image: PixelImage) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The part of a Denoiser a `denoise` run uses, served by a worker thread. Requests made while the thread is busy are
+ * sent together as one batch (the library's `denoiseBatch` stacks same-size images into one model run), so the
+ * batches grow just as far as the thread lags behind.
+ */
+export class WorkerDenoiser {
+  readonly #worker: Worker;
+  readonly #queue: Pending[] = [];
+  readonly #out = new Map<number, Pending[]>();
+  #nextId = 0;
+  #stopped: Error | undefined;
+  #flushing = false;
+
+  private constructor(
+    worker: Worker,
+    /** The device the thread's Denoiser runs on. */
+    readonly device: string,
+    /** Devices `auto` skipped, with the reason for each. */
+    readonly skipped: readonly string[],
+    /** Where the model came from and what the runtime assumes about it. */
+    readonly model: { source: string; warnings: readonly string[] },
+  ) {
+    this.#worker = worker;
+    worker.on('message', (reply: WorkerReply) => this.#receive(reply));
+    worker.on('error', (error) => this.#stop(new Error(`the inference thread failed: ${error.message}`)));
+    worker.on('exit', (code) => this.#stop(new Error(`the inference thread exited (code ${code})`)));
+  }
+
+  /**
+   * Opens the Denoiser on a thread (one from takeInferenceThread, or a new one); rejects with the error
+   * `createDenoiser` threw there.
+   */
+  static open(options: DenoiserOptions, names: ArgumentNames, thread?: Worker): Promise<WorkerDenoiser> {
+    const worker = thread ?? takeInferenceThread();
+    worker.postMessage({ type: 'open', options, names } satisfies WorkerRequest);
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        void worker.terminate();
+        reject(error);
+      };
+      const exited = (code: number) => fail(new Error(`the inference thread exited (code ${code}) before its model opened`));
+      worker.once('error', fail);
+      worker.once('exit', exited);
+      worker.once('message', (reply: WorkerReply) => {
+        // Only these listeners go: removeAllListeners would also drop the ones Worker itself keeps.
+        worker.off('error', fail);
+        worker.off('exit', exited);
+        if (reply.type === 'ready') resolve(new WorkerDenoiser(worker, reply.device, reply.skipped, { source: reply.source, warnings: reply.warnings }));
+        else fail(reply.type === 'failed' ? receivedError(reply.error) : new Error(`the inference thread answered ${reply.type} before it was ready`));
+      });
+    });
+  }
+
+  /** Denoises one image on the thread (the image is copied there and the result back). */
+  denoise<I extends PixelImage>(image: I): Promise<SameKind<I>> {
+    if (this.#stopped) return Promise.reject(this.#stopped);
+    return new Promise<SameKind<I>>((resolve, reject) => {
+      this.#queue.push({ image, resolve: resolve as (image: PixelImage) => void, reject });
+      // Requests made in one turn of the event loop go as one batch: a thread's results let many files go on at once.
+      if (!this.#flushing) {
+        this.#flushing = true;
+        setImmediate(() => {
+          this.#flushing = false;
+          this.#send();
+        });
+      }
+    });
+  }
+
+  /** Closes the thread's Denoiser and ends the thread. */
+  async dispose(): Promise<void> {
+    if (this.#stopped) return;
+    const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
+    this.#worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+    await exited;
+  }
+
+  #send(): void {
+    if (this.#queue.length === 0 || this.#out.size >= MAX_BATCHES_OUT) return;
+    const batch = this.#queue.splice(0, MAX_BATCH_IMAGES);
+    const id = this.#nextId++;
+    this.#out.set(id, batch);
+    this.#worker.postMessage({ type: 'batch', id, images: batch.map((p) => p.image) } satisfies WorkerRequest);
+  }
+
+  #receive(reply: WorkerReply): void {
+    if (reply.type !== 'results') return;
+    const batch = this.#out.get(reply.id);
+    this.#out.delete(reply.id);
+    batch?.forEach((pending, i) => {
+      const result = reply.results[i]!;
+      if ('image' in result) pending.resolve(result.image);
+      else pending.reject(receivedError(result.error));
+    });
+    if (!this.#flushing) this.#send();
+  }
+
+  #stop(error: Error): void {
+    this.#stopped ??= error;
+    for (const batch of this.#out.values()) for (const pending of batch) pending.reject(error);
+    for (const pending of this.#queue.splice(0)) pending.reject(error);
+    this.#out.clear();
+  }
+}
