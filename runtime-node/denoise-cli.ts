@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import yargs from 'yargs';
 import { deviceNames, DEFAULT_MODEL_NAME, SHIPPED_MODELS, check, checkInteger, checkNumber, described, invalid, type PixelImage, type SameKind, ValidationError } from 'onnx-denoiser-common';
-import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile } from './denoise-file.js';
+import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile, type ImageDenoiser } from './denoise-file.js';
 import type { NodeDevice } from './denoiser.js';
 import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXEL_LIMIT, OUTPUT_FORMATS } from './image-file.js';
 import { NODE_DEVICES } from './node-devices.js';
@@ -293,24 +293,17 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     // The library (and onnxruntime with it) loads here only when the model runs on this thread.
     const prestarted = spare;
     spare = undefined;
-    denoiser = onThread ? await WorkerDenoiser.open(options, names, prestarted) : await (await import('./denoiser.js')).createDenoiser(options, names);
-    const skipped = denoiser.skipped.length ? ` (auto skipped ${denoiser.skipped.join('; ')})` : '';
-    const oneThread = args.threads === undefined && threads === 1 && denoiser.device === 'cpu' ? `, one onnxruntime thread (every input is under ${SMALL_INPUT_BYTES / 1024} KB)` : '';
-    const ownThread = onThread ? ', model runs batched on a thread of their own' : '';
-    stderr.write(`denoise: ${jobs.length} file${jobs.length === 1 ? '' : 's'} on ${denoiser.device}${skipped}${oneThread}${ownThread}, model ${denoiser.model.source}\n`);
-    // What the runtime assumes about the model (a receptive field it does not state): the library reports, the CLI tells.
-    for (const warning of denoiser.model.warnings) stderr.write(`warning: ${warning}\n`);
-
-    const useBar = args.progress && !args.json && jobs.length > 1 && stderr.isTTY === true;
-    // cli-progress is loaded only when a bar is shown (it is not needed for one file or piped output).
-    const cliProgress = useBar ? (await import('cli-progress')).default : undefined;
-    const multibar = cliProgress
-      ? new cliProgress.MultiBar({ stream: stderr as NodeJS.WriteStream, format: 'denoise [{bar}] {value}/{total} files | {eta_formatted} left', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
-      : undefined;
-    const bar = multibar?.create(jobs.length, 0);
-    const say = (text: string, toStderr = false) => {
-      if (multibar) multibar.log(`${text}\n`);
-      else (toStderr ? stderr : stdout).write(`${text}\n`);
+    const opening: Promise<RunDenoiser> = onThread ? WorkerDenoiser.open(options, names, prestarted) : import('./denoiser.js').then((library) => library.createDenoiser(options, names));
+    // Files are read and decoded while the model opens (a 16 MP PNG takes longer to decode than a session to
+    // open); each waits for the model before its run, so nothing is written, and nothing printed before the
+    // first line, until it is open. A model that fails to open is one error for the run.
+    const waiting: ImageDenoiser = { denoise: async (image) => (await opening).denoise(image) };
+    let openFailed = false;
+    let headerDone!: () => void;
+    const header = new Promise<void>((resolve) => (headerDone = resolve));
+    let bar: { increment(): void } | undefined;
+    let say = (text: string, toStderr = false): void => {
+      (toStderr ? stderr : stdout).write(`${text}\n`);
     };
 
     const reports: FileReport[] = new Array(jobs.length);
@@ -318,11 +311,13 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     let next = 0;
     const started = performance.now();
     const worker = async () => {
-      while (next < jobs.length) {
+      while (next < jobs.length && !openFailed) {
         const index = next++;
         const job = jobs[index]!;
         const problem = problems.get(index);
-        const report: FileReport = problem ? { input: job.input, output: job.output, ok: false, error: problem } : await denoiseFile(denoiser!, job, settings);
+        const report: FileReport = problem ? { input: job.input, output: job.output, ok: false, error: problem } : await denoiseFile(waiting, job, settings);
+        await header;
+        if (openFailed) return;
         reports[index] = report;
         done++;
         bar?.increment();
@@ -338,7 +333,32 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+    const files = Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+    try {
+      denoiser = await opening;
+    } catch (error) {
+      openFailed = true;
+      headerDone();
+      await files;
+      throw error;
+    }
+    const skipped = denoiser.skipped.length ? ` (auto skipped ${denoiser.skipped.join('; ')})` : '';
+    const oneThread = args.threads === undefined && threads === 1 && denoiser.device === 'cpu' ? `, one onnxruntime thread (every input is under ${SMALL_INPUT_BYTES / 1024} KB)` : '';
+    const ownThread = onThread ? ', model runs batched on a thread of their own' : '';
+    stderr.write(`denoise: ${jobs.length} file${jobs.length === 1 ? '' : 's'} on ${denoiser.device}${skipped}${oneThread}${ownThread}, model ${denoiser.model.source}\n`);
+    // What the runtime assumes about the model (a receptive field it does not state): the library reports, the CLI tells.
+    for (const warning of denoiser.model.warnings) stderr.write(`warning: ${warning}\n`);
+
+    const useBar = args.progress && !args.json && jobs.length > 1 && stderr.isTTY === true;
+    // cli-progress is loaded only when a bar is shown (it is not needed for one file or piped output).
+    const cliProgress = useBar ? (await import('cli-progress')).default : undefined;
+    const multibar = cliProgress
+      ? new cliProgress.MultiBar({ stream: stderr as NodeJS.WriteStream, format: 'denoise [{bar}] {value}/{total} files | {eta_formatted} left', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
+      : undefined;
+    bar = multibar?.create(jobs.length, 0);
+    if (multibar) say = (text: string) => multibar.log(`${text}\n`);
+    headerDone();
+    await files;
     // MultiBar.stop() drops lines logged since the last redraw: redraw once more first.
     multibar?.update();
     multibar?.stop();

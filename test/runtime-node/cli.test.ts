@@ -251,6 +251,8 @@ describe('denoise CLI: bad calls', () => {
     const out = at('mixed-out');
     const r = await denoise(dir, path.join(dir, 'z-missing.png'), '-o', out, '--model', blurModel, '--max-pixels', '10000');
     expect(r.code).toBe(1);
+    // Files are read while the model opens, but their lines come after the first one, even those that failed first.
+    expect(r.stderr.split('\n')[0]).toMatch(/^denoise: 9 files on cpu/);
     expect(r.stderr).toContain(`error: ${path.join(dir, 'b-text.png')}: not an image in a format sharp reads`);
     expect(r.stderr).toContain(`error: ${path.join(dir, 'c-empty.jpg')}: empty file (0 bytes), not an image`);
     expect(r.stderr).toContain(`error: ${path.join(dir, 'd-cut.png')}: truncated or damaged image data (PNG chunk IDAT at byte`);
