@@ -10,7 +10,7 @@ import type { NodeDevice } from './denoiser.js';
 import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXEL_LIMIT, OUTPUT_FORMATS } from './image-file.js';
 import { NODE_DEVICES } from './node-devices.js';
 import { packageVersion } from './package-root.js';
-import { WorkerDenoiser } from './worker-denoiser.js';
+import { ThreadFailure, WorkerDenoiser } from './worker-denoiser.js';
 import { inferenceThreadAvailable, isFolderPath, mayBeManyFiles, statQuietly, takeInferenceThread, WORKER_MIN_FILES } from './early-thread.js';
 
 /** Where the CLI writes: stdout for results, stderr for progress, errors and the summary. */
@@ -293,7 +293,9 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     // The library (and onnxruntime with it) loads here only when the model runs on this thread.
     const prestarted = spare;
     spare = undefined;
-    const opening: Promise<RunDenoiser> = onThread ? WorkerDenoiser.open(options, names, prestarted) : import('./denoiser.js').then((library) => library.createDenoiser(options, names));
+    const inProcess = () => import('./denoiser.js').then((library) => library.createDenoiser(options, names));
+    // A thread that cannot run here (not the model: its errors are the run's) leaves the model on this thread.
+    const opening: Promise<RunDenoiser> = onThread ? WorkerDenoiser.open(options, names, prestarted).catch((error) => (error instanceof ThreadFailure ? inProcess() : Promise.reject(error))) : inProcess();
     // Files are read and decoded while the model opens (a 16 MP PNG takes longer to decode than a session to
     // open); each waits for the model before its run, so nothing is written, and nothing printed before the
     // first line, until it is open. A model that fails to open is one error for the run.
@@ -344,7 +346,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     }
     const skipped = denoiser.skipped.length ? ` (auto skipped ${denoiser.skipped.join('; ')})` : '';
     const oneThread = args.threads === undefined && threads === 1 && denoiser.device === 'cpu' ? `, one onnxruntime thread (every input is under ${SMALL_INPUT_BYTES / 1024} KB)` : '';
-    const ownThread = onThread ? ', model runs batched on a thread of their own' : '';
+    const ownThread = denoiser instanceof WorkerDenoiser ? ', model runs batched on a thread of their own' : '';
     stderr.write(`denoise: ${jobs.length} file${jobs.length === 1 ? '' : 's'} on ${denoiser.device}${skipped}${oneThread}${ownThread}, model ${denoiser.model.source}\n`);
     // What the runtime assumes about the model (a receptive field it does not state): the library reports, the CLI tells.
     for (const warning of denoiser.model.warnings) stderr.write(`warning: ${warning}\n`);

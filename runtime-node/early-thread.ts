@@ -44,6 +44,31 @@ export function plainInputs(argv: readonly string[]): string[] {
   return split < 0 ? named : [...named, ...argv.slice(split + 1)];
 }
 
+/**
+ * The Node options a thread is started with: the process's own, less those for a main script given as a string
+ * (`--input-type`, `-e`/`--eval`/`-p`/`--print` and their code), which a thread started from a file refuses
+ * (ERR_INPUT_TYPE_NOT_ALLOWED): `node --input-type=module -e "import('denoise')"` runs the CLI so.
+ */
+export function threadExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (arg.startsWith('--input-type')) continue;
+    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print') {
+      i++;
+      continue;
+    }
+    if (/^(--eval|--print)=/.test(arg)) continue;
+    kept.push(arg);
+  }
+  return kept;
+}
+
+/** A new thread running the script, with {@link threadExecArgv}. */
+function newThread(): Worker {
+  return new Worker(WORKER_FILE, { execArgv: threadExecArgv() });
+}
+
 /** Whether the thread's script is there (it is in the built package; tests that run the TypeScript sources have none). */
 export function inferenceThreadAvailable(): boolean {
   return existsSync(fileURLToPath(WORKER_FILE));
@@ -54,7 +79,7 @@ export function inferenceThreadAvailable(): boolean {
  * {@link startThreadEarly} started, or a new one. A thread not wanted after all is ended with `terminate()`.
  */
 export function takeInferenceThread(): Worker {
-  const worker = earlyThread ?? new Worker(WORKER_FILE);
+  const worker = earlyThread ?? newThread();
   earlyThread = undefined;
   worker.ref();
   return worker;
@@ -67,6 +92,11 @@ export function takeInferenceThread(): Worker {
  */
 export function startThreadEarly(): void {
   if (earlyThread || !inferenceThreadAvailable()) return;
-  earlyThread = new Worker(WORKER_FILE);
-  earlyThread.unref();
+  const thread = newThread();
+  // A thread that fails before it is taken is dropped (a run then starts its own, and says why that one fails).
+  thread.once('error', () => {
+    if (earlyThread === thread) earlyThread = undefined;
+  });
+  thread.unref();
+  earlyThread = thread;
 }

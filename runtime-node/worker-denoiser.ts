@@ -32,6 +32,11 @@ const MAX_BATCHES_OUT = 2;
  */
 const MAX_BATCH_IMAGES = 32;
 
+/** The thread itself failed or ended (not the Denoiser it opens): a run can go on without it, on its own thread. */
+export class ThreadFailure extends Error {
+  override name = 'ThreadFailure';
+}
+
 /** An error received from the thread, rebuilt: ValidationError (with its argument) or Error, with the thread's stack. */
 export function receivedError(sent: SentError): Error {
   const error = sent.argument === undefined ? new Error(sent.message) : new ValidationError(sent.message, sent.argument);
@@ -76,13 +81,13 @@ export class WorkerDenoiser {
   ) {
     this.#worker = worker;
     worker.on('message', (reply: WorkerReply) => this.#receive(reply));
-    worker.on('error', (error) => this.#stop(new Error(`the inference thread failed: ${error.message}`)));
-    worker.on('exit', (code) => this.#stop(new Error(`the inference thread exited (code ${code})`)));
+    worker.on('error', (error) => this.#stop(new ThreadFailure(`the inference thread failed: ${error.message}`)));
+    worker.on('exit', (code) => this.#stop(new ThreadFailure(`the inference thread exited (code ${code})`)));
   }
 
   /**
    * Opens the Denoiser on a thread (one from takeInferenceThread, or a new one); rejects with the error
-   * `createDenoiser` threw there.
+   * `createDenoiser` threw there, or a {@link ThreadFailure} when the thread itself could not run.
    */
   static open(options: DenoiserOptions, names: ArgumentNames, thread?: Worker): Promise<WorkerDenoiser> {
     const worker = thread ?? takeInferenceThread();
@@ -92,12 +97,13 @@ export class WorkerDenoiser {
         void worker.terminate();
         reject(error);
       };
-      const exited = (code: number) => fail(new Error(`the inference thread exited (code ${code}) before its model opened`));
-      worker.once('error', fail);
+      const failed = (error: Error) => fail(new ThreadFailure(`the inference thread failed: ${error.message}`));
+      const exited = (code: number) => fail(new ThreadFailure(`the inference thread exited (code ${code}) before its model opened`));
+      worker.once('error', failed);
       worker.once('exit', exited);
       worker.once('message', (reply: WorkerReply) => {
         // Only these listeners go: removeAllListeners would also drop the ones Worker itself keeps.
-        worker.off('error', fail);
+        worker.off('error', failed);
         worker.off('exit', exited);
         if (reply.type === 'ready') resolve(new WorkerDenoiser(worker, reply.device, reply.skipped, { source: reply.source, warnings: reply.warnings }));
         else fail(reply.type === 'failed' ? receivedError(reply.error) : new Error(`the inference thread answered ${reply.type} before it was ready`));

@@ -56,6 +56,16 @@ describe('WorkerDenoiser: bad calls', () => {
     expect(device.message).toBe(deviceHere.message.replace('options.device', '--device'));
   });
 
+  it('a thread that fails or ends before its model opens rejects with ThreadFailure (the CLI then keeps the model on its own thread)', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const throwing = new Worker('throw new Error("no thread here")', { eval: true });
+    const failed = await rejection(WorkerDenoiser.open({ model }, names, throwing));
+    expect([failed.name, failed.message]).toEqual(['ThreadFailure', 'the inference thread failed: no thread here']);
+    const ending = new Worker('process.exit(3)', { eval: true });
+    const ended = await rejection(WorkerDenoiser.open({ model }, names, ending));
+    expect([ended.name, ended.message]).toEqual(['ThreadFailure', 'the inference thread exited (code 3) before its model opened']);
+  });
+
   it('a bad image fails alone with the library\'s message; the others in its batch are denoised', async () => {
     const d = await WorkerDenoiser.open({ model, device: 'cpu' }, names);
     const good = images();
@@ -112,6 +122,12 @@ describe('WorkerDenoiser', () => {
 });
 
 describe('early-thread: which command lines may be many files', () => {
+  it('threadExecArgv drops what a thread from a file refuses: --input-type, and -e / -p with their code', () => {
+    expect(thread.threadExecArgv(['--input-type=module', '-e', 'import("x")', '--stack-size=2000'])).toEqual(['--stack-size=2000']);
+    expect(thread.threadExecArgv(['--eval=1', '-p', '2', '--print', '3', '--max-old-space-size=512', '--eval', '4'])).toEqual(['--max-old-space-size=512']);
+    expect(thread.threadExecArgv([])).toEqual([]);
+  });
+
   it('plainInputs takes arguments that follow no option, and everything after --', () => {
     expect(thread.plainInputs(['a.png', 'b', '-o', 'out/', '--model', 'm.onnx', 'c.jpg'])).toEqual(['a.png', 'b', 'c.jpg']);
     expect(thread.plainInputs(['--sigma=auto', 'dir', '--force', 'missed', '--', '-odd.png', '--x'])).toEqual(['dir', '-odd.png', '--x']);
