@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import yargs from 'yargs';
 import { deviceNames, DEFAULT_MODEL_NAME, SHIPPED_MODELS, check, checkInteger, checkNumber, described, invalid, type PixelImage, type SameKind, ValidationError } from 'onnx-denoiser-common';
-import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile, type ImageDenoiser } from './denoise-file.js';
+import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile, type ImageDenoiser, PixelBudget } from './denoise-file.js';
 import type { NodeDevice } from './denoiser.js';
 import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXEL_LIMIT, OUTPUT_FORMATS } from './image-file.js';
 import { NODE_DEVICES } from './node-devices.js';
@@ -87,6 +87,12 @@ export const SMALL_INPUT_BYTES = 65_536;
 /** Files in flight at once unless --concurrency says otherwise: 2 to 4 (the cores), 64 for many small files (batched model runs on their thread). */
 const DEFAULT_CONCURRENCY = Math.max(2, Math.min(4, availableParallelism()));
 const SMALL_FILES_CONCURRENCY = 64;
+
+/**
+ * Most pixels of images in flight when files are that many: 16 MP (64 thumbnails of 500x500). A file under 64 KB
+ * can still hold a large image (a flat PNG, a small JPEG); such files then go a few at a time.
+ */
+const SMALL_FILES_PIXELS = 16_000_000;
 
 /** What a run needs of its Denoiser: the library's, or the same served by a thread. */
 interface RunDenoiser {
@@ -207,7 +213,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     .option('device', { type: 'string', default: 'auto', describe: `where to run: ${deviceNames(NODE_DEVICES).join(', ')} (auto tries ${NODE_DEVICES.autoOrder.join(', ')})` })
     .option('model', { type: 'string', describe: `a shipped model by name (${Object.keys(SHIPPED_MODELS).join(', ')}) or an ONNX file (default: ${DEFAULT_MODEL_NAME})` })
     .option('threads', { type: 'number', describe: `CPU threads for onnxruntime (default: one per core; one when every input file is under ${SMALL_INPUT_BYTES / 1024} KB, where a second thread only competes with the file work)` })
-    .option('concurrency', { type: 'number', describe: `files in flight at once, so decoding and encoding overlap with inference (default: ${DEFAULT_CONCURRENCY}; ${SMALL_FILES_CONCURRENCY} for ${WORKER_MIN_FILES} or more files all under ${SMALL_INPUT_BYTES / 1024} KB, whose model runs are then batched on a thread of their own)` })
+    .option('concurrency', { type: 'number', describe: `files in flight at once, so decoding and encoding overlap with inference (default: ${DEFAULT_CONCURRENCY}; ${SMALL_FILES_CONCURRENCY} for ${WORKER_MIN_FILES} or more files all under ${SMALL_INPUT_BYTES / 1024} KB, whose model runs are then batched on a thread of their own, with at most ${SMALL_FILES_PIXELS / 1e6} MP of images in flight)` })
     .option('tile', { type: 'number', default: 512, describe: 'tile side in pixels for large images, plus the overlap (0: whole image at once)' })
     .option('overlap', { type: 'number', describe: 'overlap between tiles in pixels (default: twice the receptive-field radius plus 2; 66 for a model that does not state its field)' })
     .option('sigma', { type: 'string', default: 'auto', describe: 'noise level in 8-bit levels (0-255) for models that take one (the default photo-denoiser): higher denoises more; auto estimates it per image' })
@@ -281,6 +287,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
       spare = undefined;
     }
     const concurrency = args.concurrency ?? (onThread ? SMALL_FILES_CONCURRENCY : DEFAULT_CONCURRENCY);
+    if (onThread) settings.budget = new PixelBudget(SMALL_FILES_PIXELS);
     const options = {
       model: args.model,
       device: args.device as NodeDevice,

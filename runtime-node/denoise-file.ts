@@ -27,6 +27,48 @@ export interface ImageDenoiser {
   denoise<I extends PixelImage>(image: I): Promise<SameKind<I>>;
 }
 
+/**
+ * Pixels of decoded images in flight, bounded: a file waits before decoding until its pixels fit under the limit
+ * (or nothing else is held, so one image larger than the limit still goes), first come first served.
+ */
+export class PixelBudget {
+  #held = 0;
+  readonly #waiting: { pixels: number; go: () => void }[] = [];
+
+  constructor(
+    /** Most pixels held at once. */
+    readonly limit: number,
+  ) {}
+
+  /** Pixels held now. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Resolves once `pixels` are held for the caller (give them back with {@link release}). */
+  acquire(pixels: number): Promise<void> {
+    if (this.#waiting.length === 0 && this.#fits(pixels)) {
+      this.#held += pixels;
+      return Promise.resolve();
+    }
+    return new Promise((go) => this.#waiting.push({ pixels, go }));
+  }
+
+  /** Gives back pixels {@link acquire} gave, and lets waiting files go in their order while they fit. */
+  release(pixels: number): void {
+    this.#held -= pixels;
+    while (this.#waiting.length > 0 && this.#fits(this.#waiting[0]!.pixels)) {
+      const next = this.#waiting.shift()!;
+      this.#held += next.pixels;
+      next.go();
+    }
+  }
+
+  #fits(pixels: number): boolean {
+    return this.#held === 0 || this.#held + pixels <= this.limit;
+  }
+}
+
 /** Settings shared by every file of a run. */
 export interface FileSettings {
   /** Replace existing outputs (inputs are never replaced). */
@@ -37,6 +79,8 @@ export interface FileSettings {
   limitName: string;
   /** Gaussian noise added before denoising (demos on clean images); the clean image is then the default reference. */
   noise?: { factor: number; seed: number };
+  /** Bounds the pixels of the images in flight (decoded, denoised, encoded), when given. */
+  budget?: PixelBudget;
 }
 
 /** Quality of one image against the reference. */
@@ -118,11 +162,17 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
   const report: FileReport = { input: job.input, output: job.output, ok: false };
   const started = performance.now();
   const notes: string[] = [];
+  const { budget } = settings;
+  let held = 0;
   try {
     const format = outputFormat(job.output);
     if (!settings.force && job.outputExists) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
     if (job.compare && !settings.force && (await exists(job.compare))) throw new Error(`comparison picture ${job.compare} already exists (use --force to replace it)`);
-    const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName });
+    const beforeDecode = budget && (async (pixels: number) => {
+      await budget.acquire(pixels);
+      held = pixels;
+    });
+    const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName, ...(beforeDecode ? { beforeDecode } : {}) });
     const { image } = loaded;
     Object.assign(report, { width: image.width, height: image.height, channels: image.channels, bitDepth: loaded.bitDepth, inputFormat: loaded.format, outputFormat: format });
     if (loaded.pages > 1) notes.push(`first of ${loaded.pages} frames`);
@@ -166,6 +216,8 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
     report.ok = true;
   } catch (error) {
     report.error = (error as Error).message ?? String(error);
+  } finally {
+    if (held) budget!.release(held);
   }
   report.seconds = Number(((performance.now() - started) / 1000).toFixed(3));
   if (notes.length) report.notes = notes;

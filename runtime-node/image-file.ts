@@ -123,6 +123,11 @@ export interface ReadOptions {
   limitName?: string;
   /** Force grey (true) or RGB (false) instead of the file's own: to read a reference like the image it is compared with. */
   grey?: boolean;
+  /**
+   * Called with the image's pixel count once its header passed the limit, before any pixel is decoded; decoding
+   * waits for it (the CLI holds many small files back there while large ones are in flight, see PixelBudget).
+   */
+  beforeDecode?: (pixels: number) => void | Promise<void>;
 }
 
 function megapixels(pixels: number): string {
@@ -202,6 +207,7 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
   const plain = opened.bytes && options.grey === undefined ? plainPngHeader(opened.bytes) : undefined;
   if (plain && opened.bytes) {
     if (plain.width * plain.height > maxPixels) throw fail(limitText(plain.width, plain.height));
+    await options.beforeDecode?.(plain.width * plain.height);
     try {
       const image = decodePlainPng(opened.bytes, plain);
       return { file, image, format: 'png', bitDepth: plain.depth, icc: undefined, pages: 1 };
@@ -219,6 +225,8 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.pageHeight ?? meta.height ?? 0;
   if (width * height > maxPixels) throw fail(limitText(width, height));
+  // A plain PNG that failed to decode above has been admitted already.
+  if (!plain) await options.beforeDecode?.(width * height);
   let bytes: Buffer;
   try {
     bytes = opened.bytes ?? (await readFile(file));

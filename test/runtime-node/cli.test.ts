@@ -577,6 +577,19 @@ describe('denoise CLI: many small files (model runs batched on a thread of their
     expect(readdirSync(at('many-eval'))).toHaveLength(22);
   });
 
+  it('a file under 64 KB holding a large image (a flat 2000x2000 PNG) goes through too, the same bytes as on one thread', async () => {
+    const dir = await smallFolder('many-large', 16);
+    await writeImage(path.join(dir, 'flat.png'), new Uint8Array(2000 * 2000).fill(77), 2000, 2000, 1);
+    expect(statSync(path.join(dir, 'flat.png')).size).toBeLessThan(65_536);
+    const threaded = denoiseBin([dir, '-o', at('many-large-out'), '--model', blurModel]);
+    expect(threaded.code).toBe(0);
+    expect(threaded.stderr).toMatch(/model runs batched on a thread of their own/);
+    const inline = await denoise(dir, '-o', at('many-large-inline'), '--model', blurModel);
+    expect(inline.code).toBe(0);
+    for (const name of readdirSync(at('many-large-inline'))) expect(readFileSync(at('many-large-out', name)).equals(readFileSync(at('many-large-inline', name))), name).toBe(true);
+    expect(readdirSync(at('many-large-out'))).toHaveLength(17);
+  });
+
   it('--json on the threaded path: one report per file and the summary', () => {
     const dir = at('many');
     const r = denoiseBin([dir, '-o', at('many-json'), '--model', blurModel, '--json']);

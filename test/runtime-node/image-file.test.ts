@@ -68,9 +68,12 @@ describe('image files: bad inputs', () => {
 
   it('refuses images over the pixel limit, naming the limit and the flag that raises it', async () => {
     const big = await writeRaw('big.png', new Uint8Array(200 * 150), 200, 150, 1, 'png');
-    await expect(readImage(big, { maxPixels: 10_000, limitName: '--max-pixels' })).rejects.toThrow(
+    const asked: number[] = [];
+    await expect(readImage(big, { maxPixels: 10_000, limitName: '--max-pixels', beforeDecode: (pixels) => void asked.push(pixels) })).rejects.toThrow(
       `${big}: 200x150 is 0.03 MP, over the limit of 0.01 MP (10000 pixels); raise it with --max-pixels`,
     );
+    // Refused before it is admitted for decoding.
+    expect(asked).toEqual([]);
   });
 
   it('refuses an output extension it cannot write, listing the ones it can', () => {
@@ -79,6 +82,25 @@ describe('image files: bad inputs', () => {
 });
 
 describe('image files', () => {
+  it('beforeDecode gets the pixel count from the header, and decoding waits for it (small PNG path and sharp path)', async () => {
+    const png = await writeRaw('admit.png', ramp8(30 * 20), 30, 20, 1, 'png');
+    const jpeg = await writeRaw('admit.jpg', ramp8(64 * 48 * 3), 64, 48, 3, 'jpeg');
+    for (const [name, pixels] of [[png, 600], [jpeg, 3072]] as const) {
+      let admit!: () => void;
+      const asked: number[] = [];
+      let read = false;
+      const reading = readImage(name, { beforeDecode: (n) => new Promise<void>((go) => { asked.push(n); admit = go; }) }).then((loaded) => {
+        read = true;
+        return loaded;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(asked).toEqual([pixels]);
+      expect(read).toBe(false);
+      admit();
+      expect((await reading).image.width * (await reading).image.height).toBe(pixels);
+    }
+  });
+
   it('recognises the formats sharp reads from their first bytes', async () => {
     const pixels = ramp8(8 * 8 * 3);
     for (const [format, name] of [['png', 'png'], ['jpeg', 'jpeg'], ['webp', 'webp'], ['tiff', 'tiff'], ['gif', 'gif'], ['avif', 'heif']] as const) {
