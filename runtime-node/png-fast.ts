@@ -157,14 +157,15 @@ const STORED_PNG_OVERHEAD = 8 + 25 + 12 + 12 + 6 + 5;
 /**
  * Image data (filtered rows) up to this many bytes is stored, not compressed: the PNG then fits one 4 KiB
  * file-system block, which is what a compressed one takes on disk too. Compressing 2 KB cost 100 us per file in
- * node:zlib at any level (its set-up, not the matching: Huffman-only took 65), storing it 10 to 14; a 28x28 RGB
- * output would have shrunk from 2.4 to 2.0 KB.
+ * node:zlib at any level (its set-up, not the matching: Huffman-only took 65), and even a stored stream through
+ * node:zlib cost 50 (its stream object), against a few us framed here (see storedZlib); a 28x28 RGB output would
+ * have shrunk from 2.4 to 2.0 KB.
  */
 export const STORED_MAX_BYTES = 4096 - STORED_PNG_OVERHEAD;
 
 /**
- * zlib level 4 (as the sharp path) with a window no larger than the data and a hash table to match; level 0 (stored)
- * up to {@link STORED_MAX_BYTES}. zlib's defaults (a 32 KB window, memory level 8) allocate about 256 KB per call,
+ * zlib level 4 (as the sharp path) with a window no larger than the data and a hash table to match, for image data
+ * over {@link STORED_MAX_BYTES}. zlib's defaults (a 32 KB window, memory level 8) allocate about 256 KB per call,
  * whatever the data: a 28x28 PNG's compression took 112 us per file in the CLI's profile, against 64 to 76 us with
  * these (a folder of 28x28 PNGs, one profile each, on a noisy machine). The output stays within 2% of the defaults'
  * size (equal above 32 KB).
@@ -172,7 +173,51 @@ export const STORED_MAX_BYTES = 4096 - STORED_PNG_OVERHEAD;
 export function deflateOptions(bytes: number): { level: number; windowBits: number; memLevel: number } {
   // zlib needs the window to hold the data plus its 262-byte lookahead to find every match it would find anyway.
   const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(bytes + 262))));
-  return { level: bytes <= STORED_MAX_BYTES ? 0 : 4, windowBits, memLevel: windowBits - 7 };
+  return { level: 4, windowBits, memLevel: windowBits - 7 };
+}
+
+/** Most bytes in one stored deflate block (its length field has 16 bits). */
+const STORED_BLOCK_BYTES = 65_535;
+
+/**
+ * `data` as a zlib stream (RFC 1950) of stored deflate blocks (RFC 1951, 3.2.4): the header 78 01 (deflate, 32 KB
+ * window, no dictionary), blocks of a flag byte (1 on the last), LEN and its complement NLEN (little-endian) and
+ * the bytes, then the Adler-32 of the data (big-endian).
+ */
+export function storedZlib(data: Uint8Array): Uint8Array {
+  const blocks = Math.max(1, Math.ceil(data.length / STORED_BLOCK_BYTES));
+  const out = new Uint8Array(2 + data.length + 5 * blocks + 4);
+  const view = new DataView(out.buffer);
+  out[0] = 0x78;
+  out[1] = 0x01;
+  let at = 2;
+  for (let block = 0; block < blocks; block++) {
+    const from = block * STORED_BLOCK_BYTES;
+    const length = Math.min(STORED_BLOCK_BYTES, data.length - from);
+    out[at] = block === blocks - 1 ? 1 : 0;
+    view.setUint16(at + 1, length, true);
+    view.setUint16(at + 3, length ^ 0xffff, true);
+    out.set(data.subarray(from, from + length), at + 5);
+    at += 5 + length;
+  }
+  view.setUint32(at, adler32(data));
+  return out;
+}
+
+/** Adler-32 (RFC 1950): sums modulo 65521, reduced every 5552 bytes, the most that cannot overflow 32 bits. */
+export function adler32(data: Uint8Array): number {
+  let a = 1;
+  let b = 0;
+  for (let from = 0; from < data.length; from += 5552) {
+    const to = Math.min(data.length, from + 5552);
+    for (let i = from; i < to; i++) {
+      a += data[i]!;
+      b += a;
+    }
+    a %= 65521;
+    b %= 65521;
+  }
+  return ((b << 16) | a) >>> 0;
 }
 
 /**
@@ -200,7 +245,7 @@ export function encodePlainPng(image: FilePixels): Uint8Array {
   view.setUint32(4, height);
   header[8] = sixteen ? 16 : 8;
   header[9] = COLOUR_TYPES[channels - 1]!;
-  const parts = [PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { ...deflateOptions(raw.length), chunkSize: Math.max(64, raw.length + 64) })), chunk('IEND', new Uint8Array(0))];
+  const parts = [PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', raw.length <= STORED_MAX_BYTES ? storedZlib(raw) : deflateSync(raw, { ...deflateOptions(raw.length), chunkSize: Math.max(64, raw.length + 64) })), chunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of parts) {

@@ -135,12 +135,14 @@ export class WorkerDenoiser {
     await exited;
   }
 
+  /** Sends what is queued, as batches, while fewer than MAX_BATCHES_OUT are out. */
   #send(): void {
-    if (this.#queue.length === 0 || this.#out.size >= MAX_BATCHES_OUT) return;
-    const batch = this.#queue.splice(0, MAX_BATCH_IMAGES);
-    const id = this.#nextId++;
-    this.#out.set(id, batch);
-    this.#worker.postMessage({ type: 'batch', id, images: batch.map((p) => p.image) } satisfies WorkerRequest);
+    while (this.#queue.length > 0 && this.#out.size < MAX_BATCHES_OUT) {
+      const batch = this.#queue.splice(0, MAX_BATCH_IMAGES);
+      const id = this.#nextId++;
+      this.#out.set(id, batch);
+      this.#worker.postMessage({ type: 'batch', id, images: batch.map((p) => p.image) } satisfies WorkerRequest);
+    }
   }
 
   #receive(reply: WorkerReply): void {
@@ -152,7 +154,8 @@ export class WorkerDenoiser {
       if ('image' in result) pending.resolve(result.image);
       else pending.reject(receivedError(result.error));
     });
-    if (!this.#flushing) this.#send();
+    // What waited for a free slot goes now; requests this turn makes go with the flush it schedules.
+    this.#send();
   }
 
   #stop(error: Error): void {

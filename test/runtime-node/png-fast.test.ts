@@ -1,9 +1,9 @@
 // The small-PNG path: which files it takes, and that it reads and writes the same samples as sharp.
 import sharp from 'sharp';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
-import { decodePlainPng, deflateOptions, encodePlainPng, FAST_PNG_MAX_PIXELS, plainPngHeader, STORED_MAX_BYTES, tableCrc32, unfilterRows } from '../../runtime-node/png-fast.js';
+import { adler32, decodePlainPng, deflateOptions, encodePlainPng, FAST_PNG_MAX_PIXELS, plainPngHeader, STORED_MAX_BYTES, storedZlib, tableCrc32, unfilterRows } from '../../runtime-node/png-fast.js';
 
 /** Seeded samples of an image: 8-bit or 16-bit. */
 function samples(count: number, sixteen: boolean, seed: number): Uint8Array | Uint16Array {
@@ -155,7 +155,7 @@ describe('decodePlainPng and encodePlainPng against sharp', () => {
   it('compresses with a window sized to the data (the smallest zlib window holding it and its lookahead), and sharp reads every size back', async () => {
     for (const bytes of [1, 500, 812, 3000, 40_000, 1_000_000]) {
       const { windowBits, memLevel, level } = deflateOptions(bytes);
-      expect(level).toBe(bytes <= STORED_MAX_BYTES ? 0 : 4);
+      expect(level).toBe(4);
       expect(windowBits).toBeGreaterThanOrEqual(9);
       expect(windowBits).toBeLessThanOrEqual(15);
       if (windowBits < 15) expect(2 ** windowBits).toBeGreaterThanOrEqual(bytes + 262);
@@ -181,6 +181,25 @@ describe('decodePlainPng and encodePlainPng against sharp', () => {
       if (bytes <= STORED_MAX_BYTES) expect(png.length).toBe(bytes + 4096 - STORED_MAX_BYTES);
       else expect(png.length).toBeLessThan(bytes / 2);
       expect(await sharpSamples(png, false, 1)).toEqual(Array.from(data));
+    }
+  });
+
+  it('storedZlib frames data as zlib does at level 0 (node:zlib reads it back), over several blocks too; adler32 by hand', () => {
+    // Adler-32 of "Wikipedia", the worked example of the algorithm: 0x11E60398.
+    expect(adler32(new TextEncoder().encode('Wikipedia'))).toBe(0x11e60398);
+    expect(adler32(new Uint8Array(0))).toBe(1);
+    // 0xff bytes make the sums largest: the reduction every 5552 bytes must still hold (a brute-force reference).
+    const ones = new Uint8Array(20_000).fill(0xff);
+    let [a, b] = [1, 0];
+    for (const byte of ones) [a, b] = [(a + byte) % 65521, (b + (a + byte) % 65521) % 65521];
+    expect(adler32(ones)).toBe(((b << 16) | a) >>> 0);
+    for (const length of [0, 1, 812, 65_535, 65_536, 140_000]) {
+      const data = samples(length, false, length) as Uint8Array;
+      const stored = storedZlib(data);
+      expect(Array.from(stored.subarray(0, 2))).toEqual([0x78, 0x01]);
+      expect(stored.length).toBe(data.length + 6 + 5 * Math.max(1, Math.ceil(length / 65_535)));
+      expect(Buffer.compare(inflateSync(stored), Buffer.from(data))).toBe(0);
+      if (length === 812) expect(Buffer.compare(Buffer.from(stored), deflateSync(data, { level: 0 }))).toBe(0);
     }
   });
 
