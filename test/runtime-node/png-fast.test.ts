@@ -125,11 +125,18 @@ describe('unfilterRows: PNG\'s five row filters undone', () => {
     }
   });
 
-  it('image data shorter or longer than the header implies throws', () => {
-    for (const rowsHeld of [6, 8]) {
-      const png = chunkedPng({ width: 4, height: 7, depth: 8, colourType: 0 }, [['IDAT', deflateSync(new Uint8Array(rowsHeld * 5))]], false);
-      expect(() => decodePlainPng(png, plainPngHeader(png)!)).toThrow();
-    }
+  it('image data shorter or longer than the header implies throws, and so does a wrong Adler-32', () => {
+    const rows = (held: number) => chunkedPng({ width: 4, height: 7, depth: 8, colourType: 0 }, [['IDAT', deflateSync(Uint8Array.from({ length: held * 5 }, (_, i) => i % 7))]], false);
+    expect(() => decodePlainPng(rows(6), plainPngHeader(rows(6))!)).toThrow('PNG image data holds 30 bytes where its header implies 35');
+    // A longer stream is inflated only as far as the image goes: its checksum, over all of it, then differs.
+    expect(() => decodePlainPng(rows(8), plainPngHeader(rows(8))!)).toThrow('PNG image data fails its Adler-32 check');
+    const stream = deflateSync(Uint8Array.from({ length: 35 }, (_, i) => (i % 5 === 0 ? 0 : i)));
+    const good = chunkedPng({ width: 4, height: 7, depth: 8, colourType: 0 }, [['IDAT', stream]], false);
+    expect(decodePlainPng(good, plainPngHeader(good)!).data.length).toBe(28);
+    const wrong = Uint8Array.from(stream);
+    wrong[wrong.length - 1]! ^= 1;
+    const bad = chunkedPng({ width: 4, height: 7, depth: 8, colourType: 0 }, [['IDAT', wrong]], false);
+    expect(() => decodePlainPng(bad, plainPngHeader(bad)!)).toThrow('PNG image data fails its Adler-32 check');
   });
 });
 
