@@ -77,14 +77,7 @@ function imageData(bytes: Uint8Array): Uint8Array {
     // 0x49444154 is "IDAT".
     if (view.getUint32(at + 4) === 0x49444154) parts.push(bytes.subarray(at + 8, at + 8 + view.getUint32(at)));
   }
-  if (parts.length === 1) return parts[0]!;
-  const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 /**
@@ -251,13 +244,7 @@ export function encodePlainPng(image: FilePixels): Uint8Array {
   header[8] = sixteen ? 16 : 8;
   header[9] = COLOUR_TYPES[channels - 1]!;
   const parts = [PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', raw.length <= STORED_MAX_BYTES ? storedZlib(raw) : deflateSync(raw, { ...deflateOptions(raw.length), chunkSize: Math.max(64, raw.length + 64) })), chunk('IEND', new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return Buffer.concat(parts);
 }
 
 const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);

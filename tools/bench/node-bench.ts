@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { Rng } from 'onnx-denoiser-common';
 import { Denoiser, defaultCpuThreads, defaultModelPath, NODE_DEVICES, rawOrt } from 'onnx-denoiser-node/internal';
 import { denoiseBin, packageRoot } from '../io/package-files.js';
+import { binEnvironment, pattern, writePng } from './bench-files.js';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -50,39 +51,13 @@ async function rate(step: () => Promise<unknown>, seconds: number, warmup: numbe
   return calls / ((performance.now() - start) / 1000);
 }
 
-function pattern(width: number, height: number, seed: number): Uint8Array {
-  const data = new Uint8Array(width * height);
-  const rng = new Rng(seed);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const base = 128 + 90 * Math.sin(x / (7 + (seed % 5))) * Math.cos(y / 11);
-      data[y * width + x] = Math.max(0, Math.min(255, Math.round(base + (rng.nextFloat() - 0.5) * 76.8)));
-    }
-  }
-  return data;
-}
-
-async function writePng(file: string, data: Uint8Array, width: number, height: number): Promise<void> {
-  await sharp(data, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 6 }).toFile(file);
-}
-
-/**
- * The environment the `denoise` bin's shebang line sets (`#!/usr/bin/env -S NAME=value node`): the wrapper below
- * starts Node itself, so it passes the same variables to measure the CLI as users run it.
- */
-function binEnvironment(): NodeJS.ProcessEnv {
-  const shebang = readFileSync(cliPath, 'utf8').split('\n')[0]!;
-  const assignments = [...shebang.matchAll(/\b([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!] as const);
-  return { ...process.env, ...Object.fromEntries(assignments) };
-}
-
 /** Runs the compiled CLI; resolves to wall seconds and the child's peak RSS (MB). */
 function runCli(args: string[]): Promise<{ seconds: number; rss: number; code: number | null; stderr: string }> {
   // A wrapper prints the child's peak RSS on exit: resourceUsage is only readable from inside the process.
   const wrapper = `process.argv.splice(1, 0, ${JSON.stringify(cliPath)}); process.on('exit', () => process.stderr.write('\\nmaxrss ' + process.resourceUsage().maxRSS + '\\n')); await import(${JSON.stringify(cliPath)});`;
   return new Promise((resolve) => {
     const start = performance.now();
-    const child = spawn(process.execPath, ['--input-type=module', '-e', wrapper, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: binEnvironment() });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', wrapper, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: binEnvironment(cliPath) });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
     child.on('close', (code) => {
