@@ -139,6 +139,8 @@ describe('denoise CLI: bad calls', () => {
     expect(sigma.stderr).toContain('Expected "auto" or a number from 0 to 255 (8-bit levels) for --sigma but received "loud"');
     const high = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--sigma', '300');
     expect(high.stderr).toContain('Expected "auto" or a number from 0 to 255 (8-bit levels) for --sigma but received 300');
+    const inFlight = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--concurrency', '1025');
+    expect(inFlight.stderr).toContain('Expected an integer >= 1 and <= 1024 for --concurrency but received 1025');
     const blind = await denoise(at('in', 'grey.png'), '-o', at('x.png'), '--model', blurModel, '--sigma', '10');
     expect(blind.code).toBe(1);
     expect(blind.stderr).toMatch(/Expected "auto" for a blind model \(.*blur.* takes no noise level\) for --sigma but received 10/);
