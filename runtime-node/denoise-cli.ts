@@ -50,6 +50,7 @@ function parseSigma(text: string): number | 'auto' {
 }
 
 const isDirectory = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+
 /** Suffix of the outputs written beside their inputs when no --output is given. */
 export const BESIDE_SUFFIX = '.denoised';
 

@@ -4,7 +4,6 @@ import { type PixelImage, type SameKind, ValidationError } from 'onnx-denoiser-c
 import type { ArgumentNames, DenoiserOptions } from './denoiser.js';
 import { takeInferenceThread } from './early-thread.js';
 
-
 /** An error as it crosses threads: a ValidationError keeps its argument (so the CLI prints it without a stack). */
 export interface SentError {
   name: string;
@@ -27,8 +26,8 @@ const MAX_BATCHES_OUT = 2;
 
 /**
  * Most images in one batch: a 28x28 model run costs about 110 us alone and 60 per image in batches of 16 or more.
- * With the CLI's 64 files in flight, two batches leave the main thread files to work on meanwhile (one batch of all
- * files in flight left the two threads taking turns).
+ * Batches of all the files in flight (32 then) left the two threads taking turns; with more files in flight than two
+ * batches hold, the main thread has files to work on meanwhile.
  */
 const MAX_BATCH_IMAGES = 32;
 
@@ -58,9 +57,9 @@ interface Pending {
 }
 
 /**
- * The part of a Denoiser a `denoise` run uses, served by a worker thread. Requests made while the thread is busy are
- * sent together as one batch (the library's `denoiseBatch` stacks same-size images into one model run), so the
- * batches grow just as far as the thread lags behind.
+ * The part of a Denoiser a `denoise` run uses, served by a worker thread. Requests made in one turn of the event
+ * loop are sent together as batches (the library's `denoiseBatch` stacks same-size images into one model run), at
+ * most MAX_BATCHES_OUT at a time; what comes meanwhile waits for a free slot.
  */
 export class WorkerDenoiser {
   readonly #worker: Worker;
@@ -127,12 +126,15 @@ export class WorkerDenoiser {
     });
   }
 
-  /** Closes the thread's Denoiser and ends the thread. */
+  /** Closes the thread's Denoiser and ends the thread (ended by force if it has not within 2 s). */
   async dispose(): Promise<void> {
     if (this.#stopped) return;
     const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
     this.#worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+    const guard = setTimeout(() => void this.#worker.terminate(), 2000);
+    guard.unref();
     await exited;
+    clearTimeout(guard);
   }
 
   /** Sends what is queued, as batches, while fewer than MAX_BATCHES_OUT are out. */
