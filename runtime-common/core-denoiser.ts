@@ -3,7 +3,7 @@ import { type DenoiserBackend, type OpenedSession, openSession, PREALLOCATE_FROM
 import { FloatPool } from './buffer-pool.js';
 import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from './denoise-core.js';
 import { checkDeviceName, type Devices } from './devices.js';
-import { isGreyImage, type PixelArray, type PixelImage } from './image-ops.js';
+import { hasEqualColourChannels, isGreyImage, type PixelArray, type PixelImage } from './image-ops.js';
 import { checkModelOutput, describeModel, type ModelInfo, readOnnxMetadata } from './model-info.js';
 import { ModelFormatError } from './model-metadata.js';
 import { DEFAULT_MODEL_NAME, isModelName } from './shipped-models.js';
@@ -291,25 +291,29 @@ export class CoreDenoiser {
    * `hooks.noiseLevel` as from {@link callNoiseLevel}.
    */
   protected async denoiseChecked<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
-    if (this.#openGrey && isGreyImage(image)) {
+    if (!this.#openGrey) return denoiseImage(image, this.model, this.#infer, this.tiles, hooks, this.#pool);
+    // The route's scan of the colour channels is handed on, so the model that takes the image does not scan again.
+    const checked = { ...hooks, equalColourChannels: hooks.equalColourChannels ?? hasEqualColourChannels(image) };
+    if (isGreyImage(image, checked.equalColourChannels)) {
       const companion = await this.greyCompanion();
       hooks.signal?.throwIfAborted();
-      return companion.denoiseChecked(image, hooks);
+      return companion.denoiseChecked(image, checked);
     }
-    return denoiseImage(image, this.model, this.#infer, this.tiles, hooks, this.#pool);
+    return denoiseImage(image, this.model, this.#infer, this.tiles, checked, this.#pool);
   }
 
   /**
    * Denoises checked images, stacking same-size small ones into runs of at most `maxBatchValues` values (see
    * denoiseBatch), grey ones through the grey companion when there is one; `noiseLevel` as from {@link callNoiseLevel}.
    */
-  protected async denoiseCheckedBatch<T extends PixelArray>(images: readonly PixelImage<T>[], maxBatchValues: number, noiseLevel = this.noiseLevel): Promise<PixelImage<T>[]> {
-    const settings: BatchSettings = { ...this.tiles, maxBatchValues, noiseLevel };
+  protected async denoiseCheckedBatch<T extends PixelArray>(images: readonly PixelImage<T>[], maxBatchValues: number, noiseLevel = this.noiseLevel, equalColourChannels?: readonly boolean[]): Promise<PixelImage<T>[]> {
+    const settings: BatchSettings = { ...this.tiles, maxBatchValues, noiseLevel, ...(equalColourChannels ? { equalColourChannels } : {}) };
     if (!this.#openGrey) return denoiseBatch(images, this.model, this.#infer, settings, this.#pool);
-    const grey = images.map((image) => isGreyImage(image));
-    const pick = (wanted: boolean) => images.filter((_, i) => grey[i] === wanted);
-    const colour = await denoiseBatch(pick(false), this.model, this.#infer, settings, this.#pool);
-    const greys = grey.includes(true) ? await (await this.greyCompanion()).denoiseCheckedBatch(pick(true), maxBatchValues, noiseLevel) : [];
+    const equal = settings.equalColourChannels ?? images.map((image) => hasEqualColourChannels(image));
+    const grey = images.map((image, i) => isGreyImage(image, equal[i]));
+    const pick = <V>(values: readonly V[], wanted: boolean) => values.filter((_, i) => grey[i] === wanted);
+    const colour = await denoiseBatch(pick(images, false), this.model, this.#infer, { ...settings, equalColourChannels: pick(equal, false) }, this.#pool);
+    const greys = grey.includes(true) ? await (await this.greyCompanion()).denoiseCheckedBatch(pick(images, true), maxBatchValues, noiseLevel, pick(equal, true)) : [];
     let c = 0;
     let g = 0;
     return grey.map((isGrey) => (isGrey ? greys[g++]! : colour[c++]!));

@@ -36,6 +36,8 @@ export interface DenoiseHooks {
   onTile?: (done: number, total: number) => void;
   /** Checked before each model run: once aborted, the call rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** The image's hasEqualColourChannels when the caller has checked it already (a grey companion's route has): not scanned again. */
+  equalColourChannels?: boolean;
 }
 
 /** How large images are cut up. */
@@ -165,8 +167,8 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   const { onTile, signal } = hooks;
   signal?.throwIfAborted();
   checkSize(image, model);
-  // Checked once: the plan and the noise estimate both need it.
-  const grey = hasEqualColourChannels(image);
+  // Checked once (or by the caller): the plan and the noise estimate both need it.
+  const grey = hooks.equalColourChannels ?? hasEqualColourChannels(image);
   const plan = planChannels(image.channels, model.channels, grey);
   const levels = model.noiseMapName === undefined ? undefined : noiseLevels(model, [image], [grey], plan.batch, hooks.noiseLevel);
   const result = output(image);
@@ -244,6 +246,8 @@ export interface BatchSettings extends TileSettings {
   maxBatchValues: number;
   /** The noise level for every image (see {@link DenoiseHooks.noiseLevel}); undefined: estimated per image. */
   noiseLevel?: number;
+  /** Each image's hasEqualColourChannels when the caller has checked them already (see {@link DenoiseHooks.equalColourChannels}). */
+  equalColourChannels?: readonly boolean[];
 }
 
 /**
@@ -266,13 +270,13 @@ function noiseLevels(model: ModelInfo, images: readonly PixelImage[], grey: read
 export async function denoiseBatch<T extends PixelArray>(images: readonly PixelImage<T>[], model: ModelInfo, infer: InferFunction, settings: BatchSettings, pool: TensorBuffers = NO_POOL): Promise<PixelImage<T>[]> {
   const results: PixelImage<T>[] = new Array(images.length);
   const groups = new Map<string, number[]>();
-  // Whether each stacked image's colour channels are equal: checked once, for its group, plan and noise estimate.
-  const greyOf: boolean[] = new Array(images.length).fill(false);
+  // Whether each stacked image's colour channels are equal: checked once (or by the caller), for its group, plan and
+  // noise estimate, and handed to denoiseImage for an image that runs alone; a tiled image is left to denoiseImage.
+  const greyOf: (boolean | undefined)[] = images.map((_, i) => settings.equalColourChannels?.[i]);
   images.forEach((image, i) => {
     const plan = planTiles(image.width, image.height, model, settings);
     const fits = plan.rows.length === 1 && plan.columns.length === 1;
-    const grey = fits && hasEqualColourChannels(image);
-    greyOf[i] = grey;
+    const grey = fits && (greyOf[i] ??= hasEqualColourChannels(image));
     const key = fits ? `${image.width}x${image.height}x${image.channels}${grey ? 'g' : ''}:${image.data.constructor.name}` : `single:${i}`;
     const list = groups.get(key);
     if (list) list.push(i);
@@ -281,11 +285,12 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
   for (const indices of groups.values()) {
     const first = images[indices[0]!]!;
     if (indices.length === 1) {
-      results[indices[0]!] = await denoiseImage(first, model, infer, settings, { noiseLevel: settings.noiseLevel }, pool);
+      const equalColourChannels = greyOf[indices[0]!];
+      results[indices[0]!] = await denoiseImage(first, model, infer, settings, { noiseLevel: settings.noiseLevel, ...(equalColourChannels === undefined ? {} : { equalColourChannels }) }, pool);
       continue;
     }
     checkSize(first, model);
-    const plan = planChannels(first.channels, model.channels, greyOf[indices[0]!]!);
+    const plan = planChannels(first.channels, model.channels, greyOf[indices[0]!] === true);
     const { width, height } = first;
     const planeSize = width * height;
     const perImage = plan.planes.length * planeSize;
@@ -299,7 +304,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
         if (!sameKind(images[index]!.data, first.data)) throw new Error('mixed pixel kinds in one group');
         regionToPlanes(images[index]!, plan.planes, { x: 0, y: 0, width, height }, model.valueRange, input, k * perImage);
       });
-      const levels = noiseLevels(model, part.map((index) => images[index]!), part.map((index) => greyOf[index]!), plan.batch, settings.noiseLevel);
+      const levels = noiseLevels(model, part.map((index) => images[index]!), part.map((index) => greyOf[index] === true), plan.batch, settings.noiseLevel);
       let raw;
       try {
         raw = await infer(input, [part.length * plan.batch, model.channels, height, width], levels);

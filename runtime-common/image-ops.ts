@@ -140,9 +140,12 @@ export function hasEqualColourChannels(image: PixelImage): boolean {
   return true;
 }
 
-/** Whether an image is grey: one or two channels (grey, grey and alpha), or colour channels equal everywhere (see {@link hasEqualColourChannels}). */
-export function isGreyImage(image: PixelImage): boolean {
-  return image.channels <= 2 || hasEqualColourChannels(image);
+/**
+ * Whether an image is grey: one or two channels (grey, grey and alpha), or colour channels equal everywhere;
+ * `equalColourChannels`: {@link hasEqualColourChannels} of the image when the caller has it already.
+ */
+export function isGreyImage(image: PixelImage, equalColourChannels = hasEqualColourChannels(image)): boolean {
+  return image.channels <= 2 || equalColourChannels;
 }
 
 /** Sets channels `fill` of every pixel equal to its channel 0 (see {@link ChannelPlan.fill}). */

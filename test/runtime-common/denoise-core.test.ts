@@ -177,6 +177,21 @@ describe('denoise core', () => {
     expect(Array.from(once.data)).toEqual(Array.from(grey));
   });
 
+  it('takes a caller\'s check of the colour channels as given (a grey companion\'s route has scanned them): not scanned again', async () => {
+    const perPlane: InferFunction = async (input, dims) => input.map((v, i) => v + 0.1 * (Math.floor(i / (dims[2] * dims[3])) % dims[1]));
+    const grey = { data: new Float32Array([0.2, 0.2, 0.2, 0.5, 0.5, 0.5]), width: 2, height: 1, channels: 3 };
+    const tiles = { tile: 0, overlap: 0 };
+    const info = model({ channels: 3 });
+    const scanned = await denoiseImage(grey, info, perPlane, tiles);
+    expect(Array.from((await denoiseImage(grey, info, perPlane, tiles, { equalColourChannels: true })).data)).toEqual(Array.from(scanned.data));
+    // Told "not equal", the grey picture takes the colour path: its channels come out 0.1 apart.
+    const told = await denoiseImage(grey, info, perPlane, tiles, { equalColourChannels: false });
+    expect(Array.from(told.data).map((v) => Math.round(v * 100) / 100)).toEqual([0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
+    const batch = await denoiseBatch([grey, grey], info, perPlane, { tile: 512, overlap: 32, maxBatchValues: 1e6, equalColourChannels: [true, false] });
+    expect(Array.from(batch[0]!.data)).toEqual(Array.from(scanned.data));
+    expect(Array.from(batch[1]!.data)).toEqual(Array.from(told.data));
+  });
+
   it('batches grey-stored-as-RGB pictures apart from colour ones of the same size, each on its own path', async () => {
     const runs: number[][] = [];
     const counting: InferFunction = async (input, dims) => {
