@@ -5,7 +5,7 @@ import path from 'node:path';
 import { check, Rng } from 'onnx-denoiser-common';
 import { Denoiser as NodeDenoiser } from 'onnx-denoiser-node/internal';
 import { type BrowserPage, openBrowserPage, serveBytes } from './browser-harness.js';
-import { buildWeb, projectRoot } from './build.js';
+import { buildWeb, projectRoot, webBuildStaleness } from './build.js';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -98,7 +98,8 @@ function fmt(value: number | undefined): string {
 
 async function main(): Promise<void> {
   const { bytes, what } = await model();
-  await buildWeb();
+  // Built only when stale (as the browser tests' setup does): a page of another run may be reading dist/web.
+  if (webBuildStaleness()) await buildWeb();
   const small = picture(28, 28);
   const smallTensor = Float32Array.from(small, (v) => v / 255);
   log(`web-bench: model ${what}; 28x28 batch 1 as a raw tensor; ${SIZE}x${SIZE} grey (WebGPU: ${WEBGPU_SIZE}x${WEBGPU_SIZE}) through the library (512 px tiles); ${SECONDS} s per figure`);
