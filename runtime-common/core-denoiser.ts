@@ -191,15 +191,15 @@ export class CoreDenoiser {
     this.model = model;
     this.tiles = tiles;
     this.noiseLevel = noiseLevel;
-    this.#infer = async (input, dims, levels) => {
-      const map = levels && noiseMap(levels, dims, this.#pool);
-      try {
-        // An output array only where the backend can write into it: elsewhere taking one is work for nothing.
-        const output = this.#session.takesOutput && input.length >= PREALLOCATE_FROM ? this.#pool.take(input.length) : undefined;
-        return await this.#run(input, dims, map, output);
-      } finally {
-        if (map) this.#pool.give(map);
-      }
+    this.#infer = (input, dims, levels) => {
+      // An output array only where the backend can write into it: elsewhere taking one is work for nothing.
+      const output = this.#session.takesOutput && input.length >= PREALLOCATE_FROM ? this.#pool.take(input.length) : undefined;
+      if (!levels) return this.#run(input, dims, undefined, output);
+      const map = noiseMap(levels, dims, this.#pool);
+      const run = this.#run(input, dims, map, output);
+      // The map goes back to the pool once the run has settled (#run is async: it never throws synchronously).
+      run.then(() => this.#pool.give(map), () => this.#pool.give(map));
+      return run;
     };
   }
 
@@ -290,8 +290,14 @@ export class CoreDenoiser {
    * Denoises one checked image (see denoiseImage), a grey one through the grey companion when there is one;
    * `hooks.noiseLevel` as from {@link callNoiseLevel}.
    */
-  protected async denoiseChecked<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
+  protected denoiseChecked<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
+    // Not async itself: a model without a companion hands back denoiseImage's promise (one promise less per image).
     if (!this.#openGrey) return denoiseImage(image, this.model, this.#infer, this.tiles, hooks, this.#pool);
+    return this.#denoiseRouted(image, hooks);
+  }
+
+  /** {@link denoiseChecked} for a model with a grey companion. */
+  async #denoiseRouted<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks): Promise<PixelImage<T>> {
     // The route's scan of the colour channels is handed on, so the model that takes the image does not scan again.
     const checked = { ...hooks, equalColourChannels: hooks.equalColourChannels ?? hasEqualColourChannels(image) };
     if (isGreyImage(image, checked.equalColourChannels)) {

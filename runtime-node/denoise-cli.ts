@@ -306,7 +306,8 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     // The library (and onnxruntime with it) loads here only when the model runs on this thread.
     const prestarted = spare;
     spare = undefined;
-    const inProcess = () => import('./denoiser.js').then((library) => library.createDenoiser(options, names));
+    // On this thread the files are photos (or few): each tile shape runs a few times, which never pays for the memory pattern.
+    const inProcess = () => import('./denoiser.js').then((library) => library.createDenoiser(options, names, { memoryPattern: false }));
     // A thread that cannot run here (not the model: its errors are the run's) leaves the model on this thread.
     const opening: Promise<RunDenoiser> = onThread ? WorkerDenoiser.open(options, names, prestarted).catch((error) => (error instanceof ThreadFailure ? inProcess() : Promise.reject(error))) : inProcess();
     // Files are read and decoded while the model opens (a 16 MP PNG takes longer to decode than a session to

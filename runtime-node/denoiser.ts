@@ -40,14 +40,20 @@ export interface ArgumentNames {
   sigma?: string;
 }
 
-let openWithNames: (options: DenoiserOptions, names: ArgumentNames) => Promise<Denoiser>;
+/** Session settings only the command line sets. */
+export interface SessionTuning {
+  /** onnxruntime's memory pattern (see NodeSessionSettings.memoryPattern); default on. */
+  memoryPattern?: boolean;
+}
+
+let openWithNames: (options: DenoiserOptions, names: ArgumentNames, tuning: SessionTuning) => Promise<Denoiser>;
 
 /**
  * {@link Denoiser.create} for command lines: `names` says how error messages name the device and model arguments
- * (e.g. "--device"). Exported from onnx-denoiser-node/internal only.
+ * (e.g. "--device"); `tuning`, session settings that suit a run over files. Exported from onnx-denoiser-node/internal only.
  */
-export function createDenoiser(options: DenoiserOptions = {}, names: ArgumentNames = {}): Promise<Denoiser> {
-  return openWithNames(options, names);
+export function createDenoiser(options: DenoiserOptions = {}, names: ArgumentNames = {}, tuning: SessionTuning = {}): Promise<Denoiser> {
+  return openWithNames(options, names, tuning);
 }
 
 /** Path of a shipped model (default: the first, `models/photo-denoiser.onnx`). */
@@ -94,15 +100,15 @@ export class Denoiser extends CoreDenoiser {
    * available here; ModelFormatError for a file that is not an ONNX denoiser.
    */
   static async create(options: DenoiserOptions = {}): Promise<Denoiser> {
-    return Denoiser.#open(options, {});
+    return Denoiser.#open(options, {}, {});
   }
 
   static {
-    openWithNames = (options, names) => Denoiser.#open(options, names);
+    openWithNames = (options, names, tuning) => Denoiser.#open(options, names, tuning);
   }
 
   /** {@link Denoiser.create}, with `names` saying how messages name the device and model arguments (the CLI passes "--device", "--model"). */
-  static async #open(options: DenoiserOptions, names: ArgumentNames): Promise<Denoiser> {
+  static async #open(options: DenoiserOptions, names: ArgumentNames, tuning: SessionTuning): Promise<Denoiser> {
     const deviceArgument = names.device ?? 'options.device';
     const modelArgument = names.model ?? 'options.model';
     const sigmaArgument = names.sigma ?? 'options.sigma';
@@ -111,10 +117,10 @@ export class Denoiser extends CoreDenoiser {
     check(options.model === undefined || options.model instanceof Uint8Array || (typeof options.model === 'string' && options.model.length > 0), 'a model path or bytes', modelArgument, options.model);
     const maxBatchValues = checkInteger(options.maxBatchValues ?? 2 ** 22, 'options.maxBatchValues', { min: 1 });
     const bytes = await loadModel(options.model, modelArgument, FILE_MODELS);
-    const opened = await openModel(NODE_BACKEND, bytes, { device, deviceArgument, settings: threads, sigma: { value: options.sigma, argument: sigmaArgument } });
+    const opened = await openModel(NODE_BACKEND, bytes, { device, deviceArgument, settings: { threads, ...tuning }, sigma: { value: options.sigma, argument: sigmaArgument } });
     const grey = greyCompanionName(options.model);
     // The companion opens on the device this model got, with the same options.
-    const openGrey = grey === undefined ? undefined : () => Denoiser.#open({ ...options, model: grey, device: opened.session.device as NodeDevice }, names);
+    const openGrey = grey === undefined ? undefined : () => Denoiser.#open({ ...options, model: grey, device: opened.session.device as NodeDevice }, names, tuning);
     return new Denoiser(opened, tiles, maxBatchValues, noiseLevel, openGrey);
   }
 

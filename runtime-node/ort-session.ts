@@ -84,8 +84,24 @@ function vulkanLoaderInstalled(): boolean {
 /** The default intra-op thread count, counted once per process. */
 let cpuThreads: { count: number | undefined } | undefined;
 
-/** onnxruntime-node for the core Denoiser; the settings are the CPU provider's intra-op threads (undefined: one per physical core, {@link defaultCpuThreads}). */
-export const NODE_BACKEND: DenoiserBackend<number | undefined> = {
+/** What a Node session may be opened with besides its device. */
+export interface NodeSessionSettings {
+  /** The CPU provider's intra-op threads; undefined: one per physical core ({@link defaultCpuThreads}). */
+  threads?: number;
+  /**
+   * onnxruntime's memory pattern (default on): it records each input shape's allocations on the shape's first run
+   * and plans them on later runs, which then cost less, but the second run of each shape costs more than without
+   * it. A long-lived Denoiser runs the same shapes again and again: a 28x28 run took about 5% less time with it
+   * (alternating with a session without it, 2026-12-08). The CLI runs each tile shape of a photo a few times and
+   * turns it off: six alternating pairs of CLI runs gave medians of 2.33 s without it against 2.39 s with it for a
+   * 4096x4096 PNG, 2.04 against 2.08 s for a 2400x1600 JPEG photo; a 560x560 photo tile's first runs took 209-268,
+   * 169-218, then 94-102 ms with it, against 205-312, 156-160, then 92-98 without.
+   */
+  memoryPattern?: boolean;
+}
+
+/** onnxruntime-node for the core Denoiser, with {@link NodeSessionSettings}. */
+export const NODE_BACKEND: DenoiserBackend<NodeSessionSettings> = {
   runtime: 'onnxruntime-node',
   devices: NODE_DEVICES,
   probe(device, auto) {
@@ -94,13 +110,10 @@ export const NODE_BACKEND: DenoiserBackend<number | undefined> = {
     if (device === 'webgpu') return { missing: (auto ? softwareVulkanOnly() : undefined) ?? noGpuDeviceNode() ?? vulkanMissing() };
     return {};
   },
-  createSession(bytes, options, threads) {
+  createSession(bytes, options, { threads, memoryPattern = true }) {
     const executionProviders = [...options.executionProviders] as ort.InferenceSession.ExecutionProviderConfig[];
-    // No memory pattern: with it, each new input shape runs twice slowly while onnxruntime records and then applies
-    // its allocation plan (a 560x560 photo tile: 493, 335, then 115 ms; without: 460, 145, then 102 ms). Tiles come
-    // in a few shapes per image and the CLI runs one image per session, so the plan never paid back.
     const intraOpNumThreads = threads ?? (cpuThreads ??= { count: defaultCpuThreads() }).count;
-    return ort.InferenceSession.create(bytes, { ...options, executionProviders, enableMemPattern: false, ...(intraOpNumThreads === undefined ? {} : { intraOpNumThreads }) });
+    return ort.InferenceSession.create(bytes, { ...options, executionProviders, enableMemPattern: memoryPattern, ...(intraOpNumThreads === undefined ? {} : { intraOpNumThreads }) });
   },
   tensor: (data, dims) => new ort.Tensor('float32', data, dims),
   // Measured: 256 28x28 images 16.4 to 16.8 ms with the core's buffer against 17.9 to 19.0 ms without; GPU providers keep their own.
@@ -131,7 +144,7 @@ export interface SessionOptions {
  * for a model onnxruntime cannot load.
  */
 export function openSession(model: Uint8Array, options: SessionOptions): Promise<OpenedSession> {
-  return openBackendSession(NODE_BACKEND, model, options.device, options.threads, options.argument);
+  return openBackendSession(NODE_BACKEND, model, options.device, { threads: options.threads }, options.argument);
 }
 
 /** The raw onnxruntime API for the benchmark's baseline (nothing else should need it). */
