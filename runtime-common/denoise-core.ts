@@ -34,6 +34,12 @@ export interface DenoiseHooks {
   noiseLevel?: number;
   /** Called after each model run with the tiles done so far and the tiles in all (1 for an untiled image). */
   onTile?: (done: number, total: number) => void;
+  /**
+   * Called as rows of the result become final, top to bottom, each row once: `rows` rows from row `y0` of `result`
+   * (the array the call resolves to, filled in as tiles finish), so that a caller can write a large image out while
+   * the rest is denoised. An untiled image's rows come in one call, a tiled image's one band of tiles at a time.
+   */
+  onRows?: (result: PixelImage, y0: number, rows: number) => void;
   /** Checked before each model run: once aborted, the call rejects with the signal's reason. */
   signal?: AbortSignal;
   /** The image's hasEqualColourChannels when the caller has checked it already (a grey companion's route has): not scanned again. */
@@ -164,7 +170,7 @@ function accumulateTile(band: Float32Array, bandPlane: number, width: number, x0
  * `hooks` reports each finished tile and cancels between model runs.
  */
 export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings, hooks: DenoiseHooks = {}, pool: TensorBuffers = NO_POOL): Promise<PixelImage<T>> {
-  const { onTile, signal } = hooks;
+  const { onTile, onRows, signal } = hooks;
   signal?.throwIfAborted();
   checkSize(image, model);
   // Checked once (or by the caller): the plan and the noise estimate both need it.
@@ -194,6 +200,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
     pool.give(raw);
     fillFromFirstChannel(result, plan.fill);
     onTile?.(1, 1);
+    onRows?.(result, 0, image.height);
     return result;
   }
 
@@ -229,11 +236,12 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
     const next = r + 1 < rows.length ? rows[r + 1]!.start : y1;
     const done = next - y0;
     planesToPixels(band, destinations, y0, done, model.valueRange, result, bandPlane);
+    fillFromFirstChannel(result, plan.fill, y0, done);
+    onRows?.(result, y0, done);
     spare.fill(0);
     for (let p = 0; p < planesOut; p++) spare.set(band.subarray(p * bandPlane + done * width, p * bandPlane + tileHeight * width), p * bandPlane);
     [band, spare] = [spare, band];
   }
-  fillFromFirstChannel(result, plan.fill);
   return result;
 }
 

@@ -151,11 +151,12 @@ export function isGreyImage(image: PixelImage, equalColourChannels = hasEqualCol
   return image.channels <= 2 || equalColourChannels;
 }
 
-/** Sets channels `fill` of every pixel equal to its channel 0 (see {@link ChannelPlan.fill}). */
-export function fillFromFirstChannel(image: PixelImage, fill: readonly number[]): void {
+/** Sets channels `fill` of every pixel (of `rows` rows from row `y0`; default all) equal to its channel 0 (see {@link ChannelPlan.fill}). */
+export function fillFromFirstChannel(image: PixelImage, fill: readonly number[], y0 = 0, rows = image.height - y0): void {
   if (fill.length === 0) return;
   const { data, channels } = image;
-  for (let i = 0; i < data.length; i += channels) {
+  const end = (y0 + rows) * image.width * channels;
+  for (let i = y0 * image.width * channels; i < end; i += channels) {
     for (const c of fill) data[i + c] = data[i]!;
   }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import yargs from 'yargs';
 import { deviceNames, DEFAULT_MODEL_NAME, SHIPPED_MODELS, check, checkInteger, checkNumber, described, invalid, type PixelImage, type SameKind, ValidationError } from 'onnx-denoiser-common';
-import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile, type ImageDenoiser, PixelBudget } from './denoise-file.js';
+import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile, type ImageDenoiser, PixelBudget, type RowListener } from './denoise-file.js';
 import type { NodeDevice } from './denoiser.js';
 import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXEL_LIMIT, OUTPUT_FORMATS } from './image-file.js';
 import { NODE_DEVICES } from './node-devices.js';
@@ -105,7 +105,8 @@ interface RunDenoiser {
   readonly device: string;
   readonly skipped: readonly string[];
   readonly model: { readonly source: string; readonly warnings: readonly string[] };
-  denoise<I extends PixelImage>(image: I): Promise<SameKind<I>>;
+  /** `onRows`: see ImageDenoiser (a thread's Denoiser does not call it). */
+  denoise<I extends PixelImage>(image: I, options?: { onRows?: RowListener }): Promise<SameKind<I>>;
   dispose(): Promise<void>;
 }
 
@@ -306,14 +307,15 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     // The library (and onnxruntime with it) loads here only when the model runs on this thread.
     const prestarted = spare;
     spare = undefined;
-    // On this thread the files are photos (or few): each tile shape runs a few times, which never pays for the memory pattern.
-    const inProcess = () => import('./denoiser.js').then((library) => library.createDenoiser(options, names, { memoryPattern: false }));
+    // On this thread the files are photos (or few): each tile shape runs a few times, which never pays for the memory
+    // pattern, and large PNGs are compressed on the thread pool while the model runs, which spinning threads would slow.
+    const inProcess = () => import('./denoiser.js').then((library) => library.createDenoiser(options, names, { memoryPattern: false, spinning: false }));
     // A thread that cannot run here (not the model: its errors are the run's) leaves the model on this thread.
     const opening: Promise<RunDenoiser> = onThread ? WorkerDenoiser.open(options, names, prestarted).catch((error) => (error instanceof ThreadFailure ? inProcess() : Promise.reject(error))) : inProcess();
     // Files are read and decoded while the model opens (a 16 MP PNG takes longer to decode than a session to
     // open); each waits for the model before its run, so nothing is written, and nothing printed before the
     // first line, until it is open. A model that fails to open is one error for the run.
-    const waiting: ImageDenoiser = { denoise: async (image) => (await opening).denoise(image) };
+    const waiting: ImageDenoiser = { denoise: async (image, options) => (await opening).denoise(image, options) };
     let openFailed = false;
     let headerDone!: () => void;
     const header = new Promise<void>((resolve) => (headerDone = resolve));

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { check, checkKnownKeys, checkObject, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, type GreyOpener, greyCompanionName, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
-import { NODE_BACKEND, NODE_DEVICES } from './ort-session.js';
+import { NODE_BACKEND, NODE_DEVICES, type NodeSessionSettings } from './ort-session.js';
 import { packageRoot } from './package-root.js';
 
 export { packageRoot };
@@ -10,10 +10,20 @@ export { packageRoot };
 /** Device names {@link Denoiser.create} accepts. */
 export type NodeDevice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
-/** Options for {@link Denoiser.denoise} and {@link Denoiser.denoiseBatch}. */
+/** Options for {@link Denoiser.denoiseBatch}. */
 export interface DenoiseOptions {
   /** This call's noise level (see {@link DenoiserOptions.sigma}); default: the Denoiser's. */
   sigma?: number | 'auto';
+}
+
+/** Options for {@link Denoiser.denoise}. */
+export interface DenoiseImageOptions extends DenoiseOptions {
+  /**
+   * Called as rows of the result become final, top to bottom, each row once: `rows` rows from row `y0` of `result`
+   * (the image the call resolves to, filled in as tiles finish), to write a large image out while the rest is
+   * denoised. An untiled image's rows come in one call.
+   */
+  onRows?: (result: PixelImage, y0: number, rows: number) => void;
 }
 
 /** Options for {@link Denoiser.create}. */
@@ -29,7 +39,11 @@ export interface DenoiserOptions extends TileOptions {
 }
 
 /** The per-call options when none are given. */
-const NO_OPTIONS: DenoiseOptions = Object.freeze({});
+const NO_OPTIONS: DenoiseImageOptions = Object.freeze({});
+
+/** What a batch call takes, and what an image call takes. */
+const BATCH_OPTION_KEYS = ['sigma'] as const;
+const IMAGE_OPTION_KEYS = ['sigma', 'onRows'] as const;
 
 const OPTION_KEYS = ['model', 'device', 'threads', 'tile', 'overlap', 'sigma', 'maxBatchValues'] as const;
 
@@ -40,11 +54,8 @@ export interface ArgumentNames {
   sigma?: string;
 }
 
-/** Session settings only the command line sets. */
-export interface SessionTuning {
-  /** onnxruntime's memory pattern (see NodeSessionSettings.memoryPattern); default on. */
-  memoryPattern?: boolean;
-}
+/** Session settings only the command line sets (see NodeSessionSettings); default: onnxruntime's. */
+export type SessionTuning = Pick<NodeSessionSettings, 'memoryPattern' | 'spinning'>;
 
 let openWithNames: (options: DenoiserOptions, names: ArgumentNames, tuning: SessionTuning) => Promise<Denoiser>;
 
@@ -125,11 +136,14 @@ export class Denoiser extends CoreDenoiser {
   }
 
   /** Denoises one image; resolves to a new image of the same size, channels and array kind (alpha untouched). */
-  async denoise<I extends PixelImage>(image: I, options: DenoiseOptions = NO_OPTIONS): Promise<SameKind<I>> {
+  async denoise<I extends PixelImage>(image: I, options: DenoiseImageOptions = NO_OPTIONS): Promise<SameKind<I>> {
     this.checkLive();
-    const noiseLevel = this.#callOptions(options);
+    const noiseLevel = this.#callOptions(options, IMAGE_OPTION_KEYS);
     checkPixelImage(image, 'image');
-    return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel })) as SameKind<I>;
+    const onRows = options.onRows;
+    if (onRows === undefined) return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel })) as SameKind<I>;
+    check(typeof onRows === 'function', 'a function', 'options.onRows', onRows);
+    return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel, onRows })) as SameKind<I>;
   }
 
   /** Denoises several images, stacking same-size small ones into one model run; results keep the input order. */
@@ -141,10 +155,10 @@ export class Denoiser extends CoreDenoiser {
     return (await this.denoiseCheckedBatch(images as readonly PixelImage<PixelArray>[], this.#maxBatchValues, noiseLevel)) as SameKind<I>[];
   }
 
-  #callOptions(options: DenoiseOptions): number | undefined {
+  #callOptions(options: DenoiseOptions, keys: readonly string[] = BATCH_OPTION_KEYS): number | undefined {
     // The default (no options) needs no checks: this runs once per image.
     if (options === NO_OPTIONS) return this.noiseLevel;
-    checkKnownKeys(checkObject(options, 'options'), 'options', ['sigma']);
+    checkKnownKeys(checkObject(options, 'options'), 'options', keys);
     return this.callNoiseLevel(options.sigma);
   }
 }

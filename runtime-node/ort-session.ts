@@ -107,6 +107,14 @@ export interface NodeSessionSettings {
    * 169-218, then 94-102 ms with it, against 205-312, 156-160, then 92-98 without.
    */
   memoryPattern?: boolean;
+  /**
+   * Whether onnxruntime's idle intra-op threads spin, waiting for work (its default, on). Spinning answers the next
+   * operator sooner: a 28x28 run was about 15% slower without it (alternating with a spinning session). But a spinning thread holds its core, and a thread
+   * that works beside the model (the CLI's PNG compression on the thread pool) then slows every operator of a run:
+   * a 4096x4096 image took 1.99 to 2.17 s with its PNG compressed alongside, against 1.41 to 1.69 s alone; without
+   * spinning 1.42 to 1.57 s alongside. The CLI turns it off.
+   */
+  spinning?: boolean;
 }
 
 /** onnxruntime-node for the core Denoiser, with {@link NodeSessionSettings}. */
@@ -119,10 +127,16 @@ export const NODE_BACKEND: DenoiserBackend<NodeSessionSettings> = {
     if (device === 'webgpu') return { missing: (auto ? softwareVulkanOnly() : undefined) ?? noGpuDeviceNode() ?? vulkanMissing() };
     return {};
   },
-  createSession(bytes, options, { threads, memoryPattern = true }) {
+  createSession(bytes, options, { threads, memoryPattern = true, spinning = true }) {
     const executionProviders = [...options.executionProviders] as ort.InferenceSession.ExecutionProviderConfig[];
     const intraOpNumThreads = threads ?? (cpuThreads ??= { count: defaultCpuThreads() }).count;
-    return ort.InferenceSession.create(bytes, { ...options, executionProviders, enableMemPattern: memoryPattern, ...(intraOpNumThreads === undefined ? {} : { intraOpNumThreads }) });
+    return ort.InferenceSession.create(bytes, {
+      ...options,
+      executionProviders,
+      enableMemPattern: memoryPattern,
+      ...(intraOpNumThreads === undefined ? {} : { intraOpNumThreads }),
+      ...(spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+    });
   },
   tensor: (data, dims) => new ort.Tensor('float32', data, dims),
   // Measured: 256 28x28 images 16.4 to 16.8 ms with the core's buffer against 17.9 to 19.0 ms without; GPU providers keep their own.

@@ -138,8 +138,19 @@ export function fitsFastPng(image: FilePixels): boolean {
 /** PNG colour types by channel count: grey, grey + alpha, RGB, RGBA. */
 const COLOUR_TYPES = [0, 4, 2, 6] as const;
 
+/** A PNG's IHDR data: size, bit depth, colour type (compression, filter method and interlace 0). */
+export function headerData(width: number, height: number, channels: number, depth: 8 | 16): Uint8Array {
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header[8] = depth;
+  header[9] = COLOUR_TYPES[channels - 1]!;
+  return header;
+}
+
 /** One PNG chunk: length, type, data, CRC-32 of type and data. */
-function chunk(type: string, data: Uint8Array): Uint8Array {
+export function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, data.length);
@@ -237,25 +248,19 @@ export function encodePlainPng(image: FilePixels): Uint8Array {
       raw[at + 2 * i + 1] = data[from + i]! & 255;
     }
   }
-  const header = new Uint8Array(13);
-  const view = new DataView(header.buffer);
-  view.setUint32(0, width);
-  view.setUint32(4, height);
-  header[8] = sixteen ? 16 : 8;
-  header[9] = COLOUR_TYPES[channels - 1]!;
-  const parts = [PNG_SIGNATURE, chunk('IHDR', header), chunk('IDAT', raw.length <= STORED_MAX_BYTES ? storedZlib(raw) : deflateSync(raw, { ...deflateOptions(raw.length), chunkSize: Math.max(64, raw.length + 64) })), chunk('IEND', new Uint8Array(0))];
+  const parts = [PNG_SIGNATURE, chunk('IHDR', headerData(width, height, channels, sixteen ? 16 : 8)), chunk('IDAT', raw.length <= STORED_MAX_BYTES ? storedZlib(raw) : deflateSync(raw, { ...deflateOptions(raw.length), chunkSize: Math.max(64, raw.length + 64) })), chunk('IEND', new Uint8Array(0))];
   return Buffer.concat(parts);
 }
 
-const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
+export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
-/** CRC-32 (ISO 3309, as PNG and zlib use): node:zlib's where Node has it (20.15 and later), else a table. */
-const crc32: (data: Uint8Array) => number = (zlib as { crc32?: (data: Uint8Array) => number }).crc32 ?? tableCrc32;
+/** CRC-32 (ISO 3309, as PNG and zlib use), going on from `value` (the CRC of the bytes before): node:zlib's where Node has it (20.15 and later), else a table. */
+export const crc32: (data: Uint8Array, value?: number) => number = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32 ?? tableCrc32;
 
 let crcTable: Uint32Array | undefined;
 
-/** @internal CRC-32 from a table: the fallback, exported for its test. */
-export function tableCrc32(data: Uint8Array): number {
+/** @internal CRC-32 from a table, going on from `value`: the fallback, exported for its test. */
+export function tableCrc32(data: Uint8Array, value = 0): number {
   if (!crcTable) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -264,7 +269,7 @@ export function tableCrc32(data: Uint8Array): number {
       crcTable[n] = c >>> 0;
     }
   }
-  let c = 0xffffffff;
+  let c = (value ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 255]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

@@ -225,6 +225,43 @@ describe('denoise core', () => {
     expect(whole).toEqual([[1, 1]]);
   });
 
+  it('hands over every row once, in order, final when handed over: tiled and untiled, grey stored as RGBA (filled channels) too', async () => {
+    const width = 157;
+    const height = 131;
+    const grey = pattern(width * height, 4);
+    const rgba = new Float32Array(width * height * 4);
+    for (let i = 0; i < width * height; i++) {
+      rgba.fill(grey[i]!, i * 4, i * 4 + 3);
+      rgba[i * 4 + 3] = (i % 5) / 5;
+    }
+    for (const image of [{ data: grey, width, height, channels: 1 }, { data: rgba, width, height, channels: 4 }]) {
+      for (const tiles of [{ tile: 48, overlap: 12 }, { tile: 0, overlap: 0 }]) {
+        const handed: { y0: number; rows: number; copy: Float32Array }[] = [];
+        let resultSeen: unknown;
+        const result = await denoiseImage(image, model({ receptiveField: { low: -2, high: 2, radius: 2 } }), boxBlur5, tiles, {
+          onRows: (partial, y0, rows) => {
+            resultSeen ??= partial;
+            expect(partial).toBe(resultSeen);
+            const rowValues = width * image.channels;
+            handed.push({ y0, rows, copy: (partial.data as Float32Array).slice(y0 * rowValues, (y0 + rows) * rowValues) });
+          },
+        });
+        expect(result).toBe(resultSeen);
+        const plan = planTiles(width, height, model(), tiles);
+        expect(handed.length).toBe(plan.rows.length);
+        let next = 0;
+        for (const { y0, rows, copy } of handed) {
+          expect(y0).toBe(next);
+          expect(rows).toBeGreaterThan(0);
+          // What was handed over is what the result holds at the end.
+          expect(copy).toEqual((result.data as Float32Array).slice(y0 * width * image.channels, (y0 + rows) * width * image.channels));
+          next += rows;
+        }
+        expect(next).toBe(height);
+      }
+    }
+  });
+
   it('stacks same-size images into one run and keeps the order; odd ones run alone', async () => {
     const runs: number[][] = [];
     const counting: InferFunction = async (input, dims) => {

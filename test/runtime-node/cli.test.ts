@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
@@ -407,6 +408,48 @@ describe('denoise CLI', () => {
         expect(maxDifference(got, want), `${name} channel ${c}`).toBeLessThanOrEqual(c < colour ? 1 : 0);
       }
     }
+    noTempFiles(out);
+  });
+
+  it('writes large PNGs as their tiles finish (every row Up-filtered, as sharp never writes them), matching a brute-force blur, 16 bits kept; a PNG with an ICC profile goes through sharp', async () => {
+    const dir = at('large-png');
+    mkdirSync(dir);
+    const w = 300;
+    const h = 260;
+    const files: Record<string, { data: Uint8Array | Uint16Array; channels: 1 | 2 | 3 | 4 }> = {
+      'g8.png': { data: sample(w * h, 11), channels: 1 },
+      'rgba16.png': { data: new Uint16Array(w * h * 4).map((_, i) => (i * 7919) % 65536), channels: 4 },
+    };
+    for (const [name, f] of Object.entries(files)) await writeImage(path.join(dir, name), f.data, w, h, f.channels);
+    await sharp(sample(w * h * 3, 12), { raw: { width: w, height: h, channels: 3 } }).withIccProfile('p3').png().toFile(path.join(dir, 'icc.png'));
+    const out = at('large-png-out');
+    const r = await denoise(dir, '-o', out, '--model', blurModel, '--tile', '64');
+    expect(r.stderr).not.toMatch(/error:/);
+    expect(r.code).toBe(0);
+    /** The filter byte of every row of a PNG's image data. */
+    const filters = (file: string, rowBytes: number) => {
+      const png = readFileSync(file);
+      const parts: Buffer[] = [];
+      for (let at = 8; at + 12 <= png.length; at += 12 + png.readUInt32BE(at)) if (png.toString('latin1', at + 4, at + 8) === 'IDAT') parts.push(png.subarray(at + 8, at + 8 + png.readUInt32BE(at)));
+      const raw = inflateSync(Buffer.concat(parts));
+      return new Set(Array.from({ length: raw.length / (rowBytes + 1) }, (_, y) => raw[y * (rowBytes + 1)]));
+    };
+    for (const [name, f] of Object.entries(files)) {
+      const input = await pixels(path.join(dir, name));
+      const output = await pixels(path.join(out, name));
+      expect([output.width, output.height, output.channels, output.depth], name).toEqual([w, h, input.channels, input.depth]);
+      const sixteen = input.depth === 'ushort';
+      expect(filters(path.join(out, name), w * f.channels * (sixteen ? 2 : 1)), name).toEqual(new Set([2]));
+      const colour = input.channels === 2 || input.channels === 4 ? input.channels - 1 : input.channels;
+      for (let c = 0; c < input.channels; c++) {
+        const got = Array.from({ length: w * h }, (_, n) => output.data[n * input.channels + c]!);
+        const want = c < colour ? expectedBlur(input.data, w, h, input.channels, c, sixteen ? 65535 : 255) : Array.from({ length: w * h }, (_, n) => input.data[n * input.channels + c]!);
+        expect(maxDifference(got, want), `${name} channel ${c}`).toBeLessThanOrEqual(c < colour ? 1 : 0);
+      }
+    }
+    // The profile is kept (sharp's path), so its rows are not all Up-filtered by this writer.
+    expect((await sharp(path.join(out, 'icc.png')).metadata()).icc).toBeDefined();
+    expect(filters(path.join(out, 'icc.png'), w * 3)).not.toEqual(new Set([2]));
     noTempFiles(out);
   });
 

@@ -62,6 +62,13 @@ describe('Denoiser: bad calls', () => {
     await expect(d.denoiseBatch([{ data: new Float32Array(1200), width: 40, height: 30, channels: 1 }, { data, width: 40, height: 30, channels: 1 }])).rejects.toThrow('for images[1].data[620] (x 20, y 15, channel 0) but received Infinity');
   });
 
+  it('refuses an onRows that is no function, and onRows on a batch (whose images are not written out row by row)', async () => {
+    const d = await create({ model: noiseReducerLikeModel(), device: 'cpu' });
+    const image = { data: new Uint8Array(16 * 12), width: 16, height: 12, channels: 1 };
+    await expect(d.denoise(image, { onRows: 'rows' as never })).rejects.toThrow('Expected a function for options.onRows but received "rows"');
+    await expect(d.denoiseBatch([image], { onRows: () => undefined } as never)).rejects.toThrow('Expected only the keys "sigma" for options but received unknown key "onRows"');
+  });
+
   it('denoiseBatch refuses a foreign model whose output has another shape, naming the model file', async () => {
     const half = path.join(dir, 'half.onnx');
     writeFileSync(half, halfSizeModel());
@@ -72,6 +79,25 @@ describe('Denoiser: bad calls', () => {
 });
 
 describe('Denoiser', () => {
+  it('hands over the rows of a tiled image as they become final, which together are the result', async () => {
+    const d = await create({ model: noiseReducerLikeModel(), device: 'cpu', tile: 64 });
+    const rng = new Rng(9);
+    const image = { data: Uint8Array.from({ length: 150 * 170 }, () => Math.floor(rng.nextFloat() * 256)), width: 150, height: 170, channels: 1 };
+    const pieces: Uint8Array[] = [];
+    let next = 0;
+    const result = await d.denoise(image, {
+      onRows: (partial, y0, rows) => {
+        expect(y0).toBe(next);
+        next += rows;
+        pieces.push((partial.data as Uint8Array).slice(y0 * 150, (y0 + rows) * 150));
+      },
+    });
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(next).toBe(170);
+    expect(Buffer.concat(pieces)).toEqual(Buffer.from(result.data));
+    expect(result.data).toEqual((await d.denoise(image)).data);
+  });
+
   it('takes a Node Buffer like a Uint8Array, without the deprecated Buffer() constructor (DEP0005)', async () => {
     const warnings: string[] = [];
     const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code ?? w.name}: ${w.message}`);
