@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
+import { sharpSamples } from './sharp-samples.js';
 import { adler32, decodePlainPng, deflateOptions, encodePlainPng, FAST_PNG_MAX_PIXELS, plainPngHeader, STORED_MAX_BYTES, storedZlib, tableCrc32, unfilterRows } from '../../runtime-node/png-fast.js';
 
 /** Seeded samples of an image: 8-bit or 16-bit. */
@@ -16,16 +17,6 @@ async function sharpPng(data: Uint8Array | Uint16Array, width: number, height: n
   const sixteen = data instanceof Uint16Array;
   const space = channels <= 2 ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb';
   return sharp(data, { raw: { width, height, channels } }).toColourspace(space).png().toBuffer();
-}
-
-/** sharp's decode of a PNG as samples, as readImage's sharp path does it. */
-async function sharpSamples(png: Uint8Array, sixteen: boolean, channels: number): Promise<number[]> {
-  // sharp's 8-bit 'b-w' raw output keeps only the grey band: grey + alpha is read as RGBA and narrowed to (R, A).
-  const greyAlpha8 = channels === 2 && !sixteen;
-  const pipeline = sharp(png).toColourspace(channels <= 2 && !greyAlpha8 ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb');
-  const { data } = await (sixteen ? pipeline.raw({ depth: 'ushort' }) : pipeline.raw()).toBuffer({ resolveWithObject: true });
-  const values = Array.from(sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : data);
-  return greyAlpha8 ? values.filter((_, i) => i % 4 === 0 || i % 4 === 3) : values;
 }
 
 /** A hand-made PNG: the signature, chunks with CRCs left 0 (neither the header check nor the decoder reads them), a blank image unless told otherwise. */

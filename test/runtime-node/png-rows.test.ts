@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
 import { tableCrc32 } from '../../runtime-node/png-fast.js';
 import { PngRowWriter } from '../../runtime-node/png-rows.js';
+import { sharpSamples } from './sharp-samples.js';
 
 /** Random samples, or a photo-like picture: smooth waves in x and y plus a little noise. */
 function image(width: number, height: number, channels: 1 | 2 | 3 | 4, sixteen: boolean, seed: number, smooth = false) {
@@ -18,15 +19,6 @@ function image(width: number, height: number, channels: 1 | 2 | 3 | 4, sixteen: 
   const value = (i: number) => (smooth ? wave(i) : Math.floor(rng.nextFloat() * (peak + 1)));
   const data = sixteen ? Uint16Array.from({ length: count }, (_, i) => value(i)) : Uint8Array.from({ length: count }, (_, i) => value(i));
   return { data, width, height, channels };
-}
-
-/** sharp's decode as samples (grey + alpha 8-bit is read as RGBA and narrowed: sharp's 'b-w' raw output drops alpha). */
-async function decoded(png: Uint8Array, sixteen: boolean, channels: number): Promise<number[]> {
-  const greyAlpha8 = channels === 2 && !sixteen;
-  const pipeline = sharp(png).toColourspace(channels <= 2 && !greyAlpha8 ? (sixteen ? 'grey16' : 'b-w') : sixteen ? 'rgb16' : 'srgb');
-  const { data } = await (sixteen ? pipeline.raw({ depth: 'ushort' }) : pipeline.raw()).toBuffer({ resolveWithObject: true });
-  const values = Array.from(sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : data);
-  return greyAlpha8 ? values.filter((_, i) => i % 4 === 0 || i % 4 === 3) : values;
 }
 
 /** The chunks of a PNG, each with whether its CRC (worked out here by the table) holds. */
@@ -64,7 +56,7 @@ describe('png rows', () => {
         for (const [y0, rows] of [[0, 1], [1, 0], [1, 5], [6, 17]] as const) writer.push(picture as never, y0, rows);
         expect(writer.complete).toBe(true);
         const png = await writer.finish();
-        expect(await decoded(png, sixteen, channels), `${channels} channels, ${sixteen ? 16 : 8} bits`).toEqual(Array.from(picture.data));
+        expect(await sharpSamples(png, sixteen, channels), `${channels} channels, ${sixteen ? 16 : 8} bits`).toEqual(Array.from(picture.data));
         expect(chunks(png).map((c) => c.type).join(' ')).toMatch(/^IHDR( IDAT)+ IEND$/);
         expect(chunks(png).every((c) => c.crcHolds)).toBe(true);
       }
@@ -80,7 +72,7 @@ describe('png rows', () => {
     const found = chunks(png);
     expect(found.filter((c) => c.type === 'IDAT').length).toBeGreaterThan(1);
     expect(found.every((c) => c.crcHolds)).toBe(true);
-    expect(await decoded(png, false, 4)).toEqual(Array.from(picture.data));
+    expect(await sharpSamples(png, false, 4)).toEqual(Array.from(picture.data));
   });
 
   it('filters rows: a photo-like picture comes out under half its samples, and smaller than sharp writes it unfiltered', async () => {
