@@ -4,8 +4,7 @@ import path from 'node:path';
 import { colourToUnit, type PixelImage, type SameKind, mse, psnrFromMse, ssim, addGaussianNoise } from 'onnx-denoiser-common';
 import { writeFileAtomic, WriteFailure } from './atomic-file.js';
 import { comparisonPicture, type Panel } from './compare.js';
-import { encodeImage, type FilePixels, keeps16Bit, outputFormat, readImage } from './image-file.js';
-import { fitsFastPng } from './png-fast.js';
+import { encodeImage, type FilePixels, keeps16Bit, outputFormat, readImage, writesPngRows } from './image-file.js';
 import { PngRowWriter } from './png-rows.js';
 
 /** What to do with one file. */
@@ -197,11 +196,11 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
       referenceName = `${job.input} (clean, before --add-noise)`;
     }
     const noisy: FilePixels = settings.noise ? addGaussianNoise<FilePixels>(image, settings.noise.factor, settings.noise.seed) : image;
-    // A large PNG without an ICC profile is written as its rows are denoised (png-rows.ts): compressed on the thread
-    // pool beside the model's runs, and with a row filter that makes it about a third smaller than sharp's output.
+    // A PNG that encodeImage would write with a PngRowWriter is written as its rows are denoised instead (the same
+    // bytes), so that its compression runs on the thread pool beside the model's runs.
     let rows: PngRowWriter | undefined;
     const onRows: RowListener | undefined =
-      format === 'png' && !loaded.icc && !fitsFastPng(image)
+      writesPngRows(image, job.output, loaded)
         ? (result, y0, count) => {
             rows ??= new PngRowWriter(result.width, result.height, result.channels as 1 | 2 | 3 | 4, result.data instanceof Uint16Array ? 16 : 8);
             rows.push(result as PixelImage<Uint8Array | Uint16Array>, y0, count);
@@ -211,9 +210,8 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
     let encoded: Uint8Array;
     try {
       denoised = (await denoiser.denoise(noisy as PixelImage<Uint8Array | Uint16Array>, onRows ? { onRows } : undefined)) as FilePixels;
-      // A denoiser that does not hand rows over (a thread's) has them all written now, so that the file is the same.
-      if (onRows && !rows) onRows(denoised, 0, denoised.height);
       if (rows && !rows.complete) throw new Error(`the denoiser handed over only some rows of ${job.input}`);
+      // A denoiser that hands no rows over (a thread's) leaves the whole image to encodeImage.
       encoded = rows ? await rows.finish() : await encodeImage(denoised, job.output, { original: loaded });
     } catch (error) {
       rows?.abort();

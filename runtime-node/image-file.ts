@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Metadata, OutputInfo, Sharp } from 'sharp';
 import { type PixelImage, checkInteger, fileErrorReason, invalid, ValidationError } from 'onnx-denoiser-common';
 import { decodePlainPng, encodePlainPng, fitsFastPng, plainPngHeader } from './png-fast.js';
+import { PngRowWriter } from './png-rows.js';
 
 /** Pixels as files hold them: 8-bit or 16-bit samples. */
 export type FilePixels = PixelImage<Uint8Array> | PixelImage<Uint16Array>;
@@ -324,9 +325,24 @@ export interface EncodeOptions {
   original?: LoadedImage;
 }
 
+/** Whether an output keeps the original file's ICC profile (then sharp writes it: see {@link EncodeOptions.original}). */
+function keepsProfile(image: FilePixels, original: LoadedImage | undefined): original is LoadedImage {
+  return original?.icc !== undefined && original.image.data.constructor === image.data.constructor && original.image.channels === image.channels;
+}
+
+/**
+ * Whether {@link encodeImage} writes `image` with a PngRowWriter (png-rows.ts): a PNG over FAST_PNG_MAX_PIXELS that
+ * keeps no ICC profile. Such a file can also be written row band by row band while it is denoised, to the same bytes.
+ */
+export function writesPngRows(image: FilePixels, outputFile: string, original?: LoadedImage): boolean {
+  return outputFormat(outputFile) === 'png' && !fitsFastPng(image) && !keepsProfile(image, original);
+}
+
 /**
  * Encodes pixels in the format the output path's extension names. 16-bit is kept for PNG and TIFF, other formats
- * get 8-bit; grey stays grey where the format has it (WebP and AVIF store grey as RGB, GIF as a palette).
+ * get 8-bit; grey stays grey where the format has it (WebP and AVIF store grey as RGB, GIF as a palette). PNGs are
+ * written here (small ones stored or node:zlib-compressed, larger ones Up-filtered: see PngRowWriter) unless they
+ * keep an ICC profile.
  */
 export async function encodeImage(image: FilePixels, outputFile: string, options: EncodeOptions = {}): Promise<Buffer> {
   const format = outputFormat(outputFile);
@@ -337,13 +353,19 @@ export async function encodeImage(image: FilePixels, outputFile: string, options
   const raw = { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 2 | 3 | 4 };
   const original = options.original;
   // Small plain PNGs skip sharp's pipeline set-up (and its loading), which would cost more than the encoding.
-  if (format === 'png' && fitsFastPng(pixels) && !(original?.icc && original.image.data.constructor === image.data.constructor && original.image.channels === image.channels)) {
+  if (format === 'png' && fitsFastPng(pixels) && !keepsProfile(image, original)) {
     const png = encodePlainPng(pixels);
     return Buffer.from(png.buffer, png.byteOffset, png.byteLength);
   }
+  // Larger ones are filtered here: a third smaller than sharp writes them unfiltered (see PngRowWriter).
+  if (writesPngRows(pixels, outputFile, original)) {
+    const writer = new PngRowWriter(pixels.width, pixels.height, raw.channels, sixteen ? 16 : 8);
+    writer.push(pixels as PixelImage<Uint8Array | Uint16Array>, 0, pixels.height);
+    return writer.finish();
+  }
   const sharp = await loadSharp();
   let pipeline: Sharp;
-  if (original?.icc && original.image.data.constructor === image.data.constructor && original.image.channels === image.channels) {
+  if (keepsProfile(image, original)) {
     // sharp attaches a profile only with a conversion, or by keeping the input's: so keep the original file's and
     // turn its pixels into ours with an exact bitwise XOR (original ^ (original ^ ours) = ours).
     const difference = new (image.data.constructor as Uint8ArrayConstructor | Uint16ArrayConstructor)(image.data.length);

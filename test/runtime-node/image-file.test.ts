@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
 import { encodeImage, outputFormat, readImage, sniffImageFormat } from '../../runtime-node/image-file.js';
+import { PngRowWriter } from '../../runtime-node/png-rows.js';
 import { tempDirs } from '../temp-dir.js';
 
 const makeTempDir = tempDirs();
@@ -130,6 +131,27 @@ describe('image files', () => {
       expect(loaded.image.data.constructor, c.name).toBe(c.data.constructor);
       expect(loaded.image.data, c.name).toEqual(c.data);
     }
+  });
+
+  it('writes a PNG over 256x256 Up-filtered (the bytes a PngRowWriter gives), reading back exactly; one keeping an ICC profile through sharp', async () => {
+    const width = 300;
+    const height = 250;
+    for (const [channels, data] of [[1, ramp8(width * height)], [3, ramp16(width * height * 3)]] as const) {
+      const image = { data, width, height, channels } as Parameters<typeof encodeImage>[0];
+      const png = await encodeImage(image, 'out.png');
+      const writer = new PngRowWriter(width, height, channels, data instanceof Uint16Array ? 16 : 8);
+      writer.push(image as never, 0, height);
+      expect(png.equals(await writer.finish())).toBe(true);
+      writeFileSync(file(`rows-${channels}.png`), png);
+      expect((await readImage(file(`rows-${channels}.png`))).image.data).toEqual(data);
+    }
+    const icc = await readImage(await writeRaw('icc-source.png', ramp8(width * height * 3), width, height, 3, 'png', {}).then(async (f) => {
+      await sharp(f).withIccProfile('p3').png().toFile(file('icc.png'));
+      return file('icc.png');
+    }));
+    expect(icc.icc).toBeDefined();
+    const kept = await encodeImage(icc.image, 'out.png', { original: icc });
+    expect((await sharp(kept).metadata()).icc).toBeDefined();
   });
 
   it('reads JPEG, WebP and AVIF (lossy: within a few levels) and the first frame of an animated GIF', async () => {
