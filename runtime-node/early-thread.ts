@@ -3,6 +3,7 @@ import { existsSync, type Stats, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { disableOrtTelemetry } from './ort-telemetry.js';
 
 /**
  * Runs of at least this many files, every one small, open the model on a thread of its own (WorkerDenoiser): the
@@ -64,8 +65,10 @@ export function threadExecArgv(execArgv: readonly string[] = process.execArgv): 
   return kept;
 }
 
-/** A new thread running the script, with {@link threadExecArgv}. */
+/** A new thread running the script, with {@link threadExecArgv}, and onnxruntime's telemetry off as on this thread. */
 function newThread(): Worker {
+  // The thread's process.env is a copy its onnxruntime does not read: the setting goes in on this thread.
+  disableOrtTelemetry();
   return new Worker(WORKER_FILE, { execArgv: threadExecArgv() });
 }
 

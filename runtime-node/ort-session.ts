@@ -7,19 +7,14 @@ import { type DenoiserBackend, type OpenedSession, openSession as openBackendSes
 import { gpuDeviceNodes } from './gpu-nodes.js';
 import { defaultCpuThreads } from './cpu-cores.js';
 import { NODE_DEVICES } from './node-devices.js';
+import { disableOrtTelemetry } from './ort-telemetry.js';
 
 export { NODE_DEVICES };
 
 const require = createRequire(import.meta.url);
 
-/**
- * onnxruntime-node's telemetry is off unless the host sets ORT_DISABLE_TELEMETRY itself (onnxruntime reads it when
- * its first session is created). With it on, onnxruntime 1.30 on Linux leaves an empty /tmp/mat-debug-<pid>.log
- * behind for every process (347 of them here after a day's runs), keeps an event store in
- * ~/.cache/Microsoft/DeveloperTools/.onnxruntime (2.5 MB) and tries to upload it over HTTPS; and the CLI took 0.32 s
- * for one small file against 0.29 s without it (medians of five alternating pairs).
- */
-process.env.ORT_DISABLE_TELEMETRY ??= '1';
+// Before any session: onnxruntime reads it then (see disableOrtTelemetry).
+disableOrtTelemetry();
 
 /** Folder holding onnxruntime-node's native binaries (where its installer puts the CUDA provider). */
 export function ortBinaryFolder(): string {

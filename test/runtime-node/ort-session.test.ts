@@ -1,11 +1,12 @@
 // The onnxruntime-node session layer: refusals known before Dawn starts, and onnxruntime's process-wide settings left to the host.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openSession } from '../../runtime-node/ort-session.js';
+import { encodePlainPng } from '../../runtime-node/png-fast.js';
 import { identityModel } from '../../tools/onnx/test-models.js';
 import { skipWithReason } from '../skip-with-reason.js';
 import { tempDirs } from '../temp-dir.js';
@@ -75,6 +76,24 @@ describe('ort session: onnxruntime telemetry', () => {
 
   it('is off unless the host sets ORT_DISABLE_TELEMETRY: no event store in HOME and no /tmp/mat-debug-<pid>.log', () => {
     expect(traces(undefined)).toEqual({ store: false, debugLog: false, exported: '1' });
+  });
+
+  it("is off in the model's own thread too (a folder of small files, whose main thread never loads onnxruntime)", () => {
+    const home = makeTempDir('ort-telemetry-cli-');
+    const folder = path.join(home, 'small');
+    mkdirSync(folder);
+    for (let i = 0; i < 16; i++) writeFileSync(path.join(folder, `img-${i}.png`), encodePlainPng({ data: new Uint8Array(64).fill(i * 9), width: 8, height: 8, channels: 1 }));
+    const model = path.join(home, 'identity.onnx');
+    writeFileSync(model, identityModel());
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+    delete env.ORT_DISABLE_TELEMETRY;
+    const r = spawnSync(process.execPath, [path.resolve('runtime-node/bin/denoise.js'), folder, '-o', path.join(home, 'out'), '--model', model], { encoding: 'utf8', env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/model runs batched on a thread of their own/);
+    const debugLog = path.join('/tmp', `mat-debug-${r.pid}.log`);
+    const found = { store: existsSync(path.join(home, '.cache', 'Microsoft')), debugLog: existsSync(debugLog) };
+    rmSync(debugLog, { force: true });
+    expect(found).toEqual({ store: false, debugLog: false });
   });
 
   // The control: the check above sees telemetry's traces where onnxruntime leaves them (Linux, onnxruntime-node 1.30).
