@@ -20,6 +20,9 @@ const shared: ViteUserConfig = {
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Suites that load onnxruntime-node themselves (parity checks) would otherwise leave its telemetry's
+    // /tmp/mat-debug-<pid>.log behind; the telemetry tests set the variable for the processes they start.
+    env: { ORT_DISABLE_TELEMETRY: '1' },
   },
 };
 
