@@ -25,6 +25,13 @@ import { checkInteger, described, invalid } from './validate.js';
  */
 export type InferFunction = (input: Float32Array, dims: readonly [number, number, number, number], levels?: Float32Array) => Promise<Float32Array>;
 
+/**
+ * Called as rows of a result become final, top to bottom, each row once: `rows` rows from row `y0` of `result` (the
+ * image the call resolves to, filled in as tiles finish), so that a caller can write a large image out while the
+ * rest is denoised. An untiled image's rows come in one call, a tiled image's one band of tiles at a time.
+ */
+export type RowListener = (result: PixelImage, y0: number, rows: number) => void;
+
 /** Optional per-call hooks for {@link denoiseImage}: tile progress, cancellation, and the noise level. */
 export interface DenoiseHooks {
   /**
@@ -34,12 +41,8 @@ export interface DenoiseHooks {
   noiseLevel?: number;
   /** Called after each model run with the tiles done so far and the tiles in all (1 for an untiled image). */
   onTile?: (done: number, total: number) => void;
-  /**
-   * Called as rows of the result become final, top to bottom, each row once: `rows` rows from row `y0` of `result`
-   * (the array the call resolves to, filled in as tiles finish), so that a caller can write a large image out while
-   * the rest is denoised. An untiled image's rows come in one call, a tiled image's one band of tiles at a time.
-   */
-  onRows?: (result: PixelImage, y0: number, rows: number) => void;
+  /** Rows of the result as they become final (see {@link RowListener}). */
+  onRows?: RowListener;
   /** Checked before each model run: once aborted, the call rejects with the signal's reason. */
   signal?: AbortSignal;
   /** The image's hasEqualColourChannels when the caller has checked it already (a grey companion's route has): not scanned again. */

@@ -4,8 +4,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import yargs from 'yargs';
-import { deviceNames, DEFAULT_MODEL_NAME, SHIPPED_MODELS, check, checkInteger, checkNumber, described, invalid, type PixelImage, type SameKind, ValidationError } from 'onnx-denoiser-common';
-import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile, type ImageDenoiser, PixelBudget, type RowListener } from './denoise-file.js';
+import { deviceNames, DEFAULT_MODEL_NAME, SHIPPED_MODELS, check, checkInteger, checkNumber, described, invalid, ValidationError } from 'onnx-denoiser-common';
+import { describeImage, type FileJob, type FileReport, type FileSettings, denoiseFile, type ImageDenoiser, PixelBudget } from './denoise-file.js';
 import type { NodeDevice } from './denoiser.js';
 import { DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXEL_LIMIT, OUTPUT_FORMATS } from './image-file.js';
 import { NODE_DEVICES } from './node-devices.js';
@@ -100,13 +100,11 @@ const SMALL_FILES_CONCURRENCY = 1024;
  */
 const MANY_FILES_PIXELS = 16_000_000;
 
-/** What a run needs of its Denoiser: the library's, or the same served by a thread. */
-interface RunDenoiser {
+/** What a run needs of its Denoiser: the library's, or the same served by a thread (which does not call `onRows`). */
+interface RunDenoiser extends ImageDenoiser {
   readonly device: string;
   readonly skipped: readonly string[];
   readonly model: { readonly source: string; readonly warnings: readonly string[] };
-  /** `onRows`: see ImageDenoiser (a thread's Denoiser does not call it). */
-  denoise<I extends PixelImage>(image: I, options?: { onRows?: RowListener }): Promise<SameKind<I>>;
   dispose(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 // One image file through the denoiser: read, optional demo noise, denoise, write atomically, metrics against a reference, comparison picture.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { colourToUnit, type PixelImage, type SameKind, mse, psnrFromMse, ssim, addGaussianNoise } from 'onnx-denoiser-common';
+import { colourToUnit, type PixelImage, type RowListener, type SameKind, mse, psnrFromMse, ssim, addGaussianNoise } from 'onnx-denoiser-common';
 import { writeFileAtomic, WriteFailure } from './atomic-file.js';
 import { comparisonPicture, type Panel } from './compare.js';
 import { encodeImage, type FilePixels, keeps16Bit, outputFormat, readImage, writesPngRows } from './image-file.js';
@@ -28,9 +28,6 @@ export interface ImageDenoiser {
   /** `onRows`, where the denoiser calls it, hands over rows of the result as they become final (see Denoiser.denoise). */
   denoise<I extends PixelImage>(image: I, options?: { onRows?: RowListener }): Promise<SameKind<I>>;
 }
-
-/** Rows of a result that have become final (DenoiseHooks.onRows). */
-export type RowListener = (result: PixelImage, y0: number, rows: number) => void;
 
 /**
  * Pixels of decoded images in flight, bounded: a file waits before decoding until its pixels fit under the limit

@@ -1,7 +1,7 @@
 // The Node library: `Denoiser.create(...)` loads an ONNX denoiser on a device; `denoise` and `denoiseBatch` work on raw pixel buffers.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { check, checkKnownKeys, checkObject, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, type GreyOpener, greyCompanionName, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
+import { check, checkKnownKeys, checkObject, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, type GreyOpener, greyCompanionName, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type RowListener, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
 import { NODE_BACKEND, NODE_DEVICES, type NodeSessionSettings } from './ort-session.js';
 import { packageRoot } from './package-root.js';
 
@@ -18,12 +18,8 @@ export interface DenoiseOptions {
 
 /** Options for {@link Denoiser.denoise}. */
 export interface DenoiseImageOptions extends DenoiseOptions {
-  /**
-   * Called as rows of the result become final, top to bottom, each row once: `rows` rows from row `y0` of `result`
-   * (the image the call resolves to, filled in as tiles finish), to write a large image out while the rest is
-   * denoised. An untiled image's rows come in one call.
-   */
-  onRows?: (result: PixelImage, y0: number, rows: number) => void;
+  /** Called as rows of the result become final, top to bottom (a band of tiles at a time), to write a large image out while the rest is denoised (see RowListener). */
+  onRows?: RowListener;
 }
 
 /** Options for {@link Denoiser.create}. */

@@ -1,6 +1,7 @@
 // Small plain PNGs without sharp (fflate inflates, node:zlib deflates, rows filtered and stored data framed here): a folder of thumbnails costs per file what sharp's pipeline set-up costs, so they skip it; everything else goes through sharp.
 import zlib, { deflateSync } from 'node:zlib';
 import { unzlibSync } from 'fflate';
+import type { PixelImage } from 'onnx-denoiser-common';
 import type { FilePixels } from './image-file.js';
 
 /** The most pixels a PNG may have to take the fast path (256 x 256): above it sharp's threaded codec is faster. */
@@ -238,18 +239,26 @@ export function encodePlainPng(image: FilePixels): Uint8Array {
   const { width, height, channels, data } = image;
   const sixteen = data instanceof Uint16Array;
   const rowBytes = width * channels * (sixteen ? 2 : 1);
-  // Each row: filter byte 0 (none), then its samples (16-bit ones big-endian).
+  // Each row: filter byte 0 (none), then its bytes.
   const raw = new Uint8Array(height * (rowBytes + 1));
-  for (let y = 0; y < height; y++) {
-    const at = y * (rowBytes + 1) + 1;
-    if (!sixteen) raw.set(data.subarray(y * width * channels, (y + 1) * width * channels), at);
-    else for (let i = 0, from = y * width * channels; i < width * channels; i++) {
-      raw[at + 2 * i] = data[from + i]! >> 8;
-      raw[at + 2 * i + 1] = data[from + i]! & 255;
-    }
-  }
+  for (let y = 0; y < height; y++) rowAsStored(image, y, raw, y * (rowBytes + 1) + 1);
   const parts = [PNG_SIGNATURE, chunk('IHDR', headerData(width, height, channels, sixteen ? 16 : 8)), chunk('IDAT', raw.length <= STORED_MAX_BYTES ? storedZlib(raw) : deflateSync(raw, { ...deflateOptions(raw.length), chunkSize: Math.max(64, raw.length + 64) })), chunk('IEND', new Uint8Array(0))];
   return Buffer.concat(parts);
+}
+
+/** Writes row `y` of `image` into `into` at `at` as a PNG stores it: samples in order, 16-bit ones big-endian. */
+export function rowAsStored(image: PixelImage<Uint8Array | Uint16Array>, y: number, into: Uint8Array, at: number): void {
+  const samples = image.width * image.channels;
+  const from = y * samples;
+  const { data } = image;
+  if (!(data instanceof Uint16Array)) {
+    into.set(data.subarray(from, from + samples), at);
+    return;
+  }
+  for (let i = 0; i < samples; i++) {
+    into[at + 2 * i] = data[from + i]! >> 8;
+    into[at + 2 * i + 1] = data[from + i]! & 255;
+  }
 }
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);

@@ -1,7 +1,7 @@
 // A PNG written while its image is denoised: each band of final rows (DenoiseHooks.onRows) is filtered here and compressed by one node:zlib stream on the thread pool, beside the model's runs on this thread.
 import zlib from 'node:zlib';
 import type { PixelImage } from 'onnx-denoiser-common';
-import { chunk, crc32, headerData, PNG_SIGNATURE } from './png-fast.js';
+import { chunk, crc32, headerData, PNG_SIGNATURE, rowAsStored } from './png-fast.js';
 
 /** zlib level 4, as the other PNG paths. */
 const LEVEL = 4;
@@ -60,16 +60,9 @@ export class PngRowWriter {
     if (!fits || y0 !== this.#next || rows < 0 || y0 + rows > this.height) throw new Error(`rows ${y0} to ${y0 + rows} of a ${image.width}x${image.height} image do not follow row ${this.#next} of the ${this.width}x${this.height} PNG being written`);
     const stride = this.#rowBytes + 1;
     const band = Buffer.allocUnsafe(rows * stride);
-    const samples = this.width * this.channels;
     for (let r = 0; r < rows; r++) {
-      const from = (y0 + r) * samples;
       const current = this.#current;
-      if (this.depth === 8) current.set(image.data.subarray(from, from + samples));
-      else for (let i = 0; i < samples; i++) {
-        const v = image.data[from + i]!;
-        current[2 * i] = v >> 8;
-        current[2 * i + 1] = v & 255;
-      }
+      rowAsStored(image, y0 + r, current, 0);
       const previous = this.#previous;
       const at = r * stride;
       band[at] = 2;
