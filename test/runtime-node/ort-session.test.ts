@@ -52,6 +52,19 @@ describe('ort session', () => {
 });
 
 describe('ort session: onnxruntime telemetry', () => {
+  /**
+   * The environment of a child process as a user's shell has it: HOME in a fresh folder, ORT_DISABLE_TELEMETRY as
+   * given, and none of the variables by which onnxruntime 1.30 notices a CI machine and turns its telemetry off
+   * itself (read from its library's strings; CI=true alone left no store). Without this the checks below would pass
+   * on CI whatever the runtime did.
+   */
+  function userEnv(home: string, telemetryVariable: string | undefined): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+    for (const name of ['ORT_DISABLE_TELEMETRY', 'CI', 'TF_BUILD', 'GITHUB_ACTIONS', 'GITLAB_CI', 'CIRCLECI', 'TRAVIS', 'JENKINS_URL', 'CODEBUILD_BUILD_ID', 'BUILDKITE', 'TEAMCITY_VERSION', 'APPVEYOR', 'BITBUCKET_BUILD_NUMBER']) delete env[name];
+    if (telemetryVariable !== undefined) env.ORT_DISABLE_TELEMETRY = telemetryVariable;
+    return env;
+  }
+
   /** Opens a session in a plain Node process with HOME in a fresh folder; returns what onnxruntime's telemetry left behind. */
   function traces(telemetryVariable: string | undefined): { store: boolean; debugLog: boolean; exported: string } {
     const home = makeTempDir('ort-telemetry-');
@@ -63,10 +76,7 @@ describe('ort session: onnxruntime telemetry', () => {
     ].join('\n');
     const file = path.join(home, 'host.mjs');
     writeFileSync(file, script);
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-    delete env.ORT_DISABLE_TELEMETRY;
-    if (telemetryVariable !== undefined) env.ORT_DISABLE_TELEMETRY = telemetryVariable;
-    const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env: userEnv(home, telemetryVariable) });
     expect(r.status, r.stderr).toBe(0);
     const debugLog = path.join('/tmp', `mat-debug-${r.pid}.log`);
     const found = { store: existsSync(path.join(home, '.cache', 'Microsoft')), debugLog: existsSync(debugLog), exported: r.stdout.trim() };
@@ -85,9 +95,7 @@ describe('ort session: onnxruntime telemetry', () => {
     for (let i = 0; i < 16; i++) writeFileSync(path.join(folder, `img-${i}.png`), encodePlainPng({ data: new Uint8Array(64).fill(i * 9), width: 8, height: 8, channels: 1 }));
     const model = path.join(home, 'identity.onnx');
     writeFileSync(model, identityModel());
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-    delete env.ORT_DISABLE_TELEMETRY;
-    const r = spawnSync(process.execPath, [path.resolve('runtime-node/bin/denoise.js'), folder, '-o', path.join(home, 'out'), '--model', model], { encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, [path.resolve('runtime-node/bin/denoise.js'), folder, '-o', path.join(home, 'out'), '--model', model], { encoding: 'utf8', env: userEnv(home, undefined) });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/model runs batched on a thread of their own/);
     const debugLog = path.join('/tmp', `mat-debug-${r.pid}.log`);
