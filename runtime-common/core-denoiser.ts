@@ -298,7 +298,9 @@ export class CoreDenoiser {
 
   /** {@link denoiseChecked} for a model with a grey companion. */
   async #denoiseRouted<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks): Promise<PixelImage<T>> {
-    // The route's scan of the colour channels is handed on, so the model that takes the image does not scan again.
+    // The route's scan of the colour channels is handed on, so the model that takes the image does not scan again;
+    // an image still being filled in is scanned once it is whole.
+    if (hooks.waitForRows && image.channels >= 3 && hooks.equalColourChannels === undefined) await hooks.waitForRows(image.height);
     const checked = { ...hooks, equalColourChannels: hooks.equalColourChannels ?? hasEqualColourChannels(image) };
     if (isGreyImage(image, checked.equalColourChannels)) {
       const companion = await this.greyCompanion();

@@ -32,6 +32,14 @@ export type InferFunction = (input: Float32Array, dims: readonly [number, number
  */
 export type RowListener = (result: PixelImage, y0: number, rows: number) => void;
 
+/**
+ * For an input whose rows are still being filled in, top to bottom (a decoder writing into its pixel array): resolves
+ * once rows 0 to `end` - 1 are final, or rejects (the call then rejects with that reason). The denoiser calls it
+ * before it reads rows: with each band of tiles' last row, or with the height before anything that reads the whole
+ * image (an untiled run, the colour-channel scan of a 3- or 4-channel image, the noise estimate, alpha's copy).
+ */
+export type RowWaiter = (end: number) => Promise<void>;
+
 /** Optional per-call hooks for {@link denoiseImage}: tile progress, cancellation, and the noise level. */
 export interface DenoiseHooks {
   /**
@@ -43,6 +51,8 @@ export interface DenoiseHooks {
   onTile?: (done: number, total: number) => void;
   /** Rows of the result as they become final (see {@link RowListener}). */
   onRows?: RowListener;
+  /** For an input still being filled in top to bottom (see {@link RowWaiter}): awaited before rows are read. */
+  waitForRows?: RowWaiter;
   /** Checked before each model run: once aborted, the call rejects with the signal's reason. */
   signal?: AbortSignal;
   /** The image's hasEqualColourChannels when the caller has checked it already (a grey companion's route has): not scanned again. */
@@ -173,22 +183,30 @@ function accumulateTile(band: Float32Array, bandPlane: number, width: number, x0
  * `hooks` reports each finished tile and cancels between model runs.
  */
 export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, model: ModelInfo, infer: InferFunction, settings: TileSettings, hooks: DenoiseHooks = {}, pool: TensorBuffers = NO_POOL): Promise<PixelImage<T>> {
-  const { onTile, onRows, signal } = hooks;
+  const { onTile, onRows, signal, waitForRows } = hooks;
   signal?.throwIfAborted();
   checkSize(image, model);
+  const tiles = planTiles(image.width, image.height, model, settings);
+  const { rows, columns } = tiles;
+  const untiled = rows.length === 1 && columns.length === 1;
+  // Whole-image reads below (scan, estimate, alpha) wait for every row; otherwise each band waits for its own.
+  const scans = image.channels >= 3 && hooks.equalColourChannels === undefined;
+  const estimates = model.noiseMapName !== undefined && hooks.noiseLevel === undefined;
+  if (waitForRows && (untiled || scans || estimates || image.channels % 2 === 0)) {
+    await waitForRows(image.height);
+    signal?.throwIfAborted();
+  }
   // Checked once (or by the caller): the plan and the noise estimate both need it.
   const grey = hooks.equalColourChannels ?? hasEqualColourChannels(image);
   const plan = planChannels(image.channels, model.channels, grey);
   const levels = model.noiseMapName === undefined ? undefined : noiseLevels(model, [image], [grey], plan.batch, hooks.noiseLevel);
   const result = output(image);
   copyChannels(image, result, plan.untouched);
-  const tiles = planTiles(image.width, image.height, model, settings);
-  const { rows, columns } = tiles;
   const destinations = destinationChannels(plan);
   const planesOut = outputPlaneCount(plan);
   const width = image.width;
 
-  if (rows.length === 1 && columns.length === 1) {
+  if (untiled) {
     const input = pool.take(plan.planes.length * width * image.height);
     regionToPlanes(image, plan.planes, { x: 0, y: 0, width, height: image.height }, model.valueRange, input);
     let raw;
@@ -220,6 +238,10 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
     const { start: y0, end: y1 } = rows[r]!;
     const tileHeight = y1 - y0;
     const wy = rowWeights[r]!;
+    if (waitForRows) {
+      await waitForRows(y1);
+      signal?.throwIfAborted();
+    }
     for (let c = 0; c < columns.length; c++) {
       const { start: x0, end: x1 } = columns[c]!;
       const tileWidth = x1 - x0;

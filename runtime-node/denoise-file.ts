@@ -1,7 +1,7 @@
 // One image file through the denoiser: read, optional demo noise, denoise, write atomically, metrics against a reference, comparison picture.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { colourToUnit, type PixelImage, type RowListener, type SameKind, mse, psnrFromMse, ssim, addGaussianNoise } from 'onnx-denoiser-common';
+import { colourToUnit, type PixelImage, type RowListener, type RowWaiter, type SameKind, mse, psnrFromMse, ssim, addGaussianNoise } from 'onnx-denoiser-common';
 import { writeFileAtomic, WriteFailure } from './atomic-file.js';
 import { comparisonPicture, type Panel } from './compare.js';
 import { encodeImage, type FilePixels, keeps16Bit, outputFormat, readImage, writesPngRows } from './image-file.js';
@@ -25,8 +25,11 @@ export interface FileJob {
 
 /** What {@link denoiseFile} needs of a Denoiser (the library's, or one served by a thread). */
 export interface ImageDenoiser {
-  /** `onRows`, where the denoiser calls it, hands over rows of the result as they become final (see Denoiser.denoise). */
-  denoise<I extends PixelImage>(image: I, options?: { onRows?: RowListener }): Promise<SameKind<I>>;
+  /**
+   * `onRows`, where the denoiser calls it, hands over rows of the result as they become final; `waitForRows` is
+   * awaited before rows of an image still being decoded are read (see Denoiser.denoise).
+   */
+  denoise<I extends PixelImage>(image: I, options?: { onRows?: RowListener; waitForRows?: RowWaiter }): Promise<SameKind<I>>;
 }
 
 /**
@@ -174,8 +177,9 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
       await budget.acquire(pixels);
       held = pixels;
     });
-    const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName, ...(beforeDecode ? { beforeDecode } : {}) });
-    const { image } = loaded;
+    // A large plain PNG comes back while it decodes: the model starts on its first rows (see waitForRows below).
+    const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName, rowsAsDecoded: true, ...(beforeDecode ? { beforeDecode } : {}) });
+    const { image, decoding } = loaded;
     Object.assign(report, { width: image.width, height: image.height, channels: image.channels, bitDepth: loaded.bitDepth, inputFormat: loaded.format, outputFormat: format });
     if (loaded.pages > 1) notes.push(`first of ${loaded.pages} frames`);
     // The reference is checked before anything is written, so a mismatch leaves no output behind.
@@ -192,6 +196,8 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
       reference = image;
       referenceName = `${job.input} (clean, before --add-noise)`;
     }
+    // Noise is added to the whole image.
+    if (decoding && settings.noise) await decoding.done;
     const noisy: FilePixels = settings.noise ? addGaussianNoise<FilePixels>(image, settings.noise.factor, settings.noise.seed) : image;
     // A PNG that encodeImage would write with a PngRowWriter is written as its rows are denoised instead (the same
     // bytes), so that its compression runs on the thread pool beside the model's runs.
@@ -206,7 +212,10 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
     let denoised: FilePixels;
     let encoded: Uint8Array;
     try {
-      denoised = (await denoiser.denoise(noisy as PixelImage<Uint8Array | Uint16Array>, onRows ? { onRows } : undefined)) as FilePixels;
+      const hooks = onRows || decoding ? { ...(onRows ? { onRows } : {}), ...(decoding ? { waitForRows: decoding.waitForRows } : {}) } : undefined;
+      denoised = (await denoiser.denoise(noisy as PixelImage<Uint8Array | Uint16Array>, hooks)) as FilePixels;
+      // The last rows are in; the checksum after them too before anything is written.
+      await decoding?.done;
       if (rows && !rows.complete) throw new Error(`the denoiser handed over only some rows of ${job.input}`);
       // A denoiser that hands no rows over (a thread's) leaves the whole image to encodeImage.
       encoded = rows ? await rows.finish() : await encodeImage(denoised, job.output, { original: loaded });

@@ -1,7 +1,7 @@
 // The Node library: `Denoiser.create(...)` loads an ONNX denoiser on a device; `denoise` and `denoiseBatch` work on raw pixel buffers.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { check, checkKnownKeys, checkObject, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, type GreyOpener, greyCompanionName, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type RowListener, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
+import { check, checkKnownKeys, checkObject, checkDenoiserOptions, checkInteger, checkPixelImage, CoreDenoiser, DEFAULT_MODEL_NAME, type GreyOpener, greyCompanionName, loadModel, type ModelReader, type OpenedModel, openModel, type PixelArray, type PixelImage, type RowListener, type RowWaiter, type SameKind, shippedModel, type TileOptions, type TileSettings, cannot, fileErrorReason } from 'onnx-denoiser-common';
 import { NODE_BACKEND, NODE_DEVICES, type NodeSessionSettings } from './ort-session.js';
 import { packageRoot } from './package-root.js';
 
@@ -20,6 +20,12 @@ export interface DenoiseOptions {
 export interface DenoiseImageOptions extends DenoiseOptions {
   /** Called as rows of the result become final, top to bottom (a band of tiles at a time), to write a large image out while the rest is denoised (see RowListener). */
   onRows?: RowListener;
+  /**
+   * For an image whose pixels are still being filled in, top to bottom (a decoder writing into `image.data`): called
+   * with a row count before the denoiser reads the rows above it, which it does once the returned promise resolves;
+   * a rejection rejects the call. The first tiles of a large image then run while its last rows decode (see RowWaiter).
+   */
+  waitForRows?: RowWaiter;
 }
 
 /** Options for {@link Denoiser.create}. */
@@ -39,7 +45,7 @@ const NO_OPTIONS: DenoiseImageOptions = Object.freeze({});
 
 /** What a batch call takes, and what an image call takes. */
 const BATCH_OPTION_KEYS = ['sigma'] as const;
-const IMAGE_OPTION_KEYS = ['sigma', 'onRows'] as const;
+const IMAGE_OPTION_KEYS = ['sigma', 'onRows', 'waitForRows'] as const;
 
 const OPTION_KEYS = ['model', 'device', 'threads', 'tile', 'overlap', 'sigma', 'maxBatchValues'] as const;
 
@@ -136,10 +142,11 @@ export class Denoiser extends CoreDenoiser {
     this.checkLive();
     const noiseLevel = this.#callOptions(options, IMAGE_OPTION_KEYS);
     checkPixelImage(image, 'image');
-    const onRows = options.onRows;
-    if (onRows === undefined) return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel })) as SameKind<I>;
-    check(typeof onRows === 'function', 'a function', 'options.onRows', onRows);
-    return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel, onRows })) as SameKind<I>;
+    const { onRows, waitForRows } = options;
+    if (onRows === undefined && waitForRows === undefined) return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel })) as SameKind<I>;
+    check(onRows === undefined || typeof onRows === 'function', 'a function', 'options.onRows', onRows);
+    check(waitForRows === undefined || typeof waitForRows === 'function', 'a function', 'options.waitForRows', waitForRows);
+    return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel, ...(onRows ? { onRows } : {}), ...(waitForRows ? { waitForRows } : {}) })) as SameKind<I>;
   }
 
   /** Denoises several images, stacking same-size small ones into one model run; results keep the input order. */

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Metadata, OutputInfo, Sharp } from 'sharp';
 import { type PixelImage, checkInteger, fileErrorReason, invalid, ValidationError } from 'onnx-denoiser-common';
-import { decodePlainPng, encodePlainPng, fitsFastPng, plainPngHeader } from './png-fast.js';
+import { decodePlainPng, encodePlainPng, FAST_PNG_MAX_PIXELS, fitsFastPng, plainPngHeader } from './png-fast.js';
+import { PngRowReader } from './png-row-reader.js';
 import { PngRowWriter } from './png-rows.js';
 
 /** Pixels as files hold them: 8-bit or 16-bit samples. */
@@ -97,6 +98,15 @@ function openImageFile(file: string, fail: (why: string) => ImageFileError): { h
   }
 }
 
+/** The whole file, or `fail` with why it cannot be read. */
+async function readWhole(file: string, fail: (why: string) => ImageFileError): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw fail((error as Error).message);
+  }
+}
+
 /** Thrown for an image file that cannot be read, is not an image, or is too large; `argument` is the file. */
 export class ImageFileError extends ValidationError {
   override name = 'ImageFileError';
@@ -114,6 +124,12 @@ export interface LoadedImage {
   icc: Buffer | undefined;
   /** Pages (frames) in the file; only the first is read. */
   pages: number;
+  /**
+   * Only from a read with {@link ReadOptions.rowsAsDecoded}: the image's rows are still being decoded into `image`,
+   * top to bottom. `waitForRows(end)` resolves once rows 0 to end - 1 are in; `done` once all are and the data's
+   * checksum matched. Both reject with an ImageFileError naming the file for damaged data.
+   */
+  decoding?: { waitForRows: (end: number) => Promise<void>; done: Promise<void> };
 }
 
 /** Options for {@link readImage}. */
@@ -129,6 +145,11 @@ export interface ReadOptions {
    * waits for it (the CLI holds many small files back there while large ones are in flight, see PixelBudget).
    */
   beforeDecode?: (pixels: number) => void | Promise<void>;
+  /**
+   * Return a large plain PNG (over 256x256: 8 or 16 bits, not interlaced, no ICC profile, transparency key or EXIF)
+   * as soon as its decoding has started: `LoadedImage.decoding` says which rows are in. Others are read whole.
+   */
+  rowsAsDecoded?: boolean;
 }
 
 function megapixels(pixels: number): string {
@@ -216,6 +237,16 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
       // Damaged data: sharp's path below says why, as for any other file.
     }
   }
+  if (options.rowsAsDecoded && options.grey === undefined && sniffImageFormat(opened.head) === 'png') {
+    opened.bytes ??= await readWhole(file, fail);
+    const header = plainPngHeader(opened.bytes, Number.MAX_SAFE_INTEGER);
+    if (header && header.width * header.height > FAST_PNG_MAX_PIXELS) {
+      if (header.width * header.height > maxPixels) throw fail(limitText(header.width, header.height));
+      await options.beforeDecode?.(header.width * header.height);
+      const reader = new PngRowReader(opened.bytes, header, (why) => fail(`truncated or damaged image data (${why})`));
+      return { file, image: reader.image, format: 'png', bitDepth: header.depth, icc: undefined, pages: 1, decoding: reader };
+    }
+  }
   const sharp = await loadSharp();
   let meta: Metadata;
   try {
@@ -228,12 +259,7 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
   if (width * height > maxPixels) throw fail(limitText(width, height));
   // A plain PNG that failed to decode above has been admitted already.
   if (!plain) await options.beforeDecode?.(width * height);
-  let bytes: Buffer;
-  try {
-    bytes = opened.bytes ?? (await readFile(file));
-  } catch (error) {
-    throw fail((error as Error).message);
-  }
+  const bytes = opened.bytes ?? (await readWhole(file, fail));
   const damage = pngDamage(bytes);
   if (damage) throw fail(`truncated or damaged image data (${damage})`);
   const sixteen = meta.depth !== undefined && meta.depth !== 'uchar' && meta.depth !== 'char';

@@ -20,10 +20,11 @@ export interface PlainPngHeader {
 
 /**
  * The header of a "plain" PNG, or undefined: grey, grey + alpha, RGB or RGBA at 8 or 16 bits, not interlaced,
- * without the chunks in {@link SHARP_ONLY_CHUNKS}, every chunk whole up to IEND, and at most FAST_PNG_MAX_PIXELS.
- * Only such files are decoded here; sharp decodes them to the same samples (tested).
+ * without the chunks in {@link SHARP_ONLY_CHUNKS}, every chunk whole up to IEND, and at most `maxPixels` pixels
+ * (default FAST_PNG_MAX_PIXELS). Only such files are decoded here (here, or row by row in png-row-reader.ts); sharp
+ * decodes them to the same samples (tested).
  */
-export function plainPngHeader(bytes: Uint8Array): PlainPngHeader | undefined {
+export function plainPngHeader(bytes: Uint8Array, maxPixels = FAST_PNG_MAX_PIXELS): PlainPngHeader | undefined {
   if (bytes.length < 33 || bytes[0] !== 0x89 || bytes[1] !== 0x50 || bytes[2] !== 0x4e || bytes[3] !== 0x47) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // IHDR: width, height, bit depth, colour type, compression, filter, interlace (bytes 16 to 28).
@@ -32,7 +33,7 @@ export function plainPngHeader(bytes: Uint8Array): PlainPngHeader | undefined {
   const height = view.getUint32(20);
   const depth = bytes[24]!;
   const channels = ({ 0: 1, 4: 2, 2: 3, 6: 4 } as Record<number, 1 | 2 | 3 | 4>)[bytes[25]!];
-  if (!channels || (depth !== 8 && depth !== 16) || bytes[28] !== 0 || width * height > FAST_PNG_MAX_PIXELS || width === 0 || height === 0) return undefined;
+  if (!channels || (depth !== 8 && depth !== 16) || bytes[28] !== 0 || width * height > maxPixels || width === 0 || height === 0) return undefined;
   let at = 8;
   while (at + 12 <= bytes.length) {
     const length = view.getUint32(at);
@@ -71,7 +72,7 @@ export function decodePlainPng(bytes: Uint8Array, header: PlainPngHeader): FileP
 }
 
 /** The IDAT chunks' data, joined (one chunk's is returned as a view, without a copy). */
-function imageData(bytes: Uint8Array): Uint8Array {
+export function imageData(bytes: Uint8Array): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const parts: Uint8Array[] = [];
   for (let at = 8; at + 12 <= bytes.length; at += 12 + view.getUint32(at)) {
@@ -88,47 +89,68 @@ function imageData(bytes: Uint8Array): Uint8Array {
  */
 export function unfilterRows(raw: Uint8Array, height: number, rowBytes: number, pixelBytes: number): Uint8Array {
   const out = new Uint8Array(height * rowBytes);
-  const left = Math.max(1, pixelBytes);
   for (let y = 0; y < height; y++) {
-    const filter = raw[y * (rowBytes + 1)]!;
-    const from = y * (rowBytes + 1) + 1;
     const at = y * rowBytes;
-    // Bytes left of the row and above the first row count as 0.
-    const above = at - rowBytes;
-    switch (filter) {
-      case 0:
-        out.set(raw.subarray(from, from + rowBytes), at);
-        break;
-      case 1:
-        for (let x = 0; x < rowBytes; x++) out[at + x] = raw[from + x]! + (x >= left ? out[at + x - left]! : 0);
-        break;
-      case 2:
-        if (y === 0) out.set(raw.subarray(from, from + rowBytes), at);
-        else for (let x = 0; x < rowBytes; x++) out[at + x] = raw[from + x]! + out[above + x]!;
-        break;
-      case 3:
-        for (let x = 0; x < rowBytes; x++) {
-          const a = x >= left ? out[at + x - left]! : 0;
-          const b = y > 0 ? out[above + x]! : 0;
-          out[at + x] = raw[from + x]! + ((a + b) >> 1);
-        }
-        break;
-      case 4:
-        for (let x = 0; x < rowBytes; x++) {
-          const a = x >= left ? out[at + x - left]! : 0;
-          const b = y > 0 ? out[above + x]! : 0;
-          const c = x >= left && y > 0 ? out[above + x - left]! : 0;
-          const pa = Math.abs(b - c);
-          const pb = Math.abs(a - c);
-          const pc = Math.abs(a + b - 2 * c);
-          out[at + x] = raw[from + x]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-        }
-        break;
-      default:
-        throw new Error(`PNG row ${y} has filter type ${filter}; types 0 to 4 exist`);
-    }
+    unfilterRow(raw, y * (rowBytes + 1), out, at, y > 0 ? out : undefined, at - rowBytes, rowBytes, pixelBytes, y);
   }
   return out;
+}
+
+/**
+ * Undoes one row's filter: the filter byte at `raw[from]`, then `rowBytes` filtered bytes, written unfiltered to
+ * `out` from `at`. `above` holds the unfiltered row above from `aboveAt` (undefined for the first row, whose row
+ * above counts as 0); `pixelBytes` as for {@link unfilterRows}; `y` names the row in the error for a bad filter type.
+ */
+export function unfilterRow(raw: Uint8Array, from: number, out: Uint8Array, at: number, above: Uint8Array | undefined, aboveAt: number, rowBytes: number, pixelBytes: number, y: number): void {
+  const filter = raw[from]!;
+  const src = from + 1;
+  const left = Math.min(rowBytes, Math.max(1, pixelBytes));
+  // The first pixel's bytes have nothing on their left (0): each filter's loop starts past them, without a test per byte.
+  switch (filter) {
+    case 0:
+      out.set(raw.subarray(src, src + rowBytes), at);
+      break;
+    case 1:
+      out.set(raw.subarray(src, src + left), at);
+      for (let x = left; x < rowBytes; x++) out[at + x] = raw[src + x]! + out[at + x - left]!;
+      break;
+    case 2:
+      if (!above) out.set(raw.subarray(src, src + rowBytes), at);
+      else for (let x = 0; x < rowBytes; x++) out[at + x] = raw[src + x]! + above[aboveAt + x]!;
+      break;
+    case 3:
+      if (!above) {
+        out.set(raw.subarray(src, src + left), at);
+        for (let x = left; x < rowBytes; x++) out[at + x] = raw[src + x]! + (out[at + x - left]! >> 1);
+        break;
+      }
+      for (let x = 0; x < left; x++) out[at + x] = raw[src + x]! + (above[aboveAt + x]! >> 1);
+      for (let x = left; x < rowBytes; x++) out[at + x] = raw[src + x]! + ((out[at + x - left]! + above[aboveAt + x]!) >> 1);
+      break;
+    case 4:
+      // With no row above, Paeth predicts from the left alone (as Sub); with no pixel on the left, from above alone.
+      if (!above) {
+        out.set(raw.subarray(src, src + left), at);
+        for (let x = left; x < rowBytes; x++) out[at + x] = raw[src + x]! + out[at + x - left]!;
+        break;
+      }
+      for (let x = 0; x < left; x++) out[at + x] = raw[src + x]! + above[aboveAt + x]!;
+      for (let x = left; x < rowBytes; x++) {
+        const a = out[at + x - left]!;
+        const b = above[aboveAt + x]!;
+        const c = above[aboveAt + x - left]!;
+        let pa = b - c;
+        let pb = a - c;
+        let pc = pa + pb;
+        pa = pa < 0 ? -pa : pa;
+        pb = pb < 0 ? -pb : pb;
+        pc = pc < 0 ? -pc : pc;
+        out[at + x] = raw[src + x]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+      }
+      break;
+    default:
+      throw new Error(`PNG row ${y} has filter type ${filter}; types 0 to 4 exist`);
+  }
 }
 
 /** Whether pixels can be written by {@link encodePlainPng}: at most FAST_PNG_MAX_PIXELS. */

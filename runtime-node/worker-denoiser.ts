@@ -1,6 +1,6 @@
 // A Denoiser on its own thread for `denoise` runs over many small files: the main thread reads, decodes, encodes and writes while the model runs beside it.
 import type { Worker } from 'node:worker_threads';
-import { type PixelImage, type SameKind, ValidationError } from 'onnx-denoiser-common';
+import { type PixelImage, type RowWaiter, type SameKind, ValidationError } from 'onnx-denoiser-common';
 import type { ArgumentNames, DenoiserOptions } from './denoiser.js';
 import { takeInferenceThread } from './early-thread.js';
 
@@ -110,8 +110,9 @@ export class WorkerDenoiser {
     });
   }
 
-  /** Denoises one image on the thread (the image is copied there and the result back). */
-  denoise<I extends PixelImage>(image: I): Promise<SameKind<I>> {
+  /** Denoises one image on the thread (the image is copied there and the result back; one still being filled in once it is whole). */
+  denoise<I extends PixelImage>(image: I, options?: { waitForRows?: RowWaiter }): Promise<SameKind<I>> {
+    if (options?.waitForRows) return options.waitForRows(image.height).then(() => this.denoise(image));
     if (this.#stopped) return Promise.reject(this.#stopped);
     return new Promise<SameKind<I>>((resolve, reject) => {
       this.#queue.push({ image, resolve: resolve as (image: PixelImage) => void, reject });

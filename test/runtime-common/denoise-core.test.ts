@@ -79,6 +79,22 @@ describe('denoise core: bad calls', () => {
     expect(progress).toEqual([1, 2]);
     expect(runs).toHaveLength(2);
   });
+  it('rejects with the reason a row waiter rejects with, and runs no tile of the rows it waited for', async () => {
+    const image = { data: pattern(100 * 100, 3), width: 100, height: 100, channels: 1 };
+    let runs = 0;
+    const counting: InferFunction = async (input, dims) => {
+      runs++;
+      return boxBlur5(input, dims);
+    };
+    const tiles = { tile: 40, overlap: 16 };
+    const plan = planTiles(100, 100, model(), tiles);
+    let calls = 0;
+    const waitForRows = async () => {
+      if (++calls === 2) throw new Error('file.png: truncated or damaged image data');
+    };
+    await expect(denoiseImage(image, model(), counting, tiles, { waitForRows })).rejects.toThrow('file.png: truncated or damaged image data');
+    expect(runs).toBe(plan.columns.length);
+  });
 });
 
 describe('denoise core', () => {
@@ -259,6 +275,41 @@ describe('denoise core', () => {
         }
         expect(next).toBe(height);
       }
+    }
+  });
+
+  it('waits for the rows it reads of an image still being filled in: each band for its own; a scan, an estimate or alpha for all. The result is the whole image\'s', async () => {
+    const width = 157;
+    const height = 131;
+    const tiles = { tile: 48, overlap: 12 };
+    const blind = model({ receptiveField: { low: -2, high: 2, radius: 2 } });
+    const mapped = model({ receptiveField: { low: -2, high: 2, radius: 2 }, noiseMapName: 'noise' });
+    const bandEnds = planTiles(width, height, blind, tiles).rows.map((r) => r.end);
+    const grey = pattern(width * height, 5);
+    const rgb = (equal: boolean) => pattern(width * height * 3, 5).map((v, i) => (equal ? grey[Math.floor(i / 3)]! : v));
+    const cases: { what: string; image: { data: Float32Array; width: number; height: number; channels: number }; info: ModelInfo; tiles: { tile: number; overlap: number }; hooks?: object; asked: number[] }[] = [
+      { what: 'grey, tiled', image: { data: pattern(width * height, 4), width, height, channels: 1 }, info: blind, tiles, asked: bandEnds },
+      { what: 'grey, untiled', image: { data: pattern(width * height, 4), width, height, channels: 1 }, info: blind, tiles: { tile: 0, overlap: 0 }, asked: [height] },
+      { what: 'RGB: scanned first', image: { data: rgb(false), width, height, channels: 3 }, info: blind, tiles, asked: [height, ...bandEnds] },
+      { what: 'RGB, scanned by the caller', image: { data: rgb(true), width, height, channels: 3 }, info: blind, tiles, hooks: { equalColourChannels: true }, asked: bandEnds },
+      { what: 'grey + alpha: alpha copied first', image: { data: pattern(width * height * 2, 6), width, height, channels: 2 }, info: blind, tiles, asked: [height, ...bandEnds] },
+      { what: 'noise map, estimated', image: { data: pattern(width * height, 4), width, height, channels: 1 }, info: mapped, tiles, asked: [height, ...bandEnds] },
+      { what: 'noise map, given', image: { data: pattern(width * height, 4), width, height, channels: 1 }, info: mapped, tiles, hooks: { noiseLevel: 0.1 }, asked: bandEnds },
+    ];
+    for (const { what, image, info, tiles: settings, hooks, asked } of cases) {
+      const whole = await denoiseImage(image, info, boxBlur5, settings, hooks);
+      // Rows not yet asked for hold NaN, which would reach the result if they were read before their turn.
+      const filling = { ...image, data: new Float32Array(image.data.length).fill(NaN) };
+      const rowValues = width * image.channels;
+      const calls: number[] = [];
+      const waitForRows = async (end: number) => {
+        calls.push(end);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        filling.data.set(image.data.subarray(0, end * rowValues));
+      };
+      const streamed = await denoiseImage(filling, info, boxBlur5, settings, { ...hooks, waitForRows });
+      expect(calls, what).toEqual(asked);
+      expect(streamed.data, what).toEqual(whole.data);
     }
   });
 

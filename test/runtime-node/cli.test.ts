@@ -267,6 +267,25 @@ describe('denoise CLI: bad calls', () => {
     noTempFiles(out);
   });
 
+  it('a large PNG whose image data is damaged fails alone (its first tiles may have run): the reason, no output, the rest denoised', async () => {
+    const dir = at('large-damaged');
+    mkdirSync(dir);
+    await writeImage(path.join(dir, 'a-good.png'), sample(300 * 260, 3), 300, 260, 1);
+    const png = readFileSync(path.join(dir, 'a-good.png'));
+    // The image data's zlib stream garbled from its middle on, the chunk structure left whole.
+    const idat = png.indexOf('IDAT', 8, 'latin1');
+    const length = png.readUInt32BE(idat - 4);
+    const damaged = Buffer.from(png);
+    damaged.fill(0xff, idat + 4 + (length >> 1), idat + 4 + length);
+    writeFileSync(path.join(dir, 'b-damaged.png'), damaged);
+    const out = at('large-damaged-out');
+    const r = await denoise(dir, '-o', out, '--model', blurModel, '--tile', '64');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: ${path.join(dir, 'b-damaged.png')}: truncated or damaged image data (PNG image data`);
+    expect(readdirSync(out)).toEqual(['a-good.png']);
+    noTempFiles(out);
+  });
+
   it('an output folder that cannot be written fails every file with the reason, and leaves nothing behind', async () => {
     writeFileSync(at('a-file'), 'I am a file, not a folder');
     const r = await denoise(at('in'), '-o', at('a-file', 'sub'), '--model', blurModel);
@@ -514,6 +533,20 @@ describe('denoise CLI', () => {
     // Three 48-pixel panels with 8-pixel gaps: 3 * (48 + 8) + 8.
     expect(meta.width).toBe(176);
     expect(report.compare).toBe(at('compare.png'));
+  });
+
+  it('--add-noise on a large PNG (read as it decodes) adds the noise to the whole image: as from the same pixels in a TIFF', async () => {
+    const data = new Uint8Array(300 * 260).map((_, i) => 60 + ((i % 300) >> 1) + (Math.floor(i / 300) % 40));
+    await writeImage(at('large-clean.png'), data, 300, 260, 1);
+    await writeImage(at('large-clean.tif'), data, 300, 260, 1);
+    const args = ['--model', blurModel, '--add-noise', '0.2', '--seed', '4', '--json', '--tile', '64'];
+    const fromPng = await denoise(at('large-clean.png'), '-o', at('large-noisy-png.png'), ...args);
+    const fromTiff = await denoise(at('large-clean.tif'), '-o', at('large-noisy-tif.png'), ...args);
+    expect([fromPng.code, fromTiff.code]).toEqual([0, 0]);
+    expect(readFileSync(at('large-noisy-png.png'))).toEqual(readFileSync(at('large-noisy-tif.png')));
+    const metrics = (stdout: string) => JSON.parse(stdout.split('\n')[0]!).metrics as { noisy: unknown; denoised: unknown };
+    expect(metrics(fromPng.stdout).noisy).toEqual(metrics(fromTiff.stdout).noisy);
+    expect(metrics(fromPng.stdout).denoised).toEqual(metrics(fromTiff.stdout).denoised);
   });
 
   it('--reference prints PSNR and SSIM that match a computation from the files', async () => {

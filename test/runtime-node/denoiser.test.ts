@@ -62,11 +62,13 @@ describe('Denoiser: bad calls', () => {
     await expect(d.denoiseBatch([{ data: new Float32Array(1200), width: 40, height: 30, channels: 1 }, { data, width: 40, height: 30, channels: 1 }])).rejects.toThrow('for images[1].data[620] (x 20, y 15, channel 0) but received Infinity');
   });
 
-  it('refuses an onRows that is no function, and onRows on a batch (whose images are not written out row by row)', async () => {
+  it('refuses an onRows or waitForRows that is no function, and either on a batch (whose images are not written out or filled in row by row)', async () => {
     const d = await create({ model: noiseReducerLikeModel(), device: 'cpu' });
     const image = { data: new Uint8Array(16 * 12), width: 16, height: 12, channels: 1 };
     await expect(d.denoise(image, { onRows: 'rows' as never })).rejects.toThrow('Expected a function for options.onRows but received "rows"');
+    await expect(d.denoise(image, { waitForRows: 5 as never })).rejects.toThrow('Expected a function for options.waitForRows but received 5');
     await expect(d.denoiseBatch([image], { onRows: () => undefined } as never)).rejects.toThrow('Expected only the keys "sigma" for options but received unknown key "onRows"');
+    await expect(d.denoiseBatch([image], { waitForRows: async () => undefined } as never)).rejects.toThrow('Expected only the keys "sigma" for options but received unknown key "waitForRows"');
   });
 
   it('denoiseBatch refuses a foreign model whose output has another shape, naming the model file', async () => {
@@ -226,6 +228,24 @@ describe('Denoiser: the grey companion', () => {
     }
     // A told sigma reaches the companion too.
     expect(Array.from((await pair.denoise(picture(1), { sigma: 30 })).data)).toEqual(Array.from((await grey.denoise(picture(1), { sigma: 30 })).data));
+  });
+
+  it('an image still being filled in takes the same route, scanned once all its rows are in: exactly as when whole', async () => {
+    const pair = await create({ device: 'cpu' });
+    for (const image of [picture(1), picture(3, true), picture(3)]) {
+      // Rows not yet filled in are 0: a grey picture, which would send a colour one to the grey model if scanned early.
+      const filling = { ...image, data: new Uint8Array(image.data.length) };
+      const asked: number[] = [];
+      const waitForRows = async (end: number) => {
+        asked.push(end);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        filling.data.set(image.data.subarray(0, end * image.width * image.channels));
+      };
+      const streamed = await pair.denoise(filling, { waitForRows });
+      expect(Array.from(streamed.data), `${image.channels} channels`).toEqual(Array.from((await pair.denoise(image)).data));
+      // The grey model estimates the noise level over the whole image (sigma auto): it waits for all rows at once too.
+      expect(asked[0], `${image.channels} channels`).toBe(greyHeight);
+    }
   });
 
   it('by path, photo-denoiser.onnx has no companion: grey images go through the colour model', async () => {

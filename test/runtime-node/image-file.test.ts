@@ -67,6 +67,28 @@ describe('image files: bad inputs', () => {
     }
   });
 
+  it('a large PNG read as it decodes: over the limit refused before decoding; damaged image data rejects its waiters and its end, naming the file', async () => {
+    const [width, height] = [300, 260];
+    const png = readFileSync(await writeRaw('large-source.png', ramp8(width * height), width, height, 1, 'png'));
+    await expect(readImage(file('large-source.png'), { rowsAsDecoded: true, maxPixels: 70_000, limitName: '--max-pixels' })).rejects.toThrow('300x260 is 0.08 MP, over the limit of 0.07 MP (70000 pixels); raise it with --max-pixels');
+    // The same chunks, the image data's zlib stream cut to its first half (so the file's chunk structure is whole).
+    const parts: Buffer[] = [];
+    for (let at = 8; at + 12 <= png.length; at += 12 + png.readUInt32BE(at)) if (png.toString('latin1', at + 4, at + 8) === 'IDAT') parts.push(png.subarray(at + 8, at + 8 + png.readUInt32BE(at)));
+    const stream = Buffer.concat(parts);
+    const idat = stream.subarray(0, stream.length >> 1);
+    const chunk = Buffer.alloc(12 + idat.length);
+    chunk.writeUInt32BE(idat.length, 0);
+    chunk.write('IDAT', 4, 'latin1');
+    idat.copy(chunk, 8);
+    const firstIdat = png.indexOf('IDAT', 8, 'latin1') - 4;
+    writeFileSync(file('large-cut.png'), Buffer.concat([png.subarray(0, firstIdat), chunk, png.subarray(png.length - 12)]));
+    const loaded = await readImage(file('large-cut.png'), { rowsAsDecoded: true });
+    expect(loaded.decoding).toBeDefined();
+    const message = `${file('large-cut.png')}: truncated or damaged image data (PNG image data`;
+    await expect(loaded.decoding!.waitForRows(height)).rejects.toThrow(message);
+    await expect(loaded.decoding!.done).rejects.toThrow(message);
+  });
+
   it('refuses images over the pixel limit, naming the limit and the flag that raises it', async () => {
     const big = await writeRaw('big.png', new Uint8Array(200 * 150), 200, 150, 1, 'png');
     const asked: number[] = [];
@@ -152,6 +174,28 @@ describe('image files', () => {
     expect(icc.icc).toBeDefined();
     const kept = await encodeImage(icc.image, 'out.png', { original: icc });
     expect((await sharp(kept).metadata()).icc).toBeDefined();
+  });
+
+  it('returns a plain PNG over 256x256 as it decodes when asked: the rows sharp reads; others (small, an ICC profile, JPEG, a forced colour model) whole', async () => {
+    const [width, height] = [300, 260];
+    for (const [channels, data] of [[1, ramp8(width * height)], [4, ramp16(width * height * 4)]] as const) {
+      const name = await writeRaw(`rows-as-decoded-${channels}.png`, data, width, height, channels, 'png', { adaptiveFiltering: true });
+      const loaded = await readImage(name, { rowsAsDecoded: true });
+      expect(loaded).toMatchObject({ format: 'png', bitDepth: data instanceof Uint16Array ? 16 : 8, icc: undefined, pages: 1 });
+      await loaded.decoding!.waitForRows(height);
+      await loaded.decoding!.done;
+      expect(loaded.image.data).toEqual((await readImage(name)).image.data);
+    }
+    const whole = [
+      await writeRaw('small-plain.png', ramp8(256 * 256), 256, 256, 1, 'png'),
+      await writeRaw('large.jpg', ramp8(width * height * 3), width, height, 3, 'jpeg'),
+      await writeRaw('large-icc-source.png', ramp8(width * height * 3), width, height, 3, 'png').then(async (f) => {
+        await sharp(f).withIccProfile('p3').png().toFile(file('large-icc.png'));
+        return file('large-icc.png');
+      }),
+    ];
+    for (const name of whole) expect((await readImage(name, { rowsAsDecoded: true })).decoding, name).toBeUndefined();
+    expect((await readImage(file('rows-as-decoded-1.png'), { rowsAsDecoded: true, grey: false })).image.channels).toBe(3);
   });
 
   it('reads JPEG, WebP and AVIF (lossy: within a few levels) and the first frame of an animated GIF', async () => {
