@@ -72,7 +72,7 @@ export function decodePlainPng(bytes: Uint8Array, header: PlainPngHeader): FileP
 }
 
 /** The IDAT chunks' data, joined (one chunk's is returned as a view, without a copy). */
-export function imageData(bytes: Uint8Array): Uint8Array {
+function imageData(bytes: Uint8Array): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const parts: Uint8Array[] = [];
   for (let at = 8; at + 12 <= bytes.length; at += 12 + view.getUint32(at)) {

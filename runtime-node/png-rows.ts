@@ -86,18 +86,32 @@ export class PngRowWriter {
     await this.#ended;
     // IDAT chunks of CHUNK_BYTES each, framed here: their length, the type, the data and a CRC over both. zlib hands
     // its output over in pieces that depend on how the rows came (a piece per band that ended a deflate block), so
-    // the file is cut afresh: the same rows give the same bytes, whole or band by band.
-    const stream = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    // the file is cut afresh (views, not copies): the same rows give the same bytes, whole or band by band.
     const parts: Uint8Array[] = [PNG_SIGNATURE, chunk('IHDR', headerData(this.width, this.height, this.channels, this.depth))];
-    for (let from = 0; from < stream.length; from += CHUNK_BYTES) {
-      const data = stream.subarray(from, from + CHUNK_BYTES);
-      const length = Buffer.alloc(8);
-      length.writeUInt32BE(data.length, 0);
-      length.set(IDAT, 4);
-      const crc = Buffer.alloc(4);
-      crc.writeUInt32BE(crc32(data, crc32(IDAT)), 0);
-      parts.push(length, data, crc);
+    let piece: Uint8Array[] = [];
+    let size = 0;
+    const frame = () => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(size, 0);
+      head.set(IDAT, 4);
+      let crc = crc32(IDAT);
+      for (const part of piece) crc = crc32(part, crc);
+      const tail = Buffer.alloc(4);
+      tail.writeUInt32BE(crc, 0);
+      parts.push(head, ...piece, tail);
+      piece = [];
+      size = 0;
+    };
+    for (const data of this.#chunks) {
+      for (let from = 0; from < data.length; ) {
+        const take = Math.min(CHUNK_BYTES - size, data.length - from);
+        piece.push(data.subarray(from, from + take));
+        size += take;
+        from += take;
+        if (size === CHUNK_BYTES) frame();
+      }
     }
+    if (size > 0) frame();
     parts.push(chunk('IEND', new Uint8Array(0)));
     return Buffer.concat(parts);
   }
