@@ -154,33 +154,52 @@ function samplePatches(image: PixelImage, colours: number, filter: PatchFilter):
   return { starts, energy, count, sampled };
 }
 
+/** @internal The dot product of `values[a, a + n)` and `values[b, b + n)`, in four independent sums (which the CPU overlaps); exported for its test. */
+export function dotProduct(values: Float64Array, a: number, b: number, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < n; k += 4) {
+    s0 += values[a + k]! * values[b + k]!;
+    s1 += values[a + k + 1]! * values[b + k + 1]!;
+    s2 += values[a + k + 2]! * values[b + k + 2]!;
+    s3 += values[a + k + 3]! * values[b + k + 3]!;
+  }
+  for (; k < n; k++) s0 += values[a + k]! * values[b + k]!;
+  return s0 + s1 + (s2 + s3);
+}
+
 /** The noise variance (0..1 scale) of the sampled patches whose gradient energy is under `maxEnergy`; undefined when too few are. */
 function varianceOfPatches(image: PixelImage, sample: PatchSample, maxEnergy: number): number | undefined {
   const { data, width, channels } = image;
   const peak = pixelPeak(data);
-  const sum = new Float64Array(DIMS);
-  const products = new Float64Array(DIMS * DIMS);
-  const patch = new Float64Array(DIMS);
   let count = 0;
-  for (let p = 0; p < sample.count; p++) {
+  for (let p = 0; p < sample.count; p++) if (sample.energy[p]! <= maxEnergy) count++;
+  if (count < 2 * DIMS) return undefined;
+  // The patches as columns (DIMS rows of `count` values: pixel k of every patch side by side), so that each entry of
+  // the covariance is one dot product of two contiguous rows: 10,000 patches took 40 ms as a sum of outer products
+  // into the matrix, about 10 this way.
+  const rows = new Float64Array(DIMS * count);
+  for (let p = 0, n = 0; p < sample.count; p++) {
     if (!(sample.energy[p]! <= maxEnergy)) continue;
-    count++;
     const start = sample.starts[p]!;
     for (let dy = 0, k = 0; dy < SIDE; dy++) {
-      for (let dx = 0, at = start + dy * width * channels; dx < SIDE; dx++, k++, at += channels) patch[k] = data[at]! / peak;
+      for (let dx = 0, at = start + dy * width * channels; dx < SIDE; dx++, k++, at += channels) rows[k * count + n] = data[at]! / peak;
     }
-    for (let i = 0; i < DIMS; i++) {
-      const pi = patch[i]!;
-      sum[i] += pi;
-      // Upper triangle only; mirrored below.
-      for (let j = i; j < DIMS; j++) products[i * DIMS + j] += pi * patch[j]!;
-    }
+    n++;
   }
-  if (count < 2 * DIMS) return undefined;
+  const sum = new Float64Array(DIMS);
+  for (let i = 0; i < DIMS; i++) {
+    let total = 0;
+    for (let n = i * count, end = n + count; n < end; n++) total += rows[n]!;
+    sum[i] = total;
+  }
   const covariance = new Float64Array(DIMS * DIMS);
   for (let i = 0; i < DIMS; i++) {
     for (let j = i; j < DIMS; j++) {
-      const value = (products[i * DIMS + j]! - (sum[i]! * sum[j]!) / count) / (count - 1);
+      const value = (dotProduct(rows, i * count, j * count, count) - (sum[i]! * sum[j]!) / count) / (count - 1);
       covariance[i * DIMS + j] = value;
       covariance[j * DIMS + i] = value;
     }

@@ -1,6 +1,6 @@
 // The noise-level estimator: its eigenvalue solver against hand-worked and determinant checks, its stopping rule by hand, its weak-texture threshold against simulated noise, its estimates on synthetic noise of known sigma (textured pictures too), and the share of it that `auto` tells a model.
 import { describe, expect, it } from 'vitest';
-import { autoLevelScale, autoNoiseLevel, estimateNoiseLevel, noiseVarianceOfEigenvalues, Rng, symmetricEigenvalues, WEAK_TEXTURE_THRESHOLD } from 'onnx-denoiser-common';
+import { autoLevelScale, autoNoiseLevel, dotProduct, estimateNoiseLevel, noiseVarianceOfEigenvalues, Rng, symmetricEigenvalues, WEAK_TEXTURE_THRESHOLD } from 'onnx-denoiser-common';
 
 /** det(A) by Gaussian elimination with partial pivoting (plain loops). */
 function determinant(matrix: number[][]): number {
@@ -49,6 +49,19 @@ describe('estimateNoiseLevel: what it cannot measure', () => {
   it('gives 0 for a flat image, and for one saturated everywhere', () => {
     expect(estimateNoiseLevel({ data: new Uint8Array(32 * 32).fill(100), width: 32, height: 32, channels: 1 })).toBe(0);
     expect(estimateNoiseLevel({ data: new Uint8Array(32 * 32).fill(255), width: 32, height: 32, channels: 1 })).toBe(0);
+  });
+});
+
+describe('dotProduct (the covariance entries)', () => {
+  it('equals a plain loop for every length from 0 to 9 (the four sums and the tail), at any offsets', () => {
+    const values = Float64Array.from({ length: 40 }, (_, i) => Math.sin(i * 1.7) * (i + 1));
+    for (let n = 0; n <= 9; n++) {
+      for (const [a, b] of [[0, 20], [3, 11], [7, 7]] as const) {
+        let plain = 0;
+        for (let k = 0; k < n; k++) plain += values[a + k]! * values[b + k]!;
+        expect(dotProduct(values, a, b, n), `n ${n}, offsets ${a} and ${b}`).toBeCloseTo(plain, 12);
+      }
+    }
   });
 });
 
