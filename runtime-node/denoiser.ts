@@ -19,13 +19,13 @@ export interface DenoiseOptions {
 /** Options for {@link Denoiser.denoise}. */
 export interface DenoiseImageOptions extends DenoiseOptions {
   /** Called as rows of the result become final, top to bottom (a band of tiles at a time), to write a large image out while the rest is denoised (see RowListener). */
-  onRows?: RowListener;
+  onRows?: RowListener | undefined;
   /**
    * For an image whose pixels are still being filled in, top to bottom (a decoder writing into `image.data`): called
    * with a row count before the denoiser reads the rows above it, which it does once the returned promise resolves;
    * a rejection rejects the call. The first tiles of a large image then run while its last rows decode (see RowWaiter).
    */
-  waitForRows?: RowWaiter;
+  waitForRows?: RowWaiter | undefined;
 }
 
 /** Options for {@link Denoiser.create}. */

@@ -1,7 +1,7 @@
 // A consumer of onnx-denoiser-node outside the repository (.ci/run copies this folder to an empty one, installs the
 // packed tarballs and compiles it with tsc, strict, module nodenext): denoise a file, check a typed error.
 import { writeFile } from 'node:fs/promises';
-import { Denoiser, DEFAULT_MODEL_NAME, encodeImage, type PixelImage, readImage, SHIPPED_MODELS, ValidationError } from 'onnx-denoiser-node';
+import { Denoiser, DEFAULT_MODEL_NAME, encodeImage, type PixelImage, readImage, type RowListener, type RowWaiter, SHIPPED_MODELS, ValidationError } from 'onnx-denoiser-node';
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) throw new Error('usage: node dist/main.js IN OUT');
@@ -10,6 +10,15 @@ const denoiser = await Denoiser.create({ model: 'noise-reducer', device: 'cpu' }
 const { image } = await readImage(input, { grey: true });
 const clean = await denoiser.denoise(image);
 await writeFile(output, await encodeImage(clean, output));
+
+// Rows handed over as they are final, and an image read as it decodes (a large plain PNG; this one is read whole).
+const loaded = await readImage(input, { rowsAsDecoded: true });
+let rowsSeen = 0;
+const onRows: RowListener = (_result, _y0, rows) => void (rowsSeen += rows);
+const waitForRows: RowWaiter | undefined = loaded.decoding?.waitForRows;
+await denoiser.denoise(loaded.image, { onRows, waitForRows });
+await loaded.decoding?.done;
+if (rowsSeen !== loaded.image.height) throw new Error(`onRows saw ${rowsSeen} of ${loaded.image.height} rows`);
 
 // Raw pixels in, the same array kind out.
 const tiny: PixelImage<Float32Array> = { data: new Float32Array(28 * 28).fill(0.5), width: 28, height: 28, channels: 1 };
