@@ -647,7 +647,7 @@ describe('denoise CLI: many small files (model runs batched on a thread of their
   });
 
   it('runs threaded when Node was started with a string of code (--input-type=module -e, as benchmarks wrap it)', () => {
-    const cli = path.resolve('runtime-node/dist/cli.js');
+    const cli = path.resolve('runtime-node/bin/denoise.js');
     const wrapper = `process.argv.splice(1, 0, ${JSON.stringify(cli)}); await import(${JSON.stringify(cli)});`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', wrapper, at('many'), '-o', at('many-eval'), '--model', blurModel], { encoding: 'utf8', timeout: 120_000 });
     expect(r.stderr).toMatch(/^denoise: 24 files on cpu.*, model runs batched on a thread of their own, /m);
