@@ -23,7 +23,8 @@ export interface DenoiseImageOptions extends DenoiseOptions {
   /**
    * For an image whose pixels are still being filled in, top to bottom (a decoder writing into `image.data`): called
    * with a row count before the denoiser reads the rows above it, which it does once the returned promise resolves;
-   * a rejection rejects the call. The first tiles of a large image then run while its last rows decode (see RowWaiter).
+   * a rejection rejects the call. The first tiles of a large image then run while its last rows decode (see
+   * RowWaiter). Float32 pixels are waited for whole: their values are checked before any run.
    */
   waitForRows?: RowWaiter | undefined;
 }
@@ -141,11 +142,21 @@ export class Denoiser extends CoreDenoiser {
   async denoise<I extends PixelImage>(image: I, options: DenoiseImageOptions = NO_OPTIONS): Promise<SameKind<I>> {
     this.checkLive();
     const noiseLevel = this.#callOptions(options, IMAGE_OPTION_KEYS);
-    checkPixelImage(image, 'image');
-    const { onRows, waitForRows } = options;
-    if (onRows === undefined && waitForRows === undefined) return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel })) as SameKind<I>;
+    const { onRows } = options;
+    let { waitForRows } = options;
+    if (onRows === undefined && waitForRows === undefined) {
+      checkPixelImage(image, 'image');
+      return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel })) as SameKind<I>;
+    }
     check(onRows === undefined || typeof onRows === 'function', 'a function', 'options.onRows', onRows);
     check(waitForRows === undefined || typeof waitForRows === 'function', 'a function', 'options.waitForRows', waitForRows);
+    // Float samples are checked here for NaN and infinities: an image of them still being filled in is checked whole.
+    const { data, height } = (image ?? {}) as Partial<PixelImage>;
+    if (waitForRows && data instanceof Float32Array && Number.isInteger(height) && height! >= 1) {
+      await waitForRows(height!);
+      waitForRows = undefined;
+    }
+    checkPixelImage(image, 'image');
     return (await this.denoiseChecked(image as PixelImage<PixelArray>, { noiseLevel, ...(onRows ? { onRows } : {}), ...(waitForRows ? { waitForRows } : {}) })) as SameKind<I>;
   }
 

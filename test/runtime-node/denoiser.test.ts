@@ -69,6 +69,15 @@ describe('Denoiser: bad calls', () => {
     await expect(d.denoise(image, { waitForRows: 5 as never })).rejects.toThrow('Expected a function for options.waitForRows but received 5');
     await expect(d.denoiseBatch([image], { onRows: () => undefined } as never)).rejects.toThrow('Expected only the keys "sigma" for options but received unknown key "onRows"');
     await expect(d.denoiseBatch([image], { waitForRows: async () => undefined } as never)).rejects.toThrow('Expected only the keys "sigma" for options but received unknown key "waitForRows"');
+    // Float samples still being filled in are checked once they are all in: a NaN in the last rows is refused by name.
+    const float = { data: new Float32Array(16 * 12).fill(Number.NaN), width: 16, height: 12, channels: 1 };
+    const fill = (last: number) => async (end: number) => {
+      float.data.fill(0.5, 0, end * 16);
+      float.data[11 * 16 + 3] = last;
+    };
+    await expect(d.denoise(float, { waitForRows: fill(Number.NaN) })).rejects.toThrow('Expected finite samples (float pixels in [0, 1]) for image.data[179] (x 3, y 11, channel 0) but received NaN');
+    const filled = await d.denoise(float, { waitForRows: fill(0.25) });
+    expect(Array.from(filled.data)).toEqual(Array.from((await d.denoise({ ...float, data: float.data.slice() })).data));
   });
 
   it('denoiseBatch refuses a foreign model whose output has another shape, naming the model file', async () => {
