@@ -10,7 +10,7 @@ const INFLATE_CHUNK_BYTES = 1 << 20;
  * Decodes a PNG that plainPngHeader accepted into {@link PngRowReader.image}, top to bottom: node:zlib inflates the
  * IDAT chunks on the thread pool (checking the zlib stream's Adler-32) and each whole row's filter is undone here
  * as it arrives. sharp cannot hand over rows before its whole image is decoded (libvips writes raw output to memory
- * in one piece); a 4096x4096 grey PNG took it 0.3 s, during which the model waited.
+ * in one piece); a 4096x4096 grey PNG took it 0.1 to 0.3 s, during which the model waited.
  */
 export class PngRowReader {
   /** The image, allocated whole and filled in top to bottom; rows below {@link rows} are not decoded yet. */
