@@ -1,7 +1,7 @@
 // The Denoiser both runtimes share: option checks, model loading through the runtime's I/O, the session on its backend, the checked model runs, disposal.
 import { type DenoiserBackend, type OpenedSession, openSession, PREALLOCATE_FROM, SessionModelError } from './backend.js';
 import { FloatPool } from './buffer-pool.js';
-import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, type InferFunction, type TileSettings } from './denoise-core.js';
+import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, equalColourChannelsAsFilled, type InferFunction, type TileSettings } from './denoise-core.js';
 import { checkDeviceName, type Devices } from './devices.js';
 import { hasEqualColourChannels, isGreyImage, type PixelArray, type PixelImage } from './image-ops.js';
 import { checkModelOutput, describeModel, type ModelInfo, readOnnxMetadata } from './model-info.js';
@@ -299,9 +299,9 @@ export class CoreDenoiser {
   /** {@link denoiseChecked} for a model with a grey companion. */
   async #denoiseRouted<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks): Promise<PixelImage<T>> {
     // The route's scan of the colour channels is handed on, so the model that takes the image does not scan again;
-    // an image still being filled in is scanned once it is whole.
-    if (hooks.waitForRows && image.channels >= 3 && hooks.equalColourChannels === undefined) await hooks.waitForRows(image.height);
-    const checked = { ...hooks, equalColourChannels: hooks.equalColourChannels ?? hasEqualColourChannels(image) };
+    // an image still being filled in is scanned as its rows come.
+    const scanned = hooks.equalColourChannels ?? (hooks.waitForRows ? await equalColourChannelsAsFilled(image, hooks.waitForRows) : hasEqualColourChannels(image));
+    const checked = { ...hooks, equalColourChannels: scanned };
     if (isGreyImage(image, checked.equalColourChannels)) {
       const companion = await this.greyCompanion();
       hooks.signal?.throwIfAborted();

@@ -35,10 +35,29 @@ export type RowListener = (result: PixelImage, y0: number, rows: number) => void
 /**
  * For an input whose rows are still being filled in, top to bottom (a decoder writing into its pixel array): resolves
  * once rows 0 to `end` - 1 are final, or rejects (the call then rejects with that reason). The denoiser calls it
- * before it reads rows: with each band of tiles' last row, or with the height before anything that reads the whole
- * image (an untiled run, the colour-channel scan of a 3- or 4-channel image, the noise estimate, alpha's copy).
+ * before it reads rows: with each band of tiles' last row; while it scans a 3- or 4-channel image's colour channels,
+ * in steps of a few rows (a colour picture is known from its first rows); with the height before anything that
+ * reads the whole image (an untiled run, the noise estimate).
  */
 export type RowWaiter = (end: number) => Promise<void>;
+
+/** Colour pixels scanned per wait by {@link equalColourChannelsAsFilled}: a colour picture is known from its first rows. */
+const SCAN_PIXELS = 16_384;
+
+/**
+ * hasEqualColourChannels of an image still being filled in: its rows are scanned as they come in (waitForRows), so
+ * that a colour picture is known as such from its first rows; a grey one stored as colour only at its last.
+ */
+export async function equalColourChannelsAsFilled(image: PixelImage, waitForRows: RowWaiter): Promise<boolean> {
+  if (image.channels < 3) return false;
+  const step = Math.max(1, Math.ceil(SCAN_PIXELS / image.width));
+  for (let y0 = 0; y0 < image.height; y0 += step) {
+    const rows = Math.min(step, image.height - y0);
+    await waitForRows(y0 + rows);
+    if (!hasEqualColourChannels(image, y0, rows)) return false;
+  }
+  return true;
+}
 
 /** Optional per-call hooks for {@link denoiseImage}: tile progress, cancellation, and the noise level. */
 export interface DenoiseHooks {
@@ -189,19 +208,22 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   const tiles = planTiles(image.width, image.height, model, settings);
   const { rows, columns } = tiles;
   const untiled = rows.length === 1 && columns.length === 1;
-  // Whole-image reads below (scan, estimate, alpha) wait for every row; otherwise each band waits for its own.
-  const scans = image.channels >= 3 && hooks.equalColourChannels === undefined;
-  const estimates = model.noiseMapName !== undefined && hooks.noiseLevel === undefined;
-  if (waitForRows && (untiled || scans || estimates || image.channels % 2 === 0)) {
+  // Checked once (or by the caller): the plan and the noise estimate both need it. An image still being filled in
+  // is scanned as its rows come; an untiled run and the noise estimate wait for all of them, each band otherwise
+  // for its own (alpha is then copied band by band).
+  let grey = hooks.equalColourChannels;
+  if (waitForRows && grey === undefined && image.channels >= 3) grey = await equalColourChannelsAsFilled(image, waitForRows);
+  let whole = !waitForRows;
+  if (waitForRows && (untiled || (model.noiseMapName !== undefined && hooks.noiseLevel === undefined))) {
     await waitForRows(image.height);
-    signal?.throwIfAborted();
+    whole = true;
   }
-  // Checked once (or by the caller): the plan and the noise estimate both need it.
-  const grey = hooks.equalColourChannels ?? hasEqualColourChannels(image);
+  signal?.throwIfAborted();
+  grey ??= hasEqualColourChannels(image);
   const plan = planChannels(image.channels, model.channels, grey);
   const levels = model.noiseMapName === undefined ? undefined : noiseLevels(model, [image], [grey], plan.batch, hooks.noiseLevel);
   const result = output(image);
-  copyChannels(image, result, plan.untouched);
+  if (whole) copyChannels(image, result, plan.untouched);
   const destinations = destinationChannels(plan);
   const planesOut = outputPlaneCount(plan);
   const width = image.width;
@@ -262,6 +284,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
     const done = next - y0;
     planesToPixels(band, destinations, y0, done, model.valueRange, result, bandPlane);
     fillFromFirstChannel(result, plan.fill, y0, done);
+    if (!whole) copyChannels(image, result, plan.untouched, y0, done);
     onRows?.(result, y0, done);
     spare.fill(0);
     for (let p = 0; p < planesOut; p++) spare.set(band.subarray(p * bandPlane + done * width, p * bandPlane + tileHeight * width), p * bandPlane);

@@ -129,14 +129,15 @@ function newPlan(imageChannels: number, modelChannels: number, grey: boolean): C
 }
 
 /**
- * Whether an RGB or RGBA image's three colour channels hold the same value at every pixel: a grey picture stored
- * as colour (scans, grey JPEGs saved as RGB). Stops at the first pixel that differs, so a colour photo costs a
- * few samples. False for 1- and 2-channel images (they are grey already).
+ * Whether an RGB or RGBA image's three colour channels hold the same value at every pixel (of `rows` rows from row
+ * `y0`; default all): a grey picture stored as colour (scans, grey JPEGs saved as RGB). Stops at the first pixel
+ * that differs, so a colour photo costs a few samples. False for 1- and 2-channel images (they are grey already).
  */
-export function hasEqualColourChannels(image: PixelImage): boolean {
+export function hasEqualColourChannels(image: PixelImage, y0 = 0, rows = image.height - y0): boolean {
   const { data, channels } = image;
   if (channels < 3) return false;
-  for (let i = 0; i < data.length; i += channels) {
+  const end = (y0 + rows) * image.width * channels;
+  for (let i = y0 * image.width * channels; i < end; i += channels) {
     const r = data[i];
     if (data[i + 1] !== r || data[i + 2] !== r) return false;
   }
@@ -245,13 +246,17 @@ export function planesToPixels(planes: Float32Array, outputChannels: readonly nu
   }
 }
 
-/** Copies the listed channels of `from` into `to` (same size and channel count): alpha passes through untouched. */
-export function copyChannels(from: PixelImage, to: PixelImage, channelList: readonly number[]): void {
+/**
+ * Copies the listed channels of `from` into `to` (same size and channel count), in `rows` rows from row `y0`
+ * (default all): alpha passes through untouched.
+ */
+export function copyChannels(from: PixelImage, to: PixelImage, channelList: readonly number[], y0 = 0, rows = from.height - y0): void {
   if (channelList.length === 0) return;
   const { channels } = from;
-  const count = from.width * from.height;
+  const first = y0 * from.width;
+  const count = rows * from.width;
   for (const c of channelList) {
-    for (let n = 0, i = c; n < count; n++, i += channels) to.data[i] = from.data[i]!;
+    for (let n = 0, i = first * channels + c; n < count; n++, i += channels) to.data[i] = from.data[i]!;
   }
 }
 

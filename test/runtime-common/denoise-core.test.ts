@@ -278,7 +278,7 @@ describe('denoise core', () => {
     }
   });
 
-  it('waits for the rows it reads of an image still being filled in: each band for its own; a scan, an estimate or alpha for all. The result is the whole image\'s', async () => {
+  it('waits for the rows it reads of an image still being filled in: each band for its own, the colour scan a step at a time, an estimate for all. The result is the whole image\'s', async () => {
     const width = 157;
     const height = 131;
     const tiles = { tile: 48, overlap: 12 };
@@ -290,9 +290,12 @@ describe('denoise core', () => {
     const cases: { what: string; image: { data: Float32Array; width: number; height: number; channels: number }; info: ModelInfo; tiles: { tile: number; overlap: number }; hooks?: object; asked: number[] }[] = [
       { what: 'grey, tiled', image: { data: pattern(width * height, 4), width, height, channels: 1 }, info: blind, tiles, asked: bandEnds },
       { what: 'grey, untiled', image: { data: pattern(width * height, 4), width, height, channels: 1 }, info: blind, tiles: { tile: 0, overlap: 0 }, asked: [height] },
-      { what: 'RGB: scanned first', image: { data: rgb(false), width, height, channels: 3 }, info: blind, tiles, asked: [height, ...bandEnds] },
+      // The scan takes 105 rows at a time (16,384 pixels): a colour picture is known from its first step.
+      { what: 'RGB in colour: known from the first rows', image: { data: rgb(false), width, height, channels: 3 }, info: blind, tiles, asked: [105, ...bandEnds] },
+      { what: 'grey stored as RGB: scanned to the last row', image: { data: rgb(true), width, height, channels: 3 }, info: blind, tiles, asked: [105, height, ...bandEnds] },
       { what: 'RGB, scanned by the caller', image: { data: rgb(true), width, height, channels: 3 }, info: blind, tiles, hooks: { equalColourChannels: true }, asked: bandEnds },
-      { what: 'grey + alpha: alpha copied first', image: { data: pattern(width * height * 2, 6), width, height, channels: 2 }, info: blind, tiles, asked: [height, ...bandEnds] },
+      { what: 'grey + alpha: alpha copied band by band', image: { data: pattern(width * height * 2, 6), width, height, channels: 2 }, info: blind, tiles, asked: bandEnds },
+      { what: 'RGBA in colour', image: { data: pattern(width * height * 4, 7), width, height, channels: 4 }, info: blind, tiles, asked: [105, ...bandEnds] },
       { what: 'noise map, estimated', image: { data: pattern(width * height, 4), width, height, channels: 1 }, info: mapped, tiles, asked: [height, ...bandEnds] },
       { what: 'noise map, given', image: { data: pattern(width * height, 4), width, height, channels: 1 }, info: mapped, tiles, hooks: { noiseLevel: 0.1 }, asked: bandEnds },
     ];

@@ -70,6 +70,9 @@ describe('image ops', () => {
     expect(hasEqualColourChannels({ data: new Float32Array([0.5, 0.5, 0.5]), width: 1, height: 1, channels: 3 })).toBe(true);
     expect(hasEqualColourChannels({ data: new Uint8Array([5, 5]), width: 2, height: 1, channels: 1 })).toBe(false);
     expect(hasEqualColourChannels({ data: new Uint8Array([5, 9]), width: 1, height: 1, channels: 2 })).toBe(false);
+    // Rows from y0: the second of three rows (one pixel each) is in colour.
+    const rows = { data: new Uint8Array([1, 1, 1, 2, 3, 2, 4, 4, 4]), width: 1, height: 3, channels: 3 };
+    expect([hasEqualColourChannels(rows, 0, 1), hasEqualColourChannels(rows, 2, 1), hasEqualColourChannels(rows, 1, 1), hasEqualColourChannels(rows, 1), hasEqualColourChannels(rows)]).toEqual([true, true, false, false, false]);
   });
 
   it('fills the listed channels from channel 0, pixel by pixel', () => {
@@ -108,6 +111,11 @@ describe('image ops', () => {
     const to = { data: new Uint16Array(4), width: 2, height: 1, channels: 2 };
     copyChannels(from, to, [1]);
     expect(Array.from(to.data)).toEqual([0, 2, 0, 4]);
+    // Rows 1 and 2 of three (two pixels a row) only.
+    const tall = { data: Uint8Array.from({ length: 12 }, (_, i) => i + 1), width: 2, height: 3, channels: 2 };
+    const some = { data: new Uint8Array(12), width: 2, height: 3, channels: 2 };
+    copyChannels(tall, some, [1], 1, 2);
+    expect(Array.from(some.data)).toEqual([0, 0, 0, 0, 0, 6, 0, 8, 0, 10, 0, 12]);
     const unit = colourToUnit({ data: new Uint8Array([255, 0, 51, 7]), width: 1, height: 1, channels: 4 });
     expect(unit.channels).toBe(3);
     expect(Array.from(unit.values)).toEqual([1, 0, 0.2].map((v) => Math.fround(v)));

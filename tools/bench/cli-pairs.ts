@@ -1,7 +1,8 @@
 // Two builds of the `denoise` CLI in alternating pairs on the same inputs (a folder of small PNGs, or one file), so that a noisy machine's drift falls on both: per-pair figures and medians.
 // Run: npx tsx tools/bench/cli-pairs.ts --a OLD/runtime-node/bin/denoise.js [--b runtime-node/bin/denoise.js] [--pairs 5] [--small 1000 | --file photo.jpg] [--model noise-reducer] [--work DIR]
-// An older build to compare with: git worktree add /tmp/base REV; ln -s "$PWD/node_modules" /tmp/base/node_modules; (cd /tmp/base && npx tsc -b tsconfig.build.json).
-// (That build's runtime-node then loads this checkout's onnx-denoiser-common: fine while only runtime-node differs.)
+// An older build to compare with, its workspace packages its own (a link to this checkout's node_modules would load this checkout's onnx-denoiser-common into it, and bundle it too):
+//   git worktree add /tmp/base REV && mkdir /tmp/base/node_modules && for d in node_modules/* node_modules/.bin; do case $d in */onnx-denoiser-*) ;; *) ln -s "$PWD/$d" "/tmp/base/$d";; esac; done &&
+//   for p in common:runtime-common node:runtime-node web:runtime-web tools:tools; do ln -s "/tmp/base/${p#*:}" "/tmp/base/node_modules/onnx-denoiser-${p%%:*}"; done && (cd /tmp/base && npm run build)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
