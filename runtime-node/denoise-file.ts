@@ -29,7 +29,7 @@ export interface ImageDenoiser {
    * `onRows`, where the denoiser calls it, hands over rows of the result as they become final; `waitForRows` is
    * awaited before rows of an image still being decoded are read (see Denoiser.denoise).
    */
-  denoise<I extends PixelImage>(image: I, options?: { onRows?: RowListener; waitForRows?: RowWaiter }): Promise<SameKind<I>>;
+  denoise<I extends PixelImage>(image: I, options?: { onRows?: RowListener | undefined; waitForRows?: RowWaiter | undefined }): Promise<SameKind<I>>;
 }
 
 /**
@@ -212,8 +212,7 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
     let denoised: FilePixels;
     let encoded: Uint8Array;
     try {
-      const hooks = onRows || decoding ? { ...(onRows ? { onRows } : {}), ...(decoding ? { waitForRows: decoding.waitForRows } : {}) } : undefined;
-      denoised = (await denoiser.denoise(noisy as PixelImage<Uint8Array | Uint16Array>, hooks)) as FilePixels;
+      denoised = (await denoiser.denoise(noisy as PixelImage<Uint8Array | Uint16Array>, { onRows, waitForRows: decoding?.waitForRows })) as FilePixels;
       // The last rows are in; the checksum after them too before anything is written.
       await decoding?.done;
       if (rows && !rows.complete) throw new Error(`the denoiser handed over only some rows of ${job.input}`);

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Metadata, OutputInfo, Sharp } from 'sharp';
 import { type PixelImage, checkInteger, fileErrorReason, invalid, ValidationError } from 'onnx-denoiser-common';
-import { decodePlainPng, encodePlainPng, FAST_PNG_MAX_PIXELS, fitsFastPng, plainPngHeader } from './png-fast.js';
+import { decodePlainPng, encodePlainPng, FAST_PNG_MAX_PIXELS, fitsFastPng, plainPngHeader, PNG_SIGNATURE } from './png-fast.js';
 import { PngRowReader } from './png-row-reader.js';
 import { PngRowWriter } from './png-rows.js';
 
@@ -180,14 +180,12 @@ async function retryLostSharpError<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
 /**
  * Why a PNG file is incomplete, or undefined when its chunks run whole up to IEND (or it is no PNG). libvips
  * decodes a PNG cut inside its image data without complaint, so the chunk structure is checked here.
  */
 export function pngDamage(bytes: Uint8Array): string | undefined {
-  if (bytes.length < 8 || !PNG_SIGNATURE.equals(bytes.subarray(0, 8))) return undefined;
+  if (bytes.length < 8 || PNG_SIGNATURE.some((byte, i) => bytes[i] !== byte)) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 8;
   while (at + 12 <= bytes.length) {
@@ -223,28 +221,27 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
   const fail = (why: string) => new ImageFileError(`${file}: ${why}`, file);
   const opened = openImageFile(file, fail);
   // Cheap checks first, on the file's first bytes and its header: the format, then the size against the limit.
-  if (!sniffImageFormat(opened.head)) throw fail(NOT_AN_IMAGE);
+  const sniffed = sniffImageFormat(opened.head);
+  if (!sniffed) throw fail(NOT_AN_IMAGE);
   const limitText = (width: number, height: number) =>
     `${width}x${height} is ${megapixels(width * height)}, over the limit of ${megapixels(maxPixels)} (${maxPixels} pixels); raise it with ${options.limitName ?? 'maxPixels'}`;
-  const plain = opened.bytes && options.grey === undefined ? plainPngHeader(opened.bytes) : undefined;
+  // A plain PNG is decoded here: a small one at once, a large one (asked for so) row by row, read whole for that.
+  const rowByRow = options.rowsAsDecoded === true && options.grey === undefined && sniffed === 'png';
+  if (rowByRow) opened.bytes ??= await readWhole(file, fail);
+  const plain = opened.bytes && options.grey === undefined ? plainPngHeader(opened.bytes, rowByRow ? Number.MAX_SAFE_INTEGER : FAST_PNG_MAX_PIXELS) : undefined;
   if (plain && opened.bytes) {
-    if (plain.width * plain.height > maxPixels) throw fail(limitText(plain.width, plain.height));
-    await options.beforeDecode?.(plain.width * plain.height);
+    const pixels = plain.width * plain.height;
+    if (pixels > maxPixels) throw fail(limitText(plain.width, plain.height));
+    await options.beforeDecode?.(pixels);
+    if (pixels > FAST_PNG_MAX_PIXELS) {
+      const reader = new PngRowReader(opened.bytes, plain, (why) => fail(`truncated or damaged image data (${why})`));
+      return { file, image: reader.image, format: 'png', bitDepth: plain.depth, icc: undefined, pages: 1, decoding: reader };
+    }
     try {
       const image = decodePlainPng(opened.bytes, plain);
       return { file, image, format: 'png', bitDepth: plain.depth, icc: undefined, pages: 1 };
     } catch {
       // Damaged data: sharp's path below says why, as for any other file.
-    }
-  }
-  if (options.rowsAsDecoded && options.grey === undefined && sniffImageFormat(opened.head) === 'png') {
-    opened.bytes ??= await readWhole(file, fail);
-    const header = plainPngHeader(opened.bytes, Number.MAX_SAFE_INTEGER);
-    if (header && header.width * header.height > FAST_PNG_MAX_PIXELS) {
-      if (header.width * header.height > maxPixels) throw fail(limitText(header.width, header.height));
-      await options.beforeDecode?.(header.width * header.height);
-      const reader = new PngRowReader(opened.bytes, header, (why) => fail(`truncated or damaged image data (${why})`));
-      return { file, image: reader.image, format: 'png', bitDepth: header.depth, icc: undefined, pages: 1, decoding: reader };
     }
   }
   const sharp = await loadSharp();

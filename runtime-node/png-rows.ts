@@ -1,7 +1,7 @@
 // A PNG written while its image is denoised: each band of final rows (DenoiseHooks.onRows) is filtered here and compressed by one node:zlib stream on the thread pool, beside the model's runs on this thread.
 import zlib from 'node:zlib';
 import type { PixelImage } from 'onnx-denoiser-common';
-import { chunk, crc32, headerData, PNG_SIGNATURE, rowAsStored } from './png-fast.js';
+import { chunk, crc32, headerData, PNG_SIGNATURE, rowAsStored, ZLIB_PIECE_BYTES } from './png-fast.js';
 
 /**
  * zlib's run-length strategy: matches only at a distance of one byte, which is what Up-filtered photos offer (runs
@@ -10,13 +10,6 @@ import { chunk, crc32, headerData, PNG_SIGNATURE, rowAsStored } from './png-fast
  * 1.3% more bytes. Drawings with repeated patterns compress worse (a synthetic gradient: 1.26 against 0.61 MB).
  */
 const DEFLATE = { level: 4, strategy: zlib.constants.Z_RLE } as const;
-
-/**
- * Compressed bytes per zlib output chunk (and per IDAT chunk). A zlib stream goes on to its next piece of input only
- * from this thread's event loop, which a model run holds for tens of milliseconds: large pieces keep the pool's
- * thread busy in between (zlib's default of 16 KB left it idle most of the time).
- */
-const CHUNK_BYTES = 1 << 20;
 
 const IDAT = new TextEncoder().encode('IDAT');
 
@@ -27,7 +20,7 @@ const IDAT = new TextEncoder().encode('IDAT');
  * 1.09 s against 0.61 s unfiltered for the first, both at level 4): zlib's pass was faster than on the unfiltered data too.
  */
 export class PngRowWriter {
-  readonly #deflate = zlib.createDeflate({ ...DEFLATE, chunkSize: CHUNK_BYTES });
+  readonly #deflate = zlib.createDeflate({ ...DEFLATE, chunkSize: ZLIB_PIECE_BYTES });
   readonly #chunks: Buffer[] = [];
   readonly #ended: Promise<void>;
   readonly #rowBytes: number;
@@ -84,7 +77,7 @@ export class PngRowWriter {
     if (!this.complete) throw new Error(`only ${this.#next} of ${this.height} rows were written`);
     this.#deflate.end();
     await this.#ended;
-    // IDAT chunks of CHUNK_BYTES each, framed here: their length, the type, the data and a CRC over both. zlib hands
+    // IDAT chunks of ZLIB_PIECE_BYTES each, framed here: their length, the type, the data and a CRC over both. zlib hands
     // its output over in pieces that depend on how the rows came (a piece per band that ended a deflate block), so
     // the file is cut afresh (views, not copies): the same rows give the same bytes, whole or band by band.
     const parts: Uint8Array[] = [PNG_SIGNATURE, chunk('IHDR', headerData(this.width, this.height, this.channels, this.depth))];
@@ -104,11 +97,11 @@ export class PngRowWriter {
     };
     for (const data of this.#chunks) {
       for (let from = 0; from < data.length; ) {
-        const take = Math.min(CHUNK_BYTES - size, data.length - from);
+        const take = Math.min(ZLIB_PIECE_BYTES - size, data.length - from);
         piece.push(data.subarray(from, from + take));
         size += take;
         from += take;
-        if (size === CHUNK_BYTES) frame();
+        if (size === ZLIB_PIECE_BYTES) frame();
       }
     }
     if (size > 0) frame();
