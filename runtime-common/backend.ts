@@ -53,6 +53,24 @@ export interface DenoiserBackend<S = undefined> {
   preallocateOutput?(device: string): boolean;
   /** Queue shared by all of the backend's sessions (onnxruntime-web: one wasm instance per page); default: one queue per session. */
   queue?<R>(task: () => Promise<R>): Promise<R>;
+  /**
+   * Sessions for runs side by side on `device` (see {@link OpenedSession.parallel}), or undefined where runs go one at
+   * a time. `fallback` runs on the session opened: for runs the pool cannot take (while it starts, once it failed).
+   */
+  parallelRuns?(bytes: Uint8Array, device: string, options: BaseSessionOptions, settings: S, fallback: ParallelRuns['run']): PooledRuns | undefined;
+}
+
+/** Model runs that may go side by side: up to `lanes` at once, each on a session of its own. */
+export interface ParallelRuns {
+  /** How many runs progress at once (2 or more). */
+  readonly lanes: number;
+  /** Runs the model on float32 NCHW tensors, on a free lane (queued while none is). Check the output with checkModelOutput. */
+  run(feeds: readonly NamedTensor[], outputName: string): Promise<ModelOutput>;
+}
+
+/** {@link ParallelRuns} with the sessions behind them to release. */
+export interface PooledRuns extends ParallelRuns {
+  release(): Promise<void>;
 }
 
 /**
@@ -78,6 +96,11 @@ export interface OpenedSession {
   takesOutput: boolean;
   /** Runs the model on float32 NCHW tensors (the image, and a noise map where the model takes one); calls are queued so one session never runs two at once. `output`: an array of the image's size to write the result into, where the backend can (the result's data is then that array). Check the output with checkModelOutput. */
   run(feeds: readonly NamedTensor[], outputName: string, output?: Float32Array): Promise<ModelOutput>;
+  /**
+   * Where the backend has them: sessions that run side by side (onnxruntime-node's CPU provider, a session per core
+   * on a thread of its own), for the tiles of a large image and the parts of a large batch; undefined: one run at a time.
+   */
+  parallel?: ParallelRuns;
   release(): Promise<void>;
 }
 
@@ -110,10 +133,15 @@ function plainDescription(m: TensorDescription): TensorDescription {
   return { name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: m.type, shape: m.shape } : {}) };
 }
 
+/** The options every session on `device` gets. */
+function sessionOptions(devices: Readonly<Devices>, device: string): BaseSessionOptions {
+  return { executionProviders: devices.table[device]!.executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+}
+
 async function start<S>(backend: DenoiserBackend<S>, bytes: Uint8Array, device: string, auto: boolean, settings: S): Promise<{ session: OrtSessionLike; adapter: string | undefined }> {
   const probe = (await backend.probe?.(device, auto)) ?? {};
   if (probe.missing) throw new DeviceUnavailableError(probe.missing);
-  const options: BaseSessionOptions = { executionProviders: backend.devices.table[device]!.executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  const options = sessionOptions(backend.devices, device);
   try {
     return { session: await backend.createSession(bytes, options, settings), adapter: probe.adapter };
   } catch (error) {
@@ -139,6 +167,25 @@ export async function openSession<S>(backend: DenoiserBackend<S>, bytes: Uint8Ar
   // Input shapes (with the output's name) whose output came out the same shape: only those runs write into a given
   // buffer, so a model that changes the shape never fails with one (onnxruntime would also log the error).
   const sameShape = new Set<string>();
+  const run: OpenedSession['run'] = (feeds, outputName, output) =>
+    queue(async () => {
+      const tensors: Record<string, unknown> = {};
+      for (const feed of feeds) tensors[feed.name] = backend.tensor(feed.data, feed.dims);
+      const image = feeds[0]!;
+      const key = preallocate && output?.length === image.data.length && output.length >= PREALLOCATE_FROM ? `${outputName}:${image.dims.join('x')}` : undefined;
+      if (key !== undefined && sameShape.has(key)) {
+        await session.run(tensors, { [outputName]: backend.tensor(output!, image.dims) });
+        return { data: output!, dims: image.dims };
+      }
+      const result = (await session.run(tensors))[outputName]!;
+      if (key !== undefined && result.dims.length === image.dims.length && result.dims.every((d, i) => d === image.dims[i])) {
+        if (sameShape.size >= MAX_SHAPES) sameShape.clear();
+        sameShape.add(key);
+      }
+      return { data: result.data, dims: result.dims };
+    });
+  const options = sessionOptions(backend.devices, choice.device);
+  const parallel = backend.parallelRuns?.(bytes, choice.device, options, settings, (feeds, outputName) => run(feeds, outputName));
   return {
     device: choice.device,
     adapter,
@@ -146,23 +193,11 @@ export async function openSession<S>(backend: DenoiserBackend<S>, bytes: Uint8Ar
     takesOutput: preallocate,
     inputs: session.inputMetadata.map(plainDescription),
     outputs: session.outputMetadata.map(plainDescription),
-    run: (feeds, outputName, output) =>
-      queue(async () => {
-        const tensors: Record<string, unknown> = {};
-        for (const feed of feeds) tensors[feed.name] = backend.tensor(feed.data, feed.dims);
-        const image = feeds[0]!;
-        const key = preallocate && output?.length === image.data.length && output.length >= PREALLOCATE_FROM ? `${outputName}:${image.dims.join('x')}` : undefined;
-        if (key !== undefined && sameShape.has(key)) {
-          await session.run(tensors, { [outputName]: backend.tensor(output!, image.dims) });
-          return { data: output!, dims: image.dims };
-        }
-        const result = (await session.run(tensors))[outputName]!;
-        if (key !== undefined && result.dims.length === image.dims.length && result.dims.every((d, i) => d === image.dims[i])) {
-          if (sameShape.size >= MAX_SHAPES) sameShape.clear();
-          sameShape.add(key);
-        }
-        return { data: result.data, dims: result.dims };
-      }),
-    release: () => session.release(),
+    run,
+    ...(parallel ? { parallel: { lanes: parallel.lanes, run: (feeds, outputName) => parallel.run(feeds, outputName) } } : {}),
+    release: async () => {
+      await parallel?.release();
+      await session.release();
+    },
   };
 }

@@ -1,7 +1,7 @@
 // The Denoiser both runtimes share: option checks, model loading through the runtime's I/O, the session on its backend, the checked model runs, disposal.
-import { type DenoiserBackend, type OpenedSession, openSession, PREALLOCATE_FROM, SessionModelError } from './backend.js';
+import { type DenoiserBackend, type OpenedSession, openSession, type ParallelRuns, PREALLOCATE_FROM, SessionModelError } from './backend.js';
 import { FloatPool } from './buffer-pool.js';
-import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, equalColourChannelsAsFilled, type InferFunction, type TileSettings } from './denoise-core.js';
+import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, equalColourChannelsAsFilled, type InferFunction, type ParallelInfer, type TileSettings } from './denoise-core.js';
 import { checkDeviceName, type Devices } from './devices.js';
 import { hasEqualColourChannels, isGreyImage, type PixelArray, type PixelImage } from './image-ops.js';
 import { checkModelOutput, describeModel, type ModelInfo, readOnnxMetadata } from './model-info.js';
@@ -171,6 +171,8 @@ export class CoreDenoiser {
   readonly noiseLevel: number | undefined;
   readonly #session: OpenedSession;
   readonly #infer: InferFunction;
+  /** Runs side by side where the session has them (see OpenedSession.parallel). */
+  readonly #parallel: ParallelInfer | undefined;
   /** Tensors of recurring shapes (inputs, noise maps, outputs) reused between runs. */
   readonly #pool = new FloatPool();
   /** Opens the grey companion; undefined for a model without one. */
@@ -191,16 +193,21 @@ export class CoreDenoiser {
     this.model = model;
     this.tiles = tiles;
     this.noiseLevel = noiseLevel;
-    this.#infer = (input, dims, levels) => {
+    this.#infer = (input, dims, levels) =>
       // An output array only where the backend can write into it: elsewhere taking one is work for nothing.
-      const output = this.#session.takesOutput && input.length >= PREALLOCATE_FROM ? this.#pool.take(input.length) : undefined;
-      if (!levels) return this.#run(input, dims, undefined, output);
-      const map = noiseMap(levels, dims, this.#pool);
-      const run = this.#run(input, dims, map, output);
-      // The map goes back to the pool once the run has settled (#run is async: it never throws synchronously).
-      run.then(() => this.#pool.give(map), () => this.#pool.give(map));
-      return run;
-    };
+      this.#withMap(levels, dims, (map) => this.#run(input, dims, map, this.#session.takesOutput && input.length >= PREALLOCATE_FROM ? this.#pool.take(input.length) : undefined));
+    const side = session.parallel;
+    this.#parallel = side && side.lanes > 1 ? { lanes: side.lanes, infer: (input, dims, levels) => this.#withMap(levels, dims, (map) => this.#run(input, dims, map, undefined, side)) } : undefined;
+  }
+
+  /** Runs `run` with the noise map of `levels` (none for a blind model), which goes back to the pool once the run has settled. */
+  #withMap(levels: Float32Array | undefined, dims: readonly [number, number, number, number], run: (map: Float32Array | undefined) => Promise<Float32Array>): Promise<Float32Array> {
+    if (!levels) return run(undefined);
+    const map = noiseMap(levels, dims, this.#pool);
+    const result = run(map);
+    // #run is async: it never throws synchronously.
+    result.then(() => this.#pool.give(map), () => this.#pool.give(map));
+    return result;
   }
 
   /**
@@ -224,16 +231,17 @@ export class CoreDenoiser {
 
   /**
    * One checked model run: the image and, for a model with a noise map, its map ([N, 1, H, W] values); `output`, an
-   * array of the input's size that the backend may write the result into (given back to the pool when unused).
+   * array of the input's size that the backend may write the result into (given back to the pool when unused);
+   * `side`: the session's parallel runs, to run there instead.
    */
-  async #run(input: Float32Array, dims: readonly [number, number, number, number], map: Float32Array | undefined, output?: Float32Array): Promise<Float32Array> {
+  async #run(input: Float32Array, dims: readonly [number, number, number, number], map: Float32Array | undefined, output?: Float32Array, side?: ParallelRuns): Promise<Float32Array> {
     this.checkLive();
     const { model } = this;
     const feeds = [{ name: model.inputName, data: input, dims }];
     if (model.noiseMapName !== undefined) feeds.push({ name: model.noiseMapName, data: map!, dims: [dims[0], 1, dims[2], dims[3]] });
     let result;
     try {
-      result = await this.#session.run(feeds, model.outputName, output);
+      result = await (side ? side.run(feeds, model.outputName) : this.#session.run(feeds, model.outputName, output));
     } finally {
       if (output && result?.data !== output) this.#pool.give(output);
     }
@@ -250,6 +258,11 @@ export class CoreDenoiser {
     await this.#session.release();
     // A companion that failed to open has nothing to release.
     if (grey) await grey.then((companion) => companion.dispose(), () => undefined);
+  }
+
+  /** How many model runs go side by side for the tiles of a large image and the parts of a large batch (1: one at a time; see OpenedSession.parallel). */
+  get lanes(): number {
+    return this.#parallel?.lanes ?? 1;
   }
 
   /** Whether grey images go to a grey companion model (see ShippedModel.grey). */
@@ -292,7 +305,7 @@ export class CoreDenoiser {
    */
   protected denoiseChecked<T extends PixelArray>(image: PixelImage<T>, hooks: DenoiseHooks = {}): Promise<PixelImage<T>> {
     // Not async itself: a model without a companion hands back denoiseImage's promise (one promise less per image).
-    if (!this.#openGrey) return denoiseImage(image, this.model, this.#infer, this.tiles, hooks, this.#pool);
+    if (!this.#openGrey) return denoiseImage(image, this.model, this.#infer, this.tiles, hooks, this.#pool, this.#parallel);
     return this.#denoiseRouted(image, hooks);
   }
 
@@ -307,7 +320,7 @@ export class CoreDenoiser {
       hooks.signal?.throwIfAborted();
       return companion.denoiseChecked(image, checked);
     }
-    return denoiseImage(image, this.model, this.#infer, this.tiles, checked, this.#pool);
+    return denoiseImage(image, this.model, this.#infer, this.tiles, checked, this.#pool, this.#parallel);
   }
 
   /**
@@ -316,11 +329,11 @@ export class CoreDenoiser {
    */
   protected async denoiseCheckedBatch<T extends PixelArray>(images: readonly PixelImage<T>[], maxBatchValues: number, noiseLevel = this.noiseLevel, equalColourChannels?: readonly boolean[]): Promise<PixelImage<T>[]> {
     const settings: BatchSettings = { ...this.tiles, maxBatchValues, noiseLevel, ...(equalColourChannels ? { equalColourChannels } : {}) };
-    if (!this.#openGrey) return denoiseBatch(images, this.model, this.#infer, settings, this.#pool);
+    if (!this.#openGrey) return denoiseBatch(images, this.model, this.#infer, settings, this.#pool, this.#parallel);
     const equal = settings.equalColourChannels ?? images.map((image) => hasEqualColourChannels(image));
     const grey = images.map((image, i) => isGreyImage(image, equal[i]));
     const pick = <V>(values: readonly V[], wanted: boolean) => values.filter((_, i) => grey[i] === wanted);
-    const colour = await denoiseBatch(pick(images, false), this.model, this.#infer, { ...settings, equalColourChannels: pick(equal, false) }, this.#pool);
+    const colour = await denoiseBatch(pick(images, false), this.model, this.#infer, { ...settings, equalColourChannels: pick(equal, false) }, this.#pool, this.#parallel);
     const greys = grey.includes(true) ? await (await this.greyCompanion()).denoiseCheckedBatch(pick(images, true), maxBatchValues, noiseLevel, pick(equal, true)) : [];
     let c = 0;
     let g = 0;

@@ -2,6 +2,7 @@
 // `denoise`: the Node runtime's command line (the command itself lives in denoise-cli.ts).
 import { removePendingTempFiles } from './atomic-file.js';
 import { mayBeManyFiles, plainInputs, startThreadEarly } from './early-thread.js';
+import { settleLanes } from './session-pool.js';
 
 // A run that may be a folder of small files starts its model's thread first, before the command line's modules load
 // (yargs alone takes 100 ms or more): the thread loads onnxruntime meanwhile. One not used costs CPU time only.
@@ -9,11 +10,19 @@ if (mayBeManyFiles(plainInputs(process.argv.slice(2)))) startThreadEarly();
 const { hideBin } = await import('yargs/helpers');
 const { main } = await import('./denoise-cli.js');
 
-// Ctrl-C or kill: outputs stay complete or absent, and the temp files of writes in flight go too.
+// Ctrl-C or kill: outputs stay complete or absent, and the temp files of writes in flight go too. The model's lanes
+// finish the run they are in first (a thread ended inside onnxruntime aborts the process); a second signal does not wait.
+let exiting = false;
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.on(signal, () => {
     removePendingTempFiles();
-    process.exit(code);
+    if (exiting) process.exit(code);
+    exiting = true;
+    void settleLanes().finally(() => {
+      // Writes that started meanwhile leave temp files too.
+      removePendingTempFiles();
+      process.exit(code);
+    });
   });
 }
 

@@ -8,6 +8,7 @@ import { gpuDeviceNodes } from './gpu-nodes.js';
 import { defaultCpuThreads } from './cpu-cores.js';
 import { NODE_DEVICES } from './node-devices.js';
 import { disableOrtTelemetry } from './ort-telemetry.js';
+import { laneThreadAvailable, MAX_LANES, SessionPool } from './session-pool.js';
 
 export { NODE_DEVICES };
 
@@ -134,6 +135,12 @@ export const NODE_BACKEND: DenoiserBackend<NodeSessionSettings> = {
     });
   },
   tensor: (data, dims) => new ort.Tensor('float32', data, dims),
+  parallelRuns(bytes, device, options, settings, fallback) {
+    const threads = settings.threads ?? (cpuThreads ??= { count: defaultCpuThreads() }).count;
+    if (device !== 'cpu' || threads === undefined || threads < 2 || !laneThreadAvailable()) return undefined;
+    const lanes = Math.min(threads, MAX_LANES);
+    return new SessionPool(lanes, { bytes, options, settings: { ...settings, threads: Math.floor(threads / lanes) } }, fallback);
+  },
   // Measured: 256 28x28 images 16.4 to 16.8 ms with the core's buffer against 17.9 to 19.0 ms without; GPU providers keep their own.
   preallocateOutput: (device) => device === 'cpu',
   // The CPU provider is always there: when it does not start, the model is at fault.

@@ -1,6 +1,6 @@
 // The shared denoising algorithm with a model written in JS: tiles against whole images, channel plans, batches, value ranges.
 import { describe, expect, it } from 'vitest';
-import { checkTileSettings, defaultOverlap, denoiseBatch, denoiseImage, type InferFunction, planTiles } from '../../runtime-common/denoise-core.js';
+import { checkTileSettings, defaultOverlap, denoiseBatch, denoiseImage, type InferFunction, PARALLEL_FROM, type ParallelInfer, planTiles } from '../../runtime-common/denoise-core.js';
 import type { ModelInfo } from '../../runtime-common/model-info.js';
 
 function model(overrides: Partial<ModelInfo> = {}): ModelInfo {
@@ -28,6 +28,31 @@ const boxBlur5: InferFunction = async (input, [n, c, h, w]) => {
 
 function pattern(length: number, seed: number): Float32Array {
   return new Float32Array(length).map((_, i) => ((i * 7919 + seed * 104729) % 1000) / 1000);
+}
+
+/**
+ * Runs side by side, as a pool of sessions would: each run settles after a delay that makes later runs finish first
+ * (so only the core's ordering keeps results right); records the most runs in flight, and fails the runs `fail` picks.
+ */
+function sideBySide(lanes: number, fail: (run: number) => boolean = () => false): ParallelInfer & { runs: number[][]; most: number } {
+  let flying = 0;
+  const side = {
+    lanes,
+    runs: [] as number[][],
+    most: 0,
+    infer: (async (input, dims) => {
+      const run = side.runs.push([...dims]);
+      side.most = Math.max(side.most, ++flying);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, [6, 3, 0][run % 3]));
+        if (fail(run)) throw new Error(`run ${run} failed`);
+        return await boxBlur5(input, dims);
+      } finally {
+        flying--;
+      }
+    }) as InferFunction,
+  };
+  return side;
 }
 
 describe('denoise core: bad calls', () => {
@@ -94,6 +119,92 @@ describe('denoise core: bad calls', () => {
     };
     await expect(denoiseImage(image, model(), counting, tiles, { waitForRows })).rejects.toThrow('file.png: truncated or damaged image data');
     expect(runs).toBe(plan.columns.length);
+  });
+
+  it('runs side by side: a failing run rejects the call with its error (later runs in flight settle unobserved), an abort stops between runs', async () => {
+    const image = { data: pattern(100 * 100, 3), width: 100, height: 100, channels: 1 };
+    const tiles = { tile: 24, overlap: 8 };
+    const plan = planTiles(100, 100, model(), tiles);
+    const failing = sideBySide(2, (run) => run === 3 || run === 4);
+    // Runs 3 and 4 both fail, 4 first (its delay is shorter): the call reports 3's error, the first in order.
+    await expect(denoiseImage(image, model(), boxBlur5, tiles, {}, undefined, failing)).rejects.toThrow('run 3 failed');
+    expect(failing.runs.length).toBeLessThan(plan.rows.length * plan.columns.length);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const during = new AbortController();
+    const side = sideBySide(3);
+    const progress: number[] = [];
+    const call = denoiseImage(image, model(), boxBlur5, tiles, { signal: during.signal, onTile: (done) => progress.push(done) === 2 && during.abort() }, undefined, side);
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    expect(progress).toEqual([1, 2]);
+    // No run starts after the abort: those started before it are the window's (2 per lane).
+    expect(side.runs.length).toBeLessThanOrEqual(2 + 2 * 3);
+    const batch = Array.from({ length: 200 }, (_, i) => ({ data: pattern(28 * 28, i), width: 28, height: 28, channels: 1 }));
+    await expect(denoiseBatch(batch, model(), boxBlur5, { tile: 512, maxBatchValues: 2 ** 22 }, undefined, sideBySide(2, (run) => run === 2))).rejects.toThrow('run 2 failed');
+  });
+});
+
+describe('denoise core: runs side by side', () => {
+  it('a tiled image\'s tiles go to the lanes, several at a time, and the result, progress and rows are those of one run at a time', async () => {
+    const width = 157;
+    const height = 131;
+    const tiles = { tile: 32, overlap: 12 };
+    const plan = planTiles(width, height, model(), tiles);
+    const total = plan.rows.length * plan.columns.length;
+    for (const [channels, lanes] of [[1, 2], [3, 3], [4, 2]] as const) {
+      const image = { data: Uint8Array.from(pattern(width * height * channels, channels), (v) => Math.round(v * 255)), width, height, channels };
+      const single = await denoiseImage(image, model(), boxBlur5, tiles);
+      let plain = 0;
+      const counted: InferFunction = (input, dims) => {
+        plain++;
+        return boxBlur5(input, dims);
+      };
+      const side = sideBySide(lanes);
+      const progress: number[] = [];
+      const rows: number[] = [];
+      const result = await denoiseImage(image, model(), counted, tiles, { onTile: (done, all) => progress.push(done * 1000 + all), onRows: (_, y0, count) => rows.push(y0, count) }, undefined, side);
+      expect(result.data).toEqual(single.data);
+      expect(plain).toBe(0);
+      expect(side.runs).toHaveLength(total);
+      expect(side.most).toBe(2 * lanes);
+      expect(progress).toEqual(Array.from({ length: total }, (_, i) => (i + 1) * 1000 + total));
+      // Bands in order, each row once.
+      let next = 0;
+      for (let i = 0; i < rows.length; i += 2) {
+        expect(rows[i]).toBe(next);
+        next += rows[i + 1]!;
+      }
+      expect(next).toBe(height);
+    }
+    // An image in one tile is one run: the plain function's, not the lanes'.
+    const side = sideBySide(2);
+    let plain = 0;
+    await denoiseImage({ data: pattern(20 * 20, 1), width: 20, height: 20, channels: 1 }, model(), (input, dims) => (plain++, boxBlur5(input, dims)), tiles, {}, undefined, side);
+    expect([plain, side.runs.length]).toEqual([1, 0]);
+  });
+
+  it('a batch goes to the lanes in one part per lane when each part holds PARALLEL_FROM values or more, in order; a smaller one in one run', async () => {
+    const perImage = 28 * 28;
+    const images = Array.from({ length: 300 }, (_, i) => ({ data: pattern(perImage, i), width: 28, height: 28, channels: 1 }));
+    const settings = { tile: 512, maxBatchValues: 2 ** 22 };
+    const single = await denoiseBatch(images, model(), boxBlur5, settings);
+    // 300 images are 235,200 values: one part per lane. 60 images (47,040 values) make only two parts of PARALLEL_FROM.
+    expect(Math.floor((60 * perImage) / PARALLEL_FROM)).toBe(2);
+    for (const [count, lanes, parts] of [[300, 2, [150, 150]], [300, 4, [75, 75, 75, 75]], [60, 4, [30, 30]]] as const) {
+      const side = sideBySide(lanes);
+      const results = await denoiseBatch(images.slice(0, count), model(), boxBlur5, settings, undefined, side);
+      expect(side.runs.map((dims) => dims[0])).toEqual(parts);
+      results.forEach((result, i) => expect(result.data).toEqual(single[i]!.data));
+    }
+    // maxBatchValues still caps each run.
+    const capped = sideBySide(2);
+    await denoiseBatch(images, model(), boxBlur5, { tile: 512, maxBatchValues: 100 * perImage }, undefined, capped);
+    expect(capped.runs.map((dims) => dims[0])).toEqual([100, 100, 100]);
+    // 40 images (31,360 values) cannot make two parts of PARALLEL_FROM: one run, on the plain function.
+    expect(40 * perImage).toBeLessThan(2 * PARALLEL_FROM);
+    const side = sideBySide(2);
+    const runs: number[] = [];
+    await denoiseBatch(images.slice(0, 40), model(), (input, dims) => (runs.push(dims[0]), boxBlur5(input, dims)), settings, undefined, side);
+    expect([runs, side.runs.length]).toEqual([[40], 0]);
   });
 });
 

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../runtime-common/rng.js';
 import { main } from '../../runtime-node/denoise-cli.js';
 import { gpuDeviceNodes } from '../../runtime-node/gpu-nodes.js';
-import { boxBlurModel, foreignModel, halfSizeModel, identityModel, noiseMapOffsetModel } from '../../tools/onnx/test-models.js';
+import { boxBlurModel, foreignModel, halfSizeModel, identityModel, noiseMapOffsetModel, noiseReducerLikeModel } from '../../tools/onnx/test-models.js';
 import { autoNoiseLevel } from '../../runtime-common/noise-level.js';
 import { readImage } from '../../runtime-node/image-file.js';
 import { skipWithReason } from '../skip-with-reason.js';
@@ -339,6 +339,29 @@ describe('denoise CLI: bad calls', () => {
     expect(sawTemp, stderr).toBe(true);
     expect(code, stderr).toBe(130);
     expect(readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, 120_000);
+
+  it('Ctrl-C while the model\'s lanes run a large image\'s tiles: they finish their runs, then exit 130 (no abort), no temp file left', async () => {
+    const dir = makeTempDir('denoise-sigint-lanes-');
+    const big = path.join(dir, 'big.png');
+    await writeImage(big, sample(6000 * 6000, 6), 6000, 6000, 1);
+    const model = path.join(dir, 'model.onnx');
+    writeFileSync(model, noiseReducerLikeModel(2));
+    const out = path.join(dir, 'out');
+    mkdirSync(out);
+    // Three runs, interrupted at different points of the tiles (the whole run takes seconds; the lanes are up after
+    // about 0.3 s here).
+    for (const delay of [500, 800, 1100]) {
+      const child = spawn(process.execPath, [path.resolve('runtime-node/bin/denoise.js'), big, '-o', path.join(out, 'big.png'), '--model', model, '--device', 'cpu', '--threads', '2', '--force']);
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      setTimeout(() => child.kill('SIGINT'), delay);
+      const code = await exited;
+      expect(stderr).not.toMatch(/terminate called|Napi::Error/);
+      expect(code, stderr).toBe(130);
+      expect(readdirSync(out)).toEqual([]);
+    }
   }, 120_000);
 
   it('never overwrites an input, even with --force; refuses existing outputs without --force', async () => {
