@@ -217,7 +217,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     .option('output', { alias: 'o', type: 'string', describe: 'output file (one input) or folder (default: NAME.denoised.EXT beside each input)' })
     .option('device', { type: 'string', default: 'auto', describe: `where to run: ${deviceNames(NODE_DEVICES).join(', ')} (auto tries ${NODE_DEVICES.autoOrder.join(', ')})` })
     .option('model', { type: 'string', describe: `a shipped model by name (${Object.keys(SHIPPED_MODELS).join(', ')}) or an ONNX file (default: ${DEFAULT_MODEL_NAME})` })
-    .option('threads', { type: 'number', describe: `CPU threads for onnxruntime (default: one per core; one when every input file is under ${SMALL_INPUT_BYTES / 1024} KB, where a second thread only competes with the file work)` })
+    .option('threads', { type: 'number', describe: `CPU threads for onnxruntime, and lanes for a large image's tiles (one session per thread, side by side) (default: one per core; one when every input file is under ${SMALL_INPUT_BYTES / 1024} KB, where a second thread only competes with the file work)` })
     .option('concurrency', { type: 'number', describe: `files in flight at once, so decoding and encoding overlap with inference (default: ${DEFAULT_CONCURRENCY}; ${SMALL_FILES_CONCURRENCY} for ${WORKER_MIN_FILES} or more files all under ${SMALL_INPUT_BYTES / 1024} KB, whose model runs are then batched on a thread of their own); above ${DEFAULT_CONCURRENCY}, at most ${MANY_FILES_PIXELS / 1e6} MP of images are in flight` })
     .option('tile', { type: 'number', default: 512, describe: 'tile side in pixels for large images, plus the overlap (0: whole image at once)' })
     .option('overlap', { type: 'number', describe: 'overlap between tiles in pixels (default: twice the receptive-field radius plus 2; 66 for a model that does not state its field)' })
@@ -307,7 +307,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     spare = undefined;
     // On this thread the files are photos (or few): each tile shape runs a few times, which never pays for the memory
     // pattern, and large PNGs are compressed on the thread pool while the model runs, which spinning threads would slow.
-    const inProcess = () => import('./denoiser.js').then((library) => library.createDenoiser(options, names, { memoryPattern: false, spinning: false }));
+    const inProcess = () => import('./denoiser.js').then((library) => library.createDenoiser(options, names, { memoryPattern: false, spinning: false, startLanes: true }));
     // A thread that cannot run here (not the model: its errors are the run's) leaves the model on this thread.
     const opening: Promise<RunDenoiser> = onThread ? WorkerDenoiser.open(options, names, prestarted).catch((error) => (error instanceof ThreadFailure ? inProcess() : Promise.reject(error))) : inProcess();
     // Files are read and decoded while the model opens (a 16 MP PNG takes longer to decode than a session to

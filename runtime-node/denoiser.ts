@@ -35,7 +35,11 @@ export interface DenoiserOptions extends TileOptions {
   model?: string | Uint8Array;
   /** Where to run: `auto` (default) tries CUDA, WebGPU, then the CPU. */
   device?: NodeDevice;
-  /** CPU threads for onnxruntime; default: one per physical core. */
+  /**
+   * CPU threads for onnxruntime; default: one per physical core. On the CPU with 2 or more, also the lanes (at most 8):
+   * the tiles of a large image and the parts of a large batch run side by side on one-thread sessions, each on a
+   * worker thread of its own (see `lanes`); a run on its own uses this many intra-op threads.
+   */
   threads?: number;
   /** Most values (N x C x H x W) per model run when {@link Denoiser.denoiseBatch} stacks images (default 2^22). */
   maxBatchValues?: number;
@@ -58,7 +62,7 @@ export interface ArgumentNames {
 }
 
 /** Session settings only the command line sets (see NodeSessionSettings); default: onnxruntime's. */
-export type SessionTuning = Pick<NodeSessionSettings, 'memoryPattern' | 'spinning'>;
+export type SessionTuning = Pick<NodeSessionSettings, 'memoryPattern' | 'spinning' | 'startLanes'>;
 
 let openWithNames: (options: DenoiserOptions, names: ArgumentNames, tuning: SessionTuning) => Promise<Denoiser>;
 

@@ -108,12 +108,17 @@ export class SessionPool implements PooledRuns {
   /** Runs the model on a lane (see the class). */
   run(feeds: readonly NamedTensor[], outputName: string): Promise<ModelOutput> {
     if (this.#released) return Promise.reject(new Error(STOPPED));
-    this.#threads ??= this.#start();
-    if (this.#failure !== undefined || !this.#threads.some((lane) => lane.ready)) return this.#runHere(feeds, outputName);
+    this.start();
+    if (this.#failure !== undefined || !this.#threads?.some((lane) => lane.ready)) return this.#runHere(feeds, outputName);
     return new Promise((resolve, reject) => {
       this.#queue.push({ feeds, outputName, resolve, reject });
       this.#dispatch();
     });
+  }
+
+  /** Starts the lanes' threads now (the first run does otherwise). */
+  start(): void {
+    if (!this.#released) this.#threads ??= this.#start();
   }
 
   /** How many runs went to the lanes and to the fallback so far. */
