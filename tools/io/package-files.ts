@@ -37,8 +37,19 @@ export function toolsScript(file: string): string {
 
 /** The `denoise` bin of onnx-denoiser-node (the executable file `npx denoise` runs). */
 export function denoiseBin(): string {
-  const manifest = createRequire(import.meta.url).resolve('onnx-denoiser-node/package.json');
-  return join(dirname(manifest), 'bin', 'denoise.js');
+  return join(nodePackageFolder(), 'bin', 'denoise.js');
+}
+
+/**
+ * onnx-denoiser-node's built `internal` entry (dist/internal.js), as users load it: run from the TypeScript sources
+ * (tsx, vitest), the library finds no compiled script for its lanes' threads and runs one session at a time.
+ */
+export function builtNodeInternal(): string {
+  return join(nodePackageFolder(), 'dist', 'internal.js');
+}
+
+function nodePackageFolder(): string {
+  return dirname(createRequire(import.meta.url).resolve('onnx-denoiser-node/package.json'));
 }
 
 /**
