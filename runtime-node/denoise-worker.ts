@@ -2,7 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { PixelImage } from 'onnx-denoiser-common';
 import type { Denoiser } from './denoiser.js';
-import { sentError, type WorkerReply, type WorkerRequest } from './worker-denoiser.js';
+import { sentError, THREAD_STOPPED, type WorkerReply, type WorkerRequest } from './worker-denoiser.js';
 
 const port = parentPort!;
 const send = (reply: WorkerReply) => port.postMessage(reply);
@@ -18,7 +18,7 @@ async function denoiseEach(denoiser: Denoiser, images: PixelImage[]): Promise<({
 
 // Loading starts before the options arrive (the main thread is still planning its files then).
 const library = import('./denoiser.js');
-const { options, names } = await new Promise<Extract<WorkerRequest, { type: 'open' }>>((resolve) => port.once('message', resolve));
+const { options, names, stop } = await new Promise<Extract<WorkerRequest, { type: 'open' }>>((resolve) => port.once('message', resolve));
 let denoiser: Denoiser;
 try {
   denoiser = await (await library).createDenoiser(options, names);
@@ -32,6 +32,11 @@ port.on('message', async (request: WorkerRequest) => {
   if (request.type === 'close') {
     await denoiser.dispose();
     port.close();
+    return;
+  }
+  // Once stopped (the process is about to exit), a batch is answered without running: see settleThreads.
+  if (Atomics.load(stop, 0) === 1) {
+    send({ type: 'results', id: request.id, results: request.images.map(() => ({ error: sentError(new Error(THREAD_STOPPED)) })) });
     return;
   }
   // The results are copied (not moved): their arrays may be views of the library's buffers, and small images copy in microseconds.

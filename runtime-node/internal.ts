@@ -9,3 +9,4 @@ export * from './gpu-nodes.js';
 export * from './image-file.js';
 export * from './ort-session.js';
 export * from './package-root.js';
+export * from './thread-settle.js';

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BaseSessionOptions, ModelOutput, NamedTensor, ParallelRuns, PooledRuns } from 'onnx-denoiser-common';
 import { threadExecArgv } from './early-thread.js';
+import { whileRunning } from './thread-settle.js';
 import type { NodeSessionSettings } from './ort-session.js';
 
 /** The lanes' script: compiled JavaScript beside this module. */
@@ -69,24 +70,12 @@ function ownBuffer<T extends Float32Array | Uint8Array>(data: T): T {
   return (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()) as T;
 }
 
-/** Pools with lanes that may be running (see {@link settleLanes}). */
-const livePools = new Set<SessionPool>();
-
-/**
- * Stops every pool's lanes from starting runs and resolves once none is running one: a process must not end while a
- * lane is inside onnxruntime (the thread's teardown then aborts the whole process: "terminate called after throwing
- * an instance of 'Napi::Error'", exit code 134). The CLI awaits it before it exits on a signal.
- */
-export async function settleLanes(): Promise<void> {
-  await Promise.all([...livePools].map((pool) => pool.stop()));
-}
-
 /**
  * `lanes` sessions of one model, each on a thread of its own, started on the first run. Runs go to a free lane
  * (queued while none is); until a lane is ready, and for good once one fails, they go to `fallback` (the session
  * opened on this thread), so a run never waits for threads to start and never fails because of one. Idle lanes
  * do not keep the process alive. Lanes are never terminated: a thread ended inside onnxruntime aborts the process
- * (see {@link settleLanes}); they finish the run they are in and end themselves.
+ * (see settleThreads); they finish the run they are in and end themselves.
  */
 export class SessionPool implements PooledRuns {
   readonly lanes: number;
@@ -98,6 +87,8 @@ export class SessionPool implements PooledRuns {
   #failure: string | undefined;
   #released = false;
   #nextId = 0;
+  /** Unregisters the pool from settleThreads once its lanes have ended. */
+  #forget: (() => void) | undefined;
 
   constructor(lanes: number, setup: Omit<LaneSetup, 'stop'>, fallback: ParallelRuns['run']) {
     this.lanes = lanes;
@@ -146,7 +137,7 @@ export class SessionPool implements PooledRuns {
       lane.worker.postMessage({ type: 'close' } satisfies LaneRequest);
     }
     await Promise.all(exits);
-    livePools.delete(this);
+    this.#forget?.();
   }
 
   /** Stops the pool (see {@link release}) and resolves once no lane is making a run. */
@@ -163,7 +154,7 @@ export class SessionPool implements PooledRuns {
   }
 
   #start(): Lane[] {
-    livePools.add(this);
+    this.#forget = whileRunning(() => this.stop());
     return Array.from({ length: this.lanes }, () => {
       const worker = new Worker(THREAD_FILE, { execArgv: threadExecArgv(), workerData: this.#setup });
       const lane: Lane = { worker, ready: false, exited: false, jobs: [] };

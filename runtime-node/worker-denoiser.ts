@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { type PixelImage, type RowWaiter, type SameKind, ValidationError } from 'onnx-denoiser-common';
 import type { ArgumentNames, DenoiserOptions } from './denoiser.js';
 import { takeInferenceThread } from './early-thread.js';
+import { whileRunning } from './thread-settle.js';
 
 /** An error as it crosses threads: a ValidationError keeps its argument (so the CLI prints it without a stack). */
 export interface SentError {
@@ -12,8 +13,14 @@ export interface SentError {
   stack?: string;
 }
 
-/** Main thread -> worker: first `open` (the options and argument names for `createDenoiser`), then batches, then `close`. */
-export type WorkerRequest = { type: 'open'; options: DenoiserOptions; names: ArgumentNames } | { type: 'batch'; id: number; images: PixelImage[] } | { type: 'close' };
+/**
+ * Main thread -> worker: first `open` (the options and argument names for `createDenoiser`, and `stop`, set to 1 once
+ * the thread must start no more batches), then batches, then `close`.
+ */
+export type WorkerRequest = { type: 'open'; options: DenoiserOptions; names: ArgumentNames; stop: Int32Array } | { type: 'batch'; id: number; images: PixelImage[] } | { type: 'close' };
+
+/** The error of images a stopped thread did not denoise. */
+export const THREAD_STOPPED = 'the inference thread was stopped';
 
 /** Worker -> main thread. */
 export type WorkerReply =
@@ -68,9 +75,14 @@ export class WorkerDenoiser {
   #nextId = 0;
   #stopped: Error | undefined;
   #flushing = false;
+  /** Set to 1 (shared with the thread) once it must start no more batches. */
+  readonly #stopFlag: Int32Array;
+  /** Called once no batch is out, while settling. */
+  #drained: (() => void) | undefined;
 
   private constructor(
     worker: Worker,
+    stop: Int32Array,
     /** The device the thread's Denoiser runs on. */
     readonly device: string,
     /** Devices `auto` skipped, with the reason for each. */
@@ -79,9 +91,22 @@ export class WorkerDenoiser {
     readonly model: { source: string; warnings: readonly string[] },
   ) {
     this.#worker = worker;
+    this.#stopFlag = stop;
+    const forget = whileRunning(() => this.#settle());
     worker.on('message', (reply: WorkerReply) => this.#receive(reply));
     worker.on('error', (error) => this.#stop(new ThreadFailure(`the inference thread failed: ${error.message}`)));
-    worker.on('exit', (code) => this.#stop(new ThreadFailure(`the inference thread exited (code ${code})`)));
+    worker.on('exit', (code) => {
+      forget();
+      this.#stop(new ThreadFailure(`the inference thread exited (code ${code})`));
+    });
+  }
+
+  /** Starts no more batches (the thread answers those it has not started at once) and resolves once none is running. */
+  async #settle(): Promise<void> {
+    Atomics.store(this.#stopFlag, 0, 1);
+    const answered = new Promise<void>((resolve) => (this.#drained = resolve));
+    for (const pending of this.#queue.splice(0)) pending.reject(new Error(THREAD_STOPPED));
+    if (this.#out.size > 0 && !this.#stopped) await answered;
   }
 
   /**
@@ -90,7 +115,8 @@ export class WorkerDenoiser {
    */
   static open(options: DenoiserOptions, names: ArgumentNames, thread?: Worker): Promise<WorkerDenoiser> {
     const worker = thread ?? takeInferenceThread();
-    worker.postMessage({ type: 'open', options, names } satisfies WorkerRequest);
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    worker.postMessage({ type: 'open', options, names, stop } satisfies WorkerRequest);
     return new Promise((resolve, reject) => {
       const fail = (error: Error) => {
         void worker.terminate();
@@ -104,7 +130,7 @@ export class WorkerDenoiser {
         // Only these listeners go: removeAllListeners would also drop the ones Worker itself keeps.
         worker.off('error', failed);
         worker.off('exit', exited);
-        if (reply.type === 'ready') resolve(new WorkerDenoiser(worker, reply.device, reply.skipped, { source: reply.source, warnings: reply.warnings }));
+        if (reply.type === 'ready') resolve(new WorkerDenoiser(worker, stop, reply.device, reply.skipped, { source: reply.source, warnings: reply.warnings }));
         else fail(reply.type === 'failed' ? receivedError(reply.error) : new Error(`the inference thread answered ${reply.type} before it was ready`));
       });
     });
@@ -140,6 +166,11 @@ export class WorkerDenoiser {
 
   /** Sends what is queued, as batches, while fewer than MAX_BATCHES_OUT are out. */
   #send(): void {
+    if (Atomics.load(this.#stopFlag, 0) === 1) {
+      for (const pending of this.#queue.splice(0)) pending.reject(new Error(THREAD_STOPPED));
+      if (this.#out.size === 0) this.#drained?.();
+      return;
+    }
     while (this.#queue.length > 0 && this.#out.size < MAX_BATCHES_OUT) {
       const batch = this.#queue.splice(0, MAX_BATCH_IMAGES);
       const id = this.#nextId++;
@@ -166,5 +197,6 @@ export class WorkerDenoiser {
     for (const batch of this.#out.values()) for (const pending of batch) pending.reject(error);
     for (const pending of this.#queue.splice(0)) pending.reject(error);
     this.#out.clear();
+    this.#drained?.();
   }
 }

@@ -364,6 +364,36 @@ describe('denoise CLI: bad calls', () => {
     }
   }, 120_000);
 
+  it('Ctrl-C during a folder of small files (the model on its own thread): the thread finishes its batch, then exit 130 (no abort), no temp file left', async () => {
+    const dir = makeTempDir('denoise-sigint-folder-');
+    const folder = path.join(dir, 'in');
+    mkdirSync(folder);
+    const png = await sharp(sample(28 * 28, 8), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    for (let i = 0; i < 2000; i++) writeFileSync(path.join(folder, `img-${String(i).padStart(4, '0')}.png`), png);
+    const model = path.join(dir, 'model.onnx');
+    writeFileSync(model, noiseReducerLikeModel(2));
+    // Interrupted at several points once results are being written: the thread is inside a run much of the time.
+    for (const delay of [0, 15, 30, 45, 60, 90, 120, 160, 200, 250]) {
+      const out = path.join(dir, `out-${delay}`);
+      mkdirSync(out);
+      const child = spawn(process.execPath, [path.resolve('runtime-node/bin/denoise.js'), folder, '-o', out, '--model', model, '--device', 'cpu', '--force']);
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      let seen = false;
+      const watcher = watch(out, () => {
+        if (seen) return;
+        seen = true;
+        setTimeout(() => child.kill('SIGINT'), delay);
+      });
+      const code = await exited;
+      watcher.close();
+      expect(stderr).not.toMatch(/terminate called|Napi::Error/);
+      expect(code, stderr).toBe(130);
+      expect(readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    }
+  }, 120_000);
+
   it('never overwrites an input, even with --force; refuses existing outputs without --force', async () => {
     const input = at('in', 'grey.png');
     const before = readFileSync(input);

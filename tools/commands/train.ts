@@ -8,7 +8,7 @@ import { createProgress } from '../report/progress.js';
 import { BACKEND_NAMES, MAX_WASM_THREADS } from '../train/backends.js';
 import { runTraining, type RunRequest } from '../train/run.js';
 import { latestRunDir } from '../train/run-folder.js';
-import { removePendingTempFiles } from 'onnx-denoiser-node/internal';
+import { removePendingTempFiles, SIGNAL_ECHO_MS } from 'onnx-denoiser-node/internal';
 import { CommandExit } from './cli-helpers.js';
 import { DEFAULT_SPEC } from './summary.js';
 
@@ -93,8 +93,8 @@ export async function trainRequest(args: TrainArgs, argv: string[]): Promise<Run
   };
 }
 
-/** A second SIGINT this soon after the first is the same keypress relayed by a wrapper process, not a second Ctrl-C. */
-export const SIGNAL_ECHO_MS = 500;
+/** Re-exported for the tests: see onnx-denoiser-node's thread-settle.ts. */
+export { SIGNAL_ECHO_MS };
 
 /** The `train` command. */
 export const trainCommand: CommandModule<object, TrainArgs> = {
