@@ -322,11 +322,11 @@ function inFlight(lanes: number): number {
 }
 
 /**
- * Runs `count` model runs with up to `lanes` of them in flight: `start(i)` prepares run i (it may wait, for rows)
- * and starts it; `finish(i, output)` takes the outputs in order, so that results do not depend on `lanes`. Rejects
+ * Runs `count` model runs with up to `window` of them in flight: `start(i)` prepares run i (it may wait, for rows)
+ * and starts it; `finish(i, output)` takes the outputs in order, so that results do not depend on `window`. Rejects
  * with the first error in order; runs still in flight then settle unobserved.
  */
-async function inOrder(count: number, lanes: number, start: (i: number) => Promise<{ output: Promise<Float32Array> }>, finish: (i: number, output: Float32Array) => void): Promise<void> {
+async function inOrder(count: number, window: number, start: (i: number) => Promise<{ output: Promise<Float32Array> }>, finish: (i: number, output: Float32Array) => void): Promise<void> {
   const flying: Promise<Float32Array>[] = [];
   let finished = 0;
   const finishOldest = async () => {
@@ -335,7 +335,7 @@ async function inOrder(count: number, lanes: number, start: (i: number) => Promi
     finish(finished++, output);
   };
   for (let i = 0; i < count; i++) {
-    while (flying.length >= lanes) await finishOldest();
+    while (flying.length >= window) await finishOldest();
     const { output } = await start(i);
     // Awaited in turn; meanwhile a rejection must not count as unhandled (Node would end the process).
     output.catch(() => undefined);
