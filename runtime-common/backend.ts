@@ -64,7 +64,11 @@ export interface DenoiserBackend<S = undefined> {
 export interface ParallelRuns {
   /** How many runs progress at once (2 or more). */
   readonly lanes: number;
-  /** Runs the model on float32 NCHW tensors, on a free lane (queued while none is). Check the output with checkModelOutput. */
+  /**
+   * Runs the model on float32 NCHW tensors, on a free lane (queued while none is). The output is an array of its own
+   * (never a feed's: the caller reuses the feeds once the run has settled, while it still holds outputs). Check it
+   * with checkModelOutput.
+   */
   run(feeds: readonly NamedTensor[], outputName: string): Promise<ModelOutput>;
 }
 

@@ -1,6 +1,6 @@
 // The shared session opening on a backend written in JS: device resolution with every reason, error mapping (model or device), queued runs, and the core Denoiser on it.
 import { describe, expect, it } from 'vitest';
-import { type DenoiserBackend, openSession, type OrtSessionLike, SessionModelError } from '../../runtime-common/backend.js';
+import { type DenoiserBackend, type NamedTensor, openSession, type OrtSessionLike, type ParallelRuns, SessionModelError } from '../../runtime-common/backend.js';
 import { CoreDenoiser, loadModel, openModel, type OpenedModel } from '../../runtime-common/core-denoiser.js';
 import { defineDevices, DeviceUnavailableError } from '../../runtime-common/devices.js';
 import type { PixelImage } from '../../runtime-common/image-ops.js';
@@ -27,7 +27,8 @@ function fakeSession(log: string[] = [], delays: number[] = []): OrtSessionLike 
       await new Promise((resolve) => setTimeout(resolve, delays[k] ?? 0));
       log.push(`end ${k}`);
       const tensor = feeds.image as { data: Float32Array; dims: number[] };
-      return { denoised: { data: tensor.data, dims: tensor.dims } };
+      // A new array, as onnxruntime's outputs are: the caller may reuse the input once the run has settled.
+      return { denoised: { data: tensor.data.slice(), dims: tensor.dims } };
     },
     async release() {
       this.released++;
@@ -250,6 +251,76 @@ describe('backend sessions', () => {
       });
       await d.dispose();
     }
+  });
+  it('a backend\'s parallel runs: exposed with their lanes, the fallback is the session\'s queued run, released before the session; the core Denoiser sends tiles and large batches there', async () => {
+    const log: string[] = [];
+    const session = fakeSession(log);
+    const release = session.release.bind(session);
+    session.release = async () => {
+      log.push('session released');
+      await release();
+    };
+    let fallback: ParallelRuns['run'] | undefined;
+    const sizes: number[][] = [];
+    const backend = fakeBackend({ cpu: 'starts' }, {
+      parallelRuns(_bytes, device, options, _settings, here) {
+        fallback = here;
+        log.push(`pool for ${device} with ${options.executionProviders.join(',')}`);
+        return {
+          lanes: 3,
+          // Every other run goes to the fallback (as while lanes start); the rest answer after a delay that reverses their order.
+          async run(feeds: readonly NamedTensor[], outputName: string) {
+            sizes.push([...feeds[0]!.dims]);
+            if (sizes.length % 2 === 0) return here(feeds, outputName);
+            await new Promise((resolve) => setTimeout(resolve, 8 - (sizes.length % 8)));
+            return { data: feeds[0]!.data.slice(), dims: feeds[0]!.dims };
+          },
+          async release() {
+            log.push('pool released');
+          },
+        };
+      },
+    }, session);
+    const opened = await openSession(backend, identityModel(), 'cpu', undefined);
+    expect(opened.parallel?.lanes).toBe(3);
+    expect(log).toEqual(['pool for cpu with cpu-ep']);
+    // The fallback is the session's own queue: runs through it and through run() never overlap.
+    const feeds = (n: number) => [{ name: 'image', data: new Float32Array(n).fill(n), dims: [1, 1, 1, n] }];
+    await Promise.all([fallback!(feeds(1), 'denoised'), opened.run(feeds(2), 'denoised'), fallback!(feeds(3), 'denoised')]);
+    expect(log.slice(1)).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
+    await opened.release();
+    expect(log.slice(-2)).toEqual(['pool released', 'session released']);
+    // Without parallelRuns (or when it declines) a session has none.
+    expect((await openSession(fakeBackend({ cpu: 'starts' }), identityModel(), 'cpu', undefined)).parallel).toBeUndefined();
+    expect((await openSession(fakeBackend({ cpu: 'starts' }, { parallelRuns: () => undefined }), identityModel(), 'cpu', undefined)).parallel).toBeUndefined();
+
+    class Lanes extends CoreDenoiser {
+      static async open(b: DenoiserBackend): Promise<Lanes> {
+        return new Lanes(await openModel(b, { bytes: identityModel(), source: 'm' }, { device: 'cpu', deviceArgument: 'd', settings: undefined }), { tile: 16, overlap: 4 });
+      }
+      one(image: PixelImage) {
+        return this.denoiseChecked(image);
+      }
+      many(images: PixelImage[]) {
+        return this.denoiseCheckedBatch(images, 2 ** 22);
+      }
+    }
+    const d = await Lanes.open(backend);
+    expect(d.lanes).toBe(3);
+    sizes.length = 0;
+    const picture = { data: new Uint8Array(70 * 50).map((_, i) => (i * 37) % 256), width: 70, height: 50, channels: 1 };
+    expect(Array.from((await d.one(picture)).data)).toEqual(Array.from(picture.data));
+    expect(sizes.length).toBeGreaterThan(4);
+    // Images in one tile (12x10): 100 hold 12,000 values, too few for two parts of 16,384, so one run on the session;
+    // 300 (36,000 values) make two such parts, fewer than the three lanes.
+    const small = (k: number) => ({ data: new Uint8Array(120).fill(k), width: 12, height: 10, channels: 1 });
+    sizes.length = 0;
+    await d.many(Array.from({ length: 100 }, (_, k) => small(k)));
+    expect(sizes).toEqual([]);
+    const results = await d.many(Array.from({ length: 300 }, (_, k) => small(k % 256)));
+    expect(sizes.map((dims) => dims[0])).toEqual([150, 150]);
+    results.forEach((result, k) => expect(result.data[0]).toBe(k % 256));
+    await d.dispose();
   });
 });
 
