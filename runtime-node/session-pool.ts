@@ -72,8 +72,9 @@ function ownBuffer<T extends Float32Array | Uint8Array>(data: T): T {
 
 /**
  * `lanes` sessions of one model, each on a thread of its own, started on the first run. Runs go to a free lane
- * (queued while none is); until a lane is ready, and for good once one fails, they go to `fallback` (the session
- * opened on this thread), so a run never waits for threads to start and never fails because of one. Idle lanes
+ * (queued while none is); until a lane is ready `fallback` (the session opened on this thread) takes them from the
+ * queue one at a time, and once a lane fails it takes them all, so a run never waits for threads to start and never
+ * fails because of one. Idle lanes
  * do not keep the process alive. Lanes are never terminated: a thread ended inside onnxruntime aborts the process
  * (see settleThreads); they finish the run they are in and end themselves.
  */
@@ -86,6 +87,8 @@ export class SessionPool implements PooledRuns {
   #threads: Lane[] | undefined;
   #failure: string | undefined;
   #released = false;
+  /** Whether the session on this thread is making a run taken from the queue (see #dispatch). */
+  #hereBusy = false;
   #nextId = 0;
   /** Unregisters the pool from settleThreads once its lanes have ended. */
   #forget: (() => void) | undefined;
@@ -100,7 +103,7 @@ export class SessionPool implements PooledRuns {
   run(feeds: readonly NamedTensor[], outputName: string): Promise<ModelOutput> {
     if (this.#released) return Promise.reject(new Error(STOPPED));
     this.start();
-    if (this.#failure !== undefined || !this.#threads?.some((lane) => lane.ready)) return this.#runHere(feeds, outputName);
+    if (this.#failure !== undefined) return this.#runHere(feeds, outputName);
     return new Promise((resolve, reject) => {
       this.#queue.push({ feeds, outputName, resolve, reject });
       this.#dispatch();
@@ -192,12 +195,26 @@ export class SessionPool implements PooledRuns {
     this.#dispatch();
   }
 
-  /** Hands queued runs to ready lanes, the least busy first, up to LANE_DEPTH each. */
+  /**
+   * Hands queued runs to ready lanes, the least busy first, up to LANE_DEPTH each; while no lane is ready, the session
+   * on this thread takes them one at a time (so runs queued meanwhile still go to the lanes once one is up).
+   */
   #dispatch(): void {
     while (this.#queue.length > 0) {
       let lane: Lane | undefined;
       for (const l of this.#threads ?? []) if (l.ready && l.jobs.length < LANE_DEPTH && (!lane || l.jobs.length < lane.jobs.length)) lane = l;
-      if (!lane) return;
+      if (!lane) {
+        if (!this.#hereBusy && !this.#threads?.some((l) => l.ready)) {
+          const job = this.#queue.shift()!;
+          this.#hereBusy = true;
+          const done = () => {
+            this.#hereBusy = false;
+            this.#dispatch();
+          };
+          this.#runHere(job.feeds, job.outputName).then(job.resolve, job.reject).then(done, done);
+        }
+        return;
+      }
       const job = this.#queue.shift()!;
       const id = this.#nextId++;
       let answered!: () => void;

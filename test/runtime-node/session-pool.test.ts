@@ -109,6 +109,22 @@ describe('SessionPool', () => {
     await here.release();
   });
 
+  it('while the lanes start, the fallback takes queued runs one at a time: those still queued when a lane is up go to the lanes', async () => {
+    const here = await hereSession();
+    // A slow fallback: the lanes are up (about 0.1 s) long before its first run ends.
+    const slow = async (f: readonly NamedTensor[], name: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      return here.run(f, name);
+    };
+    const pool = new SessionPool(2, { bytes: model, options, settings: { threads: 1 } }, slow);
+    const inputs = Array.from({ length: 6 }, (_, i) => feeds(1, 16, 16, 40 + i));
+    const outputs = await Promise.all(inputs.map((f) => pool.run(f, 'denoised')));
+    expect(pool.counts).toEqual({ lanes: 5, fallback: 1 });
+    for (let i = 0; i < inputs.length; i++) expect(outputs[i]!.data).toEqual((await here.run(inputs[i]!, 'denoised')).data);
+    await pool.release();
+    await here.release();
+  });
+
   it('the Denoiser runs a large image\'s tiles and a large batch on one lane per thread: the pixels of one session at a time', async () => {
     const rng = new Rng(5);
     const image = { data: Uint8Array.from({ length: 1300 * 700 }, () => Math.floor(rng.nextFloat() * 256)), width: 1300, height: 700, channels: 1 as const };
