@@ -24,6 +24,15 @@ if (rowsSeen !== loaded.image.height) throw new Error(`onRows saw ${rowsSeen} of
 const tiny: PixelImage<Float32Array> = { data: new Float32Array(28 * 28).fill(0.5), width: 28, height: 28, channels: 1 };
 const out: PixelImage<Float32Array> = await denoiser.denoise(tiny);
 
+// Tiles side by side on two lanes (one-thread sessions on threads of their own): the installed package ships their
+// script, and the pixels are those of one session.
+const laned = await Denoiser.create({ model: 'noise-reducer', device: 'cpu', threads: 2, tile: 64 });
+const single = await Denoiser.create({ model: 'noise-reducer', device: 'cpu', threads: 1, tile: 64 });
+if (laned.lanes !== 2 || single.lanes !== 1) throw new Error(`lanes ${laned.lanes} and ${single.lanes}, expected 2 and 1`);
+const [a, b] = [await laned.denoise(image), await single.denoise(image)];
+for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) throw new Error(`two lanes and one session gave different pixels (sample ${i})`);
+await Promise.all([laned.dispose(), single.dispose()]);
+
 let message = '';
 try {
   await Denoiser.create({ tile: -1 });
@@ -32,4 +41,4 @@ try {
   message = error.message;
 }
 await denoiser.dispose();
-console.log(JSON.stringify({ device: denoiser.device, input: [image.width, image.height, image.channels], output: [clean.width, clean.height], tiny: out.data.length, models: Object.keys(SHIPPED_MODELS), defaultModel: DEFAULT_MODEL_NAME, message }));
+console.log(JSON.stringify({ device: denoiser.device, lanes: laned.lanes, input: [image.width, image.height, image.channels], output: [clean.width, clean.height], tiny: out.data.length, models: Object.keys(SHIPPED_MODELS), defaultModel: DEFAULT_MODEL_NAME, message }));
