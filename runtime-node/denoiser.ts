@@ -36,7 +36,7 @@ export interface DenoiserOptions extends TileOptions {
   /** Where to run: `auto` (default) tries CUDA, WebGPU, then the CPU. */
   device?: NodeDevice;
   /**
-   * CPU threads for onnxruntime; default: one per physical core. On the CPU with 2 or more, also the lanes (at most 8):
+   * CPU threads for onnxruntime; default: one per physical core. On the CPU with 2 or more, also the lanes (at most 4):
    * the tiles of a large image and the parts of a large batch run side by side on one-thread sessions, each on a
    * worker thread of its own (see `lanes`); a run on its own uses this many intra-op threads.
    */

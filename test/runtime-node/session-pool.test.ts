@@ -90,6 +90,19 @@ describe('SessionPool: bad calls', () => {
 });
 
 describe('SessionPool', () => {
+  it('the Node backend gives the CPU one lane per thread, at most MAX_LANES; none for one thread or another device', async () => {
+    const { MAX_LANES } = (await import(builtUrl('session-pool.js'))) as typeof PoolModule;
+    expect(MAX_LANES).toBe(4);
+    const lanes = (device: string, threads: number) => {
+      const pool = session.NODE_BACKEND.parallelRuns!(model, device, options as never, { threads }, async () => ({ data: new Float32Array(0), dims: [] }));
+      void pool?.release();
+      return pool?.lanes;
+    };
+    expect([lanes('cpu', 1), lanes('cpu', 2), lanes('cpu', 3), lanes('cpu', 4), lanes('cpu', 16)]).toEqual([undefined, 2, 3, 4, 4]);
+    expect([lanes('webgpu', 4), lanes('cuda', 4)]).toEqual([undefined, undefined]);
+  });
+
+
   it('runs before the lanes are up go to the fallback; then the lanes answer, with the outputs of a session on this thread', async () => {
     const here = await hereSession();
     const pool = new SessionPool(2, { bytes: model, options, settings: { threads: 1 } }, here.run);
