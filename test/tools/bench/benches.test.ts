@@ -36,6 +36,12 @@ describe('benches on a tiny setting', () => {
     expect(r.stdout).toMatch(/^\| wasm \| wasm \(XNNPACK, SIMD, \d threads?\) \+ \d+ project kernels \| [1-9]\d* \|/m);
   });
 
+  it('train-photo (as tools bench runs it): the photo network on 48x48 patches, its noise map fed, on the wasm path', () => {
+    const r = tsx('tools/bench/train-bench.ts', '--spec', 'models/photo-denoiser.json', '--size', '48', '--steps', '1', '--repeats', '1', '--backends', 'wasm', '--no-peer');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\| wasm \| wasm \(XNNPACK, SIMD, \d threads?\) \+ \d+ project kernels \| \d+(\.\d+)? \|/m);
+  });
+
   it('web: wasm in chromium next to onnxruntime-node (dist/web as the browser tests\' setup built it)', () => {
     const r = tsx('tools/web/bench.ts', '--size', '64', '--webgpu-size', '64', '--seconds', '0.2', '--devices', 'wasm');
     expect(r.status, r.stderr).toBe(0);

@@ -8,7 +8,7 @@ describe('tools bench: bad calls', () => {
   it('refuses an unknown benchmark, listing the valid ones, before running any', () => {
     const r = spawnSync(process.execPath, [join(process.cwd(), 'tools/bin/tools.js'), 'bench', 'train', 'gpu'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('error: Expected one of "train", "node", "web" for bench but received "gpu"');
+    expect(r.stderr).toContain('error: Expected one of "train", "train-photo", "node", "web" for bench but received "gpu"');
     expect(r.stderr).not.toContain('== tools bench train');
   });
 });
