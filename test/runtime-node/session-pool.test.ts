@@ -8,7 +8,7 @@ import { Rng } from '../../runtime-common/rng.js';
 import type * as DenoiserModule from '../../runtime-node/denoiser.js';
 import type * as SessionModule from '../../runtime-node/ort-session.js';
 import type * as PoolModule from '../../runtime-node/session-pool.js';
-import { noiseReducerLikeModel } from '../../tools/onnx/test-models.js';
+import { noiseMapOffsetModel, noiseReducerLikeModel } from '../../tools/onnx/test-models.js';
 
 // The lanes run compiled JavaScript (the global setup builds it), so the suite takes the built modules.
 const builtUrl = (file: string) => pathToFileURL(path.resolve('runtime-node/dist', file)).href;
@@ -152,6 +152,24 @@ describe('SessionPool', () => {
       a.forEach((result, i) => expect(result.data).toEqual(b[i]!.data));
     }
     await Promise.all([one.dispose(), two.dispose()]);
+  });
+
+  it('a model with a noise map: its map goes to the lanes with each tile (the level told, per image or by sigma)', async () => {
+    const offset = noiseMapOffsetModel(3);
+    const image = { data: Uint8Array.from({ length: 400 * 200 * 3 }, (_, i) => (i * 7) % 200), width: 400, height: 200, channels: 3 as const };
+    const laned = await Denoiser.create({ model: offset, device: 'cpu', threads: 2, tile: 64 });
+    const single = await Denoiser.create({ model: offset, device: 'cpu', threads: 1, tile: 64 });
+    expect(laned.lanes).toBe(2);
+    for (const sigma of [20, 'auto'] as const) {
+      for (let round = 0; round < 2; round++) {
+        const [a, b] = [await laned.denoise(image, { sigma }), await single.denoise(image, { sigma })];
+        expect(a.data).toEqual(b.data);
+      }
+    }
+    // Told sigma 20: every pixel moved up by 20 levels (clamped at 255).
+    const told = await laned.denoise(image, { sigma: 20 });
+    expect(Array.from(told.data.subarray(0, 6))).toEqual(Array.from(image.data.subarray(0, 6), (v) => Math.min(255, v + 20)));
+    await Promise.all([laned.dispose(), single.dispose()]);
   });
 
   it('idle lanes do not keep a process alive: one that never disposes its Denoiser ends by itself', () => {
