@@ -70,6 +70,8 @@ export interface ParallelRuns {
    * with checkModelOutput.
    */
   run(feeds: readonly NamedTensor[], outputName: string): Promise<ModelOutput>;
+  /** Starts the lanes now, where they start on their first run otherwise: for a caller that knows tiles will come. */
+  start?(): void;
 }
 
 /** {@link ParallelRuns} with the sessions behind them to release. */
@@ -198,7 +200,7 @@ export async function openSession<S>(backend: DenoiserBackend<S>, bytes: Uint8Ar
     inputs: session.inputMetadata.map(plainDescription),
     outputs: session.outputMetadata.map(plainDescription),
     run,
-    ...(parallel ? { parallel: { lanes: parallel.lanes, run: (feeds, outputName) => parallel.run(feeds, outputName) } } : {}),
+    ...(parallel ? { parallel: { lanes: parallel.lanes, run: (feeds, outputName) => parallel.run(feeds, outputName), start: () => parallel.start?.() } } : {}),
     release: async () => {
       await parallel?.release();
       await session.release();

@@ -1,7 +1,7 @@
 // The Denoiser both runtimes share: option checks, model loading through the runtime's I/O, the session on its backend, the checked model runs, disposal.
 import { type DenoiserBackend, type OpenedSession, openSession, type ParallelRuns, PREALLOCATE_FROM, SessionModelError } from './backend.js';
 import { FloatPool } from './buffer-pool.js';
-import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, equalColourChannelsAsFilled, type InferFunction, type ParallelInfer, type TileSettings } from './denoise-core.js';
+import { type BatchSettings, checkTileSettings, type DenoiseHooks, denoiseBatch, denoiseImage, equalColourChannelsAsFilled, type InferFunction, type ParallelInfer, planTiles, type TileSettings } from './denoise-core.js';
 import { checkDeviceName, type Devices } from './devices.js';
 import { hasEqualColourChannels, isGreyImage, type PixelArray, type PixelImage } from './image-ops.js';
 import { checkModelOutput, describeModel, type ModelInfo, readOnnxMetadata } from './model-info.js';
@@ -258,6 +258,16 @@ export class CoreDenoiser {
     await this.#session.release();
     // A companion that failed to open has nothing to release.
     if (grey) await grey.then((companion) => companion.dispose(), () => undefined);
+  }
+
+  /**
+   * Gets ready for a `width` x `height` image before its pixels are in (a decoder has read its header): where it will
+   * be cut into tiles, starts the lanes that run them side by side, which otherwise start at its first tile. Optional.
+   */
+  prepare(width: number, height: number): void {
+    if (!this.#parallel || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) return;
+    const plan = planTiles(width, height, this.model, this.tiles);
+    if (plan.rows.length * plan.columns.length > 1) this.#session.parallel?.start?.();
   }
 
   /** How many model runs go side by side for the tiles of a large image and the parts of a large batch (1: one at a time; see OpenedSession.parallel). */

@@ -307,13 +307,17 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     spare = undefined;
     // On this thread the files are photos (or few): each tile shape runs a few times, which never pays for the memory
     // pattern, and large PNGs are compressed on the thread pool while the model runs, which spinning threads would slow.
-    const inProcess = () => import('./denoiser.js').then((library) => library.createDenoiser(options, names, { memoryPattern: false, spinning: false, startLanes: true }));
+    const inProcess = () => import('./denoiser.js').then((library) => library.createDenoiser(options, names, { memoryPattern: false, spinning: false }));
     // A thread that cannot run here (not the model: its errors are the run's) leaves the model on this thread.
     const opening: Promise<RunDenoiser> = onThread ? WorkerDenoiser.open(options, names, prestarted).catch((error) => (error instanceof ThreadFailure ? inProcess() : Promise.reject(error))) : inProcess();
     // Files are read and decoded while the model opens (a 16 MP PNG takes longer to decode than a session to
     // open); each waits for the model before its run, so nothing is written, and nothing printed before the
     // first line, until it is open. A model that fails to open is one error for the run.
-    const waiting: ImageDenoiser = { denoise: async (image, options) => (await opening).denoise(image, options) };
+    const waiting: ImageDenoiser = {
+      denoise: async (image, options) => (await opening).denoise(image, options),
+      // Told at a header, which may come before the model is open: passed on once it is.
+      prepare: (width, height) => void opening.then((denoiser) => denoiser.prepare?.(width, height), () => undefined),
+    };
     let openFailed = false;
     let headerDone!: () => void;
     const header = new Promise<void>((resolve) => (headerDone = resolve));

@@ -30,6 +30,8 @@ export interface ImageDenoiser {
    * awaited before rows of an image still being decoded are read (see Denoiser.denoise).
    */
   denoise<I extends PixelImage>(image: I, options?: { onRows?: RowListener | undefined; waitForRows?: RowWaiter | undefined }): Promise<SameKind<I>>;
+  /** Gets ready for an image of this size, told as soon as its header is read (see Denoiser.prepare). */
+  prepare?(width: number, height: number): void;
 }
 
 /**
@@ -173,12 +175,15 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
     const format = outputFormat(job.output);
     if (!settings.force && job.outputExists) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
     if (job.compare && !settings.force && (await exists(job.compare))) throw new Error(`comparison picture ${job.compare} already exists (use --force to replace it)`);
-    const beforeDecode = budget && (async (pixels: number) => {
+    const beforeDecode = async (pixels: number, { width, height }: { width: number; height: number }) => {
+      // The lanes of a large image start while it decodes (a small one never needs them).
+      denoiser.prepare?.(width, height);
+      if (!budget) return;
       await budget.acquire(pixels);
       held = pixels;
-    });
+    };
     // A large plain PNG comes back while it decodes: the model starts on its first rows (see waitForRows below).
-    const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName, rowsAsDecoded: true, ...(beforeDecode ? { beforeDecode } : {}) });
+    const loaded = await readImage(job.input, { maxPixels: settings.maxPixels, limitName: settings.limitName, rowsAsDecoded: true, beforeDecode });
     const { image, decoding } = loaded;
     Object.assign(report, { width: image.width, height: image.height, channels: image.channels, bitDepth: loaded.bitDepth, inputFormat: loaded.format, outputFormat: format });
     if (loaded.pages > 1) notes.push(`first of ${loaded.pages} frames`);

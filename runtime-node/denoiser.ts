@@ -62,7 +62,7 @@ export interface ArgumentNames {
 }
 
 /** Session settings only the command line sets (see NodeSessionSettings); default: onnxruntime's. */
-export type SessionTuning = Pick<NodeSessionSettings, 'memoryPattern' | 'spinning' | 'startLanes'>;
+export type SessionTuning = Pick<NodeSessionSettings, 'memoryPattern' | 'spinning'>;
 
 let openWithNames: (options: DenoiserOptions, names: ArgumentNames, tuning: SessionTuning) => Promise<Denoiser>;
 

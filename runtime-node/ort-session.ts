@@ -111,11 +111,6 @@ export interface NodeSessionSettings {
    * spinning 1.42 to 1.57 s alongside. The CLI turns it off.
    */
   spinning?: boolean;
-  /**
-   * Start the lanes (see `parallelRuns`) with the session rather than on the first run that goes to them: for a
-   * caller that will run tiles (the CLI), so that the threads start while it decodes.
-   */
-  startLanes?: boolean;
 }
 
 /** onnxruntime-node for the core Denoiser, with {@link NodeSessionSettings}. */
@@ -144,10 +139,7 @@ export const NODE_BACKEND: DenoiserBackend<NodeSessionSettings> = {
     const threads = settings.threads ?? (cpuThreads ??= { count: defaultCpuThreads() }).count;
     if (device !== 'cpu' || threads === undefined || threads < 2 || !laneThreadAvailable()) return undefined;
     const lanes = Math.min(threads, MAX_LANES);
-    const { startLanes, ...laneSettings } = settings;
-    const pool = new SessionPool(lanes, { bytes, options, settings: { ...laneSettings, threads: Math.floor(threads / lanes) } }, fallback);
-    if (startLanes) pool.start();
-    return pool;
+    return new SessionPool(lanes, { bytes, options, settings: { ...settings, threads: Math.floor(threads / lanes) } }, fallback);
   },
   // Measured: 256 28x28 images 16.4 to 16.8 ms with the core's buffer against 17.9 to 19.0 ms without; GPU providers keep their own.
   preallocateOutput: (device) => device === 'cpu',

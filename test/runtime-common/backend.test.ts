@@ -262,6 +262,7 @@ describe('backend sessions', () => {
     };
     let fallback: ParallelRuns['run'] | undefined;
     const sizes: number[][] = [];
+    const starts: string[] = [];
     const backend = fakeBackend({ cpu: 'starts' }, {
       parallelRuns(_bytes, device, options, _settings, here) {
         fallback = here;
@@ -275,6 +276,7 @@ describe('backend sessions', () => {
             await new Promise((resolve) => setTimeout(resolve, 8 - (sizes.length % 8)));
             return { data: feeds[0]!.data.slice(), dims: feeds[0]!.dims };
           },
+          start: () => void starts.push('start'),
           async release() {
             log.push('pool released');
           },
@@ -307,6 +309,14 @@ describe('backend sessions', () => {
     }
     const d = await Lanes.open(backend);
     expect(d.lanes).toBe(3);
+    // prepare starts the lanes for a size that will be tiled (16 px tiles, 4 px overlap), not for one tile or a bad size.
+    starts.length = 0;
+    d.prepare(20, 20);
+    d.prepare(0, 100);
+    d.prepare(Number.NaN, 100);
+    expect(starts).toEqual([]);
+    d.prepare(70, 50);
+    expect(starts).toEqual(['start']);
     sizes.length = 0;
     const picture = { data: new Uint8Array(70 * 50).map((_, i) => (i * 37) % 256), width: 70, height: 50, channels: 1 };
     expect(Array.from((await d.one(picture)).data)).toEqual(Array.from(picture.data));

@@ -1,6 +1,13 @@
 // One file's job: the pixel budget that bounds the images in flight when `denoise` takes many small files at once.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PixelBudget } from '../../runtime-node/denoise-file.js';
+import type { PixelImage } from '../../runtime-common/image-ops.js';
+import { denoiseFile, PixelBudget } from '../../runtime-node/denoise-file.js';
+import { encodeImage } from '../../runtime-node/image-file.js';
+import { tempDirs } from '../temp-dir.js';
+
+const makeTempDir = tempDirs();
 
 /** Whether a promise has settled after the microtasks queued now have run. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
@@ -41,5 +48,25 @@ describe('PixelBudget', () => {
     budget.release(1000);
     expect(await settled(next)).toBe(true);
     expect(budget.held).toBe(1);
+  });
+});
+
+describe('denoiseFile', () => {
+  it('tells the denoiser the image\'s size from its header, before the pixels are decoded (its lanes start then)', async () => {
+    const dir = makeTempDir('denoise-file-');
+    const input = path.join(dir, 'in.png');
+    const image = { data: new Uint8Array(600 * 400).map((_, i) => i % 251), width: 600, height: 400, channels: 1 };
+    writeFileSync(input, await encodeImage(image, input));
+    const events: string[] = [];
+    const denoiser = {
+      prepare: (width: number, height: number) => void events.push(`prepare ${width}x${height}`),
+      denoise: async <I extends PixelImage>(pixels: I) => {
+        events.push(`denoise ${pixels.width}x${pixels.height}`);
+        return pixels as never;
+      },
+    };
+    const report = await denoiseFile(denoiser, { input, output: path.join(dir, 'out.png'), outputExists: false }, { force: false, maxPixels: 1e8, limitName: '--max-pixels' });
+    expect(report.ok, report.error).toBe(true);
+    expect(events).toEqual(['prepare 600x400', 'denoise 600x400']);
   });
 });
