@@ -262,10 +262,18 @@ export class CoreDenoiser {
 
   /**
    * Gets ready for a `width` x `height` image before its pixels are in (a decoder has read its header): where it will
-   * be cut into tiles, starts the lanes that run them side by side, which otherwise start at its first tile. Optional.
+   * be cut into tiles, starts the lanes that run them side by side, which otherwise start at its first tile. With a
+   * grey companion (see ShippedModel.grey): `channels` 1 or 2 open the companion and get it ready instead; 3 or 4 do
+   * nothing, since a colour file may hold a grey picture, which goes to the companion (lanes started for it here
+   * would only hold memory). Optional: a hint, never an error.
    */
-  prepare(width: number, height: number): void {
-    if (!this.#parallel || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) return;
+  prepare(width: number, height: number, channels?: number): void {
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || this.#disposed) return;
+    if (this.#openGrey) {
+      if (channels !== undefined && channels <= 2) this.greyCompanion().then((companion) => companion.prepare(width, height, channels), () => undefined);
+      return;
+    }
+    if (!this.#parallel) return;
     const plan = planTiles(width, height, this.model, this.tiles);
     if (plan.rows.length * plan.columns.length > 1) this.#session.parallel?.start?.();
   }

@@ -316,7 +316,7 @@ export async function main(argv: string[], streams: CliStreams = { stdout: proce
     const waiting: ImageDenoiser = {
       denoise: async (image, options) => (await opening).denoise(image, options),
       // Told at a header, which may come before the model is open: passed on once it is.
-      prepare: (width, height) => void opening.then((denoiser) => denoiser.prepare?.(width, height), () => undefined),
+      prepare: (width, height, channels) => void opening.then((denoiser) => denoiser.prepare?.(width, height, channels), () => undefined),
     };
     let openFailed = false;
     let headerDone!: () => void;

@@ -30,8 +30,8 @@ export interface ImageDenoiser {
    * awaited before rows of an image still being decoded are read (see Denoiser.denoise).
    */
   denoise<I extends PixelImage>(image: I, options?: { onRows?: RowListener | undefined; waitForRows?: RowWaiter | undefined }): Promise<SameKind<I>>;
-  /** Gets ready for an image of this size, told as soon as its header is read (see Denoiser.prepare). */
-  prepare?(width: number, height: number): void;
+  /** Gets ready for an image of this size (and channels, where the header says), told as soon as its header is read (see Denoiser.prepare). */
+  prepare?(width: number, height: number, channels?: number): void;
 }
 
 /**
@@ -175,9 +175,9 @@ export async function denoiseFile(denoiser: ImageDenoiser, job: FileJob, setting
     const format = outputFormat(job.output);
     if (!settings.force && job.outputExists) throw new Error(`output ${job.output} already exists (use --force to replace it)`);
     if (job.compare && !settings.force && (await exists(job.compare))) throw new Error(`comparison picture ${job.compare} already exists (use --force to replace it)`);
-    const beforeDecode = async (pixels: number, { width, height }: { width: number; height: number }) => {
+    const beforeDecode = async (pixels: number, { width, height, channels }: { width: number; height: number; channels: number | undefined }) => {
       // The lanes of a large image start while it decodes (a small one never needs them).
-      denoiser.prepare?.(width, height);
+      denoiser.prepare?.(width, height, channels);
       if (!budget) return;
       await budget.acquire(pixels);
       held = pixels;

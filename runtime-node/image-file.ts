@@ -141,11 +141,11 @@ export interface ReadOptions {
   /** Force grey (true) or RGB (false) instead of the file's own: to read a reference like the image it is compared with. */
   grey?: boolean;
   /**
-   * Called with the image's pixel count (and its width and height) once its header passed the limit, before any
+   * Called with the image's pixel count (and its width, height and channels as the header says) once its header passed the limit, before any
    * pixel is decoded; decoding waits for it (the CLI holds many small files back there while large ones are in
    * flight, see PixelBudget, and gets the denoiser ready for the image's size).
    */
-  beforeDecode?: (pixels: number, size: { width: number; height: number }) => void | Promise<void>;
+  beforeDecode?: (pixels: number, size: { width: number; height: number; channels: number | undefined }) => void | Promise<void>;
   /**
    * Return a large plain PNG (over 256x256: 8 or 16 bits, not interlaced, no ICC profile, transparency key or EXIF)
    * as soon as its decoding has started: `LoadedImage.decoding` says which rows are in. Others are read whole.
@@ -233,7 +233,7 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
   if (plain && opened.bytes) {
     const pixels = plain.width * plain.height;
     if (pixels > maxPixels) throw fail(limitText(plain.width, plain.height));
-    await options.beforeDecode?.(pixels, { width: plain.width, height: plain.height });
+    await options.beforeDecode?.(pixels, { width: plain.width, height: plain.height, channels: plain.channels });
     if (pixels > FAST_PNG_MAX_PIXELS) {
       const reader = new PngRowReader(opened.bytes, plain, (why) => fail(`truncated or damaged image data (${why})`));
       return { file, image: reader.image, format: 'png', bitDepth: plain.depth, icc: undefined, pages: 1, decoding: reader };
@@ -256,7 +256,7 @@ export async function readImage(file: string, options: ReadOptions = {}): Promis
   const height = meta.autoOrient?.height ?? meta.pageHeight ?? meta.height ?? 0;
   if (width * height > maxPixels) throw fail(limitText(width, height));
   // A plain PNG that failed to decode above has been admitted already.
-  if (!plain) await options.beforeDecode?.(width * height, { width, height });
+  if (!plain) await options.beforeDecode?.(width * height, { width, height, channels: meta.channels });
   const bytes = opened.bytes ?? (await readWhole(file, fail));
   const damage = pngDamage(bytes);
   if (damage) throw fail(`truncated or damaged image data (${damage})`);

@@ -297,8 +297,8 @@ describe('backend sessions', () => {
     expect((await openSession(fakeBackend({ cpu: 'starts' }, { parallelRuns: () => undefined }), identityModel(), 'cpu', undefined)).parallel).toBeUndefined();
 
     class Lanes extends CoreDenoiser {
-      static async open(b: DenoiserBackend): Promise<Lanes> {
-        return new Lanes(await openModel(b, { bytes: identityModel(), source: 'm' }, { device: 'cpu', deviceArgument: 'd', settings: undefined }), { tile: 16, overlap: 4 });
+      static async open(b: DenoiserBackend, grey?: () => Promise<Lanes>): Promise<Lanes> {
+        return new Lanes(await openModel(b, { bytes: identityModel(), source: 'm' }, { device: 'cpu', deviceArgument: 'd', settings: undefined }), { tile: 16, overlap: 4 }, undefined, grey);
       }
       one(image: PixelImage) {
         return this.denoiseChecked(image);
@@ -317,6 +317,21 @@ describe('backend sessions', () => {
     expect(starts).toEqual([]);
     d.prepare(70, 50);
     expect(starts).toEqual(['start']);
+    // With a grey companion: a grey header (1 or 2 channels) opens the companion and gets it ready; a colour one does
+    // nothing (it may hold a grey picture, which the companion takes).
+    let companionsOpened = 0;
+    const companion = await Lanes.open(backend);
+    const routed = await Lanes.open(backend, async () => (companionsOpened++, companion));
+    starts.length = 0;
+    routed.prepare(70, 50, 3);
+    routed.prepare(70, 50);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect([companionsOpened, starts.length]).toEqual([0, 0]);
+    routed.prepare(70, 50, 1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect([companionsOpened, starts.length]).toEqual([1, 1]);
+    await routed.dispose();
+    await companion.dispose();
     sizes.length = 0;
     const picture = { data: new Uint8Array(70 * 50).map((_, i) => (i * 37) % 256), width: 70, height: 50, channels: 1 };
     expect(Array.from((await d.one(picture)).data)).toEqual(Array.from(picture.data));

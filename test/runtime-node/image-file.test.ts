@@ -105,13 +105,13 @@ describe('image files: bad inputs', () => {
 });
 
 describe('image files', () => {
-  it('beforeDecode gets the pixel count and the size from the header, and decoding waits for it (small PNG path and sharp path)', async () => {
+  it('beforeDecode gets the pixel count, the size and the channels from the header, and decoding waits for it (small PNG path and sharp path)', async () => {
     const png = await writeRaw('admit.png', ramp8(30 * 20), 30, 20, 1, 'png');
     const jpeg = await writeRaw('admit.jpg', ramp8(64 * 48 * 3), 64, 48, 3, 'jpeg');
-    for (const [name, pixels, width, height] of [[png, 600, 30, 20], [jpeg, 3072, 64, 48]] as const) {
+    for (const [name, pixels, width, height, channels] of [[png, 600, 30, 20, 1], [jpeg, 3072, 64, 48, 3]] as const) {
       let admit!: () => void;
       const asked: number[] = [];
-      const sizes: { width: number; height: number }[] = [];
+      const sizes: { width: number; height: number; channels: number | undefined }[] = [];
       let read = false;
       const reading = readImage(name, { beforeDecode: (n, size) => new Promise<void>((go) => { asked.push(n); sizes.push(size); admit = go; }) }).then((loaded) => {
         read = true;
@@ -119,7 +119,7 @@ describe('image files', () => {
       });
       await new Promise((r) => setTimeout(r, 50));
       expect(asked).toEqual([pixels]);
-      expect(sizes).toEqual([{ width, height }]);
+      expect(sizes).toEqual([{ width, height, channels }]);
       expect(read).toBe(false);
       admit();
       expect((await reading).image.width * (await reading).image.height).toBe(pixels);
