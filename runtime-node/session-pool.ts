@@ -55,6 +55,9 @@ interface Lane {
   worker: Worker;
   ready: boolean;
   exited: boolean;
+  /** Resolves once the lane's session is open, or failed to, or the thread ended: it is not inside onnxruntime then. */
+  up: Promise<void>;
+  settleUp: () => void;
   /** Runs sent to the lane and not answered, oldest first (it runs them in that order); `settled` once answered. */
   jobs: { id: number; job: Job; settled: Promise<void>; answered: () => void }[];
 }
@@ -76,11 +79,10 @@ function ownBuffer<T extends Float32Array | Uint8Array>(data: T): T {
 }
 
 /**
- * `lanes` sessions of one model, each on a thread of its own, started on the first run. Runs go to a free lane
+ * `lanes` sessions of one model, each on a thread of its own, started on the first run (or by {@link start}). Runs go to a free lane
  * (queued while none is); until a lane is ready `fallback` (the session opened on this thread) takes them from the
  * queue one at a time, and once a lane fails it takes them all, so a run never waits for threads to start and never
- * fails because of one. Idle lanes
- * do not keep the process alive. Lanes are never terminated: a thread ended inside onnxruntime aborts the process
+ * fails because of one. Idle lanes do not keep the process alive (lanes opening their sessions do). Lanes are never terminated: a thread ended inside onnxruntime aborts the process
  * (see settleThreads); they finish the run they are in and end themselves.
  */
 export class SessionPool implements PooledRuns {
@@ -148,12 +150,12 @@ export class SessionPool implements PooledRuns {
     this.#forget?.();
   }
 
-  /** Stops the pool (see {@link release}) and resolves once no lane is making a run. */
+  /** Stops the pool (see {@link release}) and resolves once no lane is inside onnxruntime: opening its session or making a run. */
   async stop(): Promise<void> {
     this.#released = true;
     Atomics.store(this.#setup.stop, 0, 1);
     for (const job of this.#queue.splice(0)) job.reject(new Error(STOPPED));
-    await Promise.all((this.#threads ?? []).flatMap((lane) => lane.jobs.map(({ settled }) => settled)));
+    await Promise.all((this.#threads ?? []).flatMap((lane) => [lane.up, ...lane.jobs.map(({ settled }) => settled)]));
   }
 
   #runHere(feeds: readonly NamedTensor[], outputName: string): Promise<ModelOutput> {
@@ -165,15 +167,18 @@ export class SessionPool implements PooledRuns {
     this.#forget = whileRunning(() => this.stop());
     return Array.from({ length: this.lanes }, () => {
       const worker = new Worker(THREAD_FILE, { execArgv: threadExecArgv(), workerData: this.#setup });
-      const lane: Lane = { worker, ready: false, exited: false, jobs: [] };
+      let settleUp!: () => void;
+      const up = new Promise<void>((resolve) => (settleUp = resolve));
+      const lane: Lane = { worker, ready: false, exited: false, up, settleUp, jobs: [] };
       worker.on('message', (reply: LaneReply) => this.#receive(lane, reply));
       worker.on('error', (error) => this.#fail(lane, `a lane's thread failed: ${error.message}`));
       worker.on('exit', (code) => {
         lane.exited = true;
+        lane.settleUp();
         this.#fail(lane, `a lane's thread exited (code ${code})`);
       });
-      // After the listeners: adding a 'message' listener holds the thread's port again.
-      worker.unref();
+      // Held while it opens its session (a process that ended then would end the thread inside onnxruntime, which
+      // aborts it); unref'd once up and idle (after the listeners: adding a 'message' listener holds its port again).
       return lane;
     });
   }
@@ -181,10 +186,13 @@ export class SessionPool implements PooledRuns {
   #receive(lane: Lane, reply: LaneReply): void {
     if (reply.type === 'ready') {
       lane.ready = true;
+      lane.settleUp();
       this.#dispatch();
+      if (lane.jobs.length === 0) lane.worker.unref();
       return;
     }
     if (reply.type === 'failed') {
+      lane.settleUp();
       this.#fail(lane, `a lane's session did not open: ${reply.message}`);
       return;
     }

@@ -117,8 +117,14 @@ export class WorkerDenoiser {
     const worker = thread ?? takeInferenceThread();
     const stop = new Int32Array(new SharedArrayBuffer(4));
     worker.postMessage({ type: 'open', options, names, stop } satisfies WorkerRequest);
+    // While the thread opens its model it is inside onnxruntime: an exit then waits for it (see settleThreads).
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const forget = whileRunning(() => open);
     return new Promise((resolve, reject) => {
       const fail = (error: Error) => {
+        forget();
+        opened();
         void worker.terminate();
         reject(error);
       };
@@ -130,7 +136,11 @@ export class WorkerDenoiser {
         // Only these listeners go: removeAllListeners would also drop the ones Worker itself keeps.
         worker.off('error', failed);
         worker.off('exit', exited);
-        if (reply.type === 'ready') resolve(new WorkerDenoiser(worker, stop, reply.device, reply.skipped, { source: reply.source, warnings: reply.warnings }));
+        if (reply.type === 'ready') {
+          forget();
+          opened();
+          resolve(new WorkerDenoiser(worker, stop, reply.device, reply.skipped, { source: reply.source, warnings: reply.warnings }));
+        }
         else fail(reply.type === 'failed' ? receivedError(reply.error) : new Error(`the inference thread answered ${reply.type} before it was ready`));
       });
     });

@@ -172,6 +172,26 @@ describe('SessionPool', () => {
     await Promise.all([laned.dispose(), single.dispose()]);
   });
 
+  it('a process that ends, or exits after settleThreads, while its lanes open their sessions does not abort', () => {
+    const photo = path.resolve('models/photo-denoiser.onnx');
+    for (const delay of [-1, 0, 30, 60, 90, 120]) {
+      // delay -1: the script just ends (the lanes keep it alive until their sessions are open, then let it go).
+      const script = `const { SessionPool } = await import(${JSON.stringify(builtUrl('session-pool.js'))});
+        const { settleThreads } = await import(${JSON.stringify(builtUrl('thread-settle.js'))});
+        const { readFileSync } = await import('node:fs');
+        const pool = new SessionPool(2, { bytes: readFileSync(${JSON.stringify(photo)}), options: ${JSON.stringify(options)}, settings: { threads: 1 } }, async () => ({ data: new Float32Array(0), dims: [] }));
+        pool.start();
+        if (${delay} >= 0) {
+          await new Promise((resolve) => setTimeout(resolve, ${delay}));
+          await settleThreads();
+          process.exit(7);
+        }`;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
+      expect(child.stderr, `delay ${delay}`).not.toMatch(/terminate called|Napi::Error/);
+      expect(child.status, `delay ${delay}: ${child.stderr}`).toBe(delay < 0 ? 0 : 7);
+    }
+  });
+
   it('idle lanes do not keep a process alive: one that never disposes its Denoiser ends by itself', () => {
     const script = `const { Denoiser } = await import(${JSON.stringify(builtUrl('denoiser.js'))});
       const d = await Denoiser.create({ model: 'noise-reducer', device: 'cpu', threads: 2 });
