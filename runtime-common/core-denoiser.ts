@@ -193,18 +193,21 @@ export class CoreDenoiser {
     this.model = model;
     this.tiles = tiles;
     this.noiseLevel = noiseLevel;
-    this.#infer = (input, dims, levels) =>
-      // An output array only where the backend can write into it: elsewhere taking one is work for nothing.
-      this.#withMap(levels, dims, (map) => this.#run(input, dims, map, this.#session.takesOutput && input.length >= PREALLOCATE_FROM ? this.#pool.take(input.length) : undefined));
+    this.#infer = (input, dims, levels) => this.#runWithMap(input, dims, levels);
     const side = session.parallel;
-    this.#parallel = side && side.lanes > 1 ? { lanes: side.lanes, infer: (input, dims, levels) => this.#withMap(levels, dims, (map) => this.#run(input, dims, map, undefined, side)) } : undefined;
+    this.#parallel = side && side.lanes > 1 ? { lanes: side.lanes, infer: (input, dims, levels) => this.#runWithMap(input, dims, levels, side) } : undefined;
   }
 
-  /** Runs `run` with the noise map of `levels` (none for a blind model), which goes back to the pool once the run has settled. */
-  #withMap(levels: Float32Array | undefined, dims: readonly [number, number, number, number], run: (map: Float32Array | undefined) => Promise<Float32Array>): Promise<Float32Array> {
-    if (!levels) return run(undefined);
+  /**
+   * One run of `input` (see #run) with the noise map of `levels` (none for a blind model), which goes back to the
+   * pool once the run has settled; `side`: on the session's parallel runs.
+   */
+  #runWithMap(input: Float32Array, dims: readonly [number, number, number, number], levels: Float32Array | undefined, side?: ParallelRuns): Promise<Float32Array> {
+    // An output array only where the backend can write into it: elsewhere taking one is work for nothing.
+    const output = !side && this.#session.takesOutput && input.length >= PREALLOCATE_FROM ? this.#pool.take(input.length) : undefined;
+    if (!levels) return this.#run(input, dims, undefined, output, side);
     const map = noiseMap(levels, dims, this.#pool);
-    const result = run(map);
+    const result = this.#run(input, dims, map, output, side);
     // #run is async: it never throws synchronously.
     result.then(() => this.#pool.give(map), () => this.#pool.give(map));
     return result;

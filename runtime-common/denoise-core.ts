@@ -272,7 +272,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
   let spare = new Float32Array(band.length);
   const bandPlane = bandRows * width;
   const totalTiles = rows.length * columns.length;
-  const route = parallel && parallel.lanes > 1 ? parallel : { lanes: 1, infer };
+  const route = routeOf(infer, parallel);
   // Tiles in raster order, several in flight (see inFlight); each is added into the band in that order.
   await inOrder(
     totalTiles,
@@ -285,10 +285,7 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
       signal?.throwIfAborted();
       const input = pool.take(plan.planes.length * (y1 - y0) * (x1 - x0));
       regionToPlanes(image, plan.planes, { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, model.valueRange, input);
-      const output = route.infer(input, [plan.batch, model.channels, y1 - y0, x1 - x0], levels);
-      // The input stays the run's until it settles (a queued run reads it later).
-      output.then(() => pool.give(input), () => pool.give(input));
-      return { output };
+      return { output: runHolding(pool, input, route.infer(input, [plan.batch, model.channels, y1 - y0, x1 - x0], levels)) };
     },
     (i, raw) => {
       const r = Math.floor(i / columns.length);
@@ -314,6 +311,17 @@ export async function denoiseImage<T extends PixelArray>(image: PixelImage<T>, m
     },
   );
   return result;
+}
+
+/** Where runs go: `parallel`'s lanes where there are two or more, else one at a time through `infer`. */
+function routeOf(infer: InferFunction, parallel: ParallelInfer | undefined): ParallelInfer {
+  return parallel && parallel.lanes > 1 ? parallel : { lanes: 1, infer };
+}
+
+/** `output`, with `input` given back to the pool once it settles: the input stays the run's until then (a queued run reads it later). */
+function runHolding(pool: TensorBuffers, input: Float32Array, output: Promise<Float32Array>): Promise<Float32Array> {
+  output.then(() => pool.give(input), () => pool.give(input));
+  return output;
 }
 
 /** Runs in flight for `lanes` lanes: one at a time for one; otherwise two per lane, so a lane finds its next run waiting. */
@@ -407,7 +415,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
     const chunk = lanes > 1 ? Math.min(stacked, Math.ceil(indices.length / lanes)) : stacked;
     const parts: number[][] = [];
     for (let from = 0; from < indices.length; from += chunk) parts.push(indices.slice(from, from + chunk));
-    const route = lanes > 1 && parts.length > 1 ? parallel! : { lanes: 1, infer };
+    const route = routeOf(infer, lanes > 1 && parts.length > 1 ? parallel : undefined);
     const destinations = destinationChannels(plan);
     const planesOut = outputPlaneCount(plan);
     await inOrder(
@@ -421,9 +429,7 @@ export async function denoiseBatch<T extends PixelArray>(images: readonly PixelI
           regionToPlanes(images[index]!, plan.planes, { x: 0, y: 0, width, height }, model.valueRange, input, k * perImage);
         });
         const levels = noiseLevels(model, part.map((index) => images[index]!), part.map((index) => greyOf[index] === true), plan.batch, settings.noiseLevel);
-        const output = route.infer(input, [part.length * plan.batch, model.channels, height, width], levels);
-        output.then(() => pool.give(input), () => pool.give(input));
-        return { output };
+        return { output: runHolding(pool, input, route.infer(input, [part.length * plan.batch, model.channels, height, width], levels)) };
       },
       (j, raw) => {
         const part = parts[j]!;

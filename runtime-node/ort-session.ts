@@ -89,6 +89,11 @@ function vulkanLoaderInstalled(): boolean {
 /** The default intra-op thread count, counted once per process. */
 let cpuThreads: { count: number | undefined } | undefined;
 
+/** The threads a session setting asks for, or the default (one per physical core; undefined where not countable). */
+function sessionThreads(threads: number | undefined): number | undefined {
+  return threads ?? (cpuThreads ??= { count: defaultCpuThreads() }).count;
+}
+
 /** What a Node session may be opened with besides its device. */
 export interface NodeSessionSettings {
   /** The CPU provider's intra-op threads; undefined: one per physical core ({@link defaultCpuThreads}). */
@@ -125,7 +130,7 @@ export const NODE_BACKEND: DenoiserBackend<NodeSessionSettings> = {
   },
   createSession(bytes, options, { threads, memoryPattern = true, spinning = true }) {
     const executionProviders = [...options.executionProviders] as ort.InferenceSession.ExecutionProviderConfig[];
-    const intraOpNumThreads = threads ?? (cpuThreads ??= { count: defaultCpuThreads() }).count;
+    const intraOpNumThreads = sessionThreads(threads);
     return ort.InferenceSession.create(bytes, {
       ...options,
       executionProviders,
@@ -136,7 +141,7 @@ export const NODE_BACKEND: DenoiserBackend<NodeSessionSettings> = {
   },
   tensor: (data, dims) => new ort.Tensor('float32', data, dims),
   parallelRuns(bytes, device, options, settings, fallback) {
-    const threads = settings.threads ?? (cpuThreads ??= { count: defaultCpuThreads() }).count;
+    const threads = sessionThreads(settings.threads);
     if (device !== 'cpu' || threads === undefined || threads < 2 || !laneThreadAvailable()) return undefined;
     const lanes = Math.min(threads, MAX_LANES);
     return new SessionPool(lanes, { bytes, options, settings: { ...settings, threads: Math.floor(threads / lanes) } }, fallback);

@@ -73,8 +73,11 @@ export function laneThreadAvailable(): boolean {
   return existsSync(fileURLToPath(THREAD_FILE));
 }
 
-/** A typed array as it should cross to a thread: a copy of a view into a larger buffer (cloning the view would copy the whole buffer). */
-function ownBuffer<T extends Float32Array | Uint8Array>(data: T): T {
+/**
+ * A typed array as it should cross between threads: itself where it owns its buffer (it can then be moved), else a
+ * copy (cloning or moving a view would take the whole buffer).
+ */
+export function ownBuffer<T extends Float32Array | Uint8Array>(data: T): T {
   return (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()) as T;
 }
 

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ModelOutput } from 'onnx-denoiser-common';
 import { NODE_BACKEND } from './ort-session.js';
-import { type LaneReply, type LaneRequest, type LaneSetup, STOPPED } from './session-pool.js';
+import { type LaneReply, type LaneRequest, type LaneSetup, ownBuffer, STOPPED } from './session-pool.js';
 
 const port = parentPort!;
 const send = (reply: LaneReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
@@ -32,9 +32,8 @@ async function run({ id, feeds, outputName }: Extract<LaneRequest, { type: 'run'
       send({ type: 'output', id, output: { data, dims: [...result.dims] } });
       return;
     }
-    // A typed array goes back without a copy where it owns its buffer (the main thread checks its type and values).
-    const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-    const output = { data: owned ? data : (data as Float32Array).slice(), dims: [...result.dims] };
+    // A typed array goes back moved, not copied (the main thread checks its type and values).
+    const output = { data: ownBuffer(data as Float32Array), dims: [...result.dims] };
     send({ type: 'output', id, output }, [output.data.buffer as ArrayBuffer]);
   } catch (error) {
     send({ type: 'error', id, message: (error as Error)?.message ?? String(error) });
