@@ -16,18 +16,18 @@ import { RUNS_DIR } from '../train/run-folder.js';
  * a quick run. `train-photo` is the photo network's training on the wasm path beside its PyTorch twin (issue 16 asks
  * for both networks' ratios): 48x48 patches, 10 steps a repeat, the twin on 960 patches (about 10 s a repeat).
  */
-const BENCHES: Readonly<Record<string, { script: string; args?: () => string[]; quick: readonly string[] }>> = Object.freeze({
+const BENCHES = Object.freeze({
   train: { script: 'bench/train-bench.js', quick: ['--steps', '100', '--repeats', '2'] },
   'train-photo': {
     script: 'bench/train-bench.js',
-    args: () => ['--spec', path.join(packageRoot(), 'models', 'photo-denoiser.json'), '--size', '48', '--steps', '10', '--backends', 'wasm', '--peer-images', '960'],
+    args: ['--spec', path.join(packageRoot(), 'models', 'photo-denoiser.json'), '--size', '48', '--steps', '10', '--backends', 'wasm', '--peer-images', '960'],
     quick: ['--steps', '2', '--repeats', '1', '--peer-images', '192'],
   },
   node: { script: 'bench/node-bench.js', quick: ['--small', '200', '--size', '2048', '--big-mp', '0', '--rounds', '2'] },
   web: { script: 'web/bench.js', quick: ['--size', '512', '--webgpu-size', '256', '--seconds', '1'] },
-});
+} satisfies Record<string, { script: string; args?: readonly string[]; quick: readonly string[] }>);
 
-type BenchName = keyof typeof BENCHES & string;
+type BenchName = keyof typeof BENCHES;
 
 interface BenchArgs {
   only?: string[];
@@ -106,13 +106,13 @@ export function resultTable(results: readonly BenchResult[]): string[] {
 }
 
 function runBench(name: BenchName, quick: boolean): Promise<{ code: number | null; output: string; seconds: number }> {
-  const script = toolsScript(BENCHES[name]!.script);
+  const script = toolsScript(BENCHES[name].script);
   check(existsSync(script), 'a built project (npm run build)', `the ${name} bench`, script);
   return new Promise((resolve) => {
     const started = performance.now();
-    const bench = BENCHES[name]!;
+    const bench: { quick: readonly string[]; args?: readonly string[] } = BENCHES[name];
     // A quick run's arguments first: the benches take an option's first occurrence.
-    const child = spawn(process.execPath, [script, ...(quick ? bench.quick : []), ...(bench.args?.() ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...(quick ? bench.quick : []), ...(bench.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk;
